@@ -1,0 +1,58 @@
+/** SQL for affiliates. Every query is scoped by program id. */
+import type { Insertable, Updateable } from 'kysely';
+import type { DbOrTrx } from '../db/database.ts';
+import type { AffiliatesTable, AffiliateStatus } from '../db/schema.ts';
+
+export function insertAffiliate(db: DbOrTrx, row: Insertable<AffiliatesTable>) {
+  return db.insertInto('affiliates').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findAffiliate(db: DbOrTrx, programId: string, id: string) {
+  return db.selectFrom('affiliates').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+export function findAffiliateByCode(db: DbOrTrx, programId: string, code: string) {
+  return db.selectFrom('affiliates').selectAll().where('program_id', '=', programId).where('code', '=', code).executeTakeFirst();
+}
+
+export function findAffiliateById(db: DbOrTrx, id: string) {
+  return db.selectFrom('affiliates').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Affiliates with this e-mail (case-insensitive) across programs, optionally in one program. */
+export function findAffiliatesByEmail(db: DbOrTrx, email: string, programId?: string) {
+  let q = db.selectFrom('affiliates').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
+  if (programId) q = q.where('program_id', '=', programId);
+  return q.limit(20).execute();
+}
+
+export function listAffiliates(
+  db: DbOrTrx,
+  programId: string,
+  opts: { status?: AffiliateStatus; limit: number; offset: number },
+) {
+  let q = db.selectFrom('affiliates').selectAll().where('program_id', '=', programId);
+  if (opts.status) q = q.where('status', '=', opts.status);
+  return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
+}
+
+export function updateAffiliate(db: DbOrTrx, programId: string, id: string, patch: Updateable<AffiliatesTable>) {
+  return db
+    .updateTable('affiliates')
+    .set(patch)
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Lock the affiliate row for a status change (serialises concurrent approve/suspend). */
+export function lockAffiliate(db: DbOrTrx, programId: string, id: string) {
+  return db
+    .selectFrom('affiliates')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}

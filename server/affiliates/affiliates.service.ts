@@ -1,0 +1,145 @@
+/**
+ * Affiliates of a program: creation (code generated when not given, unique per program), listing, and the
+ * status lifecycle `pending → approved`, or `rejected`, `suspended` (see the glossary in ARCHITECTURE.md).
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import type { AffiliateRow, AffiliateStatus, ProgramRow } from '../db/schema.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { parseInput } from '../http/input.ts';
+import * as repo from './affiliates.repository.ts';
+
+export const AFFILIATE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const createAffiliateInput = z.object({
+  email: z.email().max(320),
+  name: z.string().trim().min(1).max(200),
+  code: z.string().regex(AFFILIATE_CODE, 'must be 1-64 characters of A-Z a-z 0-9 _ -').optional(),
+  status: z.enum(['pending', 'approved']).default('pending'),
+});
+
+export const listAffiliatesInput = z.object({
+  status: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** The public shape of an affiliate. */
+export interface Affiliate {
+  id: string;
+  code: string;
+  email: string;
+  name: string;
+  status: AffiliateStatus;
+  referralLink: string;
+  hasPassword: boolean;
+  createdAt: string;
+}
+
+export function toAffiliate(a: AffiliateRow, program: Pick<ProgramRow, 'website'>): Affiliate {
+  return {
+    id: a.id,
+    code: a.code,
+    email: a.email,
+    name: a.name,
+    status: a.status,
+    referralLink: referralLink(program.website, a.code),
+    hasPassword: a.password_hash !== null,
+    createdAt: a.created_at.toISOString(),
+  };
+}
+
+/** The affiliate's default link: the program's website with `?ref=<code>`. */
+export function referralLink(website: string, code: string): string {
+  const url = new URL(website);
+  url.searchParams.set('ref', code);
+  return url.toString();
+}
+
+/** A readable code from the name ("Jane Doe" → "janedoe-x7k2"), random enough to rarely collide. */
+function generateCode(name: string): string {
+  const base = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '').slice(0, 16);
+  const suffix = randomBytes(4).toString('base64url').replace(/[-_]/g, '').slice(0, 4).toLowerCase();
+  return base ? `${base}-${suffix}` : `aff-${randomBytes(5).toString('hex')}`;
+}
+
+/** Allowed status transitions; the same status again is a no-op (idempotent retries). */
+const TRANSITIONS: Record<'approve' | 'reject' | 'suspend', { to: AffiliateStatus; from: AffiliateStatus[] }> = {
+  approve: { to: 'approved', from: ['pending', 'rejected', 'suspended'] },
+  reject: { to: 'rejected', from: ['pending'] },
+  suspend: { to: 'suspended', from: ['approved'] },
+};
+
+function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && (!constraint || e.constraint === constraint);
+}
+
+export function createAffiliatesService(deps: { db: Db }) {
+  const { db } = deps;
+  return {
+    /**
+     * Create an affiliate in `program`.
+     * @throws ValidationError on bad input; ConflictError `code_taken` / `email_taken`
+     */
+    async create(program: ProgramRow, input: unknown): Promise<Affiliate> {
+      const data = parseInput(createAffiliateInput, input);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const row = await repo.insertAffiliate(db, {
+            id: newId('aff'),
+            program_id: program.id,
+            email: data.email,
+            name: data.name,
+            code: data.code ?? generateCode(data.name),
+            status: data.status,
+          });
+          return toAffiliate(row, program);
+        } catch (err) {
+          if (isUniqueViolation(err, 'affiliates_program_id_code_key')) {
+            if (data.code || attempt >= 5) throw new ConflictError(`The code "${data.code}" is already used in this program`, 'code_taken');
+            continue;
+          }
+          if (isUniqueViolation(err, 'affiliates_program_email_key')) {
+            throw new ConflictError('An affiliate with this email already exists in this program', 'email_taken');
+          }
+          throw err;
+        }
+      }
+    },
+
+    async list(program: ProgramRow, query: unknown): Promise<Affiliate[]> {
+      const q = parseInput(listAffiliatesInput, query);
+      const rows = await repo.listAffiliates(db, program.id, q);
+      return rows.map((r) => toAffiliate(r, program));
+    },
+
+    /** @throws NotFoundError when absent or in another program */
+    async get(program: ProgramRow, id: string): Promise<Affiliate> {
+      const row = await repo.findAffiliate(db, program.id, id);
+      if (!row) throw new NotFoundError('Affiliate');
+      return toAffiliate(row, program);
+    },
+
+    /**
+     * Move an affiliate to a new status under a row lock.
+     * @throws NotFoundError; ConflictError `invalid_transition` (e.g. suspending a pending affiliate)
+     */
+    async transition(program: ProgramRow, id: string, action: keyof typeof TRANSITIONS): Promise<Affiliate> {
+      const { to, from } = TRANSITIONS[action];
+      const row = await db.transaction().execute(async (trx) => {
+        const current = await repo.lockAffiliate(trx, program.id, id);
+        if (!current) throw new NotFoundError('Affiliate');
+        if (current.status === to) return current;
+        if (!from.includes(current.status)) {
+          throw new ConflictError(`Cannot ${action} an affiliate whose status is ${current.status}`, 'invalid_transition');
+        }
+        return (await repo.updateAffiliate(trx, program.id, id, { status: to, status_changed_at: new Date() }))!;
+      });
+      return toAffiliate(row, program);
+    },
+  };
+}
+export type AffiliatesService = ReturnType<typeof createAffiliatesService>;

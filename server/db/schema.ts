@@ -1,0 +1,210 @@
+/**
+ * Kysely table types, one interface per table of `migrations/`. Row types stay inside services:
+ * routes answer with the public shapes the services return.
+ */
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
+/** A timestamptz: read as Date, written as Date or ISO string. */
+/** Optional on insert: columns with a default, or set by the service. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** Required on insert. */
+type RequiredTimestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export type AttributionModel = 'first_click' | 'last_click';
+export type AffiliateStatus = 'pending' | 'approved' | 'rejected' | 'suspended';
+export type ReferralStatus = 'visitor' | 'lead' | 'customer';
+export type CommissionStatus = 'pending' | 'approved' | 'paid' | 'rejected' | 'reversed';
+export type PayoutStatus = 'pending' | 'processing' | 'completed' | 'failed';
+export type PayoutMethod = 'paypal' | 'bank_transfer' | 'store_credit' | 'check' | 'stripe_connect';
+export type StripeEventStatus = 'received' | 'processed' | 'ignored' | 'failed';
+
+export interface ProgramsTable {
+  id: string;
+  name: string;
+  website: string;
+  currency: Generated<string>;
+  public_key: string;
+  default_rate_bps: Generated<number>;
+  cookie_days: Generated<number>;
+  hold_days: Generated<number>;
+  attribution_model: Generated<AttributionModel>;
+  min_payout_amount: Generated<number>;
+  allowed_domains: Generated<string[]>;
+  created_at: Timestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  program_id: string;
+  key_hash: string;
+  key_prefix: string;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface StripeWebhookSecretsTable {
+  id: string;
+  program_id: string;
+  secret: string;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface AffiliatesTable {
+  id: string;
+  program_id: string;
+  code: string;
+  email: string;
+  name: string;
+  status: Generated<AffiliateStatus>;
+  password_hash: string | null;
+  created_at: Timestamp;
+  status_changed_at: Timestamp;
+}
+
+export interface LinksTable {
+  id: string;
+  program_id: string;
+  affiliate_id: string;
+  slug: string;
+  destination_url: string;
+  campaign: string | null;
+  created_at: Timestamp;
+}
+
+export interface ReferralsTable {
+  id: string;
+  program_id: string;
+  affiliate_id: string;
+  link_id: string | null;
+  status: Generated<ReferralStatus>;
+  email: string | null;
+  stripe_customer_id: string | null;
+  created_at: Timestamp;
+  last_click_at: Timestamp;
+  expires_at: RequiredTimestamp;
+}
+
+export interface ClicksTable {
+  id: Generated<number>;
+  program_id: string;
+  affiliate_id: string;
+  referral_id: string | null;
+  link_id: string | null;
+  url: string | null;
+  referrer: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Timestamp;
+}
+
+export interface ConversionsTable {
+  id: string;
+  program_id: string;
+  affiliate_id: string;
+  referral_id: string | null;
+  kind: 'sale' | 'lead';
+  amount: number;
+  currency: string;
+  source: 'stripe' | 'api';
+  stripe_event_id: string | null;
+  stripe_checkout_session_id: string | null;
+  stripe_payment_intent_id: string | null;
+  stripe_invoice_id: string | null;
+  stripe_subscription_id: string | null;
+  stripe_customer_id: string | null;
+  external_id: string | null;
+  customer_email: string | null;
+  occurred_at: RequiredTimestamp;
+  created_at: Timestamp;
+}
+
+export interface CommissionsTable {
+  id: string;
+  program_id: string;
+  affiliate_id: string;
+  conversion_id: string | null;
+  amount: number;
+  currency: string;
+  rate_bps: number | null;
+  status: Generated<CommissionStatus>;
+  payable_at: RequiredTimestamp;
+  approved_at: NullableTimestamp;
+  paid_at: NullableTimestamp;
+  payout_id: string | null;
+  reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PayoutsTable {
+  id: string;
+  program_id: string;
+  affiliate_id: string;
+  amount: number;
+  currency: string;
+  status: Generated<PayoutStatus>;
+  method: Generated<PayoutMethod>;
+  reference: string | null;
+  failure_reason: string | null;
+  created_at: Timestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface StripeEventsTable {
+  program_id: string;
+  id: string;
+  type: string;
+  api_version: string | null;
+  livemode: boolean;
+  payload: ColumnType<unknown, string, string>;
+  status: Generated<StripeEventStatus>;
+  error: string | null;
+  attempts: Generated<number>;
+  received_at: Timestamp;
+  processed_at: NullableTimestamp;
+}
+
+export interface PartnerTokensTable {
+  token_hash: string;
+  affiliate_id: string;
+  purpose: 'set_password' | 'reset_password';
+  expires_at: RequiredTimestamp;
+  used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface PartnerSessionsTable {
+  id_hash: string;
+  affiliate_id: string;
+  csrf_token: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: RequiredTimestamp;
+}
+
+export interface Database {
+  programs: ProgramsTable;
+  api_keys: ApiKeysTable;
+  stripe_webhook_secrets: StripeWebhookSecretsTable;
+  affiliates: AffiliatesTable;
+  links: LinksTable;
+  referrals: ReferralsTable;
+  clicks: ClicksTable;
+  conversions: ConversionsTable;
+  commissions: CommissionsTable;
+  payouts: PayoutsTable;
+  stripe_events: StripeEventsTable;
+  partner_tokens: PartnerTokensTable;
+  partner_sessions: PartnerSessionsTable;
+}
+
+export type ProgramRow = Selectable<ProgramsTable>;
+export type AffiliateRow = Selectable<AffiliatesTable>;
+export type LinkRow = Selectable<LinksTable>;
+export type ReferralRow = Selectable<ReferralsTable>;
+export type ConversionRow = Selectable<ConversionsTable>;
+export type CommissionRow = Selectable<CommissionsTable>;

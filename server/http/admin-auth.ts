@@ -1,0 +1,23 @@
+/**
+ * Admin API authentication: `Authorization: Bearer <apiKey>` → the program it belongs to, in
+ * `ctx.state.program`. Every admin query is scoped by that program's id, so another program's key sees 404s.
+ */
+import type { Middleware } from 'koa';
+import { UnauthorizedError } from '../errors.ts';
+import type { ProgramsService } from '../programs/programs.service.ts';
+import type { ProgramRow } from '../db/schema.ts';
+
+export interface AdminState {
+  program: ProgramRow;
+}
+
+export function adminAuth(programs: ProgramsService): Middleware<AdminState> {
+  return async (ctx, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
+    if (!match) throw new UnauthorizedError('Send the API key as "Authorization: Bearer <apiKey>"', 'missing_api_key');
+    const program = await programs.findByApiKey(match[1]!);
+    if (!program) throw new UnauthorizedError('The API key is unknown or revoked', 'invalid_api_key');
+    ctx.state.program = program;
+    await next();
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Built front-end files: the snippet at `GET /pk.js` and the partner dashboard at `GET /partner/`.
+ * Both are built by rollup (`npm run build`, run by `npm install` and `npm start`); files are read once and
+ * kept in memory (they are small), re-read if they were missing at first.
+ */
+import Router from '@koa/router';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppError, NotFoundError } from '../errors.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TYPES: Record<string, string> = {
+  '.js': 'application/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
+
+interface Asset {
+  body: Buffer;
+  etag: string;
+  type: string;
+}
+
+function assetLoader(dir: string) {
+  const cache = new Map<string, Asset>();
+  return async (name: string): Promise<Asset | null> => {
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) return null;
+    const hit = cache.get(name);
+    if (hit) return hit;
+    try {
+      const body = await readFile(path.join(dir, name));
+      const asset = {
+        body,
+        etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+        type: TYPES[path.extname(name)] ?? 'application/octet-stream',
+      };
+      cache.set(name, asset);
+      return asset;
+    } catch {
+      return null;
+    }
+  };
+}
+
+export function staticRoutes(opts: { snippetDir?: string; dashboardDir?: string } = {}): Router {
+  const snippet = assetLoader(opts.snippetDir ?? path.join(ROOT, 'snippet', 'dist'));
+  const dashboard = assetLoader(opts.dashboardDir ?? path.join(ROOT, 'dashboard', 'dist'));
+  const router = new Router();
+
+  const send = (ctx: import('koa').Context, asset: Asset, cacheControl: string) => {
+    ctx.set('ETag', asset.etag);
+    ctx.set('Cache-Control', cacheControl);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    if (ctx.get('if-none-match') === asset.etag) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = asset.type;
+    ctx.body = asset.body;
+  };
+
+  router.get('/pk.js', async (ctx) => {
+    const asset = await snippet('pk.js');
+    if (!asset) throw new AppError(503, 'snippet_not_built', 'The snippet is not built; run npm run build');
+    // Short cache: merchants pick up fixes within the hour; the ETag makes revalidation cheap.
+    ctx.set('Access-Control-Allow-Origin', '*');
+    send(ctx, asset, 'public, max-age=3600');
+  });
+
+  router.get('/partner', (ctx) => ctx.redirect('/partner/'));
+  router.get('/partner/assets/:file', async (ctx) => {
+    const asset = await dashboard(ctx.params.file!);
+    if (!asset) throw new NotFoundError('Asset');
+    send(ctx, asset, 'public, max-age=300');
+  });
+  // The dashboard is one page; every other /partner/... path is a client-side route.
+  router.get(/^\/partner\/(?!assets\/).*$/, async (ctx) => {
+    const asset = await dashboard('index.html');
+    if (!asset) throw new AppError(503, 'dashboard_not_built', 'The dashboard is not built; run npm run build');
+    ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+    ctx.set('X-Frame-Options', 'DENY');
+    send(ctx, asset, 'no-cache');
+  });
+  return router;
+}

@@ -1,0 +1,42 @@
+/**
+ * Agenda on PostgreSQL (`@agendajs/postgres-backend`), sharing the app's `pg.Pool`: jobs live in the same
+ * database (table `agenda_jobs`), wake up through LISTEN/NOTIFY, and lock with `FOR UPDATE SKIP LOCKED` so
+ * several processes can run workers. One file per job in this folder.
+ */
+import { Agenda } from 'agenda';
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import type pg from 'pg';
+import type { CommissionsService } from '../commissions/commissions.service.ts';
+import { APPROVE_COMMISSIONS, APPROVE_COMMISSIONS_EVERY, defineApproveCommissions } from './approve-commissions.ts';
+
+export interface Scheduler {
+  agenda: Agenda;
+  /** Start workers and ensure the recurring schedules exist (idempotent across processes). */
+  start(): Promise<void>;
+  /** Wait for running jobs (at most `timeoutMs`), then stop taking new ones. The pool stays open. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export function createScheduler(deps: { pool: pg.Pool; commissions: CommissionsService; log: (msg: string) => void }): Scheduler {
+  const agenda = new Agenda({
+    backend: new PostgresBackend({ pool: deps.pool }),
+    processEvery: '30 seconds',
+    defaultLockLifetime: 5 * 60_000,
+  });
+  defineApproveCommissions(agenda, deps.commissions, deps.log);
+  let started = false;
+  return {
+    agenda,
+    async start() {
+      await agenda.start();
+      started = true;
+      // `every` upserts one recurring job per name, so several processes share one schedule.
+      await agenda.every(APPROVE_COMMISSIONS_EVERY, APPROVE_COMMISSIONS, undefined, { skipImmediate: false });
+    },
+    async stop(timeoutMs = 10_000) {
+      if (!started) return;
+      started = false;
+      await agenda.drain({ timeout: timeoutMs, closeConnection: false });
+    },
+  };
+}

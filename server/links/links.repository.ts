@@ -1,0 +1,32 @@
+/** SQL for tracking links. */
+import type { Insertable } from 'kysely';
+import type { DbOrTrx } from '../db/database.ts';
+import type { LinksTable } from '../db/schema.ts';
+
+export function insertLink(db: DbOrTrx, row: Insertable<LinksTable>) {
+  return db.insertInto('links').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function listLinks(db: DbOrTrx, programId: string, opts: { affiliateId?: string; limit: number; offset: number }) {
+  let q = db.selectFrom('links').selectAll().where('program_id', '=', programId);
+  if (opts.affiliateId) q = q.where('affiliate_id', '=', opts.affiliateId);
+  return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
+}
+
+/** A link by its global slug, with what a redirect needs. */
+export function findLinkBySlug(db: DbOrTrx, slug: string) {
+  return db
+    .selectFrom('links')
+    .innerJoin('affiliates', 'affiliates.id', 'links.affiliate_id')
+    .select([
+      'links.id',
+      'links.program_id',
+      'links.affiliate_id',
+      'links.slug',
+      'links.destination_url',
+      'affiliates.code',
+      'affiliates.status as affiliate_status',
+    ])
+    .where('links.slug', '=', slug)
+    .executeTakeFirst();
+}

@@ -1,0 +1,55 @@
+/**
+ * Process entry (`npm start`): parse config, start the app, print the URLs, stop gracefully on
+ * SIGINT/SIGTERM (HTTP, Agenda, pool, embedded PostgreSQL — in that order).
+ */
+import { ConfigError, loadConfig } from './config.ts';
+import { createApp } from './app.ts';
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const app = createApp(config);
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`[partnerkit] ${signal}: shutting down`);
+  const timer = setTimeout(() => {
+    console.error('[partnerkit] shutdown took longer than 20 s; exiting');
+    process.exit(1);
+  }, 20_000);
+  timer.unref();
+  try {
+    await app.stop();
+    process.exit(0);
+  } catch (err) {
+    console.error('[partnerkit] shutdown failed:', err);
+    process.exit(1);
+  }
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+try {
+  const running = await app.start();
+  const base = config.publicUrl;
+  console.log(`partnerkit is running
+  API and webhooks   ${base}/api/v1/
+  snippet            ${base}/pk.js
+  partner dashboard  ${base}/partner/
+  database           ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL in ${config.dataDir}/pg`}
+Create a program:    npm run cli -- program create --name "Acme" --website https://acme.test --json`);
+  void running;
+} catch (err) {
+  console.error('[partnerkit] failed to start:', err);
+  await app.stop().catch(() => {});
+  process.exit(1);
+}
