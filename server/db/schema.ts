@@ -14,7 +14,8 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 export type AttributionModel = 'first_click' | 'last_click';
 export type AffiliateStatus = 'pending' | 'approved' | 'rejected' | 'suspended';
 export type ReferralStatus = 'visitor' | 'lead' | 'customer';
-export type CommissionStatus = 'pending' | 'approved' | 'paid' | 'rejected' | 'reversed';
+export type CommissionStatus = 'pending' | 'on_hold' | 'approved' | 'paid' | 'rejected' | 'reversed';
+export type CommissionKind = 'sale' | 'recurring' | 'lead' | 'clawback';
 export type PayoutStatus = 'pending' | 'processing' | 'completed' | 'failed';
 export type PayoutMethod = 'paypal' | 'bank_transfer' | 'store_credit' | 'check' | 'stripe_connect';
 export type StripeEventStatus = 'received' | 'processed' | 'ignored' | 'failed';
@@ -127,8 +128,11 @@ export interface CommissionsTable {
   conversion_id: string | null;
   amount: number;
   currency: string;
+  kind: Generated<CommissionKind>;
   rate_bps: number | null;
   status: Generated<CommissionStatus>;
+  hold_reason: string | null;
+  reverses_commission_id: string | null;
   payable_at: RequiredTimestamp;
   approved_at: NullableTimestamp;
   paid_at: NullableTimestamp;
@@ -136,6 +140,18 @@ export interface CommissionsTable {
   reason: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface CommissionEventsTable {
+  id: Generated<number>;
+  commission_id: string;
+  program_id: string;
+  from_status: CommissionStatus | null;
+  to_status: CommissionStatus;
+  amount: number;
+  actor: 'system' | 'merchant' | 'affiliate' | 'stripe';
+  reason: string | null;
+  created_at: Timestamp;
 }
 
 export interface PayoutsTable {
@@ -196,6 +212,7 @@ export interface Database {
   clicks: ClicksTable;
   conversions: ConversionsTable;
   commissions: CommissionsTable;
+  commission_events: CommissionEventsTable;
   payouts: PayoutsTable;
   stripe_events: StripeEventsTable;
   partner_tokens: PartnerTokensTable;

@@ -146,8 +146,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       conversion_id  text REFERENCES conversions(id),
       amount         bigint NOT NULL,
       currency       text NOT NULL CHECK (currency ~ '^[a-z]{3}$'),
+      -- sale: first payment; recurring: a later subscription payment; lead: a signup bounty;
+      -- clawback: a negative commission taking back part of a paid one (refund after payout).
+      kind           text NOT NULL DEFAULT 'sale' CHECK (kind IN ('sale', 'recurring', 'lead', 'clawback')),
       rate_bps       integer CHECK (rate_bps BETWEEN 0 AND 10000),
-      status         text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'paid', 'rejected', 'reversed')),
+      status         text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed')),
+      hold_reason    text,
+      reverses_commission_id text REFERENCES commissions(id),
       payable_at     timestamptz NOT NULL,
       approved_at    timestamptz,
       paid_at        timestamptz,
@@ -160,6 +165,25 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE UNIQUE INDEX commissions_conversion_key ON commissions (conversion_id) WHERE amount >= 0;
     CREATE INDEX commissions_affiliate_idx ON commissions (affiliate_id, status);
     CREATE INDEX commissions_due_idx ON commissions (payable_at) WHERE status = 'pending';
+    CREATE INDEX commissions_conversion_idx ON commissions (conversion_id);
+
+    -- Append-only history of every commission change: who, what, when, why.
+    CREATE TABLE commission_events (
+      id             bigserial PRIMARY KEY,
+      commission_id  text NOT NULL REFERENCES commissions(id),
+      program_id     text NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
+      from_status    text,
+      to_status      text NOT NULL,
+      amount         bigint NOT NULL,
+      actor          text NOT NULL CHECK (actor IN ('system', 'merchant', 'affiliate', 'stripe')),
+      reason         text,
+      created_at     timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX commission_events_commission_idx ON commission_events (commission_id, id);
+    CREATE FUNCTION commission_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'commission_events is append-only'; END $$;
+    CREATE TRIGGER commission_events_no_change BEFORE UPDATE OR DELETE ON commission_events
+      FOR EACH ROW EXECUTE FUNCTION commission_events_append_only();
 
     CREATE TABLE stripe_events (
       program_id    text NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
@@ -202,7 +226,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
-    DROP TABLE partner_sessions, partner_tokens, stripe_events, commissions, payouts, conversions, clicks,
+    DROP TABLE partner_sessions, partner_tokens, stripe_events, commission_events, commissions, payouts, conversions, clicks,
       referrals, links, affiliates, stripe_webhook_secrets, api_keys, programs;
+    DROP FUNCTION commission_events_append_only();
   `.execute(db);
 }

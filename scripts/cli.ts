@@ -1,0 +1,30 @@
+/**
+ * partnerkit's command line: `npm run cli -- <command>`. One module per command group in `cli/`.
+ * Uses the running server's database when `npm start` is up, otherwise starts its own.
+ */
+import { Command } from 'commander';
+import { ConfigError } from '../server/config.ts';
+import { createCliContext } from './cli/context.ts';
+import { registerProgramCommands } from './cli/program.ts';
+import { registerAffiliateCommands } from './cli/affiliate.ts';
+import { registerJobCommands } from './cli/jobs.ts';
+
+let ctx;
+try {
+  ctx = createCliContext(process.env);
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+}
+const cli = new Command('partnerkit').description('partnerkit command line').showHelpAfterError();
+registerProgramCommands(cli, ctx);
+registerAffiliateCommands(cli, ctx);
+registerJobCommands(cli, ctx);
+
+try {
+  await cli.parseAsync(process.argv);
+} catch (err) {
+  const e = err as { message?: string; error?: { message?: string } };
+  console.error(`error: ${e.message ?? String(err)}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,40 @@
+/** `affiliate create`, `affiliate approve`: prints the one-time "set your password" link. */
+import type { Command } from 'commander';
+import { print, type CliContext } from './context.ts';
+
+export function registerAffiliateCommands(cli: Command, ctx: CliContext): void {
+  const affiliate = cli.command('affiliate').description("a program's affiliates");
+  affiliate
+    .command('create')
+    .description('create an affiliate (approved with --approve, which also prints a set-password link)')
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--email <email>', 'e-mail')
+    .requiredOption('--name <name>', 'name')
+    .option('--code <code>', 'referral code (generated when omitted)')
+    .option('--approve', 'approve at once')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const out = await ctx.withServices(async (s) => {
+        const program = await s.programs.findById(o.program);
+        if (!program) throw new Error(`No program ${o.program}`);
+        const a = await s.affiliates.create(program, { email: o.email, name: o.name, code: o.code, status: o.approve ? 'approved' : 'pending' });
+        return o.approve ? { ...a, setPasswordUrl: await s.partner.issueSetPasswordLink(a) } : a;
+      });
+      print(out, Boolean(o.json));
+    });
+  affiliate
+    .command('approve')
+    .description('approve an affiliate and print their one-time set-password link')
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--id <affiliateId>', 'affiliate id')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const out = await ctx.withServices(async (s) => {
+        const program = await s.programs.findById(o.program);
+        if (!program) throw new Error(`No program ${o.program}`);
+        const a = await s.affiliates.transition(program, o.id, 'approve');
+        return { ...a, setPasswordUrl: await s.partner.issueSetPasswordLink(a) };
+      });
+      print(out, Boolean(o.json));
+    });
+}

@@ -1,0 +1,45 @@
+/**
+ * What every CLI command needs: the parsed config, and services over the database — the running server's
+ * embedded PostgreSQL (found through `DATA_DIR/postgres.url`), `DATABASE_URL`, or an embedded one started
+ * for this command alone and stopped afterwards.
+ */
+import { loadConfig, type Config } from '../../server/config.ts';
+import { createServices, type Services } from '../../server/app.ts';
+import { openDatabase, type Db } from '../../server/db/database.ts';
+import { migrateToLatest } from '../../server/db/migrate.ts';
+import { resolvePostgres } from '../../server/db/postgres.ts';
+
+export interface CliContext {
+  config: Config;
+  /** Run `fn` with services over a migrated database; closes everything afterwards. */
+  withServices<T>(fn: (services: Services, db: Db) => Promise<T>): Promise<T>;
+}
+
+export function createCliContext(env: Record<string, string | undefined>): CliContext {
+  const config = loadConfig(env);
+  return {
+    config,
+    async withServices(fn) {
+      const pg = await resolvePostgres(config.databaseUrl, config.dataDir);
+      const handle = openDatabase(pg.url, 4);
+      try {
+        await migrateToLatest(handle.db);
+        return await fn(createServices(handle.db, config), handle.db);
+      } finally {
+        await handle.close();
+        await pg.stop();
+      }
+    },
+  };
+}
+
+/** Print `value` as JSON, or as `key: value` lines for people. */
+export function print(value: unknown, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(value, null, 2));
+    return;
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    console.log(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+}

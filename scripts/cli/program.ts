@@ -1,0 +1,34 @@
+/** `program create`, `program add-webhook-secret`. */
+import type { Command } from 'commander';
+import { print, type CliContext } from './context.ts';
+
+export function registerProgramCommands(cli: Command, ctx: CliContext): void {
+  const program = cli.command('program').description('merchant programs');
+  program
+    .command('create')
+    .description('create a program; prints its id, public key, API key (shown once), webhook URL and snippet')
+    .requiredOption('--name <name>', 'program name')
+    .requiredOption('--website <url>', "merchant's website, e.g. https://acme.test")
+    .option('--currency <code>', 'ISO 4217 currency of the program', 'usd')
+    .option('--stripe-webhook-secret <whsec>', "the Stripe endpoint's signing secret (whsec_...)")
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const created = await ctx.withServices((s) =>
+        s.programs.create({ name: o.name, website: o.website, currency: o.currency, stripeWebhookSecret: o.stripeWebhookSecret }),
+      );
+      print(created, Boolean(o.json));
+    });
+  program
+    .command('add-webhook-secret')
+    .description('add a Stripe webhook signing secret (several may be active while you rotate)')
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--secret <whsec>', 'signing secret, whsec_...')
+    .action(async (o) => {
+      await ctx.withServices(async (s) => {
+        const p = await s.programs.findById(o.program);
+        if (!p) throw new Error(`No program ${o.program}`);
+        await s.programs.addWebhookSecret(p.id, o.secret);
+      });
+      console.log('webhook secret added');
+    });
+}
