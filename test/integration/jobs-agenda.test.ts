@@ -1,0 +1,57 @@
+/**
+ * Agenda on the real PostgreSQL backend: the `approve-commissions` job approves a commission once its hold
+ * period has passed, both on demand and as a recurring schedule stored in the same database.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { checkoutCompleted, deliver } from '../helpers/stripe.ts';
+
+const SECRET = 'whsec_test_jobs';
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp({ JOBS: 'on' });
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+it('approves a commission through Agenda after the hold period, and keeps a recurring schedule', async () => {
+  const program = await app.services.programs.create({ name: 'Jobs', website: 'https://jobs.test', stripeWebhookSecret: SECRET });
+  const row = (await app.services.programs.findById(program.id))!;
+  const affiliate = await app.services.affiliates.create(row, { email: 'a@jobs.test', name: 'Al', status: 'approved' });
+  const click = await app.services.tracking.recordClick({ key: program.publicKey, code: affiliate.code }, { ip: null, userAgent: null, origin: null });
+  const res = await deliver(app.url, program.id, checkoutCompleted({ referral: click.referral, amountTotal: 5000, currency: 'usd' }), SECRET);
+  expect(res.status).toBe(200);
+  const status = () => app.db.selectFrom('commissions').select('status').where('program_id', '=', program.id).executeTakeFirst();
+  await waitFor(async () => ((await status())?.status ? true : undefined));
+
+  // Still inside the 30-day hold period: a completed run changes nothing.
+  const completed = new Promise((resolve) => app.scheduler!.agenda.once('complete:approve-commissions', resolve));
+  await app.scheduler!.agenda.now('approve-commissions');
+  await completed;
+  expect((await status())!.status).toBe('pending');
+
+  app.advance(30 * 86_400_000 + 60_000);
+  await app.scheduler!.agenda.now('approve-commissions');
+  await waitFor(async () => ((await status())!.status === 'approved' ? true : undefined));
+  app.advance(-(30 * 86_400_000 + 60_000));
+
+  const recurring = await app.db
+    .selectFrom('agenda_jobs' as any)
+    .select(['name' as any, 'repeat_interval' as any])
+    .where('name' as any, '=', 'approve-commissions')
+    .where('repeat_interval' as any, 'is not', null)
+    .execute();
+  expect(recurring).toHaveLength(1);
+});
