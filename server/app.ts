@@ -48,7 +48,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
     programs: createProgramsService({ db, config }),
     affiliates: createAffiliatesService({ db }),
     links: createLinksService({ db, config }),
-    tracking: createTrackingService({ db, now }),
+    tracking: createTrackingService({ db, now, log }),
     conversions: createConversionsService({ db }),
     commissions: createCommissionsService({ db, now }),
     stripeWebhooks: createStripeWebhooksService({ db, now, log }),
@@ -58,7 +58,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
 
 /** The Koa application over `services` (no listening, no database lifecycle). */
 export function createKoa(services: Services, config: Config, log: (msg: string, err?: unknown) => void): Koa {
-  const koa = new Koa({ proxy: false });
+  const koa = new Koa({ proxy: config.trustProxy });
   koa.silent = true;
   koa.use(errorMiddleware(log));
 
@@ -114,12 +114,22 @@ export function createApp(config: Config, opts: AppOptions = {}) {
   let database: DatabaseHandle | null = null;
   let server: http.Server | null = null;
   let scheduler: Scheduler | null = null;
+  let services: Services | null = null;
 
   async function stop(): Promise<void> {
     if (server) {
       const s = server;
       server = null;
-      await new Promise<void>((resolve) => s.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        // Idle keep-alive connections would hold close() open; in-flight requests still finish.
+        s.closeIdleConnections();
+      });
+    }
+    if (services) {
+      // Clicks acknowledged or in flight are written before the pool ends.
+      await services.tracking.close();
+      services = null;
     }
     if (scheduler) {
       await scheduler.stop().catch((err) => log('stopping Agenda failed', err));
@@ -141,12 +151,12 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       database = openDatabase(postgres.url);
       const applied = await migrateToLatest(database.db);
       if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
-      const services = createServices(database.db, config, { ...opts, log });
+      services = createServices(database.db, config, { ...opts, log });
       if (config.jobs) {
         scheduler = createScheduler({ pool: database.pool, commissions: services.commissions, log });
         await scheduler.start();
       }
-      const koa = createKoa(services, config, log);
+      const koa = createKoa(services!, config, log);
       server = http.createServer(koa.callback());
       server.keepAliveTimeout = 65_000;
       await new Promise<void>((resolve, reject) => {
@@ -155,7 +165,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       });
       const { port } = server.address() as AddressInfo;
       const url = config.port === 0 ? `http://127.0.0.1:${port}` : config.publicUrl;
-      return { url, db: database.db, services, scheduler };
+      return { url, db: database.db, services: services!, scheduler };
     } catch (err) {
       await stop().catch(() => {});
       throw err;

@@ -12,6 +12,7 @@
  * - `SMTP_URL`      optional mail transport for partner e-mails
  * - `JOBS`          `on` (default) runs Agenda workers in this process, `off` does not
  * - `LOG_LEVEL`     `silent` | `error` | `info` (default `info`)
+ * - `TRUST_PROXY`   `on` when behind a load balancer / CDN: client IPs come from `X-Forwarded-For` (default `off`)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -31,6 +32,7 @@ const envSchema = z.object({
   SMTP_URL: z.string().optional(),
   JOBS: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['silent', 'error', 'info']).default('info'),
+  TRUST_PROXY: z.enum(['on', 'off']).default('off'),
 });
 
 export interface Config {
@@ -47,6 +49,8 @@ export interface Config {
   readonly smtpUrl: string | null;
   readonly jobs: boolean;
   readonly logLevel: 'silent' | 'error' | 'info';
+  /** Take client IPs from `X-Forwarded-For` (only behind a proxy that sets it). */
+  readonly trustProxy: boolean;
 }
 
 /** Thrown when the environment is invalid; the message names every offending variable. */
@@ -80,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     smtpUrl: e.SMTP_URL ?? null,
     jobs: e.JOBS === 'on',
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY === 'on',
   });
 }
 

@@ -4,8 +4,14 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { getDomain } from 'tldts';
+import { serialize as serializeCookie } from 'cookie';
 import { readJson } from '../http/input.ts';
-import type { TrackingService } from './tracking.service.ts';
+import type { ClickResult, TrackingService } from './tracking.service.ts';
+
+/** Cookie names shared with the snippet: the referral id, and the affiliate code. */
+export const REFERRAL_COOKIE = 'pk_ref';
+export const AFFILIATE_COOKIE = 'pk_aff';
 
 /** CORS for the snippet: echo the origin (the service rejects origins the program does not allow). */
 function allowOrigin(ctx: Context): void {
@@ -20,6 +26,27 @@ function clientOf(ctx: Context) {
   return { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, origin: ctx.get('origin') || null };
 }
 
+/**
+ * When the page and this API share a registrable domain (the merchant serves us on `track.acme.com`, or proxies
+ * us), answer with our own `Set-Cookie` for `.acme.com`: Safari caps cookies written by scripts at 7 days, but
+ * not cookies set by an HTTP response from the same site, so the program's whole window is kept.
+ */
+function setReferralCookies(ctx: Context, result: ClickResult): void {
+  const origin = ctx.get('origin');
+  if (!origin) return;
+  let pageHost: string;
+  try {
+    pageHost = new URL(origin).hostname;
+  } catch {
+    return;
+  }
+  const domain = getDomain(pageHost);
+  if (!domain || domain !== getDomain(ctx.hostname)) return;
+  const options = { domain, path: '/', sameSite: 'lax' as const, secure: origin.startsWith('https:'), maxAge: result.cookieDays * 86_400 };
+  ctx.append('Set-Cookie', serializeCookie(REFERRAL_COOKIE, result.referral, options));
+  ctx.append('Set-Cookie', serializeCookie(AFFILIATE_COOKIE, result.affiliate, options));
+}
+
 export function trackingRoutes(tracking: TrackingService): Router {
   const router = new Router();
   router.options(['/api/v1/track/click', '/api/v1/track/lead'], (ctx) => {
@@ -31,7 +58,14 @@ export function trackingRoutes(tracking: TrackingService): Router {
   });
   router.post('/api/v1/track/click', async (ctx) => {
     allowOrigin(ctx);
-    ctx.body = await tracking.recordClick(await readJson(ctx, '16kb'), clientOf(ctx));
+    const result = await tracking.recordClick(await readJson(ctx, '16kb'), clientOf(ctx));
+    if ('ignored' in result) {
+      ctx.status = 202;
+      ctx.body = result;
+      return;
+    }
+    setReferralCookies(ctx, result);
+    ctx.body = result;
   });
   router.post('/api/v1/track/lead', async (ctx) => {
     allowOrigin(ctx);
@@ -40,8 +74,8 @@ export function trackingRoutes(tracking: TrackingService): Router {
   router.get('/r/:slug', async (ctx) => {
     const target = await tracking.followLink(ctx.params.slug!, {
       ...clientOf(ctx),
-      origin: ctx.get('referer') || null,
-      existingReferral: ctx.cookies.get('pk_ref') ?? undefined,
+      referer: ctx.get('referer') || null,
+      existingReferral: ctx.cookies.get(REFERRAL_COOKIE) ?? undefined,
     });
     ctx.set('Cache-Control', 'no-store');
     ctx.redirect(target);

@@ -1,30 +1,33 @@
 /**
  * Clicks and referrals. A click is one visit that carried an affiliate's code; the referral is the visitor
  * attributed to an affiliate (`visitor → lead → customer`), whose id the snippet keeps in its cookie and hands
- * to Stripe as `client_reference_id`.
+ * to Stripe as `client_reference_id`. Attribution rules and the write path are in `click-ingest.ts`.
  *
- * Attribution within the program's cookie window (days):
- * - `last_click`: a click with another affiliate's code starts a new referral for that affiliate;
- * - `first_click`: an unexpired referral keeps the visitor; the click is still counted for the affiliate who
- *   sent it, with no referral.
- * A repeat click of the same visitor for the same affiliate within `CLICK_DEDUPE_MINUTES` is not a new click.
+ * On the request path, before anything is written: the program (by public key) and the affiliate (by code)
+ * come from short-lived caches; the `Origin` must be the program's site; known bots (by user agent, `isbot`)
+ * are dropped; each IP may send `CLICKS_PER_IP_PER_MINUTE` clicks. A visitor without a cookie is recognised
+ * for `CLICK_DEDUPE_MINUTES` by IP + user agent, so reloading a `?ref=` page is not a new click.
  */
 import { z } from 'zod';
-import type { Db, DbOrTrx } from '../db/database.ts';
-import type { ProgramRow, ReferralRow } from '../db/schema.ts';
-import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { isbot } from 'isbot';
+import { LRUCache } from 'lru-cache';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Db } from '../db/database.ts';
+import type { ProgramRow } from '../db/schema.ts';
+import { ForbiddenError, NotFoundError, RateLimitedError, UnprocessableError } from '../errors.ts';
 import { parseInput } from '../http/input.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import * as programsRepo from '../programs/programs.repository.ts';
 import { isMerchantUrl } from '../links/links.service.ts';
 import { findLinkBySlug } from '../links/links.repository.ts';
+import { CLICK_DEDUPE_MINUTES, createClickIngest, type ClickRequest } from './click-ingest.ts';
 import * as repo from './tracking.repository.ts';
 
-const DAY_MS = 86_400_000;
-export const CLICK_DEDUPE_MINUTES = 30;
 /** Referral ids are valid Stripe `client_reference_id` values (ARCHITECTURE.md). */
 export const REFERRAL_ID = /^[A-Za-z0-9_-]{1,200}$/;
+export const CLICKS_PER_IP_PER_MINUTE = 60;
+/** How long a program or an approved affiliate is cached: a suspension takes at most this long to apply. */
+const CACHE_TTL_MS = 10_000;
 
 export const clickInput = z.object({
   key: z.string().min(1).max(100),
@@ -56,13 +59,22 @@ export interface ClickResult {
   attribution: 'first_click' | 'last_click';
 }
 
-export function createTrackingService(deps: { db: Db; now?: () => Date }) {
+export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (msg: string, err?: unknown) => void }) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
+  const ingest = createClickIngest({ db, now, log: deps.log ?? (() => {}) });
+  const programs = new LRUCache<string, ProgramRow>({ max: 10_000, ttl: CACHE_TTL_MS });
+  const affiliates = new LRUCache<string, { id: string; code: string }>({ max: 100_000, ttl: CACHE_TTL_MS });
+  const visitors = new LRUCache<string, string>({ max: 200_000, ttl: CLICK_DEDUPE_MINUTES * 60_000 });
+  const perIp = new RateLimiterMemory({ points: CLICKS_PER_IP_PER_MINUTE, duration: 60 });
 
   async function programForKey(key: string, origin: string | null): Promise<ProgramRow> {
-    const program = await programsRepo.findProgramByPublicKey(db, key);
-    if (!program) throw new NotFoundError('Program', 'unknown_program');
+    let program = programs.get(key);
+    if (!program) {
+      program = await programsRepo.findProgramByPublicKey(db, key);
+      if (!program) throw new NotFoundError('Program', 'unknown_program');
+      programs.set(key, program);
+    }
     // Browsers always send Origin on cross-origin POSTs; requests without one are server-side calls.
     if (origin && !isMerchantUrl(program, origin)) {
       throw new ForbiddenError(`Origin ${origin} is not allowed for this program`, 'origin_not_allowed');
@@ -70,69 +82,65 @@ export function createTrackingService(deps: { db: Db; now?: () => Date }) {
     return program;
   }
 
-  /**
-   * Decide which referral a click of `affiliateId` leaves the visitor with, and record the click.
-   * Runs inside `trx`; the visitor's existing referral (if any) is locked.
-   */
-  async function attribute(
-    trx: DbOrTrx,
-    program: ProgramRow,
-    affiliate: { id: string; code: string },
-    existingId: string | undefined,
-    click: { linkId: string | null; url: string | null; referrer: string | null; ip: string | null; userAgent: string | null },
-  ): Promise<{ referral: ReferralRow; affiliateCode: string }> {
-    const at = now();
-    const expiresAt = new Date(at.getTime() + program.cookie_days * DAY_MS);
-    const existing = existingId ? await repo.lockReferral(trx, program.id, existingId) : undefined;
-    const live = existing && existing.expires_at > at ? existing : undefined;
+  /** An approved affiliate of the program by code; only approved ones are cached. */
+  async function approvedAffiliate(programId: string, code: string) {
+    const key = `${programId}|${code}`;
+    const hit = affiliates.get(key);
+    if (hit) return hit;
+    const row = await affiliatesRepo.findAffiliateByCode(db, programId, code);
+    if (!row) throw new NotFoundError('Affiliate code', 'unknown_affiliate');
+    if (row.status !== 'approved') throw new UnprocessableError('This affiliate is not approved', 'affiliate_not_approved');
+    const found = { id: row.id, code: row.code };
+    affiliates.set(key, found);
+    return found;
+  }
 
-    if (live && live.affiliate_id === affiliate.id) {
-      const repeat = at.getTime() - live.last_click_at.getTime() < CLICK_DEDUPE_MINUTES * 60_000;
-      await repo.touchReferral(trx, live.id, at, expiresAt);
-      if (!repeat) await repo.insertClick(trx, { program_id: program.id, affiliate_id: affiliate.id, referral_id: live.id, link_id: click.linkId, url: click.url, referrer: click.referrer, ip: click.ip, user_agent: click.userAgent });
-      return { referral: { ...live, last_click_at: at, expires_at: expiresAt }, affiliateCode: affiliate.code };
+  async function limitIp(ip: string | null): Promise<void> {
+    if (!ip) return;
+    try {
+      await perIp.consume(ip);
+    } catch (res) {
+      if (res instanceof RateLimiterRes) throw new RateLimitedError('Too many clicks from this address', Math.ceil(res.msBeforeNext / 1000));
+      throw res;
     }
-    if (live && program.attribution_model === 'first_click') {
-      await repo.insertClick(trx, { program_id: program.id, affiliate_id: affiliate.id, referral_id: null, link_id: click.linkId, url: click.url, referrer: click.referrer, ip: click.ip, user_agent: click.userAgent });
-      const owner = await affiliatesRepo.findAffiliateById(trx, live.affiliate_id);
-      return { referral: live, affiliateCode: owner!.code };
-    }
-    const referral = await repo.insertReferral(trx, {
-      id: newId('ref'),
-      program_id: program.id,
-      affiliate_id: affiliate.id,
-      link_id: click.linkId,
-      expires_at: expiresAt,
-      last_click_at: at,
-    });
-    await repo.insertClick(trx, { program_id: program.id, affiliate_id: affiliate.id, referral_id: referral.id, link_id: click.linkId, url: click.url, referrer: click.referrer, ip: click.ip, user_agent: click.userAgent });
-    return { referral, affiliateCode: affiliate.code };
+  }
+
+  /** Submit to the group commit, recognising a cookieless repeat visitor by IP + user agent. */
+  async function submit(req: ClickRequest) {
+    const visitorKey = req.ip ? `${req.programId}|${req.affiliateId}|${req.ip}|${req.userAgent ?? ''}` : null;
+    if (!req.existingReferral && visitorKey) req.existingReferral = visitors.get(visitorKey);
+    const attribution = await ingest.submit(req);
+    if (visitorKey) visitors.set(visitorKey, attribution.referral);
+    return attribution;
   }
 
   return {
     /**
-     * Record a click sent by the snippet.
+     * Record a click sent by the snippet. Known bots get `{ ignored: 'bot' }` and nothing is stored.
      * @throws ValidationError; NotFoundError `unknown_program` / `unknown_affiliate`;
-     *   UnprocessableError `affiliate_not_approved`; ForbiddenError `origin_not_allowed`. Nothing is stored on error.
+     *   UnprocessableError `affiliate_not_approved`; ForbiddenError `origin_not_allowed`;
+     *   RateLimitedError. Nothing is stored on error.
      */
-    async recordClick(input: unknown, ctx: ClickContext): Promise<ClickResult> {
+    async recordClick(input: unknown, ctx: ClickContext): Promise<ClickResult | { ignored: 'bot' }> {
       const data = parseInput(clickInput, input);
       const program = await programForKey(data.key, ctx.origin);
-      const affiliate = await affiliatesRepo.findAffiliateByCode(db, program.id, data.code);
-      if (!affiliate) throw new NotFoundError('Affiliate code', 'unknown_affiliate');
-      if (affiliate.status !== 'approved') {
-        throw new UnprocessableError('This affiliate is not approved', 'affiliate_not_approved');
-      }
-      const { referral, affiliateCode } = await db.transaction().execute((trx) =>
-        attribute(trx, program, affiliate, data.referral, {
-          linkId: null,
-          url: data.url ?? null,
-          referrer: data.referrer ?? null,
-          ip: ctx.ip,
-          userAgent: ctx.userAgent?.slice(0, 500) ?? null,
-        }),
-      );
-      return { referral: referral.id, affiliate: affiliateCode, cookieDays: program.cookie_days, attribution: program.attribution_model };
+      const affiliate = await approvedAffiliate(program.id, data.code);
+      if (ctx.userAgent && isbot(ctx.userAgent)) return { ignored: 'bot' };
+      await limitIp(ctx.ip);
+      const a = await submit({
+        programId: program.id,
+        cookieDays: program.cookie_days,
+        attributionModel: program.attribution_model,
+        affiliateId: affiliate.id,
+        affiliateCode: affiliate.code,
+        existingReferral: data.referral,
+        linkId: null,
+        url: data.url ?? null,
+        referrer: data.referrer ?? null,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent?.slice(0, 500) ?? null,
+      });
+      return { referral: a.referral, affiliate: a.affiliateCode, cookieDays: program.cookie_days, attribution: program.attribution_model };
     },
 
     /**
@@ -151,30 +159,41 @@ export function createTrackingService(deps: { db: Db; now?: () => Date }) {
     /**
      * A visit to `/r/:slug`: record a server-side click and return where to send the visitor: the link's
      * destination (always on the merchant's site, checked when the link was made) with `ref=<code>` and
-     * `pk_ref=<referral>` so the snippet there keeps the same referral. A link of a non-approved affiliate
-     * still redirects, without a code and without a click.
+     * `pk_ref=<referral>` so the snippet there keeps the same referral. A link of a non-approved affiliate,
+     * a bot, or a rate-limited IP still redirects, without a code and without a click.
      * @throws NotFoundError `unknown_link`
      */
-    async followLink(slug: string, ctx: ClickContext & { existingReferral?: string }): Promise<string> {
+    async followLink(slug: string, ctx: ClickContext & { referer: string | null; existingReferral?: string }): Promise<string> {
       const link = await findLinkBySlug(db, slug);
       if (!link) throw new NotFoundError('Link', 'unknown_link');
       const destination = new URL(link.destination_url);
-      if (link.affiliate_status !== 'approved') return destination.toString();
+      if (link.affiliate_status !== 'approved' || (ctx.userAgent && isbot(ctx.userAgent))) return destination.toString();
+      try {
+        await limitIp(ctx.ip);
+      } catch {
+        return destination.toString();
+      }
       const program = (await programsRepo.findProgramById(db, link.program_id))!;
-      const existing = ctx.existingReferral && REFERRAL_ID.test(ctx.existingReferral) ? ctx.existingReferral : undefined;
-      const { referral, affiliateCode } = await db.transaction().execute((trx) =>
-        attribute(trx, program, { id: link.affiliate_id, code: link.code }, existing, {
-          linkId: link.id,
-          url: link.destination_url,
-          referrer: ctx.origin,
-          ip: ctx.ip,
-          userAgent: ctx.userAgent?.slice(0, 500) ?? null,
-        }),
-      );
-      destination.searchParams.set('ref', affiliateCode);
-      destination.searchParams.set('pk_ref', referral.id);
+      const a = await submit({
+        programId: program.id,
+        cookieDays: program.cookie_days,
+        attributionModel: program.attribution_model,
+        affiliateId: link.affiliate_id,
+        affiliateCode: link.code,
+        existingReferral: ctx.existingReferral && REFERRAL_ID.test(ctx.existingReferral) ? ctx.existingReferral : undefined,
+        linkId: link.id,
+        url: link.destination_url,
+        referrer: ctx.referer,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent?.slice(0, 500) ?? null,
+      });
+      destination.searchParams.set('ref', a.affiliateCode);
+      destination.searchParams.set('pk_ref', a.referral);
       return destination.toString();
     },
+
+    /** Write every queued click (call before closing the pool). */
+    close: () => ingest.close(),
   };
 }
 export type TrackingService = ReturnType<typeof createTrackingService>;

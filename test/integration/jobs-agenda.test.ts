@@ -30,7 +30,7 @@ it('approves a commission through Agenda after the hold period, and keeps a recu
   const program = await app.services.programs.create({ name: 'Jobs', website: 'https://jobs.test', stripeWebhookSecret: SECRET });
   const row = (await app.services.programs.findById(program.id))!;
   const affiliate = await app.services.affiliates.create(row, { email: 'a@jobs.test', name: 'Al', status: 'approved' });
-  const click = await app.services.tracking.recordClick({ key: program.publicKey, code: affiliate.code }, { ip: null, userAgent: null, origin: null });
+  const click = (await app.services.tracking.recordClick({ key: program.publicKey, code: affiliate.code }, { ip: null, userAgent: null, origin: null })) as { referral: string };
   const res = await deliver(app.url, program.id, checkoutCompleted({ referral: click.referral, amountTotal: 5000, currency: 'usd' }), SECRET);
   expect(res.status).toBe(200);
   const status = () => app.db.selectFrom('commissions').select('status').where('program_id', '=', program.id).executeTakeFirst();

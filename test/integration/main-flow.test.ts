@@ -7,6 +7,7 @@ import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutCompleted, deliver, sign } from '../helpers/stripe.ts';
 
 const SECRET = 'whsec_test_main_flow_secret';
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 let app: TestApp;
 let program: { id: string; publicKey: string; apiKey: string };
 let admin: ReturnType<typeof adminClient>;
@@ -22,7 +23,7 @@ async function approvedAffiliate(email: string, code?: string) {
 async function click(code: string, extra: Record<string, unknown> = {}) {
   const res = await app.request('/api/v1/track/click', {
     method: 'POST',
-    headers: { 'content-type': 'text/plain', origin: 'https://acme.test' },
+    headers: { 'content-type': 'text/plain', origin: 'https://acme.test', 'user-agent': BROWSER_UA },
     body: JSON.stringify({ key: program.publicKey, code, url: `https://acme.test/?ref=${code}`, ...extra }),
   });
   return { status: res.status, body: await res.json() };
