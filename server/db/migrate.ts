@@ -4,9 +4,11 @@
  */
 import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
 import * as m0001 from './migrations/0001_initial.ts';
+import * as m0005 from './migrations/0005_click_rollups.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0005_click_rollups': m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -100,6 +100,15 @@ export interface ClicksTable {
   created_at: Timestamp;
 }
 
+/** Migration 0005: clicks per affiliate per UTC day, kept by the click ingest. */
+export interface AffiliateDailyClicksTable {
+  affiliate_id: string;
+  /** `YYYY-MM-DD` (PostgreSQL `date`). */
+  day: ColumnType<string, string, string>;
+  program_id: string;
+  clicks: number;
+}
+
 export interface ConversionsTable {
   id: string;
   program_id: string;
@@ -210,6 +219,7 @@ export interface Database {
   links: LinksTable;
   referrals: ReferralsTable;
   clicks: ClicksTable;
+  affiliate_daily_clicks: AffiliateDailyClicksTable;
   conversions: ConversionsTable;
   commissions: CommissionsTable;
   commission_events: CommissionEventsTable;

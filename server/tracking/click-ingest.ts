@@ -133,6 +133,20 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
             ${clicks.map((c) => c.p.url)}::text[], ${clicks.map((c) => c.p.referrer)}::text[],
             ${clicks.map((c) => c.p.ip)}::inet[], ${clicks.map((c) => c.p.userAgent)}::text[],
             ${clicks.map(() => at)}::timestamptz[])`.execute(trx);
+        // Keep the daily rollup in the same transaction: one row per affiliate and UTC day.
+        const perAffiliate = new Map<string, { programId: string; n: number }>();
+        for (const c of clicks) {
+          const e = perAffiliate.get(c.p.affiliateId) ?? { programId: c.p.programId, n: 0 };
+          e.n++;
+          perAffiliate.set(c.p.affiliateId, e);
+        }
+        const ids = [...perAffiliate.keys()].sort();
+        await sql`
+          INSERT INTO affiliate_daily_clicks (affiliate_id, day, program_id, clicks)
+          SELECT v.affiliate_id, (${at}::timestamptz AT TIME ZONE 'UTC')::date, v.program_id, v.n
+          FROM unnest(${ids}::text[], ${ids.map((id) => perAffiliate.get(id)!.programId)}::text[],
+            ${ids.map((id) => perAffiliate.get(id)!.n)}::bigint[]) AS v(affiliate_id, program_id, n)
+          ON CONFLICT (affiliate_id, day) DO UPDATE SET clicks = affiliate_daily_clicks.clicks + excluded.clicks`.execute(trx);
       }
       return results;
     });

@@ -152,6 +152,9 @@ describe('POST /api/v1/track/click', () => {
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(new Set(results.map((r) => r.body.referral)).size).toBe(300);
     expect(await clickCount(a.id)).toBe(300);
+    // The daily rollup the dashboards read agrees with the click rows.
+    const rollup = await app.db.selectFrom('affiliate_daily_clicks').select('clicks').where('affiliate_id', '=', a.id).execute();
+    expect(rollup.reduce((n, r) => n + r.clicks, 0)).toBe(300);
   });
 });
 

@@ -1,0 +1,25 @@
+/**
+ * Daily click counts per affiliate, maintained by the click ingest in the same transaction as the clicks,
+ * so dashboards read a few hundred rows instead of counting millions of clicks.
+ */
+import { sql, type Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE TABLE affiliate_daily_clicks (
+      affiliate_id  text NOT NULL REFERENCES affiliates(id) ON DELETE CASCADE,
+      day           date NOT NULL,
+      program_id    text NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
+      clicks        bigint NOT NULL DEFAULT 0 CHECK (clicks >= 0),
+      PRIMARY KEY (affiliate_id, day)
+    );
+    -- Days are UTC days.
+    INSERT INTO affiliate_daily_clicks (affiliate_id, day, program_id, clicks)
+      SELECT affiliate_id, (created_at AT TIME ZONE 'UTC')::date, program_id, count(*)
+      FROM clicks GROUP BY 1, 2, 3;
+  `.execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE affiliate_daily_clicks`.execute(db);
+}
