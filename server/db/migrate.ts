@@ -19,7 +19,9 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * @throws the migration's error; the failed migration's transaction is rolled back
  */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider });
+  // Concepts add their migrations independently; a database that already has a later one still takes an
+  // earlier-numbered one that lands after it (each migration only adds its own tables and columns).
+  const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
