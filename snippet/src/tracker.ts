@@ -1,0 +1,127 @@
+import { codeFrom, isCode } from './code.js';
+import { readCookie, registrableDomain, writeCookie } from './cookies.js';
+import { decorate, onAdded } from './decorate.js';
+import { onNavigate } from './history.js';
+import { beacon, post } from './network.js';
+import { list, reader } from './settings.js';
+
+/** The global `window.partnerkit`: a command function that also carries the referral state. */
+export interface Partnerkit {
+  (command: 'ready', callback: (referral: string | null) => void): void;
+  (command: 'lead', lead: { email?: string }): void;
+  (command: 'consent', granted: boolean): void;
+  /** Referral id (`pk_ref` cookie), or null. */
+  referral: string | null;
+  /** Affiliate code of that referral (`pk_aff` cookie), or null. */
+  affiliate: string | null;
+  /** Calls made before the snippet loaded: the merchant's stub pushes their `arguments` here. */
+  q?: ArrayLike<any>[];
+}
+
+/**
+ * Starts the snippet from its `<script>` tag (settings in `data-*`, see {@link reader}): reads the
+ * affiliate code from the URL now (before an SPA router strips it) and on every SPA navigation,
+ * records clicks, keeps the `pk_ref`/`pk_aff` cookies, decorates Stripe elements, installs
+ * `window.partnerkit` and replays the calls the merchant queued before it. Does nothing without
+ * `data-key`; never throws. It stays installed for the page's life (tests use a fresh window).
+ */
+export const install = (script: HTMLScriptElement | null): void => {
+  try {
+    const get = reader(script!);
+    const key = get('key');
+    if (!key) return;
+    const params = list(get('params') || 'ref,via');
+    // NaN or 0 when unset: then the program's window applies.
+    const days = +get('cookie-days');
+    const api = new URL(get('api') || script!.src).origin + '/api/v1/track/';
+    let granted = get('consent') != 'required';
+    let referral: string | null;
+    let affiliate: string | null;
+    // The code seen at load, kept in memory while consent is pending.
+    let pending: string | undefined;
+    // The last code sent as a click from this page: never sent twice (SPA re-renders, a 4xx code).
+    let sent: string | undefined;
+    let domain: string | undefined;
+    let unlock: () => void;
+    // Settles once the referral state is known: at load, after consent, or after a click answer.
+    let state: Promise<unknown> = new Promise<void>((resolve) => (unlock = resolve));
+
+    // `.then(() => state)`: a callback queued before consent also waits for the click consent started.
+    const ready = (callback: (referral: string | null) => void) =>
+      state
+        .then(() => state)
+        .then(() => callback(referral))
+        .catch(() => {});
+
+    const setCookies = (value: string, code: string, maxAge: number) => {
+      domain ??= get('cookie-domain') == 'none' ? '' : registrableDomain(location.hostname);
+      writeCookie('pk_ref', value, maxAge, domain);
+      writeCookie('pk_aff', code, maxAge, domain);
+    };
+
+    const decorateAll = (root: ParentNode) =>
+      referral && decorate(root, referral, affiliate, list(get('domains')), params[0]);
+
+    // Publishes the referral state and hands it to the Stripe elements already on the page.
+    const show = (value: string | null, code?: string | null) => {
+      partnerkit.referral = referral = value;
+      partnerkit.affiliate = affiliate = value && code!;
+      decorateAll(document);
+    };
+
+    const capture = (code = codeFrom(location.search, params)) => {
+      try {
+        if (!granted) return (pending = code || pending);
+        show(readCookie('pk_ref'), readCookie('pk_aff'));
+        // A new click: a valid code not sent yet from this page, and either no current referral, or
+        // last_click (the default) and another affiliate's code. first_click keeps the current
+        // referral; for a program whose model is first_click the server keeps it (the request carries it).
+        if (code && code != sent && (!referral || (get('attribution') != 'first_click' && code != affiliate))) {
+          sent = code;
+          state = post(api + 'click', {
+            key,
+            code,
+            // No cookie yet: a pk_ref in the URL (from /r/:slug or the merchant's other domain) continues
+            // that referral instead of starting a new one.
+            referral: referral || codeFrom(location.search, ['pk_ref']),
+            url: location.href,
+            referrer: document.referrer,
+            // The answer is untrusted JSON: every field is validated before use.
+          }).then((answer: any) => {
+            if (granted && isCode(answer?.referral) && isCode(answer.affiliate)) {
+              // When the server keeps an earlier referral (first_click), its cookieDays is what is left.
+              setCookies(answer.referral, answer.affiliate, (days || answer.cookieDays || 30) * 86400);
+              // Memory, not the cookie, is the source here: the referral survives blocked cookies.
+              show(answer.referral, answer.affiliate);
+            }
+          });
+        }
+        // Runs inside the router's pushState call: nothing may escape.
+      } catch {}
+    };
+
+    const partnerkit = ((command: string, argument: any) => {
+      try {
+        if (command == 'consent') {
+          if ((granted = !!argument)) capture(pending);
+          else setCookies('', '', -1), show(null);
+          unlock();
+        } else
+          ready(
+            command == 'lead'
+              ? (value) => value && granted && beacon(api + 'lead', { key, referral: value, email: argument?.email })
+              : argument, // 'ready'
+          );
+      } catch {}
+    }) as Partnerkit;
+
+    const queued = (window as any).partnerkit as Partnerkit | undefined;
+    (window as any).partnerkit = partnerkit;
+    show(null);
+    capture();
+    onNavigate(() => capture());
+    onAdded(decorateAll);
+    if (granted) unlock!();
+    for (const args of queued?.q || []) partnerkit(...(args as [any, any]));
+  } catch {}
+};
