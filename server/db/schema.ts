@@ -105,6 +105,8 @@ export interface AffiliateDailyClicksTable {
   affiliate_id: string;
   /** `YYYY-MM-DD` (PostgreSQL `date`). */
   day: ColumnType<string, string, string>;
+  /** Which concurrent writer's row (readers sum over shards). */
+  shard: Generated<number>;
   program_id: string;
   clicks: number;
 }

@@ -1,7 +1,7 @@
 /**
- * Group commit for clicks. Every click request is queued; one flusher writes everything queued so far in
- * ONE transaction (referrals locked and updated, new referrals and clicks inserted with one multi-row
- * statement each), then answers every request of the batch. A click is acknowledged only after its batch
+ * Group commit for clicks. Every click request is queued; a flusher writes everything queued so far in ONE
+ * statement (new referrals, extended windows, clicks and the daily rollup; visitors who already have a
+ * referral are locked first in the same transaction), then answers every request of the batch. A click is acknowledged only after its batch
  * commits, so nothing acknowledged is lost; under load, batches grow and the cost per click falls.
  *
  * Attribution rules (applied in queue order, so two clicks of one visitor in a batch behave as if serial):
@@ -12,13 +12,19 @@
  * - otherwise (`last_click`, no or expired referral) a new referral starts.
  */
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import type { Db, DbOrTrx } from '../db/database.ts';
 import { newId } from '../ids.ts';
 
 const DAY_MS = 86_400_000;
 export const CLICK_DEDUPE_MINUTES = 30;
-/** Largest batch written in one transaction. */
+/** Largest batch written in one statement. */
 const MAX_BATCH = 1000;
+/**
+ * Batches in flight at once per process. One would cap throughput at (connections / commit latency);
+ * a few overlap their commits. Each has its own shard of the daily rollup rows, so they never wait on
+ * each other's row locks.
+ */
+export const FLUSHERS = 4;
 
 export interface ClickRequest {
   programId: string;
@@ -63,12 +69,20 @@ interface ReferralState {
 export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: string, err?: unknown) => void }) {
   const { db, now, log } = deps;
   let queue: Pending[] = [];
-  let running: Promise<void> | null = null;
+  let active = 0;
+  const freeShards = Array.from({ length: FLUSHERS }, (_, i) => i);
+  let idle: Array<() => void> = [];
 
-  async function writeBatch(batch: Pending[]): Promise<Attribution[]> {
-    return db.transaction().execute(async (trx) => {
+  async function writeBatch(batch: Pending[], shard: number): Promise<Attribution[]> {
+    const wanted = [...new Set(batch.map((b) => b.existingReferral).filter((x): x is string => !!x))].sort();
+    // New visitors only (the common case): one autocommit statement. Known visitors: lock them first.
+    if (!wanted.length) return write(db, batch, wanted, shard);
+    return db.transaction().execute((trx) => write(trx, batch, wanted, shard));
+  }
+
+  async function write(trx: DbOrTrx, batch: Pending[], wanted: string[], shard: number): Promise<Attribution[]> {
+    {
       const at = now();
-      const wanted = [...new Set(batch.map((b) => b.existingReferral).filter((x): x is string => !!x))].sort();
       const states = new Map<string, ReferralState>();
       if (wanted.length) {
         // Lock in id order so concurrent writers (other processes) cannot deadlock.
@@ -109,52 +123,48 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
 
       const created = [...touched].filter((s) => s.isNew);
       const updated = [...touched].filter((s) => !s.isNew);
-      // unnest() keeps the statement and its parameter count fixed whatever the batch size.
-      if (created.length) {
-        await sql`
+      const perAffiliate = new Map<string, { programId: string; n: number }>();
+      for (const c of clicks) {
+        const e = perAffiliate.get(c.p.affiliateId) ?? { programId: c.p.programId, n: 0 };
+        e.n++;
+        perAffiliate.set(c.p.affiliateId, e);
+      }
+      const rollupIds = [...perAffiliate.keys()].sort();
+      // ONE statement for the whole batch: new referrals, window extensions, clicks and the daily rollup
+      // (data-modifying CTEs). unnest() keeps the statement and its parameter count fixed whatever the
+      // batch size. The rollup row of this flusher's shard avoids lock waits between concurrent flushes.
+      await sql`
+        WITH new_referrals AS (
           INSERT INTO referrals (id, program_id, affiliate_id, link_id, created_at, last_click_at, expires_at)
           SELECT * FROM unnest(${created.map((s) => s.id)}::text[], ${created.map((s) => s.programId)}::text[],
             ${created.map((s) => s.affiliateId)}::text[], ${created.map((s) => s.linkId)}::text[],
             ${created.map(() => at)}::timestamptz[], ${created.map((s) => s.lastClickAt)}::timestamptz[],
-            ${created.map((s) => s.expiresAt)}::timestamptz[])`.execute(trx);
-      }
-      if (updated.length) {
-        await sql`
+            ${created.map((s) => s.expiresAt)}::timestamptz[])
+        ), extended AS (
           UPDATE referrals r SET last_click_at = v.last_click_at, expires_at = v.expires_at
           FROM unnest(${updated.map((s) => s.id)}::text[], ${updated.map((s) => s.lastClickAt)}::timestamptz[],
             ${updated.map((s) => s.expiresAt)}::timestamptz[]) AS v(id, last_click_at, expires_at)
-          WHERE r.id = v.id`.execute(trx);
-      }
-      if (clicks.length) {
-        await sql`
+          WHERE r.id = v.id
+        ), new_clicks AS (
           INSERT INTO clicks (program_id, affiliate_id, referral_id, link_id, url, referrer, ip, user_agent, created_at)
           SELECT * FROM unnest(${clicks.map((c) => c.p.programId)}::text[], ${clicks.map((c) => c.p.affiliateId)}::text[],
             ${clicks.map((c) => c.referralId)}::text[], ${clicks.map((c) => c.p.linkId)}::text[],
             ${clicks.map((c) => c.p.url)}::text[], ${clicks.map((c) => c.p.referrer)}::text[],
             ${clicks.map((c) => c.p.ip)}::inet[], ${clicks.map((c) => c.p.userAgent)}::text[],
-            ${clicks.map(() => at)}::timestamptz[])`.execute(trx);
-        // Keep the daily rollup in the same transaction: one row per affiliate and UTC day.
-        const perAffiliate = new Map<string, { programId: string; n: number }>();
-        for (const c of clicks) {
-          const e = perAffiliate.get(c.p.affiliateId) ?? { programId: c.p.programId, n: 0 };
-          e.n++;
-          perAffiliate.set(c.p.affiliateId, e);
-        }
-        const ids = [...perAffiliate.keys()].sort();
-        await sql`
-          INSERT INTO affiliate_daily_clicks (affiliate_id, day, program_id, clicks)
-          SELECT v.affiliate_id, (${at}::timestamptz AT TIME ZONE 'UTC')::date, v.program_id, v.n
-          FROM unnest(${ids}::text[], ${ids.map((id) => perAffiliate.get(id)!.programId)}::text[],
-            ${ids.map((id) => perAffiliate.get(id)!.n)}::bigint[]) AS v(affiliate_id, program_id, n)
-          ON CONFLICT (affiliate_id, day) DO UPDATE SET clicks = affiliate_daily_clicks.clicks + excluded.clicks`.execute(trx);
-      }
+            ${clicks.map(() => at)}::timestamptz[])
+        )
+        INSERT INTO affiliate_daily_clicks (affiliate_id, day, shard, program_id, clicks)
+        SELECT v.affiliate_id, (${at}::timestamptz AT TIME ZONE 'UTC')::date, ${shard}::smallint, v.program_id, v.n
+        FROM unnest(${rollupIds}::text[], ${rollupIds.map((id) => perAffiliate.get(id)!.programId)}::text[],
+          ${rollupIds.map((id) => perAffiliate.get(id)!.n)}::bigint[]) AS v(affiliate_id, program_id, n)
+        ON CONFLICT (affiliate_id, day, shard) DO UPDATE SET clicks = affiliate_daily_clicks.clicks + excluded.clicks`.execute(trx);
       return results;
-    });
+    }
   }
 
-  async function flush(batch: Pending[]): Promise<void> {
+  async function flush(batch: Pending[], shard: number): Promise<void> {
     try {
-      const results = await writeBatch(batch);
+      const results = await writeBatch(batch, shard);
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       if (batch.length === 1) {
@@ -163,17 +173,34 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
       }
       // One bad click (e.g. its affiliate deleted meanwhile) must not fail the others: retry one by one.
       log(`click batch of ${batch.length} failed; retrying one by one`, err);
-      for (const p of batch) await flush([p]);
+      for (const p of batch) await flush([p], shard);
     }
   }
 
-  async function drain(): Promise<void> {
+  /** One flusher: takes everything queued, writes it, repeats while clicks keep arriving. */
+  async function flusher(shard: number): Promise<void> {
+    // setImmediate: let the requests already parsed in this turn of the event loop join the batch.
+    await new Promise<void>((r) => setImmediate(r));
     while (queue.length) {
       const batch = queue.slice(0, MAX_BATCH);
       queue = queue.slice(batch.length);
-      await flush(batch);
+      await flush(batch, shard);
     }
-    running = null;
+    freeShards.push(shard);
+    active--;
+    if (active === 0) {
+      const waiters = idle;
+      idle = [];
+      waiters.forEach((r) => r());
+    }
+  }
+
+  function kick(): void {
+    // While FLUSHERS batches are in flight, new clicks wait and join the next batch (group commit).
+    if (queue.length && active < FLUSHERS) {
+      active++;
+      void flusher(freeShards.pop()!);
+    }
   }
 
   return {
@@ -181,13 +208,13 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
     submit(req: ClickRequest): Promise<Attribution> {
       return new Promise<Attribution>((resolve, reject) => {
         queue.push({ ...req, resolve, reject });
-        // setImmediate: let the requests already parsed in this turn of the event loop join the batch.
-        running ??= new Promise<void>((r) => setImmediate(r)).then(drain);
+        kick();
       });
     },
     /** Wait until every queued click is written (shutdown). */
     async close(): Promise<void> {
-      while (running) await running;
+      if (active === 0 && queue.length === 0) return;
+      await new Promise<void>((r) => idle.push(r));
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Daily click counts per affiliate, maintained by the click ingest in the same transaction as the clicks,
- * so dashboards read a few hundred rows instead of counting millions of clicks.
+ * Daily click counts per affiliate, maintained by the click ingest in the same statement as the clicks,
+ * so dashboards read a few hundred rows instead of counting millions of clicks. A day is split into a few
+ * `shard` rows (one per concurrent flusher) so concurrent batches never wait on one hot row; readers sum them.
  */
 import { sql, type Kysely } from 'kysely';
 
@@ -9,9 +10,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE TABLE affiliate_daily_clicks (
       affiliate_id  text NOT NULL REFERENCES affiliates(id) ON DELETE CASCADE,
       day           date NOT NULL,
+      shard         smallint NOT NULL DEFAULT 0,
       program_id    text NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
       clicks        bigint NOT NULL DEFAULT 0 CHECK (clicks >= 0),
-      PRIMARY KEY (affiliate_id, day)
+      PRIMARY KEY (affiliate_id, day, shard)
     );
     -- Days are UTC days.
     INSERT INTO affiliate_daily_clicks (affiliate_id, day, program_id, clicks)
