@@ -10,3 +10,6 @@ export const isCode = (value: unknown): value is string => /^[\w-]{1,200}$/.test
  */
 export const codeFrom = (search: string, params: string[]): string | undefined =>
   params.map((name) => new URLSearchParams(search).get(name)).find(isCode);
+
+/** Splits a comma list (`"ref, via"`, from a `data-*` setting) into its non-empty, trimmed items. */
+export const list = (value: string): string[] => value.match(/[^,\s]+/g) || [];

@@ -27,19 +27,15 @@ export const writeCookie = (name: string, value: string, maxAge: number, domain:
 };
 
 /**
- * Returns the registrable domain of `hostname` (`shop.co.uk` for `www.shop.co.uk`), or '' when
- * none accepts a cookie (localhost, an IP address, a bare public suffix): the caller then writes
- * host-only cookies.
+ * The suffixes of `hostname` a cookie Domain may name, shortest first, then '' (host-only):
+ * `www.shop.test` -> `shop.test`, `www.shop.test`, ''. The first that the browser accepts is the
+ * registrable domain: browsers refuse a Domain= cookie on a public suffix (co.uk, github.io), so
+ * trying them in this order finds it without shipping the Public Suffix List.
  */
-export const registrableDomain = (hostname: string): string => {
-  const labels = hostname.split('.');
-  // Why probing: browsers refuse a Domain= cookie on a public suffix (co.uk, github.io), so the
-  // shortest suffix that keeps a test cookie is the registrable domain, without shipping the PSL.
-  for (let i = labels.length - 1; i-- > 0; ) {
-    const domain = labels.slice(i).join('.');
-    // Max-Age=1: the probe cookie expires by itself a second later, no clean-up write needed.
-    writeCookie('pk_t', '1', 1, domain);
-    if (readCookie('pk_t')) return domain;
-  }
-  return '';
-};
+export const cookieDomains = (hostname: string): string[] =>
+  hostname
+    .split('.')
+    .map((_, i, labels) => labels.slice(i).join('.'))
+    .reverse()
+    .slice(1)
+    .concat('');

@@ -1,14 +1,13 @@
-import { codeFrom, isCode } from './code.js';
-import { readCookie, registrableDomain, writeCookie } from './cookies.js';
+import { codeFrom, isCode, list } from './code.js';
+import { cookieDomains, readCookie, writeCookie } from './cookies.js';
 import { decorate, onAdded } from './decorate.js';
 import { onNavigate } from './history.js';
 import { beacon, post } from './network.js';
-import { list, reader } from './settings.js';
 
 /** The global `window.partnerkit`: a command function that also carries the referral state. */
 export interface Partnerkit {
   (command: 'ready', callback: (referral: string | null) => void): void;
-  (command: 'lead', lead: { email?: string }): void;
+  (command: 'lead', lead: { email: string }): void;
   (command: 'consent', granted: boolean): void;
   /** Referral id (`pk_ref` cookie), or null. */
   referral: string | null;
@@ -19,15 +18,22 @@ export interface Partnerkit {
 }
 
 /**
- * Starts the snippet from its `<script>` tag (settings in `data-*`, see {@link reader}): reads the
- * affiliate code from the URL now (before an SPA router strips it) and on every SPA navigation,
- * records clicks, keeps the `pk_ref`/`pk_aff` cookies, decorates Stripe elements, installs
- * `window.partnerkit` and replays the calls the merchant queued before it. Does nothing without
- * `data-key`; never throws. It stays installed for the page's life (tests use a fresh window).
+ * Starts the snippet from its `<script>` tag: reads the affiliate code from the URL now (before an SPA
+ * router strips it) and on every SPA navigation, records clicks, keeps the `pk_ref`/`pk_aff` cookies,
+ * hands the referral to Stripe elements, installs `window.partnerkit` and replays the calls the
+ * merchant queued before it. Never throws; stays installed for the page's life.
+ *
+ * Settings, `data-*` on the tag: `key` (program public key; without it nothing happens), `params`
+ * (URL params carrying the code, default `ref,via`), `cookie-days` (default: the program's window),
+ * `cookie-domain` (`auto`: the registrable domain; `none`: host-only), `attribution` (`first_click`;
+ * default: the program's model), `consent` (`required`: nothing written or sent before
+ * `partnerkit('consent', true)`), `domains` (the merchant's other root domains), `api` (API origin,
+ * default: the origin of the tag's `src`).
  */
 export const install = (script: HTMLScriptElement | null): void => {
   try {
-    const get = reader(script!);
+    // The one tiny helper that reads the settings: '' when absent.
+    const get = (name: string) => script!.getAttribute('data-' + name) || '';
     const key = get('key');
     if (!key) return;
     const params = list(get('params') || 'ref,via');
@@ -39,24 +45,29 @@ export const install = (script: HTMLScriptElement | null): void => {
     let affiliate: string | null;
     // The code seen at load, kept in memory while consent is pending.
     let pending: string | undefined;
-    // The last code sent as a click from this page: never sent twice (SPA re-renders, a 4xx code).
+    // The last code sent as a click from this page: never sent twice (SPA re-renders, a refused code).
     let sent: string | undefined;
-    let domain: string | undefined;
     let unlock: () => void;
     // Settles once the referral state is known: at load, after consent, or after a click answer.
     let state: Promise<unknown> = new Promise<void>((resolve) => (unlock = resolve));
 
     // `.then(() => state)`: a callback queued before consent also waits for the click consent started.
+    // Errors thrown by the callback end in the catch: the merchant's bug stays out of the console.
     const ready = (callback: (referral: string | null) => void) =>
       state
         .then(() => state)
         .then(() => callback(referral))
         .catch(() => {});
 
+    // Writes both cookies on the registrable domain (data-cookie-domain="auto"): tried from the shortest
+    // suffix until the browser keeps them (it refuses public suffixes). Deleting (value '') never stops
+    // early, so it removes them under every domain they may have been set with, by us or by the API.
     const setCookies = (value: string, code: string, maxAge: number) => {
-      domain ??= get('cookie-domain') == 'none' ? '' : registrableDomain(location.hostname);
-      writeCookie('pk_ref', value, maxAge, domain);
-      writeCookie('pk_aff', code, maxAge, domain);
+      for (const domain of get('cookie-domain') == 'none' ? [''] : cookieDomains(location.hostname)) {
+        writeCookie('pk_ref', value, maxAge, domain);
+        writeCookie('pk_aff', code, maxAge, domain);
+        if (value && readCookie('pk_ref') == value && readCookie('pk_aff') == code) break;
+      }
     };
 
     const decorateAll = (root: ParentNode) =>
@@ -81,22 +92,22 @@ export const install = (script: HTMLScriptElement | null): void => {
           state = post(api + 'click', {
             key,
             code,
-            // No cookie yet: a pk_ref in the URL (from /r/:slug or the merchant's other domain) continues
-            // that referral instead of starting a new one.
+            // No cookie yet: a pk_ref in the URL (from /r/:slug or the merchant's other domain)
+            // continues that referral instead of starting a new one.
             referral: referral || codeFrom(location.search, ['pk_ref']),
             url: location.href,
             referrer: document.referrer,
             // The answer is untrusted JSON: every field is validated before use.
           }).then((answer: any) => {
             if (granted && isCode(answer?.referral) && isCode(answer.affiliate)) {
-              // When the server keeps an earlier referral (first_click), its cookieDays is what is left.
+              // When the server keeps an earlier referral (first_click), cookieDays is what is left of it.
               setCookies(answer.referral, answer.affiliate, (days || answer.cookieDays || 30) * 86400);
               // Memory, not the cookie, is the source here: the referral survives blocked cookies.
               show(answer.referral, answer.affiliate);
             }
           });
         }
-        // Runs inside the router's pushState call: nothing may escape.
+        // This runs inside the router's pushState call: nothing may escape.
       } catch {}
     };
 

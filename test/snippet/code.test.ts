@@ -1,7 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
-import { codeFrom, isCode } from '../../snippet/src/code.ts';
-import { list, reader } from '../../snippet/src/settings.ts';
+import { codeFrom, isCode, list } from '../../snippet/src/code.ts';
 
 describe('codeFrom: the affiliate code a visitor carries in the URL', () => {
   it.each([
@@ -34,17 +33,7 @@ describe('isCode: what may become a cookie or a client_reference_id', () => {
   );
 });
 
-describe('settings from data-* attributes', () => {
-  it('reads data-<name>, empty when absent', () => {
-    const script = document.createElement('script');
-    script.setAttribute('data-key', 'pk_live_1');
-    script.setAttribute('data-cookie-days', '60');
-    const get = reader(script);
-    expect([get('key'), get('cookie-days'), get('params')]).toEqual(['pk_live_1', '60', '']);
-  });
-
-  it('splits comma lists, trimming blanks', () => {
-    expect(list(' ref , via,,aff ')).toEqual(['ref', 'via', 'aff']);
-    expect(list('')).toEqual([]);
-  });
+it('list: comma settings (data-params, data-domains) split and trimmed', () => {
+  expect(list(' ref , via,,aff ')).toEqual(['ref', 'via', 'aff']);
+  expect(list('')).toEqual([]);
 });

@@ -73,6 +73,21 @@ describe('a visitor arriving with ?ref=', () => {
     expect(Math.round(days())).toBe(7);
   });
 
+  it.each([
+    ['www.shop.test', 'shop.test'],
+    ['app.eu.shop.test', 'shop.test'],
+    ['www.shop.co.uk', 'shop.co.uk'], // co.uk is a public suffix: the browser refuses it
+    ['myshop.github.io', 'myshop.github.io'], // so is github.io
+    ['localhost', ''],
+  ])('on %s keeps the cookies on the registrable domain (%s) with data-cookie-domain="auto" (the default)', async (host, domain) => {
+    browser = visitor();
+    const { window } = load(`https://${host}/?ref=alice`);
+    await ready(window);
+    const cookies = cookiesFor(browser, `https://${host}/`);
+    expect(Object.keys(cookies).sort()).toEqual(['pk_aff', 'pk_ref']);
+    expect([cookies.pk_ref.domain, cookies.pk_aff.domain]).toEqual([domain, domain]);
+  });
+
   it('keeps a host-only cookie with data-cookie-domain="none"', async () => {
     browser = visitor();
     const { window } = load(`${SHOP}/?ref=alice`, { attributes: 'data-cookie-domain="none"' });
@@ -279,18 +294,30 @@ describe('data-consent="required"', () => {
     expect(cookiesFor(browser, `${SHOP}/`).pk_ref.value).toBe('ref_alice');
   });
 
-  it('consent false deletes the cookies and stops sending', async () => {
+  it('consent false deletes the cookies, whoever set them, and stops sending', async () => {
     browser = visitor();
     await ready(load(`${SHOP}/?ref=alice`).window);
     const { window, requests, partnerkit } = load(`${SHOP}/`, { attributes: 'data-consent="required"' });
+    window.document.cookie = 'pk_ref=ref_host_only; Path=/'; // e.g. from an earlier data-cookie-domain="none"
+    window.document.cookie = 'theme=dark; Path=/';
     partnerkit('consent', false);
     expect(await ready(window)).toBeNull();
-    const left = cookiesFor(browser, `${SHOP}/`);
-    expect([left.pk_ref, left.pk_aff]).toEqual([undefined, undefined]);
+    expect(Object.keys(cookiesFor(browser, `${SHOP}/`))).toEqual(['theme']);
     window.history.pushState({}, '', '/?ref=bob');
     partnerkit('lead', { email: 'ada@example.test' });
     await settle();
     expect(requests).toEqual([]);
+  });
+
+  it('a refusal while the click is on its way keeps the answer out of the cookies', async () => {
+    browser = visitor();
+    const { window, requests, partnerkit } = load(`${SHOP}/?ref=alice`);
+    partnerkit('consent', false); // the click left at load; its answer arrives after this
+    expect(await ready(window)).toBeNull();
+    expect(requests).toHaveLength(1);
+    expect(partnerkit.referral).toBeNull();
+    expect(cookiesFor(browser, `${SHOP}/`)).toEqual({});
+    expect(buyHref(window)).toBe('https://buy.stripe.com/test_123');
   });
 
   it('a consent call queued before load is honoured', async () => {
