@@ -25,6 +25,12 @@ import { createConversionsService } from './conversions/conversions.service.ts';
 import { conversionsRoutes } from './conversions/conversions.routes.ts';
 import { createCommissionsService } from './commissions/commissions.service.ts';
 import { commissionsRoutes } from './commissions/commissions.routes.ts';
+import { createCommissionRulesService } from './commissions/commission-rules.service.ts';
+import { commissionRulesRoutes } from './commissions/commission-rules.routes.ts';
+import { createPayoutsService } from './payouts/payouts.service.ts';
+import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from './payouts/payouts.routes.ts';
+import type { StripeEndpoint } from './stripe/stripe-api.ts';
+import { programRoutes } from './programs/programs.routes.ts';
 import { createStripeWebhooksService } from './stripe/stripe-webhooks.service.ts';
 import { stripeRoutes } from './stripe/stripe.routes.ts';
 import { createPartnerService } from './partner/partner.service.ts';
@@ -36,6 +42,8 @@ export interface AppOptions {
   now?: () => Date;
   /** Where log lines go; default: console per `config.logLevel`. */
   log?: (msg: string, err?: unknown) => void;
+  /** Where Stripe API calls go (payout transfers); default: Stripe. Tests point it at a loopback fake. */
+  stripeEndpoint?: StripeEndpoint;
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -51,6 +59,8 @@ export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
     tracking: createTrackingService({ db, now, log }),
     conversions: createConversionsService({ db }),
     commissions: createCommissionsService({ db, now }),
+    commissionRules: createCommissionRulesService({ db, now }),
+    payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, log }),
     stripeWebhooks: createStripeWebhooksService({ db, now, log }),
     partner: createPartnerService({ db, config, now }),
   };
@@ -67,6 +77,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
     partnerRoutes(services.partner, { secureCookies: config.publicUrl.startsWith('https:') }),
+    partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
   ];
   for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
   koa.use(async (ctx, next) => {
@@ -79,6 +90,10 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     linksRoutes(services.links),
     conversionsRoutes(services.conversions),
     commissionsRoutes(services.commissions),
+    commissionRulesRoutes(services.commissionRules),
+    payoutsRoutes(services.payouts),
+    balancesRoutes(services.payouts),
+    programRoutes(services.programs),
   ];
   const auth = adminAuth(services.programs);
   for (const r of adminRouters) {
@@ -153,7 +168,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
       services = createServices(database.db, config, { ...opts, log });
       if (config.jobs) {
-        scheduler = createScheduler({ pool: database.pool, commissions: services.commissions, log });
+        scheduler = createScheduler({ pool: database.pool, commissions: services.commissions, payouts: services.payouts, log });
         await scheduler.start();
       }
       const koa = createKoa(services!, config, log);

@@ -1,7 +1,15 @@
-/** SQL for commissions. */
-import type { Insertable } from 'kysely';
+/**
+ * SQL for commissions and their append-only history (`commission_events`).
+ *
+ * Every change of a commission goes through `transitionCommission` / `insertCommissionEvent` (or, for bulk
+ * changes, one statement that writes the events with the rows, like `approveDue`), inside the transaction that
+ * changes it: who (`actor`), what (from → to, amount), when, why (`reason`).
+ */
+import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
-import type { CommissionsTable, CommissionStatus } from '../db/schema.ts';
+import type { CommissionEventsTable, CommissionRow, CommissionsTable, CommissionStatus } from '../db/schema.ts';
+
+export type CommissionActor = CommissionEventsTable['actor'];
 
 export function insertCommission(db: DbOrTrx, row: Insertable<CommissionsTable>) {
   return db.insertInto('commissions').values(row).returningAll().executeTakeFirstOrThrow();
@@ -10,11 +18,12 @@ export function insertCommission(db: DbOrTrx, row: Insertable<CommissionsTable>)
 export function listCommissions(
   db: DbOrTrx,
   programId: string,
-  opts: { status?: CommissionStatus; affiliateId?: string; limit: number; offset: number },
+  opts: { status?: CommissionStatus; affiliateId?: string; payoutId?: string; limit: number; offset: number },
 ) {
   let q = db.selectFrom('commissions').selectAll().where('program_id', '=', programId);
   if (opts.status) q = q.where('status', '=', opts.status);
   if (opts.affiliateId) q = q.where('affiliate_id', '=', opts.affiliateId);
+  if (opts.payoutId) q = q.where('payout_id', '=', opts.payoutId);
   return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
 }
 
@@ -22,29 +31,163 @@ export function lockCommission(db: DbOrTrx, programId: string, id: string) {
   return db.selectFrom('commissions').selectAll().where('program_id', '=', programId).where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export function setCommissionStatus(db: DbOrTrx, id: string, status: CommissionStatus, at: Date, reason?: string | null) {
+/** Append one history entry (the table refuses UPDATE and DELETE). */
+export function insertCommissionEvent(
+  db: DbOrTrx,
+  e: { commissionId: string; programId: string; from: CommissionStatus | null; to: CommissionStatus; amount: number; actor: CommissionActor; reason: string | null; at: Date },
+) {
   return db
+    .insertInto('commission_events')
+    .values({
+      commission_id: e.commissionId,
+      program_id: e.programId,
+      from_status: e.from,
+      to_status: e.to,
+      amount: e.amount,
+      actor: e.actor,
+      reason: e.reason,
+      created_at: e.at,
+    })
+    .execute();
+}
+
+/**
+ * Move one (locked) commission to `to`, with `patch` for other columns, and record the change.
+ * Sets `approved_at` / `paid_at` when entering those states.
+ * @returns the updated row
+ */
+export async function transitionCommission(
+  db: DbOrTrx,
+  c: CommissionRow,
+  to: CommissionStatus,
+  opts: { at: Date; actor: CommissionActor; reason: string | null; patch?: Updateable<CommissionsTable> },
+): Promise<CommissionRow> {
+  const row = await db
     .updateTable('commissions')
     .set({
-      status,
-      updated_at: at,
-      ...(status === 'approved' ? { approved_at: at } : {}),
-      ...(reason !== undefined ? { reason } : {}),
+      ...opts.patch,
+      status: to,
+      updated_at: opts.at,
+      ...(to === 'approved' && c.status !== 'approved' ? { approved_at: opts.at } : {}),
+      ...(to === 'paid' ? { paid_at: opts.at } : {}),
     })
-    .where('id', '=', id)
+    .where('id', '=', c.id)
     .returningAll()
     .executeTakeFirstOrThrow();
+  await insertCommissionEvent(db, { commissionId: c.id, programId: c.program_id, from: c.status, to, amount: row.amount, actor: opts.actor, reason: opts.reason, at: opts.at });
+  return row;
 }
 
 /**
  * Approve every pending commission whose hold period ended by `at` (or all pending ones when `skipHold`),
- * optionally in one program. One UPDATE: safe when two workers run it at once (each row changes once).
+ * optionally in one program, writing one history entry per commission in the same statement. Held
+ * (`on_hold`), reversed and rejected commissions are not pending, so they are never approved here.
+ * Safe when two workers run it at once: a row changes (and is recorded) once.
  * @returns number of commissions approved
  */
 export async function approveDue(db: DbOrTrx, at: Date, opts: { programId?: string; skipHold?: boolean }) {
-  let q = db.updateTable('commissions').set({ status: 'approved', approved_at: at, updated_at: at }).where('status', '=', 'pending');
-  if (!opts.skipHold) q = q.where('payable_at', '<=', at);
-  if (opts.programId) q = q.where('program_id', '=', opts.programId);
-  const result = await q.executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  const result = await db
+    .with('moved', (qb) => {
+      let q = qb
+        .updateTable('commissions')
+        .set({ status: 'approved', approved_at: at, updated_at: at })
+        .where('status', '=', 'pending');
+      if (!opts.skipHold) q = q.where('payable_at', '<=', at);
+      if (opts.programId) q = q.where('program_id', '=', opts.programId);
+      return q.returning(['id', 'program_id', 'amount']);
+    })
+    .insertInto('commission_events')
+    .columns(['commission_id', 'program_id', 'from_status', 'to_status', 'amount', 'actor', 'reason', 'created_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('moved')
+        .select((s) => [
+          'moved.id',
+          'moved.program_id',
+          sql.lit('pending').as('from_status'),
+          sql.lit('approved').as('to_status'),
+          'moved.amount',
+          sql.lit('system').as('actor'),
+          sql.lit(opts.skipHold ? 'approved_without_hold' : 'hold_period_ended').as('reason'),
+          s.val(at).as('created_at'),
+        ]),
+    )
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
+
+/** A commission's history, oldest first. */
+export function listCommissionEvents(db: DbOrTrx, programId: string, commissionId: string) {
+  return db
+    .selectFrom('commission_events')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('commission_id', '=', commissionId)
+    .orderBy('id')
+    .execute();
+}
+
+/**
+ * When the customer behind a conversion first paid: the earliest other sale of the same referral (or, without a
+ * referral, of the same Stripe subscription) at or before `occurredAt`. Undefined = this is the first payment.
+ */
+export async function firstPaymentBefore(
+  db: DbOrTrx,
+  c: { id: string; program_id: string; referral_id: string | null; stripe_subscription_id: string | null; occurred_at: Date },
+): Promise<Date | undefined> {
+  if (!c.referral_id && !c.stripe_subscription_id) return undefined;
+  let q = db
+    .selectFrom('conversions')
+    .select('occurred_at')
+    .where('program_id', '=', c.program_id)
+    .where('kind', '=', 'sale')
+    .where('id', '!=', c.id)
+    .where('occurred_at', '<=', c.occurred_at);
+  q = c.referral_id ? q.where('referral_id', '=', c.referral_id) : q.where('stripe_subscription_id', '=', c.stripe_subscription_id!);
+  const row = await q.orderBy('occurred_at').limit(1).executeTakeFirst();
+  return row?.occurred_at;
+}
+
+/** Whether a click of this referral came from an IP the affiliate logged in from. */
+export async function referralClickedFromLoginIp(db: DbOrTrx, referralId: string, affiliateId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('clicks')
+    .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', affiliateId))
+    .select('clicks.id')
+    .where('clicks.referral_id', '=', referralId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The IP of the referral's latest click that had one. */
+export async function lastClickIp(db: DbOrTrx, referralId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('clicks')
+    .select('ip')
+    .where('referral_id', '=', referralId)
+    .where('ip', 'is not', null)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.ip ?? undefined;
+}
+
+/** Conversions of `kind` for the affiliate in `(from, to]` whose referral was clicked from `ip`. */
+export async function countConversionsFromIp(
+  db: DbOrTrx,
+  opts: { affiliateId: string; kind: 'sale' | 'lead'; ip: string; from: Date; to: Date },
+): Promise<number> {
+  const row = await db
+    .selectFrom('conversions as cv')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('cv.affiliate_id', '=', opts.affiliateId)
+    .where('cv.kind', '=', opts.kind)
+    .where('cv.occurred_at', '>', opts.from)
+    .where('cv.occurred_at', '<=', opts.to)
+    .where((eb) =>
+      eb.exists(eb.selectFrom('clicks as k').select('k.id').whereRef('k.referral_id', '=', 'cv.referral_id').where('k.ip', '=', opts.ip)),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

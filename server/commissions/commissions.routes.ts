@@ -1,4 +1,4 @@
-/** Admin API: `/api/v1/commissions` (+ `/:id/approve|reject`). */
+/** Admin API: `/api/v1/commissions` (+ `/:id` with its history, `/:id/approve|reject`). */
 import Router from '@koa/router';
 import { readJson } from '../http/input.ts';
 import type { AdminState } from '../http/admin-auth.ts';
@@ -9,8 +9,12 @@ export function commissionsRoutes(commissions: CommissionsService): Router<Admin
   router.get('/', async (ctx) => {
     ctx.body = { data: await commissions.list(ctx.state.program, ctx.query) };
   });
+  router.get('/:id', async (ctx) => {
+    ctx.body = { commission: await commissions.get(ctx.state.program, ctx.params.id!) };
+  });
   router.post('/:id/approve', async (ctx) => {
-    ctx.body = { commission: await commissions.decide(ctx.state.program, ctx.params.id!, 'approve') };
+    const body = await readJson(ctx);
+    ctx.body = { commission: await commissions.decide(ctx.state.program, ctx.params.id!, 'approve', body) };
   });
   router.post('/:id/reject', async (ctx) => {
     const body = await readJson(ctx);

@@ -1,35 +1,57 @@
 /**
- * Commissions: what an affiliate earns from a conversion. Lifecycle `pending → approved` (after the
- * program's hold period) `→ paid`, or `rejected`, `reversed`. Amounts are minor units in the sale's currency.
+ * Commissions: what an affiliate earns from a conversion. Amounts are minor units in the sale's currency.
+ *
+ * Lifecycle (every change is appended to `commission_events`: who, what, when, why):
+ * - created `pending` (payable after the program's hold period), `on_hold` when a fraud check fires, or
+ *   `rejected` when the affiliate is not approved;
+ * - `pending → approved` by the `approve-commissions` job once `payable_at` has passed (never `on_hold`);
+ * - the merchant approves or rejects `pending` / `on_hold` ones, and may reject an `approved` one that no payout
+ *   covers yet;
+ * - `approved → paid` when the payout covering it completes (`payouts.service.ts`); a failed payout leaves it
+ *   `approved` and back in the balance;
+ * - `reversed` / clawbacks on refunds and disputes: `commission-adjustments.ts` (Stripe handlers). A commission
+ *   with `payout_id` set is being paid: treat it as paid (claw back), do not reverse it.
  */
 import { z } from 'zod';
 import type { Db, DbOrTrx } from '../db/database.ts';
-import type { CommissionRow, CommissionStatus, ConversionRow, ProgramRow } from '../db/schema.ts';
+import type { CommissionKind, CommissionRow, CommissionStatus, ConversionRow, ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { parseInput } from '../http/input.ts';
-import { applyRate } from './money.ts';
+import { findAffiliateById } from '../affiliates/affiliates.repository.ts';
+import { evaluateCommission, paymentMonth, type SaleLineItem } from './rules.ts';
+import { loadRuleSpecs } from './commission-rules.service.ts';
 import * as repo from './commissions.repository.ts';
 
 const DAY_MS = 86_400_000;
 
+export type { SaleLineItem } from './rules.ts';
+
 export const listCommissionsInput = z.object({
-  status: z.enum(['pending', 'approved', 'paid', 'rejected', 'reversed']).optional(),
+  status: z.enum(['pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed']).optional(),
   affiliateId: z.string().max(100).optional(),
+  payoutId: z.string().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-export const rejectCommissionInput = z.object({ reason: z.string().trim().min(1).max(500).optional() });
+export const decideCommissionInput = z.object({ reason: z.string().trim().min(1).max(500).optional() });
 
 export interface Commission {
   id: string;
   affiliateId: string;
   conversionId: string | null;
+  kind: CommissionKind;
   amount: number;
   currency: string;
   rateBps: number | null;
+  /** The rule that set the amount; null = the program's default rate. */
+  ruleId: string | null;
+  /** The customer's payment month this commission is for (1 = first month); null for leads and clawbacks. */
+  paymentMonth: number | null;
   status: CommissionStatus;
+  /** Why it is `on_hold` (fraud check or dispute). */
+  holdReason: string | null;
   payableAt: string;
   approvedAt: string | null;
   paidAt: string | null;
@@ -43,10 +65,14 @@ export function toCommission(c: CommissionRow): Commission {
     id: c.id,
     affiliateId: c.affiliate_id,
     conversionId: c.conversion_id,
+    kind: c.kind,
     amount: c.amount,
     currency: c.currency,
     rateBps: c.rate_bps,
+    ruleId: c.rule_id,
+    paymentMonth: c.payment_month,
     status: c.status,
+    holdReason: c.hold_reason,
     payableAt: c.payable_at.toISOString(),
     approvedAt: c.approved_at?.toISOString() ?? null,
     paidAt: c.paid_at?.toISOString() ?? null,
@@ -56,32 +82,152 @@ export function toCommission(c: CommissionRow): Commission {
   };
 }
 
+/** One entry of a commission's history. */
+export interface CommissionEvent {
+  from: CommissionStatus | null;
+  to: CommissionStatus;
+  amount: number;
+  actor: repo.CommissionActor;
+  reason: string | null;
+  at: string;
+}
+
+/** Extra facts about the sale that the rules engine may use. */
+export interface CommissionContext {
+  /** The sale's line items (Stripe product / price ids), for product and price rules. */
+  lineItems?: readonly SaleLineItem[];
+}
+
+/** Lower-case, without a `+tag` in the local part: `Jane+promo@X.com` and `jane@x.com` are one person. */
+export function normalizeEmail(email: string): string {
+  const [local = '', domain = ''] = email.trim().toLowerCase().split('@');
+  return `${local.replace(/\+.*$/, '')}@${domain}`;
+}
+
 /**
- * Create the commission a sale conversion earns under the program's default rate, payable after the hold
- * period. Zero amounts earn nothing (returns null). Call inside the transaction that inserted the conversion.
- * A suspended or rejected affiliate's commission is recorded as `rejected` with the reason.
+ * The fraud checks a new commission must pass to stay `pending`; the first that fires is the hold reason:
+ * - `self_referral_email`: the customer's e-mail is the affiliate's own (ignoring case and `+tags`);
+ * - `self_referral_ip`: a click of the referral came from an IP the affiliate logged in from;
+ * - `ip_conversion_limit`: more than `fraud_ip_daily_limit` conversions of this kind for the affiliate in the
+ *   24 hours up to this one came from the IP of the referral's last click (first payments and leads only:
+ *   renewals come from Stripe, not from a visitor).
+ */
+async function fraudHoldReason(
+  trx: DbOrTrx,
+  program: Pick<ProgramRow, 'fraud_ip_daily_limit'>,
+  conversion: Pick<ConversionRow, 'affiliate_id' | 'referral_id' | 'kind' | 'customer_email' | 'occurred_at'>,
+  affiliateEmail: string | null,
+  firstPayment: boolean,
+): Promise<string | null> {
+  if (conversion.customer_email && affiliateEmail && normalizeEmail(conversion.customer_email) === normalizeEmail(affiliateEmail)) {
+    return 'self_referral_email';
+  }
+  if (!conversion.referral_id) return null;
+  if (await repo.referralClickedFromLoginIp(trx, conversion.referral_id, conversion.affiliate_id)) return 'self_referral_ip';
+  const limit = program.fraud_ip_daily_limit;
+  if (limit !== null && limit !== undefined && firstPayment) {
+    const ip = await repo.lastClickIp(trx, conversion.referral_id);
+    if (ip) {
+      const n = await repo.countConversionsFromIp(trx, {
+        affiliateId: conversion.affiliate_id,
+        kind: conversion.kind,
+        ip,
+        from: new Date(conversion.occurred_at.getTime() - DAY_MS),
+        to: conversion.occurred_at,
+      });
+      if (n > limit) return 'ip_conversion_limit';
+    }
+  }
+  return null;
+}
+
+/**
+ * Create the commission a conversion earns, running the program's rules (`rules.ts`, first match wins, the
+ * rule recorded as `rule_id`) and the fraud checks, and write its first history entry. Call inside the
+ * transaction that inserted the conversion (`recordSale`, lead recording, `invoice.paid` renewals).
+ *
+ * - Sales: the payment month is counted from the customer's first sale (the earliest sale conversion of the
+ *   same referral, else of the same Stripe subscription; see `rules.paymentMonth`), so renewals need nothing but
+ *   their own conversion row. When that first sale is not on record (the customer was attributed later), the
+ *   conversion's `sequence` (nth payment of its subscription, set by the Stripe handlers) stands in for the
+ *   month. A later payment of a subscription is kind `recurring`.
+ * - Leads (`conversion.kind = 'lead'`): a flat bounty from the first matching `lead` rule; none = no commission.
+ * - The commission is payable after the program's hold period (days) from `occurred_at`.
+ * - A non-approved affiliate's commission is recorded `rejected` (reason `affiliate_<status>`); a fraud check
+ *   that fires records it `on_hold` with `hold_reason`.
+ *
+ * @param context line items for product / price rules (optional)
+ * @returns the commission row, or null when it earns nothing (zero amount, past its recurring months, no lead rule)
  */
 export async function createCommissionForConversion(
   trx: DbOrTrx,
-  program: Pick<ProgramRow, 'id' | 'default_rate_bps' | 'hold_days'>,
-  conversion: Pick<ConversionRow, 'id' | 'affiliate_id' | 'amount' | 'currency' | 'occurred_at'>,
+  program: Pick<ProgramRow, 'id' | 'default_rate_bps' | 'hold_days' | 'fraud_ip_daily_limit'>,
+  conversion: Pick<
+    ConversionRow,
+    'id' | 'affiliate_id' | 'referral_id' | 'kind' | 'amount' | 'currency' | 'occurred_at' | 'customer_email' | 'stripe_subscription_id' | 'source' | 'sequence'
+  >,
   affiliateStatus: string,
+  context: CommissionContext = {},
 ): Promise<CommissionRow | null> {
-  const amount = applyRate(conversion.amount, program.default_rate_bps);
-  if (amount <= 0) return null;
-  const eligible = affiliateStatus === 'approved';
-  return repo.insertCommission(trx, {
+  const firstPaidAt =
+    conversion.kind === 'sale'
+      ? await repo.firstPaymentBefore(trx, { ...conversion, program_id: program.id })
+      : undefined;
+  const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;
+  const month = firstPaidAt ? paymentMonth(firstPaidAt, conversion.occurred_at) : sequence;
+  const firstPayment = firstPaidAt === undefined && sequence === 1;
+  const outcome = evaluateCommission(await loadRuleSpecs(trx, program.id, conversion.kind), program.default_rate_bps, {
+    kind: conversion.kind,
+    affiliateId: conversion.affiliate_id,
+    amount: conversion.amount,
+    currency: conversion.currency,
+    lineItems: context.lineItems ?? [],
+    month,
+    firstPayment,
+  });
+  if (outcome.amount <= 0) return null;
+
+  const kind: CommissionKind =
+    conversion.kind === 'lead' ? 'lead' : !firstPayment && conversion.stripe_subscription_id ? 'recurring' : 'sale';
+  let status: CommissionStatus = 'pending';
+  let reason: string | null = null;
+  let holdReason: string | null = null;
+  if (affiliateStatus !== 'approved') {
+    status = 'rejected';
+    reason = `affiliate_${affiliateStatus}`;
+  } else {
+    const affiliate = await findAffiliateById(trx, conversion.affiliate_id);
+    holdReason = await fraudHoldReason(trx, program, conversion, affiliate?.email ?? null, firstPayment);
+    if (holdReason) status = 'on_hold';
+  }
+  const at = new Date();
+  const row = await repo.insertCommission(trx, {
     id: newId('com'),
     program_id: program.id,
     affiliate_id: conversion.affiliate_id,
     conversion_id: conversion.id,
-    amount,
+    amount: outcome.amount,
     currency: conversion.currency,
-    rate_bps: program.default_rate_bps,
-    status: eligible ? 'pending' : 'rejected',
-    reason: eligible ? null : `affiliate_${affiliateStatus}`,
+    kind,
+    rate_bps: outcome.rateBps,
+    rule_id: outcome.ruleId,
+    payment_month: conversion.kind === 'sale' ? month : null,
+    status,
+    reason,
+    hold_reason: holdReason,
     payable_at: new Date(conversion.occurred_at.getTime() + program.hold_days * DAY_MS),
   });
+  await repo.insertCommissionEvent(trx, {
+    commissionId: row.id,
+    programId: program.id,
+    from: null,
+    to: status,
+    amount: row.amount,
+    actor: conversion.source === 'stripe' ? 'stripe' : 'system',
+    reason: [outcome.reason, `month:${month}`, holdReason ?? reason].filter(Boolean).join(' '),
+    at,
+  });
+  return row;
 }
 
 export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
@@ -91,6 +237,17 @@ export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
     async list(program: ProgramRow, query: unknown): Promise<Commission[]> {
       const q = parseInput(listCommissionsInput, query);
       return (await repo.listCommissions(db, program.id, q)).map(toCommission);
+    },
+
+    /** @throws NotFoundError */
+    async get(program: ProgramRow, id: string): Promise<Commission & { events: CommissionEvent[] }> {
+      const c = await db.selectFrom('commissions').selectAll().where('program_id', '=', program.id).where('id', '=', id).executeTakeFirst();
+      if (!c) throw new NotFoundError('Commission');
+      const events = await repo.listCommissionEvents(db, program.id, id);
+      return {
+        ...toCommission(c),
+        events: events.map((e) => ({ from: e.from_status, to: e.to_status, amount: e.amount, actor: e.actor, reason: e.reason, at: e.created_at.toISOString() })),
+      };
     },
 
     /**
@@ -103,20 +260,28 @@ export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
     },
 
     /**
-     * Merchant decision on one commission: approve (pending → approved, before the hold ends) or reject
-     * (pending/approved → rejected). The same decision again is a no-op.
-     * @throws NotFoundError; ConflictError `invalid_transition`
+     * Merchant decision on one commission: approve (`pending`/`on_hold` → `approved`, even before the hold period
+     * ends: the merchant vouches for it) or reject (`pending`/`on_hold`/`approved` → `rejected`; not once a payout
+     * covers it). The same decision again is a no-op. Recorded in the history with actor `merchant`.
+     * @throws NotFoundError; ConflictError `invalid_transition` / `in_payout`
      */
     async decide(program: ProgramRow, id: string, decision: 'approve' | 'reject', input: unknown = {}): Promise<Commission> {
-      const { reason } = parseInput(rejectCommissionInput, input ?? {});
+      const { reason } = parseInput(decideCommissionInput, input ?? {});
       const to: CommissionStatus = decision === 'approve' ? 'approved' : 'rejected';
-      const allowed: CommissionStatus[] = decision === 'approve' ? ['pending'] : ['pending', 'approved'];
+      const allowed: CommissionStatus[] = decision === 'approve' ? ['pending', 'on_hold'] : ['pending', 'on_hold', 'approved'];
       const row = await db.transaction().execute(async (trx) => {
         const c = await repo.lockCommission(trx, program.id, id);
         if (!c) throw new NotFoundError('Commission');
         if (c.status === to) return c;
-        if (!allowed.includes(c.status)) throw new ConflictError(`Cannot ${decision} a ${c.status} commission`, 'invalid_transition');
-        return repo.setCommissionStatus(trx, c.id, to, now(), decision === 'reject' ? (reason ?? 'rejected_by_merchant') : undefined);
+        if (!allowed.includes(c.status) || c.amount < 0) throw new ConflictError(`Cannot ${decision} a ${c.status} commission`, 'invalid_transition');
+        if (c.payout_id) throw new ConflictError('A payout covers this commission: fail the payout first', 'in_payout');
+        const why = reason ?? (decision === 'reject' ? 'rejected_by_merchant' : 'approved_by_merchant');
+        return repo.transitionCommission(trx, c, to, {
+          at: now(),
+          actor: 'merchant',
+          reason: why,
+          patch: decision === 'reject' ? { reason: why } : {},
+        });
       });
       return toCommission(row);
     },

@@ -50,10 +50,42 @@ export function prorate(amount: number, part: number, whole: number): number {
   return Number(((sign * product * 2n + w) / (2n * w)) * sign);
 }
 
+/**
+ * Currencies with three decimals in Stripe's API (amount 5124 kwd = 5.124 KWD).
+ * Source: https://docs.stripe.com/currencies#three-decimal
+ */
+export const THREE_DECIMAL_CURRENCIES: ReadonlySet<string> = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/** How many decimals a minor unit of `currency` has in Stripe's API: 0, 2 or 3. */
+export function currencyExponent(currency: string): number {
+  const c = currency.toLowerCase();
+  if (ZERO_DECIMAL_CURRENCIES.has(c)) return 0;
+  if (THREE_DECIMAL_CURRENCIES.has(c)) return 3;
+  return 2;
+}
+
+/**
+ * Minor units as a plain decimal string in major units, exact (no floats), for payment files:
+ * `toDecimalString(1999, 'usd')` → `"19.99"`, `(1000, 'jpy')` → `"1000"`, `(-5, 'eur')` → `"-0.05"`.
+ * @throws RangeError when `amount` is not a safe integer
+ */
+export function toDecimalString(amount: number, currency: string): string {
+  if (!Number.isSafeInteger(amount)) throw new RangeError(`amount must be an integer, got ${amount}`);
+  const digits = currencyExponent(currency);
+  const sign = amount < 0 ? '-' : '';
+  const abs = String(Math.abs(amount));
+  if (digits === 0) return sign + abs;
+  const padded = abs.padStart(digits + 1, '0');
+  return `${sign}${padded.slice(0, -digits)}.${padded.slice(-digits)}`;
+}
+
 /** Format minor units for people, e.g. `formatMoney(1999, 'usd')` → `$19.99`, `(1000, 'jpy')` → `¥1,000`. */
 export function formatMoney(amount: number, currency: string, locale = 'en-US'): string {
-  const digits = ZERO_DECIMAL_CURRENCIES.has(currency) ? 0 : 2;
-  return new Intl.NumberFormat(locale, { style: 'currency', currency: currency.toUpperCase() }).format(
-    amount / 10 ** digits,
-  );
+  const digits = currencyExponent(currency);
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(amount / 10 ** digits);
 }

@@ -33,6 +33,11 @@ export interface ProgramsTable {
   min_payout_amount: Generated<number>;
   allowed_domains: Generated<string[]>;
   created_at: Timestamp;
+  /** Migration 0003: payout schedule (cron, UTC), the last occurrence paid out, fraud limit, Stripe key for transfers. */
+  payout_schedule: Generated<string>;
+  payouts_generated_for: NullableTimestamp;
+  fraud_ip_daily_limit: ColumnType<number | null, number | null | undefined, number | null>;
+  stripe_api_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ApiKeysTable {
@@ -151,6 +156,9 @@ export interface CommissionsTable {
   reason: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Migration 0003: the rule that set the amount (null = program default) and the customer's payment month. */
+  rule_id: ColumnType<string | null, string | null | undefined, string | null>;
+  payment_month: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface CommissionEventsTable {
@@ -177,6 +185,52 @@ export interface PayoutsTable {
   failure_reason: string | null;
   created_at: Timestamp;
   completed_at: NullableTimestamp;
+  /** Migration 0003. */
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
+  idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
+  method_details: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
+  requested_by: Generated<'system' | 'merchant' | 'affiliate'>;
+  processing_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  stripe_transfer_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Migration 0003: which commissions a payout covered (kept when the payout fails). */
+export interface PayoutItemsTable {
+  payout_id: string;
+  commission_id: string;
+  amount: number;
+}
+
+/** Migration 0003: a program's commission rules; amounts per currency in minor units, rates in basis points. */
+export interface CommissionRulesTable {
+  id: string;
+  program_id: string;
+  name: string;
+  priority: number;
+  event: 'sale' | 'lead';
+  affiliate_id: string | null;
+  stripe_product_id: string | null;
+  stripe_price_id: string | null;
+  type: 'percentage' | 'flat';
+  rate_bps: number | null;
+  flat_amounts: ColumnType<Record<string, number> | null, string | null, string | null>;
+  min_amounts: ColumnType<Record<string, number>, string | undefined, string>;
+  max_amounts: ColumnType<Record<string, number>, string | undefined, string>;
+  recurring: 'first_payment' | 'months' | 'lifetime';
+  recurring_months: number | null;
+  rate_after_bps: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  archived_at: NullableTimestamp;
+}
+
+/** Migration 0003: IPs an affiliate logged in from (trigger on partner_sessions). */
+export interface AffiliateLoginIpsTable {
+  affiliate_id: string;
+  ip: string;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
 }
 
 export interface StripeEventsTable {
@@ -226,6 +280,9 @@ export interface Database {
   commissions: CommissionsTable;
   commission_events: CommissionEventsTable;
   payouts: PayoutsTable;
+  payout_items: PayoutItemsTable;
+  commission_rules: CommissionRulesTable;
+  affiliate_login_ips: AffiliateLoginIpsTable;
   stripe_events: StripeEventsTable;
   partner_tokens: PartnerTokensTable;
   partner_sessions: PartnerSessionsTable;
@@ -237,3 +294,5 @@ export type LinkRow = Selectable<LinksTable>;
 export type ReferralRow = Selectable<ReferralsTable>;
 export type ConversionRow = Selectable<ConversionsTable>;
 export type CommissionRow = Selectable<CommissionsTable>;
+export type CommissionRuleRow = Selectable<CommissionRulesTable>;
+export type PayoutRow = Selectable<PayoutsTable>;

@@ -8,6 +8,8 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import type pg from 'pg';
 import type { CommissionsService } from '../commissions/commissions.service.ts';
 import { APPROVE_COMMISSIONS, APPROVE_COMMISSIONS_EVERY, defineApproveCommissions } from './approve-commissions.ts';
+import type { PayoutsService } from '../payouts/payouts.service.ts';
+import { defineGeneratePayouts, GENERATE_PAYOUTS, GENERATE_PAYOUTS_EVERY } from './generate-payouts.ts';
 
 export interface Scheduler {
   agenda: Agenda;
@@ -17,13 +19,14 @@ export interface Scheduler {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export function createScheduler(deps: { pool: pg.Pool; commissions: CommissionsService; log: (msg: string) => void }): Scheduler {
+export function createScheduler(deps: { pool: pg.Pool; commissions: CommissionsService; payouts?: PayoutsService; log: (msg: string) => void }): Scheduler {
   const agenda = new Agenda({
     backend: new PostgresBackend({ pool: deps.pool }),
     processEvery: '30 seconds',
     defaultLockLifetime: 5 * 60_000,
   });
   defineApproveCommissions(agenda, deps.commissions, deps.log);
+  if (deps.payouts) defineGeneratePayouts(agenda, deps.payouts, deps.log);
   let started = false;
   return {
     agenda,
@@ -32,6 +35,7 @@ export function createScheduler(deps: { pool: pg.Pool; commissions: CommissionsS
       started = true;
       // `every` upserts one recurring job per name, so several processes share one schedule.
       await agenda.every(APPROVE_COMMISSIONS_EVERY, APPROVE_COMMISSIONS, undefined, { skipImmediate: false });
+      if (deps.payouts) await agenda.every(GENERATE_PAYOUTS_EVERY, GENERATE_PAYOUTS, {}, { skipImmediate: false });
     },
     async stop(timeoutMs = 10_000) {
       if (!started) return;

@@ -1,5 +1,5 @@
 /** SQL for programs, their API keys and Stripe webhook secrets. */
-import type { Insertable } from 'kysely';
+import type { Insertable, Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { ProgramsTable } from '../db/schema.ts';
 
@@ -44,4 +44,10 @@ export async function listWebhookSecrets(db: DbOrTrx, programId: string): Promis
     .orderBy('created_at', 'desc')
     .execute();
   return rows.map((r) => r.secret);
+}
+
+/** Change a program's settings; an empty patch returns the row unchanged. */
+export async function updateProgram(db: DbOrTrx, id: string, patch: Updateable<ProgramsTable>) {
+  if (Object.keys(patch).length === 0) return db.selectFrom('programs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return db.updateTable('programs').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }

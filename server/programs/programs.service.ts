@@ -2,6 +2,7 @@
  * Programs (tenants): creation with their keys, and look-ups by key.
  */
 import { z } from 'zod';
+import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
@@ -43,7 +44,49 @@ export interface ProgramSettings {
   attributionModel: 'first_click' | 'last_click';
   minPayoutAmount: number;
   allowedDomains: string[];
+  /** Cron expression (UTC) of the `generate-payouts` schedule; default `0 0 1 * *` (monthly on the 1st). */
+  payoutSchedule: string;
+  /** The next scheduled payout run. */
+  nextPayoutAt: string | null;
+  /** Fraud check: conversions from one IP per affiliate per 24 h above this are held; null = off. */
+  fraudIpDailyLimit: number | null;
+  /** Whether a Stripe API key for Connect transfers is stored (the key itself is never shown). */
+  stripeApiKeySet: boolean;
 }
+
+/** The next occurrence of a payout schedule after `at`, or null when the expression is invalid. */
+export function nextPayoutAt(schedule: string, at: Date = new Date()): Date | null {
+  try {
+    return CronExpressionParser.parse(schedule, { currentDate: at, tz: 'UTC' }).next().toDate();
+  } catch {
+    return null;
+  }
+}
+
+/** A 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC. */
+const cronSchedule = z
+  .string()
+  .trim()
+  .min(9)
+  .max(100)
+  .refine((v) => v.split(/\s+/).length === 5 && nextPayoutAt(v) !== null, 'must be a 5-field cron expression, e.g. "0 0 1 * *"');
+
+/** What the merchant may change with `PATCH /api/v1/program`; omitted fields stay as they are. */
+export const updateSettingsInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    defaultRateBps: z.number().int().min(0).max(10_000),
+    cookieDays: z.number().int().min(1).max(3650),
+    holdDays: z.number().int().min(0).max(3650),
+    attributionModel: z.enum(['first_click', 'last_click']),
+    minPayoutAmount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    payoutSchedule: cronSchedule,
+    fraudIpDailyLimit: z.number().int().min(1).max(1_000_000).nullable(),
+    /** A secret (`sk_…`) or restricted (`rk_…`) key with `transfers` write access; null removes it. */
+    stripeApiKey: z.string().trim().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]{10,250}$/, 'must be a Stripe secret (sk_) or restricted (rk_) key').nullable(),
+  })
+  .partial()
+  .strict();
 
 export function toProgramSettings(p: ProgramRow): ProgramSettings {
   return {
@@ -58,6 +101,10 @@ export function toProgramSettings(p: ProgramRow): ProgramSettings {
     attributionModel: p.attribution_model,
     minPayoutAmount: p.min_payout_amount,
     allowedDomains: p.allowed_domains,
+    payoutSchedule: p.payout_schedule,
+    nextPayoutAt: nextPayoutAt(p.payout_schedule)?.toISOString() ?? null,
+    fraudIpDailyLimit: p.fraud_ip_daily_limit,
+    stripeApiKeySet: Boolean(p.stripe_api_key),
   };
 }
 
@@ -122,6 +169,32 @@ export function createProgramsService(deps: { db: Db; config: Config }) {
 
     webhookSecrets(programId: string) {
       return repo.listWebhookSecrets(db, programId);
+    },
+
+    /** The program's settings (`GET /api/v1/program`). */
+    settings(program: ProgramRow): ProgramSettings {
+      return toProgramSettings(program);
+    },
+
+    /**
+     * Change settings (`PATCH /api/v1/program`). New values apply to what happens next: commissions already
+     * created keep their rate and `payable_at`; referrals keep the window they got at their click.
+     * @throws ValidationError naming the field
+     */
+    async updateSettings(program: ProgramRow, input: unknown): Promise<ProgramSettings> {
+      const d = parseInput(updateSettingsInput, input ?? {});
+      const row = await repo.updateProgram(db, program.id, {
+        ...(d.name !== undefined ? { name: d.name } : {}),
+        ...(d.defaultRateBps !== undefined ? { default_rate_bps: d.defaultRateBps } : {}),
+        ...(d.cookieDays !== undefined ? { cookie_days: d.cookieDays } : {}),
+        ...(d.holdDays !== undefined ? { hold_days: d.holdDays } : {}),
+        ...(d.attributionModel !== undefined ? { attribution_model: d.attributionModel } : {}),
+        ...(d.minPayoutAmount !== undefined ? { min_payout_amount: d.minPayoutAmount } : {}),
+        ...(d.payoutSchedule !== undefined ? { payout_schedule: d.payoutSchedule.split(/\s+/).join(' ') } : {}),
+        ...(d.fraudIpDailyLimit !== undefined ? { fraud_ip_daily_limit: d.fraudIpDailyLimit } : {}),
+        ...(d.stripeApiKey !== undefined ? { stripe_api_key: d.stripeApiKey } : {}),
+      });
+      return toProgramSettings(row);
     },
   };
 }

@@ -1,0 +1,227 @@
+/**
+ * Commission rules: CRUD for the admin API (`/api/v1/commission-rules`) and their engine form
+ * (`rules.ts`). Rules are archived instead of deleted, so the `rule_id` of past commissions keeps explaining
+ * their amount. Amount maps are per currency in minor units (`{ "usd": 500, "jpy": 800 }`), rates in basis points.
+ */
+import { z } from 'zod';
+import type { Db, DbOrTrx } from '../db/database.ts';
+import type { CommissionRuleRow, ProgramRow } from '../db/schema.ts';
+import { NotFoundError, UnprocessableError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { parseInput } from '../http/input.ts';
+import { findAffiliate } from '../affiliates/affiliates.repository.ts';
+import type { CommissionRuleSpec } from './rules.ts';
+import * as repo from './commission-rules.repository.ts';
+
+const MAX_MINOR_UNITS = 1_000_000_000_000;
+
+/** `{ currency: minor units }`; currency codes are lower-cased. */
+const currencyAmounts = z
+  .record(z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code'), z.number().int().min(0).max(MAX_MINOR_UNITS))
+  .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v])) as Record<string, number>);
+
+const stripeRef = z.string().trim().min(1).max(255).nullable();
+
+/** The full shape of a rule as the merchant writes it (create; a PATCH is merged onto the rule, then checked whole). */
+export const ruleInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    priority: z.number().int().min(0).max(1_000_000).default(100),
+    event: z.enum(['sale', 'lead']).default('sale'),
+    affiliateId: z.string().max(100).nullable().default(null),
+    stripeProductId: stripeRef.default(null),
+    stripePriceId: stripeRef.default(null),
+    type: z.enum(['percentage', 'flat']),
+    rateBps: z.number().int().min(0).max(10_000).nullable().default(null),
+    flatAmounts: currencyAmounts.nullable().default(null),
+    minAmounts: currencyAmounts.default({}),
+    maxAmounts: currencyAmounts.default({}),
+    recurring: z.enum(['first_payment', 'months', 'lifetime']).default('lifetime'),
+    recurringMonths: z.number().int().min(1).max(1200).nullable().default(null),
+    rateAfterBps: z.number().int().min(0).max(10_000).nullable().default(null),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (r.type === 'percentage' && r.rateBps === null) issue('rateBps', 'is required for a percentage rule');
+    if (r.type === 'percentage' && r.flatAmounts !== null) issue('flatAmounts', 'is only for a flat rule');
+    if (r.type === 'flat' && (r.flatAmounts === null || Object.keys(r.flatAmounts).length === 0)) {
+      issue('flatAmounts', 'is required for a flat rule: { "usd": 500 } in minor units');
+    }
+    if (r.type === 'flat' && r.rateBps !== null) issue('rateBps', 'is only for a percentage rule');
+    if (r.recurring === 'months' && r.recurringMonths === null) issue('recurringMonths', 'is required when recurring is "months"');
+    if (r.recurring !== 'months' && r.recurringMonths !== null) issue('recurringMonths', 'is only for recurring "months"');
+    if (r.rateAfterBps !== null && r.recurring !== 'months') issue('rateAfterBps', 'is only for recurring "months"');
+    for (const [currency, min] of Object.entries(r.minAmounts)) {
+      const max = r.maxAmounts[currency];
+      if (max !== undefined && max < min) issue('maxAmounts', `${currency}: max is below min`);
+    }
+  });
+export type RuleInput = z.input<typeof ruleInput>;
+
+export const listRulesInput = z.object({
+  event: z.enum(['sale', 'lead']).optional(),
+  includeArchived: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+
+/** The public shape of a rule. */
+export interface CommissionRule {
+  id: string;
+  name: string;
+  priority: number;
+  event: 'sale' | 'lead';
+  affiliateId: string | null;
+  stripeProductId: string | null;
+  stripePriceId: string | null;
+  type: 'percentage' | 'flat';
+  rateBps: number | null;
+  flatAmounts: Record<string, number> | null;
+  minAmounts: Record<string, number>;
+  maxAmounts: Record<string, number>;
+  recurring: 'first_payment' | 'months' | 'lifetime';
+  recurringMonths: number | null;
+  rateAfterBps: number | null;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+}
+
+export function toCommissionRule(r: CommissionRuleRow): CommissionRule {
+  return {
+    id: r.id,
+    name: r.name,
+    priority: r.priority,
+    event: r.event,
+    affiliateId: r.affiliate_id,
+    stripeProductId: r.stripe_product_id,
+    stripePriceId: r.stripe_price_id,
+    type: r.type,
+    rateBps: r.rate_bps,
+    flatAmounts: r.flat_amounts,
+    minAmounts: r.min_amounts,
+    maxAmounts: r.max_amounts,
+    recurring: r.recurring,
+    recurringMonths: r.recurring_months,
+    rateAfterBps: r.rate_after_bps,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    archivedAt: r.archived_at?.toISOString() ?? null,
+  };
+}
+
+/** The engine's view of a stored rule. */
+export function toRuleSpec(r: CommissionRuleRow): CommissionRuleSpec {
+  return {
+    id: r.id,
+    priority: r.priority,
+    event: r.event,
+    affiliateId: r.affiliate_id,
+    stripeProductId: r.stripe_product_id,
+    stripePriceId: r.stripe_price_id,
+    type: r.type,
+    rateBps: r.rate_bps,
+    flatAmounts: r.flat_amounts,
+    minAmounts: r.min_amounts ?? {},
+    maxAmounts: r.max_amounts ?? {},
+    recurring: r.recurring,
+    recurringMonths: r.recurring_months,
+    rateAfterBps: r.rate_after_bps,
+  };
+}
+
+/** The active rules of a program for one event, in evaluation order, as the engine wants them. */
+export async function loadRuleSpecs(db: DbOrTrx, programId: string, event: 'sale' | 'lead'): Promise<CommissionRuleSpec[]> {
+  return (await repo.listRules(db, programId, { event })).map(toRuleSpec);
+}
+
+type ParsedRule = z.infer<typeof ruleInput>;
+
+function columns(r: ParsedRule) {
+  return {
+    name: r.name,
+    priority: r.priority,
+    event: r.event,
+    affiliate_id: r.affiliateId,
+    stripe_product_id: r.stripeProductId,
+    stripe_price_id: r.stripePriceId,
+    type: r.type,
+    rate_bps: r.rateBps,
+    flat_amounts: r.flatAmounts === null ? null : JSON.stringify(r.flatAmounts),
+    min_amounts: JSON.stringify(r.minAmounts),
+    max_amounts: JSON.stringify(r.maxAmounts),
+    recurring: r.recurring,
+    recurring_months: r.recurringMonths,
+    rate_after_bps: r.rateAfterBps,
+  };
+}
+
+export function createCommissionRulesService(deps: { db: Db; now?: () => Date }) {
+  const { db } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function assertAffiliate(program: ProgramRow, affiliateId: string | null): Promise<void> {
+    if (affiliateId === null) return;
+    if (!(await findAffiliate(db, program.id, affiliateId))) {
+      throw new UnprocessableError('affiliateId: no such affiliate in this program', 'unknown_affiliate');
+    }
+  }
+
+  return {
+    /** Rules in evaluation order. */
+    async list(program: ProgramRow, query: unknown): Promise<CommissionRule[]> {
+      const q = parseInput(listRulesInput, query);
+      return (await repo.listRules(db, program.id, { event: q.event, includeArchived: q.includeArchived })).map(toCommissionRule);
+    },
+
+    /** @throws NotFoundError */
+    async get(program: ProgramRow, id: string): Promise<CommissionRule> {
+      const r = await repo.findRule(db, program.id, id);
+      if (!r) throw new NotFoundError('Commission rule');
+      return toCommissionRule(r);
+    },
+
+    /**
+     * Create a rule. New commissions use it at once; existing ones keep their amount.
+     * @throws ValidationError naming the field; UnprocessableError `unknown_affiliate`
+     */
+    async create(program: ProgramRow, input: unknown): Promise<CommissionRule> {
+      const r = parseInput(ruleInput, input);
+      await assertAffiliate(program, r.affiliateId);
+      const at = now();
+      return toCommissionRule(
+        await repo.insertRule(db, { id: newId('rule'), program_id: program.id, ...columns(r), created_at: at, updated_at: at }),
+      );
+    },
+
+    /**
+     * Change some fields of an active rule; the result is validated whole (e.g. switching to `flat` needs
+     * `flatAmounts` and `rateBps: null`).
+     * @throws NotFoundError (also for an archived rule); ValidationError; UnprocessableError `unknown_affiliate`
+     */
+    async update(program: ProgramRow, id: string, input: unknown): Promise<CommissionRule> {
+      const patch = parseInput(z.record(z.string(), z.unknown()), input ?? {});
+      const existing = await repo.findRule(db, program.id, id);
+      if (!existing || existing.archived_at) throw new NotFoundError('Commission rule');
+      const { id: _id, createdAt: _c, updatedAt: _u, archivedAt: _a, ...current } = toCommissionRule(existing);
+      const r = parseInput(ruleInput, { ...current, ...patch });
+      await assertAffiliate(program, r.affiliateId);
+      const row = await repo.updateRule(db, program.id, id, { ...columns(r), updated_at: now() });
+      if (!row) throw new NotFoundError('Commission rule');
+      return toCommissionRule(row);
+    },
+
+    /**
+     * Archive a rule: it stops matching; commissions that used it keep pointing at it. Archiving twice is a no-op.
+     * @throws NotFoundError
+     */
+    async archive(program: ProgramRow, id: string): Promise<CommissionRule> {
+      const existing = await repo.findRule(db, program.id, id);
+      if (!existing) throw new NotFoundError('Commission rule');
+      if (existing.archived_at) return toCommissionRule(existing);
+      const at = now();
+      const row = await repo.updateRule(db, program.id, id, { archived_at: at, updated_at: at });
+      return toCommissionRule(row ?? (await repo.findRule(db, program.id, id))!);
+    },
+  };
+}
+export type CommissionRulesService = ReturnType<typeof createCommissionRulesService>;

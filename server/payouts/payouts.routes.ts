@@ -1,0 +1,65 @@
+/**
+ * Payout routes.
+ * - Admin (API key): `/api/v1/payouts` list / create by hand, `/export` (PayPal or Wise CSV), `/:id`,
+ *   `/:id/process|complete|fail`; `/api/v1/balances`.
+ * - Partner (session cookie + CSRF header, `partnerAuthenticated` from `partner.routes.ts`):
+ *   `POST /api/v1/partner/payouts/request`.
+ */
+import Router from '@koa/router';
+import { readJson } from '../http/input.ts';
+import type { AdminState } from '../http/admin-auth.ts';
+import { partnerAuthenticated, type PartnerState } from '../partner/partner.routes.ts';
+import type { PartnerService } from '../partner/partner.service.ts';
+import type { PayoutsService } from './payouts.service.ts';
+
+export function payoutsRoutes(payouts: PayoutsService): Router<AdminState> {
+  const router = new Router<AdminState>({ prefix: '/api/v1/payouts' });
+  router.get('/', async (ctx) => {
+    ctx.body = { data: await payouts.list(ctx.state.program, ctx.query) };
+  });
+  router.post('/', async (ctx) => {
+    const payout = await payouts.create(ctx.state.program, await readJson(ctx));
+    ctx.status = 201;
+    ctx.body = { payout };
+  });
+  router.get('/export', async (ctx) => {
+    const file = await payouts.exportCsv(ctx.state.program, ctx.query);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.set('Content-Disposition', `attachment; filename="${file.filename}"`);
+    ctx.set('X-Payout-Count', String(file.count));
+    ctx.body = file.csv;
+  });
+  router.get('/:id', async (ctx) => {
+    ctx.body = { payout: await payouts.get(ctx.state.program, ctx.params.id!) };
+  });
+  router.post('/:id/process', async (ctx) => {
+    ctx.body = { payout: await payouts.process(ctx.state.program, ctx.params.id!) };
+  });
+  router.post('/:id/complete', async (ctx) => {
+    ctx.body = { payout: await payouts.complete(ctx.state.program, ctx.params.id!, await readJson(ctx)) };
+  });
+  router.post('/:id/fail', async (ctx) => {
+    ctx.body = { payout: await payouts.fail(ctx.state.program, ctx.params.id!, await readJson(ctx)) };
+  });
+  return router;
+}
+
+/** Admin: `GET /api/v1/balances?affiliateId=&currency=`. */
+export function balancesRoutes(payouts: PayoutsService): Router<AdminState> {
+  const router = new Router<AdminState>({ prefix: '/api/v1/balances' });
+  router.get('/', async (ctx) => {
+    ctx.body = { data: await payouts.balances(ctx.state.program, ctx.query) };
+  });
+  return router;
+}
+
+/** Partner: `POST /api/v1/partner/payouts/request` `{ currency? }` → 201 `{ payouts: [...] }`. */
+export function partnerPayoutRoutes(payouts: PayoutsService, partner: PartnerService, opts: { publicUrl?: string } = {}): Router<PartnerState> {
+  const router = new Router<PartnerState>({ prefix: '/api/v1/partner/payouts' });
+  router.post('/request', partnerAuthenticated(partner, opts.publicUrl), async (ctx) => {
+    const created = await payouts.requestByAffiliate(ctx.state.partner.affiliateId, await readJson(ctx));
+    ctx.status = 201;
+    ctx.body = { payouts: created };
+  });
+  return router;
+}
