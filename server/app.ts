@@ -35,6 +35,7 @@ import { createStripeWebhooksService } from './stripe/stripe-webhooks.service.ts
 import { stripeRoutes } from './stripe/stripe.routes.ts';
 import { createPartnerService } from './partner/partner.service.ts';
 import { partnerRoutes } from './partner/partner.routes.ts';
+import { createMailer } from './mail/mailer.ts';
 import { createScheduler, type Scheduler } from './jobs/scheduler.ts';
 
 export interface AppOptions {
@@ -62,7 +63,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
     commissionRules: createCommissionRulesService({ db, now }),
     payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, log }),
     stripeWebhooks: createStripeWebhooksService({ db, now, log }),
-    partner: createPartnerService({ db, config, now }),
+    partner: createPartnerService({ db, config, now, mailer: createMailer(config, log ?? (() => {})) }),
   };
 }
 
@@ -76,7 +77,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     staticRoutes(),
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
-    partnerRoutes(services.partner, { secureCookies: config.publicUrl.startsWith('https:') }),
+    partnerRoutes(services.partner, { secureCookies: config.publicUrl.startsWith('https:'), publicUrl: config.publicUrl }),
     partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
   ];
   for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());

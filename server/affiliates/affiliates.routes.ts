@@ -1,4 +1,4 @@
-/** Admin API: `/api/v1/affiliates` (+ `/:id`, `/:id/approve|reject|suspend`). */
+/** Admin API: `/api/v1/affiliates` (+ `/:id`, `/:id/approve|reject|suspend|invite`). */
 import Router from '@koa/router';
 import { readJson } from '../http/input.ts';
 import type { AdminState } from '../http/admin-auth.ts';
@@ -8,14 +8,21 @@ import type { AffiliatesService } from './affiliates.service.ts';
 export function affiliatesRoutes(affiliates: AffiliatesService, partner: PartnerService): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/affiliates' });
 
-  /** An approved affiliate without a password gets a one-time link to set one. */
+  /** An approved affiliate without a password gets a one-time link to set one, also e-mailed when SMTP is set. */
   async function withSetPasswordLink<T extends { id: string; status: string; hasPassword: boolean }>(a: T) {
     if (a.status !== 'approved' || a.hasPassword) return { affiliate: a };
-    return { affiliate: a, setPasswordUrl: await partner.issueSetPasswordLink(a) };
+    const { setPasswordUrl, emailSent } = await partner.sendSetPasswordLink(a.id);
+    return { affiliate: a, setPasswordUrl, emailSent };
+  }
+
+  /** Add what an affiliate's application said (website, how they promote), null for merchant-created ones. */
+  async function withApplications<T extends { id: string }>(program: AdminState['program'], list: T[]) {
+    const apps = await partner.applications(program, list.map((a) => a.id));
+    return list.map((a) => ({ ...a, application: apps.get(a.id)?.appliedAt ? apps.get(a.id)! : null }));
   }
 
   router.get('/', async (ctx) => {
-    ctx.body = { data: await affiliates.list(ctx.state.program, ctx.query) };
+    ctx.body = { data: await withApplications(ctx.state.program, await affiliates.list(ctx.state.program, ctx.query)) };
   });
   router.post('/', async (ctx) => {
     const created = await affiliates.create(ctx.state.program, await readJson(ctx));
@@ -23,7 +30,13 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Partner
     ctx.body = await withSetPasswordLink(created);
   });
   router.get('/:id', async (ctx) => {
-    ctx.body = { affiliate: await affiliates.get(ctx.state.program, ctx.params.id!) };
+    const [affiliate] = await withApplications(ctx.state.program, [await affiliates.get(ctx.state.program, ctx.params.id!)]);
+    ctx.body = { affiliate };
+  });
+  /** (Re)invite an approved affiliate: a fresh one-time set-password link (older ones stop working), e-mailed. */
+  router.post('/:id/invite', async (ctx) => {
+    const { setPasswordUrl, emailSent } = await partner.invite(ctx.state.program, ctx.params.id!);
+    ctx.body = { affiliate: await affiliates.get(ctx.state.program, ctx.params.id!), setPasswordUrl, emailSent };
   });
   router.post('/:id/approve', async (ctx) => {
     ctx.body = await withSetPasswordLink(await affiliates.transition(ctx.state.program, ctx.params.id!, 'approve'));

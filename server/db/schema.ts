@@ -18,6 +18,8 @@ export type CommissionStatus = 'pending' | 'on_hold' | 'approved' | 'paid' | 're
 export type CommissionKind = 'sale' | 'recurring' | 'lead' | 'clawback';
 export type PayoutStatus = 'pending' | 'processing' | 'completed' | 'failed';
 export type PayoutMethod = 'paypal' | 'bank_transfer' | 'store_credit' | 'check' | 'stripe_connect';
+/** Where an affiliate wants to be paid (migration 0004); a subset of `PayoutMethod`. */
+export type PartnerPayoutMethod = 'paypal' | 'bank_transfer' | 'stripe_connect';
 export type StripeEventStatus = 'received' | 'processed' | 'ignored' | 'failed';
 
 export interface ProgramsTable {
@@ -67,6 +69,15 @@ export interface AffiliatesTable {
   password_hash: string | null;
   created_at: Timestamp;
   status_changed_at: Timestamp;
+  /** Migration 0004 (partner dashboard): the application, payout method settings, login lockout. */
+  website: string | null;
+  promotion_method: string | null;
+  applied_at: NullableTimestamp;
+  payout_method: PartnerPayoutMethod | null;
+  payout_details: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
+  payout_updated_at: NullableTimestamp;
+  failed_logins: Generated<number>;
+  locked_until: NullableTimestamp;
 }
 
 export interface LinksTable {

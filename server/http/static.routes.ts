@@ -48,7 +48,9 @@ function assetLoader(dir: string) {
 
 export function staticRoutes(opts: { snippetDir?: string; dashboardDir?: string } = {}): Router {
   const snippet = assetLoader(opts.snippetDir ?? path.join(ROOT, 'snippet', 'dist'));
-  const dashboard = assetLoader(opts.dashboardDir ?? path.join(ROOT, 'dashboard', 'dist'));
+  const dashboardDir = opts.dashboardDir ?? path.join(ROOT, 'dashboard', 'dist');
+  const dashboard = assetLoader(dashboardDir);
+  const dashboardAssets = assetLoader(path.join(dashboardDir, 'assets'));
   const router = new Router();
 
   const send = (ctx: import('koa').Context, asset: Asset, cacheControl: string) => {
@@ -73,16 +75,24 @@ export function staticRoutes(opts: { snippetDir?: string; dashboardDir?: string 
 
   router.get('/partner', (ctx) => ctx.redirect('/partner/'));
   router.get('/partner/assets/:file', async (ctx) => {
-    const asset = await dashboard(ctx.params.file!);
+    const asset = await dashboardAssets(ctx.params.file!);
     if (!asset) throw new NotFoundError('Asset');
-    send(ctx, asset, 'public, max-age=300');
+    // Built files carry a content hash in their name (app-<hash>.js): such a URL never changes content, so
+    // browsers may keep it; anything else revalidates soon.
+    const versioned = /-[A-Za-z0-9_]{8,}\.(js|css)$/.test(ctx.params.file!);
+    send(ctx, asset, versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
   });
   // The dashboard is one page; every other /partner/... path is a client-side route.
   router.get(/^\/partner\/(?!assets\/).*$/, async (ctx) => {
     const asset = await dashboard('index.html');
     if (!asset) throw new AppError(503, 'dashboard_not_built', 'The dashboard is not built; run npm run build');
-    ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+    // Scripts only from our own files (no inline script anywhere); uPlot sizes its elements with inline styles.
+    ctx.set(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
     ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'no-referrer');
     send(ctx, asset, 'no-cache');
   });
   return router;

@@ -1,6 +1,14 @@
-/** SQL for partner tokens and sessions, and the affiliate's own numbers. */
-import { sql } from 'kysely';
+/**
+ * SQL for the partner side: tokens, sessions, login lockout, applications, payout method settings, and the
+ * affiliate's own numbers. Every query that reads an affiliate's data is scoped by `affiliate_id` (taken from
+ * the session, never from the request), so one affiliate cannot reach another's rows.
+ */
+import { sql, type Insertable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
+import type { AffiliatesTable, CommissionStatus, PartnerPayoutMethod } from '../db/schema.ts';
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokens and sessions
 
 export function insertToken(
   db: DbOrTrx,
@@ -25,6 +33,17 @@ export function markTokenUsed(db: DbOrTrx, tokenHash: string, now: Date) {
   return db.updateTable('partner_tokens').set({ used_at: now }).where('token_hash', '=', tokenHash).execute();
 }
 
+/** Retire the affiliate's unused tokens of `purpose` (a new reset link replaces the older ones). */
+export function retireTokens(db: DbOrTrx, affiliateId: string, purpose: 'set_password' | 'reset_password', now: Date) {
+  return db
+    .updateTable('partner_tokens')
+    .set({ used_at: now })
+    .where('affiliate_id', '=', affiliateId)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .execute();
+}
+
 export function insertSession(
   db: DbOrTrx,
   row: { id_hash: string; affiliate_id: string; csrf_token: string; ip: string | null; user_agent: string | null; expires_at: Date },
@@ -37,34 +56,136 @@ export function findSession(db: DbOrTrx, idHash: string, now: Date) {
   return db
     .selectFrom('partner_sessions as s')
     .innerJoin('affiliates as a', 'a.id', 's.affiliate_id')
-    .select(['s.id_hash', 's.csrf_token', 's.expires_at', 'a.id as affiliate_id', 'a.program_id', 'a.status'])
+    .select(['s.id_hash', 's.csrf_token', 's.expires_at', 's.last_seen_at', 'a.id as affiliate_id', 'a.program_id', 'a.status'])
     .where('s.id_hash', '=', idHash)
     .where('s.expires_at', '>', now)
     .executeTakeFirst();
+}
+
+export function touchSession(db: DbOrTrx, idHash: string, now: Date) {
+  return db.updateTable('partner_sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
 }
 
 export function deleteSession(db: DbOrTrx, idHash: string) {
   return db.deleteFrom('partner_sessions').where('id_hash', '=', idHash).execute();
 }
 
-export function deleteAffiliateSessions(db: DbOrTrx, affiliateId: string) {
-  return db.deleteFrom('partner_sessions').where('affiliate_id', '=', affiliateId).execute();
+/** End the affiliate's sessions, optionally all but one. */
+export function deleteAffiliateSessions(db: DbOrTrx, affiliateId: string, exceptIdHash?: string) {
+  let q = db.deleteFrom('partner_sessions').where('affiliate_id', '=', affiliateId);
+  if (exceptIdHash) q = q.where('id_hash', '!=', exceptIdHash);
+  return q.execute();
 }
 
-/** Clicks and sale conversions of one affiliate. */
-export async function countActivity(db: DbOrTrx, affiliateId: string) {
+// ---------------------------------------------------------------------------------------------------------
+// Affiliates: passwords, lockout, applications, payout settings
+
+export function setPasswordHash(db: DbOrTrx, affiliateId: string, passwordHash: string) {
+  return db
+    .updateTable('affiliates')
+    .set({ password_hash: passwordHash, failed_logins: 0, locked_until: null })
+    .where('id', '=', affiliateId)
+    .execute();
+}
+
+/**
+ * Count one failed login; at `threshold` consecutive failures lock the account until `lockUntil` and start
+ * counting again (so after a lockout ends the next `threshold` failures lock it again). One UPDATE, so
+ * concurrent failures are all counted.
+ */
+export function recordFailedLogin(db: DbOrTrx, affiliateIds: string[], threshold: number, lockUntil: Date) {
+  if (affiliateIds.length === 0) return Promise.resolve();
+  return db
+    .updateTable('affiliates')
+    .set((eb) => ({
+      failed_logins: sql<number>`CASE WHEN ${eb.ref('failed_logins')} + 1 >= ${threshold} THEN 0 ELSE ${eb.ref('failed_logins')} + 1 END`,
+      locked_until: sql<Date | null>`CASE WHEN ${eb.ref('failed_logins')} + 1 >= ${threshold} THEN ${lockUntil}::timestamptz ELSE ${eb.ref('locked_until')} END`,
+    }))
+    .where('id', 'in', affiliateIds)
+    .execute();
+}
+
+export function clearFailedLogins(db: DbOrTrx, affiliateId: string) {
+  return db
+    .updateTable('affiliates')
+    .set({ failed_logins: 0, locked_until: null })
+    .where('id', '=', affiliateId)
+    .where((eb) => eb.or([eb('failed_logins', '>', 0), eb('locked_until', 'is not', null)]))
+    .execute();
+}
+
+export function insertApplication(db: DbOrTrx, row: Insertable<AffiliatesTable>) {
+  return db
+    .insertInto('affiliates')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Application fields of affiliates of one program (for the merchant's review). */
+export function listApplications(db: DbOrTrx, programId: string, affiliateIds: string[]) {
+  if (affiliateIds.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('affiliates')
+    .select(['id', 'website', 'promotion_method', 'applied_at'])
+    .where('program_id', '=', programId)
+    .where('id', 'in', affiliateIds)
+    .execute();
+}
+
+export function updatePayoutSettings(db: DbOrTrx, affiliateId: string, method: PartnerPayoutMethod, details: Record<string, string>, now: Date) {
+  return db
+    .updateTable('affiliates')
+    .set({ payout_method: method, payout_details: JSON.stringify(details), payout_updated_at: now })
+    .where('id', '=', affiliateId)
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Numbers
+
+const n = (v: unknown) => Number(v ?? 0);
+
+/** Clicks, referred visitors, leads (lead or customer) and customers of one affiliate. */
+export async function countFunnel(db: DbOrTrx, affiliateId: string) {
   const row = await db
     .selectNoFrom((eb) => [
       eb.selectFrom('clicks').select(eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).as('clicks'),
+      eb.selectFrom('referrals').select(eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).as('visitors'),
+      eb
+        .selectFrom('referrals')
+        .select(eb.fn.countAll<number>().as('n'))
+        .where('affiliate_id', '=', affiliateId)
+        .where('status', 'in', ['lead', 'customer'])
+        .as('leads'),
+      eb
+        .selectFrom('referrals')
+        .select(eb.fn.countAll<number>().as('n'))
+        .where('affiliate_id', '=', affiliateId)
+        .where('status', '=', 'customer')
+        .as('customers'),
       eb
         .selectFrom('conversions')
         .select(eb.fn.countAll<number>().as('n'))
         .where('affiliate_id', '=', affiliateId)
         .where('kind', '=', 'sale')
-        .as('conversions'),
+        .as('sales'),
     ])
     .executeTakeFirstOrThrow();
-  return { clicks: Number(row.clicks ?? 0), conversions: Number(row.conversions ?? 0) };
+  return { clicks: n(row.clicks), visitors: n(row.visitors), leads: n(row.leads), customers: n(row.customers), sales: n(row.sales) };
+}
+
+/** Sum of sale conversions per currency (minor units). */
+export function revenueByCurrency(db: DbOrTrx, affiliateId: string) {
+  return db
+    .selectFrom('conversions')
+    .select(['currency', sql<number>`coalesce(sum(amount), 0)::bigint`.as('total')])
+    .where('affiliate_id', '=', affiliateId)
+    .where('kind', '=', 'sale')
+    .groupBy('currency')
+    .orderBy('currency')
+    .execute();
 }
 
 /** Commission totals of one affiliate per currency and status (minor units). */
@@ -75,4 +196,272 @@ export function commissionTotals(db: DbOrTrx, affiliateId: string) {
     .where('affiliate_id', '=', affiliateId)
     .groupBy(['currency', 'status'])
     .execute();
+}
+
+/**
+ * What the next payout would settle, per currency: approved commissions (clawbacks included, they are
+ * negative) not yet attached to a payout; and pending ones that become payable before `until`.
+ */
+export function payableBalances(db: DbOrTrx, affiliateId: string, until: Date) {
+  return db
+    .selectFrom('commissions')
+    .select([
+      'currency',
+      sql<number>`coalesce(sum(amount) FILTER (WHERE status = 'approved' AND payout_id IS NULL), 0)::bigint`.as('approved'),
+      sql<number>`coalesce(sum(amount) FILTER (WHERE status = 'pending' AND payable_at <= ${until}), 0)::bigint`.as('maturing'),
+    ])
+    .where('affiliate_id', '=', affiliateId)
+    .where('status', 'in', ['approved', 'pending'])
+    .groupBy('currency')
+    .orderBy('currency')
+    .execute();
+}
+
+/** Statuses that count as earned (not rejected or reversed). */
+export const EARNED_STATUSES: CommissionStatus[] = ['pending', 'on_hold', 'approved', 'paid'];
+
+/**
+ * Clicks, sale conversions and earnings per local day in `timeZone` (IANA name) for the `days` days ending
+ * today (in that zone). Days without activity are present with zeros.
+ * @returns rows `{ day: 'YYYY-MM-DD', clicks, sales }` and earnings rows `{ day, currency, amount }`
+ */
+export async function dailySeries(db: DbOrTrx, affiliateId: string, now: Date, days: number, timeZone: string) {
+  const range = sql`
+    WITH bounds AS (
+      SELECT (date_trunc('day', ${now}::timestamptz AT TIME ZONE ${timeZone}) - make_interval(days => ${days - 1})) AS start_local
+    ), grid AS (
+      SELECT (b.start_local + make_interval(days => g))::date AS day,
+             (b.start_local + make_interval(days => g)) AT TIME ZONE ${timeZone} AS starts,
+             (b.start_local + make_interval(days => g + 1)) AT TIME ZONE ${timeZone} AS ends
+      FROM bounds b, generate_series(0, ${days - 1}) AS g
+    )`;
+  const counts = await sql<{ day: string; clicks: number; sales: number }>`
+    ${range}
+    SELECT to_char(grid.day, 'YYYY-MM-DD') AS day,
+      (SELECT count(*) FROM clicks c WHERE c.affiliate_id = ${affiliateId} AND c.created_at >= grid.starts AND c.created_at < grid.ends)::int AS clicks,
+      (SELECT count(*) FROM conversions v WHERE v.affiliate_id = ${affiliateId} AND v.kind = 'sale' AND v.occurred_at >= grid.starts AND v.occurred_at < grid.ends)::int AS sales
+    FROM grid ORDER BY grid.day`.execute(db);
+  const earnings = await sql<{ day: string; currency: string; amount: number }>`
+    ${range}
+    SELECT to_char(grid.day, 'YYYY-MM-DD') AS day, c.currency, sum(c.amount)::bigint AS amount
+    FROM grid JOIN commissions c
+      ON c.affiliate_id = ${affiliateId} AND c.created_at >= grid.starts AND c.created_at < grid.ends
+     AND c.status IN ('pending', 'on_hold', 'approved', 'paid')
+    GROUP BY grid.day, c.currency ORDER BY grid.day, c.currency`.execute(db);
+  return { counts: counts.rows, earnings: earnings.rows.map((r) => ({ ...r, amount: n(r.amount) })) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Links
+
+/** The affiliate's links with their clicks, referred visitors and sale conversions. */
+export function listLinksWithStats(db: DbOrTrx, affiliateId: string) {
+  return db
+    .selectFrom('links as l')
+    .select((eb) => [
+      'l.id',
+      'l.slug',
+      'l.destination_url',
+      'l.campaign',
+      'l.created_at',
+      eb.selectFrom('clicks as c').select(eb.fn.countAll<number>().as('n')).whereRef('c.link_id', '=', 'l.id').where('c.affiliate_id', '=', affiliateId).as('clicks'),
+      eb
+        .selectFrom('conversions as v')
+        .innerJoin('referrals as r', 'r.id', 'v.referral_id')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('r.link_id', '=', 'l.id')
+        .where('v.affiliate_id', '=', affiliateId)
+        .where('v.kind', '=', 'sale')
+        .as('conversions'),
+    ])
+    .where('l.affiliate_id', '=', affiliateId)
+    .orderBy('l.created_at', 'desc')
+    .orderBy('l.id')
+    .execute();
+}
+
+/** Clicks and sale conversions that came through the default `?ref=` link (no tracking link). */
+export async function defaultLinkStats(db: DbOrTrx, affiliateId: string) {
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb.selectFrom('clicks').select(eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).where('link_id', 'is', null).as('clicks'),
+      eb
+        .selectFrom('conversions as v')
+        .innerJoin('referrals as r', 'r.id', 'v.referral_id')
+        .select(eb.fn.countAll<number>().as('n'))
+        .where('v.affiliate_id', '=', affiliateId)
+        .where('v.kind', '=', 'sale')
+        .where('r.link_id', 'is', null)
+        .as('conversions'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { clicks: n(row.clicks), conversions: n(row.conversions) };
+}
+
+export function countLinks(db: DbOrTrx, affiliateId: string) {
+  return db
+    .selectFrom('links')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('affiliate_id', '=', affiliateId)
+    .executeTakeFirstOrThrow()
+    .then((r) => n(r.n));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Referrals, commissions, payouts
+
+/** Referred visitors who became leads or customers, newest first, with the total count. */
+export async function listReferrals(db: DbOrTrx, affiliateId: string, opts: { limit: number; offset: number }) {
+  const base = db.selectFrom('referrals').where('affiliate_id', '=', affiliateId).where('status', 'in', ['lead', 'customer']);
+  const [rows, total] = await Promise.all([
+    base
+      .select(['id', 'status', 'email', 'created_at'])
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(opts.limit)
+      .offset(opts.offset)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: n(total.n) };
+}
+
+/** Sale conversions of these referrals, each with its (non-negative) commission when there is one. */
+export function salesOfReferrals(db: DbOrTrx, affiliateId: string, referralIds: string[]) {
+  if (referralIds.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('conversions as v')
+    .leftJoin('commissions as c', (j) => j.onRef('c.conversion_id', '=', 'v.id').on('c.amount', '>=', 0))
+    .select([
+      'v.id',
+      'v.referral_id',
+      'v.amount',
+      'v.currency',
+      'v.customer_email',
+      'v.occurred_at',
+      'c.id as commission_id',
+      'c.amount as commission_amount',
+      'c.currency as commission_currency',
+      'c.status as commission_status',
+    ])
+    .where('v.affiliate_id', '=', affiliateId)
+    .where('v.kind', '=', 'sale')
+    .where('v.referral_id', 'in', referralIds)
+    .orderBy('v.occurred_at', 'desc')
+    .execute();
+}
+
+function commissionsQuery(db: DbOrTrx, affiliateId: string) {
+  return db
+    .selectFrom('commissions as c')
+    .leftJoin('conversions as v', 'v.id', 'c.conversion_id')
+    .leftJoin('referrals as r', 'r.id', 'v.referral_id')
+    .where('c.affiliate_id', '=', affiliateId);
+}
+
+const COMMISSION_COLUMNS = [
+  'c.id',
+  'c.amount',
+  'c.currency',
+  'c.kind',
+  'c.rate_bps',
+  'c.status',
+  'c.payable_at',
+  'c.approved_at',
+  'c.paid_at',
+  'c.payout_id',
+  'c.reason',
+  'c.created_at',
+  'v.amount as sale_amount',
+  'v.currency as sale_currency',
+  'v.occurred_at as sale_at',
+  'v.customer_email',
+  'r.email as referral_email',
+] as const;
+
+/** The affiliate's commissions, newest first, optionally of some statuses, with their sale. */
+export async function listCommissions(
+  db: DbOrTrx,
+  affiliateId: string,
+  opts: { statuses?: CommissionStatus[]; limit: number; offset: number },
+) {
+  let base = commissionsQuery(db, affiliateId);
+  if (opts.statuses?.length) base = base.where('c.status', 'in', opts.statuses);
+  const [rows, total] = await Promise.all([
+    base.select(COMMISSION_COLUMNS).orderBy('c.created_at', 'desc').orderBy('c.id').limit(opts.limit).offset(opts.offset).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: n(total.n) };
+}
+
+/** One commission of the affiliate (undefined when absent or someone else's). */
+export function findCommission(db: DbOrTrx, affiliateId: string, id: string) {
+  return commissionsQuery(db, affiliateId).select(COMMISSION_COLUMNS).where('c.id', '=', id).executeTakeFirst();
+}
+
+/** A commission's history (the append-only `commission_events`), oldest first. */
+export function commissionEvents(db: DbOrTrx, commissionId: string) {
+  return db
+    .selectFrom('commission_events')
+    .select(['from_status', 'to_status', 'amount', 'actor', 'reason', 'created_at'])
+    .where('commission_id', '=', commissionId)
+    .orderBy('id')
+    .execute();
+}
+
+/** Every commission of the affiliate, oldest first, for the CSV export (bounded). */
+export function allCommissions(db: DbOrTrx, affiliateId: string, limit: number) {
+  return commissionsQuery(db, affiliateId).select(COMMISSION_COLUMNS).orderBy('c.created_at').orderBy('c.id').limit(limit).execute();
+}
+
+/** The affiliate's payouts, newest first, with how many commissions each settles. */
+export async function listPayouts(db: DbOrTrx, affiliateId: string, opts: { limit: number; offset: number }) {
+  const base = db.selectFrom('payouts as p').where('p.affiliate_id', '=', affiliateId);
+  const [rows, total] = await Promise.all([
+    base
+      .select((eb) => [
+        'p.id',
+        'p.amount',
+        'p.currency',
+        'p.status',
+        'p.method',
+        'p.reference',
+        'p.failure_reason',
+        'p.created_at',
+        'p.completed_at',
+        eb.selectFrom('commissions as c').select(eb.fn.countAll<number>().as('n')).whereRef('c.payout_id', '=', 'p.id').as('commissions'),
+      ])
+      .orderBy('p.created_at', 'desc')
+      .orderBy('p.id')
+      .limit(opts.limit)
+      .offset(opts.offset)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: n(total.n) };
+}
+
+export function findPayout(db: DbOrTrx, affiliateId: string, id: string) {
+  return db
+    .selectFrom('payouts')
+    .select(['id', 'amount', 'currency', 'status', 'method', 'reference', 'failure_reason', 'created_at', 'completed_at'])
+    .where('affiliate_id', '=', affiliateId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Commissions settled by one payout of the affiliate. */
+export function commissionsOfPayout(db: DbOrTrx, affiliateId: string, payoutId: string) {
+  return commissionsQuery(db, affiliateId).select(COMMISSION_COLUMNS).where('c.payout_id', '=', payoutId).orderBy('c.created_at').orderBy('c.id').execute();
+}
+
+/** Open payouts (pending or processing) of the affiliate. */
+export function countOpenPayouts(db: DbOrTrx, affiliateId: string) {
+  return db
+    .selectFrom('payouts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('affiliate_id', '=', affiliateId)
+    .where('status', 'in', ['pending', 'processing'])
+    .executeTakeFirstOrThrow()
+    .then((r) => n(r.n));
 }

@@ -93,8 +93,14 @@ describe('click → checkout → commission → dashboard', () => {
     expect(overview.status).toBe(200);
     expect(await overview.json()).toEqual({
       clicks: 1,
+      visitors: 1,
+      leads: 1,
+      customers: 1,
       conversions: 1,
-      earnings: [{ currency: 'usd', pending: 0, approved: 200, paid: 0 }],
+      conversionRate: 1,
+      revenue: [{ currency: 'usd', amount: 1999 }],
+      earnings: [{ currency: 'usd', pending: 0, onHold: 0, approved: 200, paid: 0 }],
+      nextPayout: [{ currency: 'usd', amount: 200, maturing: 0, minimum: 5000, reachesMinimum: false }],
     });
   });
 

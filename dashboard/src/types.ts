@@ -1,0 +1,147 @@
+/** Shapes of the partner API (`server/partner/partner.service.ts`). Money: integer minor units + currency. */
+
+export interface Money {
+  amount: number;
+  currency: string;
+}
+
+export interface Me {
+  affiliate: { id: string; name: string; email: string; code: string; status: string; website: string | null; payoutMethod: string | null };
+  program: {
+    id: string;
+    name: string;
+    website: string;
+    currency: string;
+    minPayoutAmount: number;
+    defaultRateBps: number;
+    holdDays: number;
+    cookieDays: number;
+  };
+  referralLink: string;
+  linkBase: string;
+  csrfToken: string;
+}
+
+export interface Earnings {
+  currency: string;
+  pending: number;
+  onHold: number;
+  approved: number;
+  paid: number;
+}
+
+export interface Balance {
+  currency: string;
+  amount: number;
+  maturing: number;
+  minimum: number | null;
+  reachesMinimum: boolean | null;
+}
+
+export interface Overview {
+  clicks: number;
+  visitors: number;
+  leads: number;
+  customers: number;
+  conversions: number;
+  conversionRate: number | null;
+  revenue: Money[];
+  earnings: Earnings[];
+  nextPayout: Balance[];
+}
+
+export interface Stats {
+  days: number;
+  timeZone: string;
+  dates: string[];
+  clicks: number[];
+  sales: number[];
+  earnings: { currency: string; amounts: number[] }[];
+}
+
+export interface Link {
+  id: string;
+  slug: string;
+  url: string;
+  destinationUrl: string;
+  campaign: string | null;
+  clicks: number;
+  conversions: number;
+  createdAt: string;
+}
+
+export interface Links {
+  defaultLink: { url: string; clicks: number; conversions: number };
+  links: Link[];
+  maxLinks: number;
+}
+
+export interface Page<T> {
+  data: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Referral {
+  id: string;
+  status: 'lead' | 'customer';
+  customer: string | null;
+  since: string;
+  revenue: Money[];
+  sales: { id: string; amount: number; currency: string; occurredAt: string; commission: { id: string; amount: number; currency: string; status: string } | null }[];
+}
+
+export interface Commission {
+  id: string;
+  amount: number;
+  currency: string;
+  kind: string;
+  status: string;
+  rule: { kind: string; rateBps: number | null; base: Money | null; description: string };
+  customer: string | null;
+  saleAt: string | null;
+  payableAt: string;
+  approvedAt: string | null;
+  paidAt: string | null;
+  payoutId: string | null;
+  reason: string | null;
+  createdAt: string;
+}
+
+export interface Payout {
+  id: string;
+  amount: number;
+  currency: string;
+  status: string;
+  method: string;
+  reference: string | null;
+  failureReason: string | null;
+  commissions: number;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface Payouts extends Page<Payout> {
+  balance: Balance[];
+  minimum: Money;
+  payoutMethod: { method: string; summary: string } | null;
+  openPayouts: number;
+  canRequest: boolean;
+}
+
+export interface PayoutSettings {
+  method: 'paypal' | 'bank_transfer' | 'stripe_connect' | null;
+  details: Record<string, string> | null;
+  summary: string | null;
+  updatedAt: string | null;
+}
+
+export interface PublicProgram {
+  id: string;
+  name: string;
+  website: string;
+  currency: string;
+  defaultRateBps: number;
+  cookieDays: number;
+}
