@@ -9,16 +9,16 @@ export interface ClickAnswer {
 }
 
 /**
- * POSTs `body` as JSON with `Content-Type: text/plain;charset=UTF-8` and resolves to the parsed 2xx JSON answer,
- * or a falsy value on a 4xx/5xx answer or a network failure. Never rejects, never logs.
+ * POSTs `body` as JSON (`Content-Type: text/plain;charset=UTF-8`, cookies included) and resolves to
+ * the parsed 2xx JSON answer, or a falsy value on a 4xx/5xx answer or a network failure.
+ * Never rejects, never logs.
  */
 export const post = (url: string, body: object): Promise<ClickAnswer | false | void> =>
   fetch(url, {
     method: 'POST',
-    // Why keepalive: the visitor often clicks on at once; the request must outlive the page.
+    // Why keepalive: a visitor may leave the landing page at once; the click must still arrive.
     keepalive: true,
-    // Why include: lets the API's own same-site Set-Cookie land; it forces no preflight (text/plain),
-    // only that the API answers Allow-Credentials: true with the exact origin, which it does.
+    // Why include: so the API's same-site Set-Cookie (not capped by Safari's 7 days) lands; no preflight.
     credentials: 'include',
     // No headers: a string body goes out as `text/plain;charset=UTF-8`, a CORS-safelisted type, so the
     // browser sends no OPTIONS preflight (and an explicit header would only cost bytes).

@@ -6,7 +6,7 @@
  * fresh page and points those globals at it, so nothing the snippet installed (history wrappers, the
  * MutationObserver) leaks from one test into the next.
  */
-import { Browser, type BrowserWindow } from 'happy-dom';
+import { Browser } from 'happy-dom';
 import { vi } from 'vitest';
 
 /** A request the snippet sent, as the server would receive it. */
@@ -22,6 +22,9 @@ export interface SentRequest {
   /** How it was sent: `fetch` or `beacon` (navigator.sendBeacon). */
   via: 'fetch' | 'beacon';
 }
+
+/** A page's window, typed with the DOM library (happy-dom implements it). */
+export type PageWindow = Window & typeof globalThis;
 
 /** What the fake API answers for one click body: `[status, json]`. */
 export type Answer = (body: Record<string, any>) => [number, unknown];
@@ -80,11 +83,11 @@ export function openPage(
   url: string,
   body = '',
   net: ReturnType<typeof network> = network(),
-): BrowserWindow {
+): PageWindow {
   const page = browser.newPage();
   page.url = url;
   page.content = `<html><head></head><body>${body}</body></html>`;
-  const window = page.mainFrame.window;
+  const window = page.mainFrame.window as unknown as PageWindow;
   Object.defineProperty(window.navigator, 'sendBeacon', { value: net.sendBeacon, configurable: true });
   vi.stubGlobal('window', window);
   vi.stubGlobal('document', window.document);
@@ -105,7 +108,7 @@ export function cookiesFor(browser: Browser, url: string) {
 }
 
 /** Resolves with the referral once the snippet on `window` knows it (`partnerkit('ready', cb)`). */
-export const ready = (window: BrowserWindow): Promise<string | null> =>
+export const ready = (window: PageWindow): Promise<string | null> =>
   new Promise((resolve) => (window as any).partnerkit('ready', resolve));
 
 /** Lets pending promise callbacks and MutationObserver records run. */

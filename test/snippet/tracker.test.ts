@@ -1,8 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Browser, BrowserWindow } from 'happy-dom';
+import type { Browser } from 'happy-dom';
 import { install } from '../../snippet/src/tracker.ts';
-import { answerClicks, cookiesFor, network, openPage, ready, settle, visitor, type Answer } from './page.ts';
+import { cookiesFor, network, openPage, ready, settle, visitor, type Answer, type PageWindow } from './page.ts';
 
 const API = 'https://partners.example';
 const SHOP = 'https://www.shop.test';
@@ -20,7 +20,7 @@ function tag(attributes = '') {
 }
 
 /** Opens `url` in the visitor's browser with the snippet installed, as a page load would. */
-function load(url: string, options: { attributes?: string; answer?: Answer; before?: (w: BrowserWindow) => void } = {}) {
+function load(url: string, options: { attributes?: string; answer?: Answer; before?: (w: PageWindow) => void } = {}) {
   const net = network(options.answer);
   const window = openPage(browser, url, tag(options.attributes), net);
   options.before?.(window);
@@ -28,7 +28,7 @@ function load(url: string, options: { attributes?: string; answer?: Answer; befo
   return { window, requests: net.requests, partnerkit: (window as any).partnerkit };
 }
 
-const buyHref = (window: BrowserWindow) => window.document.querySelector<HTMLAnchorElement>('#buy')!.href;
+const buyHref = (window: PageWindow) => window.document.querySelector<HTMLAnchorElement>('#buy')!.href;
 
 describe('a visitor arriving with ?ref=', () => {
   it('sends one click, keeps the referral in first-party cookies and hands it to the Payment Link', async () => {
@@ -364,5 +364,3 @@ describe('elements added after load', () => {
     expect(buyHref(window)).toBe('https://buy.stripe.com/test_123');
   });
 });
-
-void answerClicks;
