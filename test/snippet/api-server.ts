@@ -38,6 +38,8 @@ export async function startApiServer(code: string, answerClick: ClickAnswer) {
         res.end(typeof body == 'string' ? body : JSON.stringify(body));
       };
       if (req.method == 'GET' && req.url == '/pk.js') return send(200, code, 'text/javascript');
+      // Browsers send no preflight for the snippet's text/plain POSTs; happy-dom preflights every
+      // cross-origin request, so answer it as the real API does.
       if (req.method == 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', 'POST');
         return send(204, '');
