@@ -48,6 +48,8 @@ export interface Attribution {
   affiliateCode: string;
   /** False when the click was a repeat within the dedupe window (no click row). */
   counted: boolean;
+  /** When the referral's attribution window ends. */
+  expiresAt: Date;
 }
 
 interface Pending extends ClickRequest {
@@ -108,16 +110,16 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
           live.expiresAt = expiresAt;
           touched.add(live);
           if (!repeat) clicks.push({ p, referralId: live.id });
-          results.push({ referral: live.id, affiliateCode: p.affiliateCode, counted: !repeat });
+          results.push({ referral: live.id, affiliateCode: p.affiliateCode, counted: !repeat, expiresAt });
         } else if (live && p.attributionModel === 'first_click') {
           clicks.push({ p, referralId: null });
-          results.push({ referral: live.id, affiliateCode: live.affiliateCode, counted: true });
+          results.push({ referral: live.id, affiliateCode: live.affiliateCode, counted: true, expiresAt: live.expiresAt });
         } else {
           const state: ReferralState = { id: newId('ref'), programId: p.programId, affiliateId: p.affiliateId, affiliateCode: p.affiliateCode, lastClickAt: at, expiresAt, isNew: true, linkId: p.linkId };
           states.set(state.id, state);
           touched.add(state);
           clicks.push({ p, referralId: state.id });
-          results.push({ referral: state.id, affiliateCode: p.affiliateCode, counted: true });
+          results.push({ referral: state.id, affiliateCode: p.affiliateCode, counted: true, expiresAt });
         }
       }
 

@@ -33,8 +33,9 @@ export const clickInput = z.object({
   key: z.string().min(1).max(100),
   code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an affiliate code'),
   referral: z.string().regex(REFERRAL_ID).optional(),
-  url: z.string().max(2048).optional(),
-  referrer: z.string().max(2048).optional(),
+  // Long landing URLs (many tracking parameters) are cut, never refused: the click still counts.
+  url: z.string().max(16_384).transform((u) => u.slice(0, 2048)).optional(),
+  referrer: z.string().max(16_384).transform((u) => u.slice(0, 2048)).optional(),
 });
 
 export const leadInput = z.object({
@@ -140,7 +141,9 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
         ip: ctx.ip,
         userAgent: ctx.userAgent?.slice(0, 500) ?? null,
       });
-      return { referral: a.referral, affiliate: a.affiliateCode, cookieDays: program.cookie_days, attribution: program.attribution_model };
+      // Days left on the referral the visitor keeps (a first-click referral may be older than this click).
+      const cookieDays = Math.max(1, Math.ceil((a.expiresAt.getTime() - now().getTime()) / 86_400_000));
+      return { referral: a.referral, affiliate: a.affiliateCode, cookieDays, attribution: program.attribution_model };
     },
 
     /**

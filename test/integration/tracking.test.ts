@@ -57,6 +57,20 @@ describe('POST /api/v1/track/click', () => {
     expect(await clickCount(a.id)).toBe(1);
   });
 
+  it('keeps a click whose landing URL is very long, storing the URL cut to 2048 characters', async () => {
+    const { program, make } = await setup();
+    const a = await make('longurl@x.test');
+    const url = `https://www.shop.test/?ref=${a.code}&utm=${'x'.repeat(5000)}`;
+    const res = await app.request('/api/v1/track/click', {
+      method: 'POST',
+      headers: { origin: 'https://www.shop.test', 'user-agent': UA, 'x-forwarded-for': nextIp() },
+      body: JSON.stringify({ key: program.publicKey, code: a.code, url }),
+    });
+    expect(res.status).toBe(200);
+    const row = await app.db.selectFrom('clicks').select('url').where('affiliate_id', '=', a.id).executeTakeFirstOrThrow();
+    expect(row.url).toBe(url.slice(0, 2048));
+  });
+
   it('drops known bots without storing a click', async () => {
     const { program, make } = await setup();
     const a = await make('bot@x.test');
@@ -106,6 +120,14 @@ describe('POST /api/v1/track/click', () => {
     expect(await clickCount(b.id)).toBe(1);
     const bReferrals = await app.db.selectFrom('referrals').select('id').where('affiliate_id', '=', b.id).execute();
     expect(bReferrals).toHaveLength(0);
+    // 10 days later the first referral has 20 days left: the snippet must not restart its cookie at 30.
+    app.advance(10 * 86_400_000);
+    try {
+      const later = await click(program.publicKey, b.code, { referral: first.body.referral });
+      expect(later.body).toMatchObject({ referral: first.body.referral, cookieDays: 20 });
+    } finally {
+      app.advance(-10 * 86_400_000);
+    }
   });
 
   it('an expired referral is not reused: the visitor starts a new one', async () => {
