@@ -1,7 +1,7 @@
 /**
  * Start the real app (real HTTP, real PostgreSQL) for a test file, with an injectable clock.
  */
-import { createApp, type RunningApp } from '../../server/app.ts';
+import { createApp, type AppOptions, type RunningApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { freshDatabaseUrl } from './db.ts';
 
@@ -11,9 +11,12 @@ export interface TestApp extends RunningApp {
   stop(): Promise<void>;
   /** fetch relative to the app's URL. */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** The test database (e.g. for a second process's pool). */
+  databaseUrl: string;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** @param opts app options besides the clock, e.g. `stripeEndpoint` of a loopback fake of Stripe's API */
+export async function startTestApp(env: Record<string, string> = {}, opts: Omit<AppOptions, 'now'> = {}): Promise<TestApp> {
   const databaseUrl = await freshDatabaseUrl();
   let offset = 0;
   const config = loadConfig({
@@ -25,7 +28,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     LOG_LEVEL: 'error',
     ...env,
   });
-  const app = createApp(config, { now: () => new Date(Date.now() + offset) });
+  const app = createApp(config, { ...opts, now: () => new Date(Date.now() + offset) });
   const running = await app.start();
   return {
     ...running,
@@ -34,6 +37,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     stop: app.stop,
     request: (path, init) => fetch(running.url + path, init),
+    databaseUrl,
   };
 }
 
@@ -51,5 +55,7 @@ export function adminClient(app: TestApp, apiKey: string) {
   return {
     get: (path: string) => call('GET', path),
     post: (path: string, body?: unknown) => call('POST', path, body ?? {}),
+    patch: (path: string, body?: unknown) => call('PATCH', path, body ?? {}),
+    delete: (path: string) => call('DELETE', path),
   };
 }
