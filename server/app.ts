@@ -29,7 +29,9 @@ import { createCommissionRulesService } from './commissions/commission-rules.ser
 import { commissionRulesRoutes } from './commissions/commission-rules.routes.ts';
 import { createPayoutsService } from './payouts/payouts.service.ts';
 import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from './payouts/payouts.routes.ts';
-import type { StripeEndpoint } from './stripe/stripe-api.ts';
+import { createStripeApi, type StripeEndpoint } from './stripe/stripe-api.ts';
+import { createStripeSettingsService } from './stripe/stripe-settings.service.ts';
+import { promotionCodesRoutes } from './stripe/promotion-codes.routes.ts';
 import { programRoutes } from './programs/programs.routes.ts';
 import { createStripeWebhooksService } from './stripe/stripe-webhooks.service.ts';
 import { stripeRoutes } from './stripe/stripe.routes.ts';
@@ -58,11 +60,12 @@ export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
     affiliates: createAffiliatesService({ db }),
     links: createLinksService({ db, config }),
     tracking: createTrackingService({ db, now, log }),
-    conversions: createConversionsService({ db }),
+    conversions: createConversionsService({ db, now }),
     commissions: createCommissionsService({ db, now }),
     commissionRules: createCommissionRulesService({ db, now }),
     payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, log }),
-    stripeWebhooks: createStripeWebhooksService({ db, now, log }),
+    stripeWebhooks: createStripeWebhooksService({ db, now, log, stripeApi: createStripeApi(opts.stripeEndpoint) }),
+    stripeSettings: createStripeSettingsService({ db }),
     partner: createPartnerService({ db, config, now, mailer: createMailer(config, log ?? (() => {})) }),
   };
 }
@@ -90,6 +93,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     affiliatesRoutes(services.affiliates, services.partner),
     linksRoutes(services.links),
     conversionsRoutes(services.conversions),
+    promotionCodesRoutes(services.stripeSettings),
     commissionsRoutes(services.commissions),
     commissionRulesRoutes(services.commissionRules),
     payoutsRoutes(services.payouts),
@@ -143,6 +147,8 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       });
     }
     if (services) {
+      // Stripe events being processed in this process finish before the pool ends (stored ones are safe anyway).
+      await services.stripeWebhooks.close();
       // Clicks acknowledged or in flight are written before the pool ends.
       await services.tracking.close();
       services = null;
@@ -169,7 +175,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
       services = createServices(database.db, config, { ...opts, log });
       if (config.jobs) {
-        scheduler = createScheduler({ pool: database.pool, commissions: services.commissions, payouts: services.payouts, log });
+        scheduler = createScheduler({ pool: database.pool, commissions: services.commissions, payouts: services.payouts, stripeWebhooks: services.stripeWebhooks, log });
         await scheduler.start();
       }
       const koa = createKoa(services!, config, log);

@@ -4,12 +4,14 @@
  */
 import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
 import * as m0001 from './migrations/0001_initial.ts';
+import * as m0002 from './migrations/0002_stripe_conversions.ts';
 import * as m0003 from './migrations/0003_commission_rules_payouts.ts';
 import * as m0004 from './migrations/0004_partner_dashboard.ts';
 import * as m0005 from './migrations/0005_click_rollups.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_stripe_conversions': m0002,
   '0003_commission_rules_payouts': m0003,
   '0004_partner_dashboard': m0004,
   '0005_click_rollups': m0005,

@@ -20,7 +20,8 @@ export type PayoutStatus = 'pending' | 'processing' | 'completed' | 'failed';
 export type PayoutMethod = 'paypal' | 'bank_transfer' | 'store_credit' | 'check' | 'stripe_connect';
 /** Where an affiliate wants to be paid (migration 0004); a subset of `PayoutMethod`. */
 export type PartnerPayoutMethod = 'paypal' | 'bank_transfer' | 'stripe_connect';
-export type StripeEventStatus = 'received' | 'processed' | 'ignored' | 'failed';
+/** `retrying`: the last attempt failed or waited for a sale; `failed`: retries exhausted (migration 0002). */
+export type StripeEventStatus = 'received' | 'processed' | 'ignored' | 'retrying' | 'failed';
 
 export interface ProgramsTable {
   id: string;
@@ -146,6 +147,17 @@ export interface ConversionsTable {
   customer_email: string | null;
   occurred_at: RequiredTimestamp;
   created_at: Timestamp;
+  /** Migration 0002 (Stripe conversions): see the migration's header. */
+  sequence: Generated<number>;
+  gross_amount: ColumnType<number | null, number | null | undefined, number | null>;
+  stripe_charge_id: ColumnType<string | null, string | null | undefined, string | null>;
+  refunded_amount: Generated<number>;
+  stripe_dispute_id: ColumnType<string | null, string | null | undefined, string | null>;
+  dispute_status: ColumnType<'open' | 'won' | 'lost' | null, 'open' | 'won' | 'lost' | null | undefined, 'open' | 'won' | 'lost' | null>;
+  disputed_amount: Generated<number>;
+  dispute_updated_at: NullableTimestamp;
+  subscription_ended_at: NullableTimestamp;
+  attributed_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CommissionsTable {
@@ -170,6 +182,8 @@ export interface CommissionsTable {
   /** Migration 0003: the rule that set the amount (null = program default) and the customer's payment month. */
   rule_id: ColumnType<string | null, string | null | undefined, string | null>;
   payment_month: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Migration 0002: the part taken back in place before payment (refunds, lost disputes). */
+  reversed_amount: Generated<number>;
 }
 
 export interface CommissionEventsTable {
@@ -256,6 +270,30 @@ export interface StripeEventsTable {
   attempts: Generated<number>;
   received_at: Timestamp;
   processed_at: NullableTimestamp;
+  /** Migration 0002: retry schedule, the Stripe ids a refund/dispute waits for, the event's own `created`. */
+  next_attempt_at: NullableTimestamp;
+  waiting_for: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  event_created_at: NullableTimestamp;
+}
+
+/** Migration 0002: an affiliate's coupon code mapped to a Stripe promotion code. */
+export interface AffiliatePromotionCodesTable {
+  id: string;
+  program_id: string;
+  affiliate_id: string;
+  stripe_promotion_code_id: string;
+  code: string | null;
+  created_at: Timestamp;
+}
+
+/** Migration 0002: `Idempotency-Key`s of `POST /api/v1/conversions` and the response they got. */
+export interface ConversionApiRequestsTable {
+  program_id: string;
+  idempotency_key: string;
+  request_hash: string;
+  status_code: number;
+  response: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
 }
 
 export interface PartnerTokensTable {
@@ -297,6 +335,8 @@ export interface Database {
   stripe_events: StripeEventsTable;
   partner_tokens: PartnerTokensTable;
   partner_sessions: PartnerSessionsTable;
+  affiliate_promotion_codes: AffiliatePromotionCodesTable;
+  conversion_api_requests: ConversionApiRequestsTable;
 }
 
 export type ProgramRow = Selectable<ProgramsTable>;

@@ -10,6 +10,8 @@ import type { CommissionsService } from '../commissions/commissions.service.ts';
 import { APPROVE_COMMISSIONS, APPROVE_COMMISSIONS_EVERY, defineApproveCommissions } from './approve-commissions.ts';
 import type { PayoutsService } from '../payouts/payouts.service.ts';
 import { defineGeneratePayouts, GENERATE_PAYOUTS, GENERATE_PAYOUTS_EVERY } from './generate-payouts.ts';
+import type { StripeWebhooksService } from '../stripe/stripe-webhooks.service.ts';
+import { defineProcessStripeEvent, scheduleStripeSweep } from './process-stripe-event.ts';
 
 export interface Scheduler {
   agenda: Agenda;
@@ -19,7 +21,13 @@ export interface Scheduler {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export function createScheduler(deps: { pool: pg.Pool; commissions: CommissionsService; payouts?: PayoutsService; log: (msg: string) => void }): Scheduler {
+export function createScheduler(deps: {
+  pool: pg.Pool;
+  commissions: CommissionsService;
+  payouts?: PayoutsService;
+  stripeWebhooks?: StripeWebhooksService;
+  log: (msg: string) => void;
+}): Scheduler {
   const agenda = new Agenda({
     backend: new PostgresBackend({ pool: deps.pool }),
     processEvery: '30 seconds',
@@ -27,6 +35,7 @@ export function createScheduler(deps: { pool: pg.Pool; commissions: CommissionsS
   });
   defineApproveCommissions(agenda, deps.commissions, deps.log);
   if (deps.payouts) defineGeneratePayouts(agenda, deps.payouts, deps.log);
+  if (deps.stripeWebhooks) defineProcessStripeEvent(agenda, deps.stripeWebhooks, deps.log);
   let started = false;
   return {
     agenda,
@@ -36,8 +45,10 @@ export function createScheduler(deps: { pool: pg.Pool; commissions: CommissionsS
       // `every` upserts one recurring job per name, so several processes share one schedule.
       await agenda.every(APPROVE_COMMISSIONS_EVERY, APPROVE_COMMISSIONS, undefined, { skipImmediate: false });
       if (deps.payouts) await agenda.every(GENERATE_PAYOUTS_EVERY, GENERATE_PAYOUTS, {}, { skipImmediate: false });
+      if (deps.stripeWebhooks) await scheduleStripeSweep(agenda);
     },
     async stop(timeoutMs = 10_000) {
+      deps.stripeWebhooks?.setRetryScheduler(null);
       if (!started) return;
       started = false;
       await agenda.drain({ timeout: timeoutMs, closeConnection: false });

@@ -1,25 +1,36 @@
-/** SQL for the Stripe event inbox: each event is stored once per program before anything acts on it. */
+/**
+ * SQL for the Stripe event inbox: each event is stored once per program before anything acts on it, then
+ * processed (in this process right after the acknowledgement, or by the `process-stripe-event` job), retried
+ * with backoff, and kept with its outcome.
+ */
+import { sql } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { StripeEventStatus } from '../db/schema.ts';
 
+export interface InboxRef {
+  programId: string;
+  eventId: string;
+}
+
 /**
- * Insert the event unless it is already stored (`ON CONFLICT DO NOTHING`).
+ * Insert the event unless it is already stored (`ON CONFLICT DO NOTHING`), due for processing at `at`.
  * @returns true when this call stored it, false for a duplicate delivery
  */
 export async function insertEventOnce(
   db: DbOrTrx,
-  row: { program_id: string; id: string; type: string; api_version: string | null; livemode: boolean; payload: string },
+  row: { program_id: string; id: string; type: string; api_version: string | null; livemode: boolean; payload: string; event_created_at: Date; at: Date },
 ): Promise<boolean> {
+  const { at, ...values } = row;
   const inserted = await db
     .insertInto('stripe_events')
-    .values(row)
+    .values({ ...values, received_at: at, next_attempt_at: at })
     .onConflict((oc) => oc.columns(['program_id', 'id']).doNothing())
     .returning('id')
     .executeTakeFirst();
   return inserted !== undefined;
 }
 
-/** Lock a stored event for processing; skips it when another worker holds it. */
+/** Lock a stored event for processing; undefined when another worker holds it (`SKIP LOCKED`) or it is unknown. */
 export function lockEvent(db: DbOrTrx, programId: string, id: string) {
   return db
     .selectFrom('stripe_events')
@@ -35,18 +46,81 @@ export function findEvent(db: DbOrTrx, programId: string, id: string) {
   return db.selectFrom('stripe_events').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }
 
-export function finishEvent(
+/** Record the outcome of one processing attempt (counts the attempt). */
+export function finishAttempt(
   db: DbOrTrx,
-  programId: string,
-  id: string,
-  status: StripeEventStatus,
-  error: string | null,
-  at: Date,
+  ref: InboxRef,
+  o: { status: StripeEventStatus; error: string | null; at: Date; nextAttemptAt: Date | null; waitingFor: string[] | null },
 ) {
   return db
     .updateTable('stripe_events')
-    .set((eb) => ({ status, error, processed_at: at, attempts: eb('attempts', '+', 1) }))
-    .where('program_id', '=', programId)
-    .where('id', '=', id)
+    .set((eb) => ({
+      status: o.status,
+      error: o.error,
+      processed_at: o.at,
+      next_attempt_at: o.nextAttemptAt,
+      waiting_for: o.waitingFor,
+      attempts: eb('attempts', '+', 1),
+    }))
+    .where('program_id', '=', ref.programId)
+    .where('id', '=', ref.eventId)
+    .returning(['attempts'])
+    .executeTakeFirst();
+}
+
+/** Events due for processing at `now` (`received` or `retrying`), oldest first. */
+export async function listDue(db: DbOrTrx, now: Date, limit: number): Promise<InboxRef[]> {
+  const rows = await db
+    .selectFrom('stripe_events')
+    .select(['program_id', 'id'])
+    .where('status', 'in', ['received', 'retrying'])
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(limit)
     .execute();
+  return rows.map((r) => ({ programId: r.program_id, eventId: r.id }));
+}
+
+/**
+ * Make refunds and disputes that wait for one of `keys` due now (a sale known by one of them was just
+ * recorded). Also those that gave up waiting (`ignored` with `waiting_for` kept).
+ */
+export async function wakeWaiting(db: DbOrTrx, programId: string, keys: readonly string[], now: Date): Promise<InboxRef[]> {
+  if (keys.length === 0) return [];
+  const rows = await db
+    .updateTable('stripe_events')
+    .set({ status: 'retrying', next_attempt_at: now })
+    .where('program_id', '=', programId)
+    .where('waiting_for', 'is not', null)
+    .where(sql<boolean>`waiting_for && ${sql.val([...keys])}::text[]`)
+    .where('status', 'in', ['retrying', 'ignored'])
+    .returning(['program_id', 'id'])
+    .execute();
+  return rows.map((r) => ({ programId: r.program_id, eventId: r.id }));
+}
+
+/** A failed or retrying event delivered again by Stripe (or replayed): due now. */
+export async function requeue(db: DbOrTrx, ref: InboxRef, now: Date, statuses: readonly StripeEventStatus[]): Promise<boolean> {
+  const res = await db
+    .updateTable('stripe_events')
+    .set({ status: 'retrying', next_attempt_at: now })
+    .where('program_id', '=', ref.programId)
+    .where('id', '=', ref.eventId)
+    .where('status', 'in', [...statuses])
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** Events to replay: by id (in any program, or one), or received since a time, in the given statuses. */
+export async function listForReplay(
+  db: DbOrTrx,
+  q: { eventId?: string; programId?: string; since?: Date; statuses?: readonly StripeEventStatus[]; limit: number },
+): Promise<{ programId: string; eventId: string; type: string; status: StripeEventStatus }[]> {
+  let query = db.selectFrom('stripe_events').select(['program_id', 'id', 'type', 'status']);
+  if (q.eventId) query = query.where('id', '=', q.eventId);
+  if (q.programId) query = query.where('program_id', '=', q.programId);
+  if (q.since) query = query.where('received_at', '>=', q.since);
+  if (q.statuses) query = query.where('status', 'in', [...q.statuses]);
+  const rows = await query.orderBy('received_at').orderBy('id').limit(q.limit).execute();
+  return rows.map((r) => ({ programId: r.program_id, eventId: r.id, type: r.type, status: r.status }));
 }

@@ -1,38 +1,158 @@
 /**
- * Stripe webhook ingestion: verify the signature with the program's secrets (several during rotation),
- * store the event in the inbox exactly once, then process it. Store first, then act: a processing failure
- * leaves the event stored with status `failed` and its error, and a redelivery processes it again.
- * Signature scheme and its 5-minute tolerance: https://docs.stripe.com/webhooks#verify-events
+ * Stripe webhook ingestion and processing. Store first, then act, exactly once:
+ *
+ * 1. The route (`ingest`) verifies the signature with each of the program's secrets (several during a
+ *    rotation; Stripe's 5-minute tolerance on the signed timestamp), stores the event in the inbox
+ *    (`INSERT … ON CONFLICT DO NOTHING`: a redelivery is a duplicate) and acknowledges at once. It does not wait
+ *    for processing: Stripe wants a fast 2xx, and our target is an acknowledgement p99 ≤ 50 ms.
+ * 2. Processing starts in this process right after the acknowledgement (a small in-memory queue), so a
+ *    conversion exists milliseconds later without waiting for a job poll. Each attempt runs the event's handler
+ *    and records the outcome on the inbox row in ONE transaction (effects and status commit together), under a
+ *    row lock (`FOR UPDATE SKIP LOCKED`: one worker per event across processes).
+ * 3. A failed attempt (an exception: database, Stripe API) or a deferral (a refund or dispute whose sale we have
+ *    not recorded yet) is retried with backoff (`RETRY_DELAYS_MS`) by the Agenda job `process-stripe-event`,
+ *    and, whatever happens to that job, by the `sweep-stripe-events` job that processes every due inbox row
+ *    (it also covers a crash between the acknowledgement and processing). After `MAX_ATTEMPTS` a failing event
+ *    is `failed` (status + error on the row) and stays re-processable (`npm run cli -- stripe replay`); a refund
+ *    that never found its sale is `ignored` (most refunds are of sales no affiliate referred).
+ * 4. A sale recorded wakes the refunds and disputes waiting for its Stripe ids at once.
+ *
+ * Events of types we do not handle are stored already `ignored` (`unhandled_type`): acknowledged, kept, no work.
+ * Signature scheme and tolerance: https://docs.stripe.com/webhooks#verify-events;
+ * retries and ordering: https://docs.stripe.com/webhooks#retries, https://docs.stripe.com/webhooks#event-ordering
  */
 import Stripe from 'stripe';
 import type { Db } from '../db/database.ts';
-import type { ProgramRow } from '../db/schema.ts';
+import type { ProgramRow, StripeEventStatus } from '../db/schema.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import * as programsRepo from '../programs/programs.repository.ts';
+import { saleExistsForAny } from '../conversions/conversions.repository.ts';
 import { stripeEventEnvelope, type StripeEventEnvelope } from './stripe-objects.ts';
-import { STRIPE_EVENT_HANDLERS } from './handlers/index.ts';
+import { handlerFor } from './handlers/index.ts';
+import type { HandlerOutcome } from './handlers/handler.ts';
+import { createStripeApi, type StripeApi } from './stripe-api.ts';
 import * as repo from './stripe-events.repository.ts';
+import type { InboxRef } from './stripe-events.repository.ts';
 
-/** Seconds a signed timestamp may differ from our clock (Stripe's default). */
+/** Seconds a signed timestamp may be older than our clock (Stripe's default tolerance). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
+/** Attempts before an event is given up (`failed`, or `ignored` for a refund that never found its sale). */
+export const MAX_ATTEMPTS = 8;
+/** Wait before attempt n + 1 after attempt n failed or was deferred: 2 s, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h (≈ 9 h in all). */
+export const RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
+/** Events processed at once by this process's in-memory queue (each holds one pooled connection). */
+const DEFAULT_CONCURRENCY = 4;
+
+export function retryDelayMs(attempts: number): number {
+  return RETRY_DELAYS_MS[Math.min(Math.max(attempts, 1), RETRY_DELAYS_MS.length) - 1]!;
+}
 
 export type IngestResult = {
   eventId: string;
-  /** `duplicate`: already stored and done; the other values are the outcome of this delivery. */
-  status: 'processed' | 'ignored' | 'failed' | 'duplicate';
+  /**
+   * `received`: stored now (or a failed one delivered again), processing follows; `ignored`: stored, a type we
+   * do not act on; `duplicate`: already stored.
+   */
+  status: 'received' | 'ignored' | 'duplicate';
 };
 
-export function createStripeWebhooksService(deps: { db: Db; now?: () => Date; log?: (msg: string, err?: unknown) => void }) {
+/** What one processing attempt ended with; `skipped` = not ours to run now (locked elsewhere, done, not due). */
+export type AttemptResult = StripeEventStatus | 'skipped';
+
+/** Schedules a retry of one event in `delayMs` (the Agenda job); set by the scheduler when jobs run here. */
+export type RetryScheduler = (ref: InboxRef, delayMs: number) => Promise<void>;
+
+const key = (r: InboxRef) => `${r.programId}\u0000${r.eventId}`;
+
+/** A JSON string PostgreSQL's jsonb accepts: no NUL characters, no lone surrogates (hostile but signed bodies). */
+function jsonbSafe(value: unknown): string {
+  const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  const clean = (v: string) => v.replace(/\u0000/g, '').replace(loneSurrogate, '\uFFFD');
+  return JSON.stringify(value, (_key: string, v: unknown) => {
+    // Keys need cleaning too: rebuild objects whose keys are not clean.
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([kk, vv]) => [clean(kk), vv]));
+    }
+    return typeof v === 'string' ? clean(v) : v;
+  });
+}
+
+export function createStripeWebhooksService(deps: {
+  db: Db;
+  now?: () => Date;
+  log?: (msg: string, err?: unknown) => void;
+  /** The Stripe API client factory (tests point it at a loopback fake). */
+  stripeApi?: StripeApi;
+  concurrency?: number;
+}) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? (() => {});
+  const stripeApi = deps.stripeApi ?? createStripeApi();
+  const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
+  let retryScheduler: RetryScheduler | null = null;
+  let closed = false;
+
+  // The in-memory queue: events waiting, events running (with "run again when done" flags), idle waiters.
+  const queue: InboxRef[] = [];
+  const queued = new Set<string>();
+  const running = new Map<string, { again: boolean }>();
+  let idleWaiters: (() => void)[] = [];
+
+  function enqueue(ref: InboxRef): void {
+    if (closed) return;
+    const k = key(ref);
+    const r = running.get(k);
+    if (r) {
+      r.again = true;
+      return;
+    }
+    if (queued.has(k)) return;
+    queued.add(k);
+    queue.push(ref);
+    pump();
+  }
+
+  function pump(): void {
+    while (running.size < concurrency && queue.length > 0) {
+      const ref = queue.shift()!;
+      const k = key(ref);
+      queued.delete(k);
+      const state = { again: false };
+      running.set(k, state);
+      processEvent(ref)
+        .catch((err) => log(`stripe event ${ref.eventId}: processing could not be recorded`, err))
+        .finally(() => {
+          running.delete(k);
+          if (state.again) enqueue(ref);
+          pump();
+          if (running.size === 0 && queue.length === 0) {
+            const waiters = idleWaiters;
+            idleWaiters = [];
+            for (const w of waiters) w();
+          }
+        });
+    }
+  }
+
+  /** Resolves when this process's queue is empty and nothing is running. */
+  function idle(): Promise<void> {
+    if (running.size === 0 && queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => idleWaiters.push(resolve));
+  }
+
+  function scheduleRetry(ref: InboxRef, delayMs: number): void {
+    if (!retryScheduler) return; // the sweep job of a worker process picks it up when due
+    retryScheduler(ref, delayMs).catch((err) => log(`stripe event ${ref.eventId}: scheduling a retry failed`, err));
+  }
 
   /** Try every active secret; Stripe signs with each endpoint secret during a rotation. */
-  function verify(raw: Buffer, signature: string, secrets: string[]): unknown {
+  function verify(raw: Buffer, signature: string, secrets: string[]): void {
     const receivedAt = now().getTime(); // milliseconds, as stripe-node expects
     for (const secret of secrets) {
       try {
-        return Stripe.webhooks.constructEvent(raw, signature, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, receivedAt);
+        Stripe.webhooks.signature!.verifyHeader(raw, signature, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, receivedAt);
+        return;
       } catch {
         // next secret
       }
@@ -40,32 +160,100 @@ export function createStripeWebhooksService(deps: { db: Db; now?: () => Date; lo
     throw new ValidationError('The Stripe-Signature header does not match this program’s webhook secrets', 'invalid_signature');
   }
 
-  /** Run the handler and mark the inbox row, in one transaction; a throw marks the row `failed`. */
-  async function processStored(program: ProgramRow, event: StripeEventEnvelope): Promise<IngestResult['status']> {
-    const handler = STRIPE_EVENT_HANDLERS[event.type];
+  /**
+   * One processing attempt of a stored event (see the module header).
+   * @param opts.force run even when already done (`processed` / `ignored` / `failed`): replays
+   * @param opts.ignoreSchedule run even before `next_attempt_at` (the scheduled job of that retry)
+   * @throws only when the outcome of a failed attempt cannot be recorded (the database is gone)
+   */
+  async function processEvent(ref: InboxRef, opts: { force?: boolean; ignoreSchedule?: boolean } = {}): Promise<AttemptResult> {
+    const program = await programsRepo.findProgramById(db, ref.programId);
+    if (!program) return 'skipped';
+    const at = now();
+    let outcome: HandlerOutcome;
+    let attempts = 0;
     try {
-      return await db.transaction().execute(async (trx) => {
-        const row = await repo.lockEvent(trx, program.id, event.id);
-        // Another worker holds it, or it is already done: nothing to do here.
-        if (!row) return 'duplicate';
-        if (row.status === 'processed' || row.status === 'ignored') return 'duplicate';
-        const outcome = handler ? await handler(trx, program, event) : { status: 'ignored' as const, reason: 'unhandled_type' };
-        await repo.finishEvent(trx, program.id, event.id, outcome.status, outcome.status === 'ignored' ? outcome.reason : null, now());
-        return outcome.status;
+      const done = await db.transaction().execute(async (trx) => {
+        const row = await repo.lockEvent(trx, ref.programId, ref.eventId);
+        if (!row) return null;
+        const due = row.status === 'received' || row.status === 'retrying';
+        if (!opts.force && !due) return null;
+        if (!opts.force && !opts.ignoreSchedule && row.next_attempt_at && row.next_attempt_at > at) return null;
+        attempts = row.attempts + 1;
+        const parsed = stripeEventEnvelope.safeParse(row.payload);
+        const event: StripeEventEnvelope | null = parsed.success ? parsed.data : null;
+        const handler = event ? handlerFor(event.type) : undefined;
+        const result: HandlerOutcome = !event
+          ? { status: 'ignored', reason: 'malformed_event' }
+          : handler
+            ? await handler({ trx, program, stripe: stripeApi.forKey(program.stripe_api_key), now: at }, event)
+            : { status: 'ignored', reason: 'unhandled_type' };
+        await repo.finishAttempt(trx, ref, attemptRecord(result, attempts, at));
+        return result;
       });
+      if (!done) return 'skipped';
+      outcome = done;
     } catch (err) {
-      log(`stripe event ${event.id} (${event.type}) failed`, err);
-      await repo.finishEvent(db, program.id, event.id, 'failed', String((err as Error)?.message ?? err).slice(0, 1000), now());
-      return 'failed';
+      return recordFailure(ref, err, at);
+    }
+    await afterCommit(program, ref, outcome, attempts, at);
+    return recordStatus(outcome, attempts);
+  }
+
+  function recordStatus(o: HandlerOutcome, attempts: number): StripeEventStatus {
+    if (o.status === 'deferred') return attempts >= MAX_ATTEMPTS ? 'ignored' : 'retrying';
+    return o.status;
+  }
+
+  function attemptRecord(o: HandlerOutcome, attempts: number, at: Date) {
+    if (o.status === 'processed') return { status: 'processed' as const, error: null, at, nextAttemptAt: null, waitingFor: null };
+    if (o.status === 'ignored') return { status: 'ignored' as const, error: o.reason.slice(0, 1000), at, nextAttemptAt: null, waitingFor: null };
+    // Deferred: keep `waiting_for` even after giving up, so a sale recorded later still wakes it.
+    if (attempts >= MAX_ATTEMPTS) {
+      return { status: 'ignored' as const, error: `${o.reason} (gave up after ${attempts} attempts)`, at, nextAttemptAt: null, waitingFor: o.waitingFor };
+    }
+    return { status: 'retrying' as const, error: o.reason, at, nextAttemptAt: new Date(at.getTime() + retryDelayMs(attempts)), waitingFor: o.waitingFor };
+  }
+
+  /** The transaction rolled back: count the attempt, keep the error, retry later or give up (`failed`). */
+  async function recordFailure(ref: InboxRef, err: unknown, at: Date): Promise<AttemptResult> {
+    log(`stripe event ${ref.eventId} failed`, err);
+    const message = String((err as Error)?.message ?? err).slice(0, 1000);
+    const row = await repo.findEvent(db, ref.programId, ref.eventId);
+    const attempts = (row?.attempts ?? 0) + 1;
+    const give = attempts >= MAX_ATTEMPTS;
+    const delay = retryDelayMs(attempts);
+    await repo.finishAttempt(db, ref, {
+      status: give ? 'failed' : 'retrying',
+      error: message,
+      at,
+      nextAttemptAt: give ? null : new Date(at.getTime() + delay),
+      waitingFor: row?.waiting_for ?? null,
+    });
+    if (!give) scheduleRetry(ref, delay);
+    return give ? 'failed' : 'retrying';
+  }
+
+  async function afterCommit(program: ProgramRow, ref: InboxRef, o: HandlerOutcome, attempts: number, at: Date): Promise<void> {
+    if ((o.status === 'processed' || o.status === 'ignored') && o.wakes?.length) {
+      for (const woken of await repo.wakeWaiting(db, program.id, o.wakes, at)) enqueue(woken);
+    }
+    if (o.status === 'deferred') {
+      // The sale may have committed between our read and our deferral (its wake-up then missed us): look again.
+      if (await saleExistsForAny(db, program.id, o.waitingFor)) {
+        if (await repo.requeue(db, ref, at, ['retrying', 'ignored'])) enqueue(ref);
+      } else if (attempts < MAX_ATTEMPTS) {
+        scheduleRetry(ref, retryDelayMs(attempts));
+      }
     }
   }
 
   return {
     /**
-     * Verify, store once, process.
+     * Verify, store once, acknowledge; processing follows in this process (see the module header).
      * @param raw the exact request body bytes (the signature covers them)
      * @throws NotFoundError `unknown_program`; ValidationError `missing_signature`, `webhook_secret_missing`,
-     *   `invalid_signature`, `invalid_event` — nothing is stored in those cases
+     *   `invalid_signature`, `invalid_event` (signed, but not a Stripe event) — nothing is stored in those cases
      */
     async ingest(programId: string, raw: Buffer, signature: string | undefined): Promise<IngestResult> {
       const program = await programsRepo.findProgramById(db, programId);
@@ -75,25 +263,112 @@ export function createStripeWebhooksService(deps: { db: Db; now?: () => Date; lo
       if (secrets.length === 0) {
         throw new ValidationError('This program has no Stripe webhook secret; add one with the CLI', 'webhook_secret_missing');
       }
-      const parsed = stripeEventEnvelope.safeParse(verify(raw, signature, secrets));
+      verify(raw, signature, secrets);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new ValidationError('The body is not JSON', 'invalid_event');
+      }
+      const parsed = stripeEventEnvelope.safeParse(body);
       if (!parsed.success) throw new ValidationError('The body is not a Stripe event', 'invalid_event');
       const event = parsed.data;
-
-      const stored = await repo.insertEventOnce(db, {
+      const handled = handlerFor(event.type) !== undefined;
+      const at = now();
+      const row = {
         program_id: program.id,
         id: event.id,
         type: event.type,
         api_version: event.api_version ?? null,
         livemode: event.livemode,
         payload: raw.toString('utf8'),
-      });
-      if (!stored) {
-        const existing = await repo.findEvent(db, program.id, event.id);
-        if (existing && (existing.status === 'processed' || existing.status === 'ignored')) {
-          return { eventId: event.id, status: 'duplicate' };
-        }
+        event_created_at: new Date(event.created * 1000),
+        at,
+      };
+      let stored: boolean;
+      try {
+        stored = await repo.insertEventOnce(db, row);
+      } catch (err) {
+        // Valid JSON that jsonb refuses (a NUL character, a lone surrogate): keep a cleaned copy instead.
+        if (!String((err as { code?: string }).code ?? '').startsWith('22')) throw err;
+        stored = await repo.insertEventOnce(db, { ...row, payload: jsonbSafe(body) });
       }
-      return { eventId: event.id, status: await processStored(program, event) };
+      const ref = { programId: program.id, eventId: event.id };
+      if (stored) {
+        if (!handled) {
+          // Nothing will ever act on it: record the outcome now instead of queueing a no-op.
+          await repo.finishAttempt(db, ref, { status: 'ignored', error: 'unhandled_type', at, nextAttemptAt: null, waitingFor: null });
+          return { eventId: event.id, status: 'ignored' };
+        }
+        enqueue(ref);
+        return { eventId: event.id, status: 'received' };
+      }
+      // Stripe delivered it again: a failed or retrying event is due now (redelivery is a retry).
+      if (await repo.requeue(db, ref, at, ['failed', 'retrying'])) {
+        enqueue(ref);
+        return { eventId: event.id, status: 'received' };
+      }
+      return { eventId: event.id, status: 'duplicate' };
+    },
+
+    processEvent,
+
+    /** Resolves when this process has nothing queued or running (tests, shutdown). */
+    idle,
+
+    /**
+     * Process every inbox row due now (`received`, or `retrying` whose `next_attempt_at` has come), in this
+     * process, until none is left that this call has not tried; then wait for what they woke up.
+     * The `sweep-stripe-events` job runs it; tests call it to settle deterministically.
+     * @returns how many attempts were made
+     */
+    async processPending(opts: { limit?: number } = {}): Promise<number> {
+      const limit = opts.limit ?? 500;
+      await idle();
+      const tried = new Set<string>();
+      for (;;) {
+        const due = (await repo.listDue(db, now(), limit)).filter((r) => !tried.has(key(r)));
+        if (due.length === 0) break;
+        for (const r of due) {
+          tried.add(key(r));
+          enqueue(r);
+        }
+        await idle();
+        if (tried.size >= limit) break;
+      }
+      await idle();
+      return tried.size;
+    },
+
+    /**
+     * Process stored events again, whatever their status (handlers are idempotent: a replay of a processed event
+     * changes nothing; a failed or ignored one may now succeed, e.g. after a promotion code was mapped).
+     * @param q `eventId` (in one program, or in all), or `since` (received since), optionally `statuses`
+     * @returns each event with the status its replay ended with
+     */
+    async replay(q: { eventId?: string; programId?: string; since?: Date; statuses?: StripeEventStatus[]; limit?: number }) {
+      if (!q.eventId && !q.since) throw new ValidationError('Name an event (--event) or a start time (--since)');
+      const rows = await repo.listForReplay(db, { ...q, limit: q.limit ?? 10_000 });
+      const results: { programId: string; eventId: string; type: string; before: StripeEventStatus; after: AttemptResult }[] = [];
+      for (const r of rows) {
+        const after = await processEvent(r, { force: true });
+        results.push({ programId: r.programId, eventId: r.eventId, type: r.type, before: r.status, after });
+      }
+      await idle();
+      return results;
+    },
+
+    /** Where the scheduler's `process-stripe-event` job takes retries (unset: the sweep job does). */
+    setRetryScheduler(fn: RetryScheduler | null): void {
+      retryScheduler = fn;
+    },
+
+    /** Stop taking work and wait for what is running (call before closing the pool). */
+    async close(): Promise<void> {
+      closed = true;
+      queue.length = 0;
+      queued.clear();
+      await idle();
     },
   };
 }

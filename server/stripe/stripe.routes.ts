@@ -1,4 +1,9 @@
-/** `POST /api/v1/webhooks/stripe/:programId`: raw body (the signature covers the exact bytes). */
+/**
+ * `POST /api/v1/webhooks/stripe/:programId`: raw body (the signature covers the exact bytes). Answers as soon
+ * as the event is stored: `200 { received: true, id, status }` with `status` `received` (processing follows),
+ * `ignored` (a type we do not act on) or `duplicate` (already stored). A bad signature or a body that is not a
+ * Stripe event is a 400 and nothing is stored; an unknown program a 404.
+ */
 import Router from '@koa/router';
 import { readRawBody } from '../http/input.ts';
 import type { StripeWebhooksService } from './stripe-webhooks.service.ts';
@@ -8,11 +13,8 @@ export function stripeRoutes(webhooks: StripeWebhooksService): Router {
   router.post('/api/v1/webhooks/stripe/:programId', async (ctx) => {
     const raw = await readRawBody(ctx, '1mb');
     const result = await webhooks.ingest(ctx.params.programId!, raw, ctx.get('stripe-signature') || undefined);
-    // 500 makes Stripe redeliver; the stored event is processed again on redelivery.
-    ctx.status = result.status === 'failed' ? 500 : 200;
-    ctx.body = result.status === 'failed'
-      ? { error: { code: 'processing_failed', message: 'The event is stored and will be processed on redelivery' } }
-      : { received: true, id: result.eventId, status: result.status };
+    ctx.status = 200;
+    ctx.body = { received: true, id: result.eventId, status: result.status };
   });
   return router;
 }

@@ -47,8 +47,10 @@ describe('click → checkout → commission → dashboard', () => {
     expect(c.body.referral).toMatch(/^[A-Za-z0-9_-]{1,200}$/);
 
     const event = checkoutCompleted({ referral: c.body.referral, amountTotal: 1999, currency: 'usd' });
+    // Acknowledged once stored; processed right after, in the server process.
     const first = await deliver(app.url, program.id, event, SECRET);
-    expect(first).toMatchObject({ status: 200, body: { status: 'processed' } });
+    expect(first).toMatchObject({ status: 200, body: { status: 'received' } });
+    await app.services.stripeWebhooks.idle();
     // Stripe retries: the same event again changes nothing.
     const again = await deliver(app.url, program.id, event, SECRET);
     expect(again).toMatchObject({ status: 200, body: { status: 'duplicate' } });
@@ -108,7 +110,8 @@ describe('click → checkout → commission → dashboard', () => {
     const { affiliate } = await approvedAffiliate('kenji@example.com');
     const c = await click(affiliate.code);
     const res = await deliver(app.url, program.id, checkoutCompleted({ referral: c.body.referral, amountTotal: 1000, currency: 'jpy' }), SECRET);
-    expect(res.body.status).toBe('processed');
+    expect(res.body.status).toBe('received');
+    await app.services.stripeWebhooks.idle();
     const list = await admin.get(`/api/v1/commissions?affiliateId=${affiliate.id}`);
     expect(list.body.data).toEqual([expect.objectContaining({ amount: 100, currency: 'jpy' })]);
   });
@@ -117,7 +120,8 @@ describe('click → checkout → commission → dashboard', () => {
     const { affiliate } = await approvedAffiliate('tax@example.com');
     const c = await click(affiliate.code);
     const event = checkoutCompleted({ referral: null, metadataReferral: c.body.referral, amountTotal: 12_000, tax: 2_000, currency: 'eur' });
-    expect((await deliver(app.url, program.id, event, SECRET)).body.status).toBe('processed');
+    expect((await deliver(app.url, program.id, event, SECRET)).body.status).toBe('received');
+    await app.services.stripeWebhooks.idle();
     const list = await admin.get(`/api/v1/conversions?affiliateId=${affiliate.id}`);
     expect(list.body.data).toEqual([expect.objectContaining({ amount: 10_000, currency: 'eur' })]);
   });
@@ -152,8 +156,12 @@ describe('webhook route', () => {
 
   it('acknowledges a checkout without a known referral and creates no conversion', async () => {
     const before = await app.db.selectFrom('conversions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const res = await deliver(app.url, program.id, checkoutCompleted({ referral: 'ref_nobody', amountTotal: 500 }), SECRET);
-    expect(res.body.status).toBe('ignored');
+    const event = checkoutCompleted({ referral: 'ref_nobody', amountTotal: 500 });
+    const res = await deliver(app.url, program.id, event, SECRET);
+    expect(res.body.status).toBe('received');
+    await app.services.stripeWebhooks.idle();
+    const row = await app.db.selectFrom('stripe_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'ignored', error: 'unknown_referral' });
     const after = await app.db.selectFrom('conversions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
   });

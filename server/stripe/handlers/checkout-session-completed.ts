@@ -1,47 +1,68 @@
 /**
- * `checkout.session.completed`: a paid Checkout Session whose `client_reference_id` (or metadata
- * `partnerkit_referral`) is one of our referral ids becomes one sale conversion and one pending commission.
- * The amount is what was paid excluding tax: `amount_total − total_details.amount_tax` (minor units).
- * Unpaid sessions (`payment_status: unpaid`, e.g. delayed payment methods) are skipped.
+ * `checkout.session.completed`: a paid Checkout Session (mode `payment` or `subscription`) attributed to a
+ * referral (`attribution.ts`) becomes one sale conversion and its commission. The amount is what was paid
+ * excluding tax: `amount_total − total_details.amount_tax` (minor units, in the session's currency).
+ *
+ * - Unpaid sessions (`payment_status: unpaid`: a delayed payment method) are skipped; the sale arrives with
+ *   `checkout.session.async_payment_succeeded` (same code, `checkout-session-async-payment-succeeded.ts`).
+ * - A zero amount (a trial, a 100 % discount) earns nothing, but binds the Stripe customer to the referral, so
+ *   the first paid invoice after the trial is the affiliate's.
+ * - A subscription checkout and its first `invoice.paid` are the same sale: the session's invoice id, or the
+ *   subscription's first-payment key, makes the second one a duplicate.
  * Source: https://docs.stripe.com/api/events/types#event_types-checkout.session.completed
  */
-import { REFERRAL_ID } from '../../tracking/tracking.service.ts';
-import { findReferral } from '../../tracking/tracking.repository.ts';
 import { recordSale } from '../../conversions/conversions.service.ts';
+import { bindCustomer } from '../../conversions/referrals-lookup.repository.ts';
+import { attributePayment } from '../attribution.ts';
 import { checkoutSession } from '../stripe-objects.ts';
-import { ignored, type StripeEventHandler } from './handler.ts';
+import { ignored, malformed, type HandlerOutcome, type StripeEventHandler } from './handler.ts';
 
-export const REFERRAL_METADATA_KEY = 'partnerkit_referral';
-
-export const handleCheckoutSessionCompleted: StripeEventHandler = async (trx, program, event) => {
+export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Promise<HandlerOutcome> => {
   const parsed = checkoutSession.safeParse(event.data.object);
-  if (!parsed.success) return ignored(`malformed_checkout_session: ${parsed.error.issues[0]?.path.join('.')}`);
+  if (!parsed.success) return malformed('checkout_session', parsed.error.issues);
   const s = parsed.data;
-  if (s.payment_status === 'unpaid') return ignored('unpaid');
   if (s.mode === 'setup') return ignored('setup_mode');
-
-  const referralId = [s.client_reference_id, s.metadata[REFERRAL_METADATA_KEY]].find((v) => v && REFERRAL_ID.test(v));
-  if (!referralId) return ignored('no_referral');
-  const referral = await findReferral(trx, program.id, referralId);
-  if (!referral) return ignored('unknown_referral');
-
-  const occurredAt = new Date(event.created * 1000);
-  if (referral.expires_at < occurredAt) return ignored('referral_expired');
+  if (s.payment_status === 'unpaid') return ignored('unpaid');
   if (!s.currency) return ignored('no_currency');
 
-  const amount = Math.max(0, (s.amount_total ?? 0) - (s.total_details?.amount_tax ?? 0));
-  const result = await recordSale(trx, program, referral, {
+  const occurredAt = new Date(event.created * 1000);
+  const email = s.customer_details?.email ?? s.customer_email ?? null;
+  const attribution = await attributePayment(ctx, {
+    occurredAt,
+    clientReferenceId: s.client_reference_id,
+    sessionMetadata: s.metadata,
+    subscriptionId: s.subscription,
+    customerId: s.customer,
+    promotionCodeIds: s.discounts,
+    email,
+  });
+  if (!attribution.referral) return ignored(attribution.reason);
+
+  const gross = s.amount_total ?? 0;
+  const amount = Math.max(0, gross - (s.total_details?.amount_tax ?? 0));
+  if (amount === 0) {
+    if (s.customer) await bindCustomer(ctx.trx, attribution.referral.id, s.customer, email);
+    return ignored('zero_amount');
+  }
+  const result = await recordSale(ctx.trx, ctx.program, attribution.referral, {
     amount,
     currency: s.currency,
     occurredAt,
     source: 'stripe',
+    grossAmount: gross,
+    sequence: 1,
+    attributedBy: attribution.source,
     stripeEventId: event.id,
     stripeCheckoutSessionId: s.id,
     stripePaymentIntentId: s.payment_intent,
     stripeInvoiceId: s.invoice,
     stripeSubscriptionId: s.subscription,
     stripeCustomerId: s.customer,
-    customerEmail: s.customer_details?.email ?? s.customer_email ?? null,
+    customerEmail: email,
+    lineItems: (s.line_items?.data ?? []).flatMap((l) => (l.price ? [{ stripePriceId: l.price.id, stripeProductId: l.price.product }] : [])),
   });
-  return result.duplicate ? ignored('duplicate_sale') : { status: 'processed' };
+  const wakes = [s.id, s.payment_intent, s.invoice].filter((v): v is string => Boolean(v));
+  return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
 };
+
+export const handleCheckoutSessionCompleted = handleCheckoutSession;

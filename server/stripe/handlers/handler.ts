@@ -1,16 +1,41 @@
 /**
  * The shape of one Stripe event handler. A handler runs inside the transaction that also marks the inbox
- * row, so an event's effects and its `processed` status commit together or not at all.
+ * row, so an event's effects and its outcome commit together or not at all. A handler never throws for a
+ * payload it does not understand (it answers `ignored` with the reason); it throws only for failures worth a
+ * retry (database, Stripe API), and the event is then retried with backoff.
  */
 import type { DbOrTrx } from '../../db/database.ts';
 import type { ProgramRow } from '../../db/schema.ts';
+import type { StripeReader } from '../stripe-api.ts';
 import type { StripeEventEnvelope } from '../stripe-objects.ts';
 
-export type HandlerOutcome =
-  | { status: 'processed'; note?: string }
-  /** Nothing to do for this event; `reason` is stored on the inbox row (e.g. `no_referral`). */
-  | { status: 'ignored'; reason: string };
+export interface HandlerContext {
+  trx: DbOrTrx;
+  program: ProgramRow;
+  /** Reads from the Stripe API with the program's restricted key; null when the program has none. */
+  stripe: StripeReader | null;
+  /** The service clock, for bookkeeping times (event times come from the event). */
+  now: Date;
+}
 
-export type StripeEventHandler = (trx: DbOrTrx, program: ProgramRow, event: StripeEventEnvelope) => Promise<HandlerOutcome>;
+export type HandlerOutcome =
+  /** Done. `wakes`: Stripe ids of a sale just recorded; refunds or disputes waiting for them run now. */
+  | { status: 'processed'; wakes?: string[] }
+  /**
+   * Nothing to do for this event; `reason` is stored on the inbox row (e.g. `no_referral`). A duplicate sale
+   * may still have taught the conversion new Stripe ids (`wakes`).
+   */
+  | { status: 'ignored'; reason: string; wakes?: string[] }
+  /**
+   * Not yet: the event is about a sale we have not recorded (a refund that arrived before its sale). Retried
+   * with backoff, and at once when a sale known by one of `waitingFor` (Stripe ids) is recorded.
+   */
+  | { status: 'deferred'; reason: string; waitingFor: string[] };
+
+export type StripeEventHandler = (ctx: HandlerContext, event: StripeEventEnvelope) => Promise<HandlerOutcome>;
 
 export const ignored = (reason: string): HandlerOutcome => ({ status: 'ignored', reason });
+
+/** The first failing path of a zod error, for the inbox row: `malformed_charge: amount_refunded`. */
+export const malformed = (what: string, issues: readonly { path: readonly PropertyKey[] }[]): HandlerOutcome =>
+  ignored(`malformed_${what}: ${issues[0]?.path.map(String).join('.') || 'object'}`);

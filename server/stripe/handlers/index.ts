@@ -1,10 +1,31 @@
 /**
  * The allow-list of Stripe event types we act on, one handler module per type. Every other event is
- * stored in the inbox and acknowledged as `ignored`.
+ * stored in the inbox and acknowledged, then marked `ignored` (`unhandled_type`).
  */
 import type { StripeEventHandler } from './handler.ts';
 import { handleCheckoutSessionCompleted } from './checkout-session-completed.ts';
+import { handleCheckoutSessionAsyncPaymentSucceeded } from './checkout-session-async-payment-succeeded.ts';
+import { handleInvoicePaid } from './invoice-paid.ts';
+import { handleChargeRefunded } from './charge-refunded.ts';
+import { handleChargeDisputeCreated } from './charge-dispute-created.ts';
+import { handleChargeDisputeClosed } from './charge-dispute-closed.ts';
+import { handleCustomerCreated } from './customer-created.ts';
+import { handleCustomerUpdated } from './customer-updated.ts';
+import { handleCustomerSubscriptionDeleted } from './customer-subscription-deleted.ts';
 
-export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>> = {
+export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>> = Object.freeze({
   'checkout.session.completed': handleCheckoutSessionCompleted,
-};
+  'checkout.session.async_payment_succeeded': handleCheckoutSessionAsyncPaymentSucceeded,
+  'invoice.paid': handleInvoicePaid,
+  'charge.refunded': handleChargeRefunded,
+  'charge.dispute.created': handleChargeDisputeCreated,
+  'charge.dispute.closed': handleChargeDisputeClosed,
+  'customer.created': handleCustomerCreated,
+  'customer.updated': handleCustomerUpdated,
+  'customer.subscription.deleted': handleCustomerSubscriptionDeleted,
+});
+
+/** Whether we act on this event type (an own property: `constructor` or `__proto__` are not handlers). */
+export function handlerFor(type: string): StripeEventHandler | undefined {
+  return Object.prototype.hasOwnProperty.call(STRIPE_EVENT_HANDLERS, type) ? STRIPE_EVENT_HANDLERS[type] : undefined;
+}

@@ -1,0 +1,86 @@
+/**
+ * A program's Stripe settings beyond webhook secrets: the restricted API key we read missing data with, and the
+ * affiliates' coupon codes mapped to Stripe promotion codes (a checkout that used one is the affiliate's).
+ */
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import type { ProgramRow } from '../db/schema.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { parseInput } from '../http/input.ts';
+import { findAffiliate } from '../affiliates/affiliates.repository.ts';
+
+/**
+ * A restricted key (`rk_live_…` / `rk_test_…`, read access to customers, subscriptions, charges and invoices) or
+ * a secret key. Source: https://docs.stripe.com/keys#limit-access
+ */
+export const stripeApiKeyInput = z.string().trim().regex(/^(rk|sk)_(test|live)_[A-Za-z0-9]{8,}$/, 'must be a Stripe key (rk_live_… or rk_test_…)');
+
+export const createPromotionCodeInput = z.strictObject({
+  affiliateId: z.string().min(1).max(100),
+  /** Stripe's id of the promotion code, `promo_…`. */
+  stripePromotionCodeId: z.string().regex(/^promo_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe promotion code id (promo_…)'),
+  /** What customers type, e.g. JANE20. */
+  code: z.string().trim().min(1).max(200).optional(),
+});
+
+export const listPromotionCodesInput = z.object({ affiliateId: z.string().max(100).optional() });
+
+export interface PromotionCode {
+  id: string;
+  affiliateId: string;
+  stripePromotionCodeId: string;
+  code: string | null;
+  createdAt: string;
+}
+
+export function createStripeSettingsService(deps: { db: Db }) {
+  const { db } = deps;
+  return {
+    /**
+     * Set (or clear with null) the program's Stripe API key.
+     * @throws ValidationError for a value that is not a Stripe key; NotFoundError `unknown_program`
+     */
+    async setApiKey(programId: string, key: string | null): Promise<void> {
+      const value = key === null ? null : parseInput(stripeApiKeyInput, key);
+      const res = await db.updateTable('programs').set({ stripe_api_key: value }).where('id', '=', programId).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) throw new NotFoundError('Program', 'unknown_program');
+    },
+
+    /**
+     * Map a Stripe promotion code to an affiliate of the program.
+     * @throws ValidationError; NotFoundError `unknown_affiliate`; ConflictError `promotion_code_taken`
+     */
+    async addPromotionCode(program: ProgramRow, input: unknown): Promise<PromotionCode> {
+      const data = parseInput(createPromotionCodeInput, input);
+      const affiliate = await findAffiliate(db, program.id, data.affiliateId);
+      if (!affiliate) throw new NotFoundError('Affiliate', 'unknown_affiliate');
+      const row = await db
+        .insertInto('affiliate_promotion_codes')
+        .values({ id: newId('apc'), program_id: program.id, affiliate_id: affiliate.id, stripe_promotion_code_id: data.stripePromotionCodeId, code: data.code ?? null })
+        .onConflict((oc) => oc.doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw new ConflictError('This promotion code (or code) already belongs to an affiliate of the program', 'promotion_code_taken');
+      return toPromotionCode(row);
+    },
+
+    async listPromotionCodes(program: ProgramRow, query: unknown): Promise<PromotionCode[]> {
+      const q = parseInput(listPromotionCodesInput, query);
+      let sel = db.selectFrom('affiliate_promotion_codes').selectAll().where('program_id', '=', program.id);
+      if (q.affiliateId) sel = sel.where('affiliate_id', '=', q.affiliateId);
+      return (await sel.orderBy('created_at').orderBy('id').limit(1000).execute()).map(toPromotionCode);
+    },
+
+    /** @throws NotFoundError */
+    async removePromotionCode(program: ProgramRow, id: string): Promise<void> {
+      const res = await db.deleteFrom('affiliate_promotion_codes').where('program_id', '=', program.id).where('id', '=', id).executeTakeFirst();
+      if (Number(res.numDeletedRows) === 0) throw new NotFoundError('Promotion code');
+    },
+  };
+}
+export type StripeSettingsService = ReturnType<typeof createStripeSettingsService>;
+
+function toPromotionCode(r: { id: string; affiliate_id: string; stripe_promotion_code_id: string; code: string | null; created_at: Date }): PromotionCode {
+  return { id: r.id, affiliateId: r.affiliate_id, stripePromotionCodeId: r.stripe_promotion_code_id, code: r.code, createdAt: r.created_at.toISOString() };
+}
