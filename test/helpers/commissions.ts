@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { adminClient, type TestApp } from './app.ts';
 import { recordSale } from '../../server/conversions/conversions.service.ts';
 import type { SaleLineItem } from '../../server/commissions/rules.ts';
-import { freshId } from './stripe.ts';
+import { checkoutCompleted, deliver, freshId } from './stripe.ts';
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 export const DAY_MS = 86_400_000;
@@ -47,12 +47,21 @@ export async function approvedAffiliate(shop: Shop, email = `${randomBytes(4).to
 export async function click(app: TestApp, shop: Shop, code: string, opts: { ip?: string; referral?: string } = {}): Promise<string> {
   const res = await app.request('/api/v1/track/click', {
     method: 'POST',
-    headers: { 'content-type': 'text/plain', origin: shop.website, 'user-agent': UA, 'x-forwarded-for': opts.ip ?? randomIp() },
+    // A distinct browser per click: visitors sharing an IP are still different visitors.
+    headers: { 'content-type': 'text/plain', origin: shop.website, 'user-agent': `${UA} v${randomBytes(3).toString('hex')}`, 'x-forwarded-for': opts.ip ?? randomIp() },
     body: JSON.stringify({ key: shop.publicKey, code, referral: opts.referral }),
   });
   const body = await res.json();
   expect(res.status, JSON.stringify(body)).toBe(200);
   return body.referral as string;
+}
+
+/** A signed, paid Checkout Session for `referral` delivered to the webhook route (processed asynchronously). */
+export async function checkout(app: TestApp, shop: Shop, referral: string, opts: { amount: number; currency?: string; created?: number }) {
+  const event = checkoutCompleted({ referral, amountTotal: opts.amount, currency: opts.currency ?? 'usd', created: opts.created });
+  const res = await deliver(app.url, shop.id, event, shop.secret);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return { event };
 }
 
 /**
