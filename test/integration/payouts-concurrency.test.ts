@@ -99,8 +99,10 @@ describe('generate-payouts on two Agenda workers at once', () => {
       // Count the two on-demand runs as they complete, on whichever worker takes them.
       let onDemandRuns = 0;
       for (const w of workers) {
-        w.scheduler.agenda.on('complete:generate-payouts', (job: { attrs: { data?: { programId?: string } } }) => {
-          if (job.attrs.data?.programId === shop.id) onDemandRuns++;
+        // Local completions only: Agenda also relays other processes' events (`remote = true`).
+        w.scheduler.agenda.on('complete:generate-payouts', (job, remote) => {
+          if (remote) return;
+          if ((job.attrs.data as { programId?: string } | undefined)?.programId === shop.id) onDemandRuns++;
         });
       }
       // Processes start one after the other (the first creates Agenda's table); each upserts the shared
