@@ -8,6 +8,7 @@ import { createCliContext } from './cli/context.ts';
 import { registerProgramCommands } from './cli/program.ts';
 import { registerAffiliateCommands } from './cli/affiliate.ts';
 import { registerJobCommands } from './cli/jobs.ts';
+import { registerPayoutCommands } from './cli/payouts.ts';
 
 let ctx;
 try {
@@ -20,6 +21,7 @@ const cli = new Command('partnerkit').description('partnerkit command line').sho
 registerProgramCommands(cli, ctx);
 registerAffiliateCommands(cli, ctx);
 registerJobCommands(cli, ctx);
+registerPayoutCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

@@ -1,0 +1,102 @@
+/**
+ * `payouts balances|list|create|process|complete|fail|export`: the admin payout API from the command line,
+ * over the same services (same locks, same validation). Amounts are minor units (1999 = 19.99 usd).
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Services } from '../../server/app.ts';
+import { print, type CliContext } from './context.ts';
+
+async function program(s: Services, id: string) {
+  const p = await s.programs.findById(id);
+  if (!p) throw new Error(`No program ${id}`);
+  return p;
+}
+
+/** An integer option (commander hands strings). */
+const int = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new Error(`${v} is not a whole number of minor units`);
+  return Number(v);
+};
+
+export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
+  const payouts = cli.command('payouts').description("a program's balances and payouts");
+  payouts
+    .command('balances')
+    .description('what each affiliate is owed, per currency (minor units)')
+    .requiredOption('--program <id>', 'program id')
+    .option('--affiliate <id>', 'one affiliate')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const rows = await ctx.withServices(async (s) => s.payouts.balances(await program(s, o.program), { affiliateId: o.affiliate }));
+      if (o.json) print(rows, true);
+      else for (const b of rows) console.log(`${b.affiliateId} ${b.currency}: balance ${b.balance} (approved ${b.approved}, clawbacks ${b.clawbacks}, pending ${b.pending}, on hold ${b.onHold}, in payouts ${b.inPayouts}, paid ${b.paid})`);
+    });
+  payouts
+    .command('list')
+    .description('payouts, newest first')
+    .requiredOption('--program <id>', 'program id')
+    .option('--status <status>', 'pending | processing | completed | failed')
+    .option('--batch <id>', 'one generate-payouts batch')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const rows = await ctx.withServices(async (s) => s.payouts.list(await program(s, o.program), { status: o.status, batchId: o.batch }));
+      if (o.json) print(rows, true);
+      else for (const p of rows) console.log(`${p.id} ${p.status} ${p.amount} ${p.currency} ${p.method} → ${p.affiliateId}${p.reference ? ` ref ${p.reference}` : ''}`);
+    });
+  payouts
+    .command('create')
+    .description("pay an affiliate's balance by hand (never above it)")
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--affiliate <id>', 'affiliate id')
+    .option('--currency <code>', "default: the program's currency")
+    .option('--amount <minor>', 'exact amount in minor units (default: the whole balance)', int)
+    .option('--method <method>', 'paypal | bank_transfer | store_credit | check | stripe_connect (default: the affiliate’s)')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const out = await ctx.withServices(async (s) =>
+        s.payouts.create(await program(s, o.program), { affiliateId: o.affiliate, currency: o.currency, amount: o.amount, method: o.method }),
+      );
+      print(out, Boolean(o.json));
+    });
+  for (const [name, description] of [
+    ['process', 'start paying (stripe_connect: make the Stripe transfer)'],
+    ['complete', 'the money was sent: needs --reference'],
+    ['fail', 'the payment did not happen: needs --reason; its commissions return to the balance'],
+  ] as const) {
+    payouts
+      .command(name)
+      .description(description)
+      .argument('<payoutId>')
+      .requiredOption('--program <id>', 'program id')
+      .option('--reference <text>', 'complete: the payment reference')
+      .option('--reason <text>', 'fail: why')
+      .option('--json', 'print JSON')
+      .action(async (id: string, o) => {
+        const out = await ctx.withServices(async (s) => {
+          const p = await program(s, o.program);
+          if (name === 'process') return s.payouts.process(p, id);
+          if (name === 'complete') return s.payouts.complete(p, id, { reference: o.reference });
+          return s.payouts.fail(p, id, { reason: o.reason });
+        });
+        print(out, Boolean(o.json));
+      });
+  }
+  payouts
+    .command('export')
+    .description('payment file of open payouts: PayPal Payouts CSV or Wise batch CSV')
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--format <format>', 'paypal | wise')
+    .option('--batch <id>', 'one generate-payouts batch')
+    .option('--currency <code>', 'one currency (PayPal takes one per file)')
+    .option('--out <file>', 'write here instead of standard output')
+    .action(async (o) => {
+      const file = await ctx.withServices(async (s) =>
+        s.payouts.exportCsv(await program(s, o.program), { format: o.format, batchId: o.batch, currency: o.currency }),
+      );
+      if (o.out) {
+        writeFileSync(o.out, file.csv);
+        console.error(`${file.count} payout(s) written to ${o.out}`);
+      } else process.stdout.write(file.csv);
+    });
+}
