@@ -173,6 +173,7 @@ type SettleRefusal =
   | 'no_payout_method'
   | 'no_payout_details'
   | 'payout_open'
+  | 'affiliate_not_approved'
   | 'duplicate';
 
 interface SettleOptions {
@@ -187,6 +188,8 @@ interface SettleOptions {
   batchId?: string;
   /** Refuse when the affiliate already has an open payout in this currency. */
   oneOpenAtATime?: boolean;
+  /** Refuse unless the affiliate is approved (scheduled runs and requests; the merchant may pay anyone). */
+  requireApproved?: boolean;
 }
 
 /** Method and the details to pay with (a snapshot: later edits of the affiliate's settings do not move money). */
@@ -208,6 +211,7 @@ const REFUSALS: Record<SettleRefusal, (balance: number, nearest: number) => AppE
   no_payout_method: () => new UnprocessableError('The affiliate has no payout method on file', 'no_payout_method'),
   no_payout_details: () => new UnprocessableError('The affiliate has no details on file for this payout method', 'no_payout_details'),
   payout_open: () => new ConflictError('A payout in this currency is already open', 'payout_open'),
+  affiliate_not_approved: () => new UnprocessableError('Only approved affiliates are paid out', 'affiliate_not_approved'),
   duplicate: () => new ConflictError('This payout was already created', 'duplicate_payout'),
 };
 
@@ -227,6 +231,7 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
     o: SettleOptions,
   ): Promise<{ payout: PayoutRow } | { refused: SettleRefusal; balance: number; nearest: number }> {
     const refuse = (refused: SettleRefusal, balance = 0, nearest = 0) => ({ refused, balance, nearest });
+    if (o.requireApproved && affiliate.status !== 'approved') return refuse('affiliate_not_approved');
     if (o.idempotencyKey && (await repo.findPayoutByKey(trx, program.id, affiliate.id, o.currency, o.idempotencyKey))) return refuse('duplicate');
     if (o.oneOpenAtATime && (await repo.countOpenPayouts(trx, program.id, affiliate.id, o.currency)).n > 0) return refuse('payout_open');
     const rows = await repo.lockUnsettled(trx, program.id, affiliate.id, o.currency);
@@ -403,6 +408,7 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
           minimum: minimumPayout(program, currency),
           requestedBy: 'affiliate',
           oneOpenAtATime: true,
+          requireApproved: true,
         });
         if ('payout' in result) created.push(toPayout(result.payout));
         else if (currencies.length === 1) orThrow(result);
@@ -414,8 +420,8 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
     /**
      * The `generate-payouts` job: for each program whose payout schedule has a new occurrence (or every
      * program / the one given, with `force`), one payout per affiliate and currency whose balance reaches the
-     * minimum, by the affiliate's payout method on file (affiliates without one are skipped and keep their
-     * balance). Idempotent per schedule occurrence, and safe with several workers running it at once.
+     * minimum, by the affiliate's payout method on file (affiliates without one, and affiliates not approved,
+     * e.g. suspended, are skipped and keep their balance). Idempotent per schedule occurrence, and safe with several workers running it at once.
      * @returns how many payouts were created, and the batch ids (one per program run)
      */
     async generateDue(opts: { programId?: string; force?: boolean } = {}): Promise<{ payouts: number; batches: string[] }> {
@@ -440,6 +446,7 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
             currency: b.currency,
             minimum,
             requestedBy: 'system',
+            requireApproved: true,
             batchId,
             idempotencyKey: occurrence ? `schedule:${occurrence.toISOString()}` : undefined,
           });

@@ -155,6 +155,7 @@ describe('scheduled payouts and payment files', () => {
     const bank = await approvedAffiliate(shop, 'bank@partners.test');
     const small = await approvedAffiliate(shop, 'small@partners.test');
     const none = await approvedAffiliate(shop, 'none@partners.test');
+    const suspended = await approvedAffiliate(shop, 'suspended@partners.test');
     await savePayoutMethod(app, pal.id, 'paypal', { email: '=HYPERLINK("x")@paypal.test' });
     await savePayoutMethod(app, bank.id, 'bank_transfer', { accountHolder: 'Bank Partner GmbH', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', country: 'DE' });
     await savePayoutMethod(app, small.id, 'paypal', { email: 'small@paypal.test' });
@@ -163,6 +164,9 @@ describe('scheduled payouts and payment files', () => {
     await approvedSales(app, shop, bank.code, 1, 100_000, 'jpy'); // ¥100,000 → ¥10,000
     await approvedSales(app, shop, small.code, 1, 10_000); // 10.00: below the minimum
     await approvedSales(app, shop, none.code, 1, 900_000); // no payout method: skipped
+    await savePayoutMethod(app, suspended.id, 'paypal', { email: 'suspended@paypal.test' });
+    await approvedSales(app, shop, suspended.code, 1, 900_000);
+    expect((await shop.admin.post(`/api/v1/affiliates/${suspended.id}/suspend`)).status).toBe(200); // not paid while suspended
 
     // Monthly on the 1st (the default): the program was created after the last 1st, so nothing is due yet.
     expect((await shop.admin.get('/api/v1/program')).body.program).toMatchObject({ payoutSchedule: '0 0 1 * *', minPayoutAmount: 5000 });
