@@ -64,23 +64,12 @@ export const listRulesInput = z.object({
   includeArchived: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
-/** The public shape of a rule. */
-export interface CommissionRule {
-  id: string;
+/** The public shape of a rule (a superset of the engine's `CommissionRuleSpec`). */
+export interface CommissionRule extends CommissionRuleSpec {
   name: string;
-  priority: number;
-  event: 'sale' | 'lead';
-  affiliateId: string | null;
-  stripeProductId: string | null;
-  stripePriceId: string | null;
-  type: 'percentage' | 'flat';
-  rateBps: number | null;
   flatAmounts: Record<string, number> | null;
   minAmounts: Record<string, number>;
   maxAmounts: Record<string, number>;
-  recurring: 'first_payment' | 'months' | 'lifetime';
-  recurringMonths: number | null;
-  rateAfterBps: number | null;
   createdAt: string;
   updatedAt: string;
   archivedAt: string | null;
@@ -109,29 +98,9 @@ export function toCommissionRule(r: CommissionRuleRow): CommissionRule {
   };
 }
 
-/** The engine's view of a stored rule. */
-export function toRuleSpec(r: CommissionRuleRow): CommissionRuleSpec {
-  return {
-    id: r.id,
-    priority: r.priority,
-    event: r.event,
-    affiliateId: r.affiliate_id,
-    stripeProductId: r.stripe_product_id,
-    stripePriceId: r.stripe_price_id,
-    type: r.type,
-    rateBps: r.rate_bps,
-    flatAmounts: r.flat_amounts,
-    minAmounts: r.min_amounts ?? {},
-    maxAmounts: r.max_amounts ?? {},
-    recurring: r.recurring,
-    recurringMonths: r.recurring_months,
-    rateAfterBps: r.rate_after_bps,
-  };
-}
-
-/** The active rules of a program for one event, in evaluation order, as the engine wants them. */
+/** The active rules of a program for one event, in evaluation order (the public shape is the engine's too). */
 export async function loadRuleSpecs(db: DbOrTrx, programId: string, event: 'sale' | 'lead'): Promise<CommissionRuleSpec[]> {
-  return (await repo.listRules(db, programId, { event })).map(toRuleSpec);
+  return (await repo.listRules(db, programId, { event })).map(toCommissionRule);
 }
 
 type ParsedRule = z.infer<typeof ruleInput>;

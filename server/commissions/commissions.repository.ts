@@ -27,6 +27,10 @@ export function listCommissions(
   return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
 }
 
+export function findCommission(db: DbOrTrx, programId: string, id: string) {
+  return db.selectFrom('commissions').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
 export function lockCommission(db: DbOrTrx, programId: string, id: string) {
   return db.selectFrom('commissions').selectAll().where('program_id', '=', programId).where('id', '=', id).forUpdate().executeTakeFirst();
 }

@@ -241,7 +241,7 @@ export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
 
     /** @throws NotFoundError */
     async get(program: ProgramRow, id: string): Promise<Commission & { events: CommissionEvent[] }> {
-      const c = await db.selectFrom('commissions').selectAll().where('program_id', '=', program.id).where('id', '=', id).executeTakeFirst();
+      const c = await repo.findCommission(db, program.id, id);
       if (!c) throw new NotFoundError('Commission');
       const events = await repo.listCommissionEvents(db, program.id, id);
       return {

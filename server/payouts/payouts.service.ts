@@ -21,7 +21,7 @@ import { parseInput } from '../http/input.ts';
 import { currencyExponent } from '../commissions/money.ts';
 import { findAffiliateById } from '../affiliates/affiliates.repository.ts';
 import { findProgramById } from '../programs/programs.repository.ts';
-import { paypalPayoutsCsv, wiseBatchCsv, type ExportFormat, type ExportRow } from './payout-exports.ts';
+import { paypalPayoutsCsv, wiseBatchCsv, type ExportRow } from './payout-exports.ts';
 import type { StripeEndpoint } from '../stripe/stripe-api.ts';
 import { sendTransfer, stripeClient } from './stripe-transfers.ts';
 import * as repo from './payouts.repository.ts';
@@ -555,6 +555,7 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
     async exportCsv(program: ProgramRow, query: unknown): Promise<{ filename: string; csv: string; count: number }> {
       const q = parseInput(exportPayoutsInput, query);
       const method: PayoutMethod = q.format === 'paypal' ? 'paypal' : 'bank_transfer';
+      // 5 000 rows: the most one PayPal Payouts file takes.
       const rows = await repo.listPayouts(db, program.id, { status: q.status, batchId: q.batchId, currency: q.currency, method, limit: 5000, offset: 0 });
       const currencies = new Set(rows.map((r) => r.currency));
       if (q.format === 'paypal' && currencies.size > 1) {
@@ -572,7 +573,7 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
           details: r.method_details,
           note: `${program.name}: commission payout ${r.id}`,
         }));
-      const csv = (q.format satisfies ExportFormat) === 'paypal' ? paypalPayoutsCsv(exportRows) : wiseBatchCsv(exportRows);
+      const csv = q.format === 'paypal' ? paypalPayoutsCsv(exportRows) : wiseBatchCsv(exportRows);
       const suffix = [q.batchId, q.currency].filter(Boolean).join('-') || q.status;
       return { filename: `payouts-${q.format}-${suffix}.csv`, csv, count: rows.length };
     },
