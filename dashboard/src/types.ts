@@ -22,20 +22,29 @@ export interface Me {
   csrfToken: string;
 }
 
+/** Commission sums per currency, as the payouts engine counts them. */
 export interface Earnings {
   currency: string;
+  /** In the hold period. */
   pending: number;
+  /** Held by a fraud check or a dispute. */
   onHold: number;
+  /** Approved, not yet in a payout. */
   approved: number;
+  /** Outstanding clawbacks (≤ 0), netted into the next payout. */
+  clawbacks: number;
+  /** In a payout on its way. */
+  inPayouts: number;
   paid: number;
 }
 
+/** What a payout may take now in one currency. */
 export interface Balance {
   currency: string;
   amount: number;
   maturing: number;
-  minimum: number | null;
-  reachesMinimum: boolean | null;
+  minimum: number;
+  reachesMinimum: boolean;
 }
 
 export interface Overview {
@@ -48,6 +57,8 @@ export interface Overview {
   revenue: Money[];
   earnings: Earnings[];
   nextPayout: Balance[];
+  /** The program's next scheduled payout run (ISO 8601), or null. */
+  nextPayoutDate: string | null;
 }
 
 export interface Stats {
@@ -125,6 +136,7 @@ export interface Payout {
 export interface Payouts extends Page<Payout> {
   balance: Balance[];
   minimum: Money;
+  nextPayoutDate: string | null;
   payoutMethod: { method: string; summary: string } | null;
   openPayouts: number;
   canRequest: boolean;

@@ -73,7 +73,8 @@ export function staticRoutes(opts: { snippetDir?: string; dashboardDir?: string 
     send(ctx, asset, 'public, max-age=3600');
   });
 
-  router.get('/partner', (ctx) => ctx.redirect('/partner/'));
+  // Exactly `/partner` (the router's string paths also match a trailing slash, which would loop).
+  router.get(/^\/partner$/, (ctx) => ctx.redirect('/partner/'));
   router.get('/partner/assets/:file', async (ctx) => {
     const asset = await dashboardAssets(ctx.params.file!);
     if (!asset) throw new NotFoundError('Asset');

@@ -2,34 +2,10 @@
  * Small pure helpers for what the partner API shows: masked e-mails, decimal amounts for the CSV export,
  * and the human description of the rule that produced a commission.
  */
-import { ZERO_DECIMAL_CURRENCIES } from '../commissions/money.ts';
+import { toDecimalString } from '../commissions/money.ts';
 
-/**
- * Currencies Stripe writes with three decimals (amount 1000 bhd-minor = 1.000 BHD).
- * Source: https://docs.stripe.com/currencies#three-decimal
- */
-export const THREE_DECIMAL_CURRENCIES: ReadonlySet<string> = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
-
-/** Decimal places of a currency's minor unit as Stripe counts them (0, 2 or 3). */
-export function currencyExponent(currency: string): number {
-  const c = currency.toLowerCase();
-  if (ZERO_DECIMAL_CURRENCIES.has(c)) return 0;
-  if (THREE_DECIMAL_CURRENCIES.has(c)) return 3;
-  return 2;
-}
-
-/**
- * Minor units as an exact decimal string without grouping, for spreadsheets:
- * `(1999, 'usd')` → `19.99`, `(-5, 'eur')` → `-0.05`, `(1000, 'jpy')` → `1000`. No floats involved.
- */
-export function formatDecimal(amount: number, currency: string): string {
-  const exp = currencyExponent(currency);
-  const sign = amount < 0 ? '-' : '';
-  const digits = String(Math.abs(amount));
-  if (exp === 0) return sign + digits;
-  const padded = digits.padStart(exp + 1, '0');
-  return `${sign}${padded.slice(0, -exp)}.${padded.slice(-exp)}`;
-}
+/** Minor units as an exact decimal string (`(1999, 'usd')` → `19.99`): money.ts's `toDecimalString`. */
+export const formatDecimal = toDecimalString;
 
 /**
  * Mask an e-mail so an affiliate can recognise a customer without learning the address:
@@ -57,11 +33,13 @@ export function formatRate(rateBps: number): string {
 
 export interface CommissionRule {
   kind: string;
+  /** The merchant's name of the rule that set the amount; null = the program's default rate. */
+  name: string | null;
   /** Basis points, or null for a fixed amount. */
   rateBps: number | null;
   /** The sale the rate applied to (minor units), when there is one. */
   base: { amount: number; currency: string } | null;
-  /** e.g. `10% of 19.99 USD`, `10% of 19.99 USD (recurring)`, `Clawback`. */
+  /** e.g. `10% of 19.99 USD`, `Spring promo: 20% of 19.99 USD (recurring, month 2)`, `Clawback (refunded sale)`. */
   description: string;
 }
 
@@ -73,14 +51,17 @@ export function commissionRule(c: {
   currency: string;
   sale_amount: number | null;
   sale_currency: string | null;
+  rule_name?: string | null;
+  payment_month?: number | null;
 }): CommissionRule {
   const base = c.sale_amount === null ? null : { amount: c.sale_amount, currency: c.sale_currency ?? c.currency };
   let description: string;
   if (c.kind === 'clawback') description = 'Clawback (refunded sale)';
   else if (c.kind === 'lead') description = 'Lead bounty';
-  else if (c.rate_bps !== null && base) {
-    description = `${formatRate(c.rate_bps)} of ${formatDecimal(base.amount, base.currency)} ${base.currency.toUpperCase()}`;
-    if (c.kind === 'recurring') description += ' (recurring)';
-  } else description = c.kind === 'recurring' ? 'Fixed amount (recurring)' : 'Fixed amount';
-  return { kind: c.kind, rateBps: c.rate_bps, base, description };
+  else if (c.rate_bps !== null && base) description = `${formatRate(c.rate_bps)} of ${formatDecimal(base.amount, base.currency)} ${base.currency.toUpperCase()}`;
+  else description = 'Fixed amount';
+  if (c.kind === 'recurring') description += c.payment_month ? ` (recurring, month ${c.payment_month})` : ' (recurring)';
+  const name = c.rule_name ?? null;
+  if (name && c.kind !== 'clawback') description = `${name}: ${description}`;
+  return { kind: c.kind, name, rateBps: c.rate_bps, base, description };
 }

@@ -147,23 +147,29 @@ export function updatePayoutSettings(db: DbOrTrx, affiliateId: string, method: P
 
 const n = (v: unknown) => Number(v ?? 0);
 
-/** Clicks, referred visitors, leads (lead or customer) and customers of one affiliate. */
+/**
+ * Clicks, referred visitors, leads (referrals that reached `lead` or `customer`), customers and sale
+ * conversions of one affiliate. Clicks are summed from the daily rollup `affiliate_daily_clicks` (kept by the
+ * click ingest in the same statement as the clicks, migration 0005), so this stays fast at millions of clicks.
+ */
 export async function countFunnel(db: DbOrTrx, affiliateId: string) {
   const row = await db
     .selectNoFrom((eb) => [
-      eb.selectFrom('clicks').select(eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).as('clicks'),
+      eb
+        .selectFrom('affiliate_daily_clicks')
+        .select(sql<number>`coalesce(sum(clicks), 0)::bigint`.as('n'))
+        .where('affiliate_id', '=', affiliateId)
+        .as('clicks'),
       eb.selectFrom('referrals').select(eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).as('visitors'),
       eb
         .selectFrom('referrals')
-        .select(eb.fn.countAll<number>().as('n'))
+        .select(sql<number>`count(*) FILTER (WHERE status IN ('lead', 'customer'))`.as('n'))
         .where('affiliate_id', '=', affiliateId)
-        .where('status', 'in', ['lead', 'customer'])
         .as('leads'),
       eb
         .selectFrom('referrals')
-        .select(eb.fn.countAll<number>().as('n'))
+        .select(sql<number>`count(*) FILTER (WHERE status = 'customer')`.as('n'))
         .where('affiliate_id', '=', affiliateId)
-        .where('status', '=', 'customer')
         .as('customers'),
       eb
         .selectFrom('conversions')
@@ -188,41 +194,42 @@ export function revenueByCurrency(db: DbOrTrx, affiliateId: string) {
     .execute();
 }
 
-/** Commission totals of one affiliate per currency and status (minor units). */
-export function commissionTotals(db: DbOrTrx, affiliateId: string) {
-  return db
-    .selectFrom('commissions')
-    .select(['currency', 'status', sql<number>`coalesce(sum(amount), 0)::bigint`.as('total')])
-    .where('affiliate_id', '=', affiliateId)
-    .groupBy(['currency', 'status'])
-    .execute();
-}
-
 /**
- * What the next payout would settle, per currency: approved commissions (clawbacks included, they are
- * negative) not yet attached to a payout; and pending ones that become payable before `until`.
+ * The affiliate's money per currency (minor units), with the same meaning as the payouts engine
+ * (`server/payouts/payouts.repository.ts`, `balances`):
+ * - `pending`: non-negative commissions in the hold period; `on_hold`: held by a fraud check or dispute;
+ * - `approved`: approved, not yet in a payout; `clawbacks`: outstanding clawbacks (≤ 0), netted into the next payout;
+ * - `in_payouts`: in an open payout; `paid`; `balance` = `approved + clawbacks` (what a payout may take now);
+ * - `maturing`: pending commissions that become payable by `until`.
  */
-export function payableBalances(db: DbOrTrx, affiliateId: string, until: Date) {
+export function moneyByCurrency(db: DbOrTrx, affiliateId: string, until: Date) {
+  const sum = (filter: ReturnType<typeof sql>) => sql<number>`coalesce(sum(amount) FILTER (WHERE ${filter}), 0)::bigint`;
+  const unsettledApproved = sql`amount >= 0 AND payout_id IS NULL AND status = 'approved'`;
+  const unsettledClawback = sql`amount < 0 AND payout_id IS NULL AND status IN ('pending', 'approved')`;
   return db
     .selectFrom('commissions')
     .select([
       'currency',
-      sql<number>`coalesce(sum(amount) FILTER (WHERE status = 'approved' AND payout_id IS NULL), 0)::bigint`.as('approved'),
-      sql<number>`coalesce(sum(amount) FILTER (WHERE status = 'pending' AND payable_at <= ${until}), 0)::bigint`.as('maturing'),
+      sum(sql`status = 'pending' AND amount >= 0`).as('pending'),
+      sum(sql`status = 'on_hold'`).as('on_hold'),
+      sum(unsettledApproved).as('approved'),
+      sum(unsettledClawback).as('clawbacks'),
+      sum(sql`payout_id IS NOT NULL AND status IN ('pending', 'approved')`).as('in_payouts'),
+      sum(sql`status = 'paid'`).as('paid'),
+      sum(sql`(${unsettledApproved}) OR (${unsettledClawback})`).as('balance'),
+      sum(sql`status = 'pending' AND amount >= 0 AND payable_at <= ${until}`).as('maturing'),
     ])
     .where('affiliate_id', '=', affiliateId)
-    .where('status', 'in', ['approved', 'pending'])
     .groupBy('currency')
     .orderBy('currency')
     .execute();
 }
 
-/** Statuses that count as earned (not rejected or reversed). */
-export const EARNED_STATUSES: CommissionStatus[] = ['pending', 'on_hold', 'approved', 'paid'];
-
 /**
  * Clicks, sale conversions and earnings per local day in `timeZone` (IANA name) for the `days` days ending
- * today (in that zone). Days without activity are present with zeros.
+ * today (in that zone). Days without activity are present with zeros. A commission counts on the day of its
+ * sale (a clawback on the day it was made); rejected and reversed ones do not count. In UTC, clicks come from
+ * the daily rollup; in other zones from the clicks themselves (one index range scan).
  * @returns rows `{ day: 'YYYY-MM-DD', clicks, sales }` and earnings rows `{ day, currency, amount }`
  */
 export async function dailySeries(db: DbOrTrx, affiliateId: string, now: Date, days: number, timeZone: string) {
@@ -230,24 +237,39 @@ export async function dailySeries(db: DbOrTrx, affiliateId: string, now: Date, d
     WITH bounds AS (
       SELECT (date_trunc('day', ${now}::timestamptz AT TIME ZONE ${timeZone}) - make_interval(days => ${days - 1})) AS start_local
     ), grid AS (
-      SELECT (b.start_local + make_interval(days => g))::date AS day,
-             (b.start_local + make_interval(days => g)) AT TIME ZONE ${timeZone} AS starts,
-             (b.start_local + make_interval(days => g + 1)) AT TIME ZONE ${timeZone} AS ends
+      SELECT (b.start_local + make_interval(days => g))::date AS day
       FROM bounds b, generate_series(0, ${days - 1}) AS g
+    ), since AS (
+      SELECT (start_local AT TIME ZONE ${timeZone}) AS at, start_local::date AS day FROM bounds
     )`;
+  const clicksPerDay =
+    timeZone === 'UTC'
+      ? sql`SELECT day, sum(clicks) AS n FROM affiliate_daily_clicks
+             WHERE affiliate_id = ${affiliateId} AND day >= (SELECT day FROM since) GROUP BY day`
+      : sql`SELECT (created_at AT TIME ZONE ${timeZone})::date AS day, count(*) AS n FROM clicks
+             WHERE affiliate_id = ${affiliateId} AND created_at >= (SELECT at FROM since) GROUP BY 1`;
   const counts = await sql<{ day: string; clicks: number; sales: number }>`
     ${range}
-    SELECT to_char(grid.day, 'YYYY-MM-DD') AS day,
-      (SELECT count(*) FROM clicks c WHERE c.affiliate_id = ${affiliateId} AND c.created_at >= grid.starts AND c.created_at < grid.ends)::int AS clicks,
-      (SELECT count(*) FROM conversions v WHERE v.affiliate_id = ${affiliateId} AND v.kind = 'sale' AND v.occurred_at >= grid.starts AND v.occurred_at < grid.ends)::int AS sales
-    FROM grid ORDER BY grid.day`.execute(db);
+    SELECT to_char(grid.day, 'YYYY-MM-DD') AS day, coalesce(c.n, 0)::int AS clicks, coalesce(s.n, 0)::int AS sales
+    FROM grid
+    LEFT JOIN (${clicksPerDay}) c ON c.day = grid.day
+    LEFT JOIN (
+      SELECT (occurred_at AT TIME ZONE ${timeZone})::date AS day, count(*) AS n FROM conversions
+      WHERE affiliate_id = ${affiliateId} AND kind = 'sale' AND occurred_at >= (SELECT at FROM since) GROUP BY 1
+    ) s ON s.day = grid.day
+    ORDER BY grid.day`.execute(db);
   const earnings = await sql<{ day: string; currency: string; amount: number }>`
-    ${range}
-    SELECT to_char(grid.day, 'YYYY-MM-DD') AS day, c.currency, sum(c.amount)::bigint AS amount
-    FROM grid JOIN commissions c
-      ON c.affiliate_id = ${affiliateId} AND c.created_at >= grid.starts AND c.created_at < grid.ends
-     AND c.status IN ('pending', 'on_hold', 'approved', 'paid')
-    GROUP BY grid.day, c.currency ORDER BY grid.day, c.currency`.execute(db);
+    ${range}, earned AS (
+      SELECT c.currency, c.amount,
+             CASE WHEN c.kind <> 'clawback' AND v.occurred_at IS NOT NULL THEN v.occurred_at ELSE c.created_at END AS at
+      FROM commissions c LEFT JOIN conversions v ON v.id = c.conversion_id
+      WHERE c.affiliate_id = ${affiliateId} AND c.status IN ('pending', 'on_hold', 'approved', 'paid')
+    )
+    SELECT to_char((e.at AT TIME ZONE ${timeZone})::date, 'YYYY-MM-DD') AS day, e.currency, sum(e.amount)::bigint AS amount
+    FROM earned e
+    WHERE e.at >= (SELECT at FROM since) AND e.at < (SELECT at FROM since) + make_interval(days => ${days + 1})
+      AND (e.at AT TIME ZONE ${timeZone})::date IN (SELECT day FROM grid)
+    GROUP BY 1, 2 ORDER BY 1, 2`.execute(db);
   return { counts: counts.rows, earnings: earnings.rows.map((r) => ({ ...r, amount: n(r.amount) })) };
 }
 
@@ -356,6 +378,7 @@ function commissionsQuery(db: DbOrTrx, affiliateId: string) {
     .selectFrom('commissions as c')
     .leftJoin('conversions as v', 'v.id', 'c.conversion_id')
     .leftJoin('referrals as r', 'r.id', 'v.referral_id')
+    .leftJoin('commission_rules as cr', 'cr.id', 'c.rule_id')
     .where('c.affiliate_id', '=', affiliateId);
 }
 
@@ -372,6 +395,8 @@ const COMMISSION_COLUMNS = [
   'c.payout_id',
   'c.reason',
   'c.created_at',
+  'c.payment_month',
+  'cr.name as rule_name',
   'v.amount as sale_amount',
   'v.currency as sale_currency',
   'v.occurred_at as sale_at',
@@ -450,18 +475,25 @@ export function findPayout(db: DbOrTrx, affiliateId: string, id: string) {
     .executeTakeFirst();
 }
 
-/** Commissions settled by one payout of the affiliate. */
+/** Commissions one payout of the affiliate covered (`payout_items`, kept also after the payout failed). */
 export function commissionsOfPayout(db: DbOrTrx, affiliateId: string, payoutId: string) {
-  return commissionsQuery(db, affiliateId).select(COMMISSION_COLUMNS).where('c.payout_id', '=', payoutId).orderBy('c.created_at').orderBy('c.id').execute();
+  return commissionsQuery(db, affiliateId)
+    .innerJoin('payout_items as pi', 'pi.commission_id', 'c.id')
+    .select(COMMISSION_COLUMNS)
+    .where('pi.payout_id', '=', payoutId)
+    .orderBy('c.created_at')
+    .orderBy('c.id')
+    .execute();
 }
 
-/** Open payouts (pending or processing) of the affiliate. */
-export function countOpenPayouts(db: DbOrTrx, affiliateId: string) {
-  return db
+/** Open payouts (pending or processing) of the affiliate, per currency. */
+export async function openPayoutsByCurrency(db: DbOrTrx, affiliateId: string) {
+  const rows = await db
     .selectFrom('payouts')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .select((eb) => ['currency', eb.fn.countAll<number>().as('n')])
     .where('affiliate_id', '=', affiliateId)
     .where('status', 'in', ['pending', 'processing'])
-    .executeTakeFirstOrThrow()
-    .then((r) => n(r.n));
+    .groupBy('currency')
+    .execute();
+  return rows.map((r) => ({ currency: r.currency, n: n(r.n) }));
 }

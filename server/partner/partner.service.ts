@@ -11,6 +11,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { AffiliateRow, CommissionStatus, PartnerPayoutMethod, ProgramRow } from '../db/schema.ts';
@@ -23,6 +24,7 @@ import { findProgramById } from '../programs/programs.repository.ts';
 import { isMerchantUrl } from '../links/links.service.ts';
 import { insertLink } from '../links/links.repository.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { minimumPayout } from '../payouts/payouts.service.ts';
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import { commissionRule, formatDecimal, maskEmail, type CommissionRule } from './partner.format.ts';
 import * as mails from './partner.mails.ts';
@@ -250,6 +252,29 @@ function generateCode(name: string): string {
   const suffix = randomBytes(4).toString('base64url').replace(/[-_]/g, '').slice(0, 4).toLowerCase();
   const code = base ? `${base}-${suffix}` : `aff-${randomBytes(5).toString('hex')}`;
   return AFFILIATE_CODE.test(code) ? code : `aff-${randomBytes(5).toString('hex')}`;
+}
+
+/**
+ * Per currency: what a payout may take now (`amount`), what matures within `MATURING_DAYS`, and the minimum
+ * payout in that currency (the payouts engine's `minimumPayout`). Currencies with nothing are left out.
+ */
+function payoutBalances(program: ProgramRow, money: Awaited<ReturnType<typeof repo.moneyByCurrency>>) {
+  return money
+    .map((m) => {
+      const amount = Number(m.balance);
+      const minimum = minimumPayout(program, m.currency);
+      return { currency: m.currency, amount, maturing: Number(m.maturing), minimum, reachesMinimum: amount > 0 && amount >= minimum };
+    })
+    .filter((b) => b.amount !== 0 || b.maturing !== 0 || b.currency === program.currency);
+}
+
+/** The next run of the program's payout schedule (cron, UTC) after `at`, ISO 8601, or null when unreadable. */
+function nextPayoutRun(program: ProgramRow, at: Date): string | null {
+  try {
+    return CronExpressionParser.parse(program.payout_schedule, { currentDate: at, tz: 'UTC' }).next().toDate().toISOString();
+  } catch {
+    return null;
+  }
 }
 
 function throwRateLimited(msBeforeNext: number, message = 'Too many attempts; try again later'): never {
@@ -541,30 +566,21 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
      * - `clicks`; `visitors` (referrals); `leads` (referrals that reached `lead` or `customer`);
      *   `customers` (referrals with status `customer`); `conversions` (sale conversions);
      * - `conversionRate` = customers ÷ clicks (0..1), null without clicks;
-     * - `revenue`: sum of referred sales; `earnings`: commission sums per status;
-     * - `nextPayout`: approved commissions not in a payout (`amount`), pending ones that become payable in
-     *   the next `MATURING_DAYS` days (`maturing`), and the program's minimum (program currency only).
+     * - `revenue`: sum of referred sales;
+     * - `earnings`: `pending` (hold period), `onHold` (fraud check or dispute), `approved` (not yet in a payout),
+     *   `clawbacks` (outstanding, ≤ 0), `inPayouts` (in an open payout), `paid` — as the payouts engine counts;
+     * - `nextPayout`: what a payout may take now (`amount` = approved + clawbacks), what becomes payable within
+     *   `MATURING_DAYS` days (`maturing`), the minimum payout in that currency, and whether it is reached;
+     *   `nextPayoutDate`: the program's next scheduled payout run (UTC), or null.
      */
     async overview(partner: AuthenticatedPartner) {
       const at = now();
-      const [program, funnel, revenue, totals, balances] = await Promise.all([
+      const [program, funnel, revenue, money] = await Promise.all([
         requireProgram(partner),
         repo.countFunnel(db, partner.affiliateId),
         repo.revenueByCurrency(db, partner.affiliateId),
-        repo.commissionTotals(db, partner.affiliateId),
-        repo.payableBalances(db, partner.affiliateId, new Date(at.getTime() + MATURING_DAYS * DAY_MS)),
+        repo.moneyByCurrency(db, partner.affiliateId, new Date(at.getTime() + MATURING_DAYS * DAY_MS)),
       ]);
-      const byCurrency = new Map<string, { currency: string; pending: number; onHold: number; approved: number; paid: number }>();
-      for (const t of totals) {
-        const entry = byCurrency.get(t.currency) ?? { currency: t.currency, pending: 0, onHold: 0, approved: 0, paid: 0 };
-        const total = Number(t.total);
-        if (t.status === 'pending') entry.pending += total;
-        else if (t.status === 'on_hold') entry.onHold += total;
-        else if (t.status === 'approved') entry.approved += total;
-        else if (t.status === 'paid') entry.paid += total;
-        else continue;
-        byCurrency.set(t.currency, entry);
-      }
       return {
         clicks: funnel.clicks,
         visitors: funnel.visitors,
@@ -573,14 +589,17 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         conversions: funnel.sales,
         conversionRate: funnel.clicks > 0 ? funnel.customers / funnel.clicks : null,
         revenue: revenue.map((r) => ({ currency: r.currency, amount: Number(r.total) })),
-        earnings: [...byCurrency.values()].sort((x, y) => x.currency.localeCompare(y.currency)),
-        nextPayout: balances
-          .map((b) => {
-            const minimum = b.currency === program.currency ? program.min_payout_amount : null;
-            const amount = Number(b.approved);
-            return { currency: b.currency, amount, maturing: Number(b.maturing), minimum, reachesMinimum: minimum === null ? null : amount >= minimum && amount > 0 };
-          })
-          .filter((b) => b.amount !== 0 || b.maturing !== 0),
+        earnings: money.map((m) => ({
+          currency: m.currency,
+          pending: Number(m.pending),
+          onHold: Number(m.on_hold),
+          approved: Number(m.approved),
+          clawbacks: Number(m.clawbacks),
+          inPayouts: Number(m.in_payouts),
+          paid: Number(m.paid),
+        })),
+        nextPayout: payoutBalances(program, money),
+        nextPayoutDate: nextPayoutRun(program, at),
       };
     },
 
@@ -760,26 +779,22 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     },
 
     /**
-     * Payout history (newest first), the balance that can be paid out per currency, the payout method on
-     * file and whether a payout can be requested now (balance ≥ the program's minimum, a method on file,
-     * no payout already open).
+     * Payout history (newest first), the balance that can be paid out per currency (as in `overview`), the
+     * next scheduled payout run, the payout method on file, and whether a payout can be requested now (a
+     * method on file and, in some currency, a balance ≥ the minimum with no payout already open).
      */
     async payouts(partner: AuthenticatedPartner, query: unknown) {
       const page = parseInput(pageInput, query);
       const at = now();
-      const [a, program, list, balances, open] = await Promise.all([
+      const [a, program, list, money, open] = await Promise.all([
         requireAffiliate(partner),
         requireProgram(partner),
         repo.listPayouts(db, partner.affiliateId, page),
-        repo.payableBalances(db, partner.affiliateId, new Date(at.getTime() + MATURING_DAYS * DAY_MS)),
-        repo.countOpenPayouts(db, partner.affiliateId),
+        repo.moneyByCurrency(db, partner.affiliateId, new Date(at.getTime() + MATURING_DAYS * DAY_MS)),
+        repo.openPayoutsByCurrency(db, partner.affiliateId),
       ]);
-      const balance = balances.map((b) => {
-        const minimum = b.currency === program.currency ? program.min_payout_amount : null;
-        const amount = Number(b.approved);
-        return { currency: b.currency, amount, maturing: Number(b.maturing), minimum, reachesMinimum: minimum === null ? null : amount >= minimum && amount > 0 };
-      });
-      const main = balance.find((b) => b.currency === program.currency);
+      const balance = payoutBalances(program, money);
+      const openIn = new Set(open.map((o) => o.currency));
       return {
         data: list.rows.map((p) => ({
           id: p.id,
@@ -798,9 +813,10 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         offset: page.offset,
         balance,
         minimum: { amount: program.min_payout_amount, currency: program.currency },
+        nextPayoutDate: nextPayoutRun(program, at),
         payoutMethod: a.payout_method ? { method: a.payout_method, summary: payoutSummary(a.payout_method, a.payout_details ?? {}) } : null,
-        openPayouts: open,
-        canRequest: Boolean(main?.reachesMinimum) && a.payout_method !== null && open === 0,
+        openPayouts: open.reduce((n, o) => n + o.n, 0),
+        canRequest: a.payout_method !== null && balance.some((b) => b.reachesMinimum && !openIn.has(b.currency)),
       };
     },
 

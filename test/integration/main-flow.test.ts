@@ -101,8 +101,9 @@ describe('click → checkout → commission → dashboard', () => {
       conversions: 1,
       conversionRate: 1,
       revenue: [{ currency: 'usd', amount: 1999 }],
-      earnings: [{ currency: 'usd', pending: 0, onHold: 0, approved: 200, paid: 0 }],
+      earnings: [{ currency: 'usd', pending: 0, onHold: 0, approved: 200, clawbacks: 0, inPayouts: 0, paid: 0 }],
       nextPayout: [{ currency: 'usd', amount: 200, maturing: 0, minimum: 5000, reachesMinimum: false }],
+      nextPayoutDate: expect.stringMatching(/^\d{4}-\d{2}-01T00:00:00\.000Z$/),
     });
   });
 

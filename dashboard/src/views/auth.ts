@@ -176,7 +176,7 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
   });
   root.replaceChildren(
     card(
-      `Become a ${program.name} partner`,
+      `Join the ${program.name} partner program`,
       h(
         'p',
         { class: 'muted' },

@@ -32,11 +32,11 @@ export async function drawChart(container: HTMLElement, stats: Stats, currency: 
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     legend: { live: true },
     cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-    scales: { x: { time: true }, clicks: { range: (_u, _min, max) => [0, Math.max(4, max * 1.15)] }, money: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
+    scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] }, clicks: { range: (_u, _min, max) => [0, Math.max(4, max * 1.15)] }, money: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
     series: [
-      { value: (_u, ts) => (ts == null ? '—' : formatDay(new Date(ts * 1000).toISOString().slice(0, 10))) },
+      { label: 'Day', value: (_u, ts) => (ts == null ? '—' : formatDay(new Date(ts * 1000).toISOString().slice(0, 10))) },
       { label: 'Clicks', scale: 'clicks', stroke: clickColor, fill: clickColor + '55', paths: bars, points: { show: false }, value: (_u, v) => (v == null ? '—' : formatCount(v)) },
-      { label: `Earnings (${currency.toUpperCase()})`, scale: 'money', stroke: moneyColor, width: 2, points: { show: stats.days <= 30 }, value: (_u, v) => (v == null ? '—' : moneyLabel(v)) },
+      { label: `Earnings (${currency.toUpperCase()})`, scale: 'money', stroke: moneyColor, width: 2, points: { show: stats.days <= 7 }, value: (_u, v) => (v == null ? '—' : moneyLabel(v)) },
     ],
     axes: [
       { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { show: false }, values: (_u, splits) => splits.map((s) => formatDay(new Date(s * 1000).toISOString().slice(0, 10))) },

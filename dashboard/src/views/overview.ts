@@ -3,7 +3,7 @@ import { ApiError } from '../api.js';
 import type { AppContext } from '../context.js';
 import { copyField, emptyState, errorBox, h, loading, table } from '../dom.js';
 import { formatCount, formatDate, formatDay, formatMoney, formatMoneyList, formatRate, timeZone } from '../format.js';
-import type { Me, Overview, Stats } from '../types.js';
+import type { Earnings, Me, Overview, Stats } from '../types.js';
 
 function tile(label: string, value: string, sub?: string): HTMLElement {
   return h('div', { class: 'tile' }, h('p', { class: 'tile-label' }, label), h('p', { class: 'tile-value' }, value), sub ? h('p', { class: 'tile-sub' }, sub) : null);
@@ -12,9 +12,11 @@ function tile(label: string, value: string, sub?: string): HTMLElement {
 /** The numbers, drawn from an `/overview` answer (no network). */
 export function renderOverview(me: Me, o: Overview): HTMLElement {
   const currency = me.program.currency;
-  const sum = (key: 'pending' | 'onHold' | 'approved' | 'paid') => o.earnings.map((e) => ({ amount: e[key], currency: e.currency }));
-  const pending = o.earnings.map((e) => ({ amount: e.pending + e.onHold, currency: e.currency }));
-  const onHold = o.earnings.some((e) => e.onHold !== 0) ? `incl. ${formatMoneyList(sum('onHold'), currency)} on hold for review` : `in the ${me.program.holdDays}-day hold period`;
+  const pick = (f: (e: Earnings) => number) => o.earnings.map((e) => ({ amount: f(e), currency: e.currency }));
+  const onHold = pick((e) => e.onHold);
+  const inPayouts = pick((e) => e.inPayouts);
+  const pendingSub = onHold.some((m) => m.amount !== 0) ? `incl. ${formatMoneyList(onHold, currency)} on hold for review` : `in the ${me.program.holdDays}-day hold period`;
+  const approvedSub = inPayouts.some((m) => m.amount !== 0) ? `+ ${formatMoneyList(inPayouts, currency)} in a payout on its way` : 'ready for the next payout';
   return h(
     'div',
     { class: 'stack' },
@@ -22,13 +24,13 @@ export function renderOverview(me: Me, o: Overview): HTMLElement {
       'section',
       { class: 'tiles', 'aria-label': 'Your numbers' },
       tile('Clicks', formatCount(o.clicks)),
-      tile('Leads', formatCount(o.leads), 'signed up'),
+      tile('Leads', formatCount(o.leads), 'signed up or bought'),
       tile('Customers', formatCount(o.customers), `${formatCount(o.conversions)} ${o.conversions === 1 ? 'sale' : 'sales'}`),
       tile('Conversion rate', formatRate(o.conversionRate), 'customers ÷ clicks'),
       tile('Revenue referred', formatMoneyList(o.revenue, currency)),
-      tile('Pending', formatMoneyList(pending, currency), onHold),
-      tile('Approved', formatMoneyList(sum('approved'), currency), 'ready for the next payout'),
-      tile('Paid', formatMoneyList(sum('paid'), currency)),
+      tile('Pending', formatMoneyList(pick((e) => e.pending + e.onHold), currency), pendingSub),
+      tile('Approved', formatMoneyList(pick((e) => e.approved + e.clawbacks), currency), approvedSub),
+      tile('Paid', formatMoneyList(pick((e) => e.paid), currency)),
     ),
     renderNextPayout(me, o),
   );
@@ -36,26 +38,29 @@ export function renderOverview(me: Me, o: Overview): HTMLElement {
 
 function renderNextPayout(me: Me, o: Overview): HTMLElement {
   const main = o.nextPayout.find((b) => b.currency === me.program.currency) ?? { currency: me.program.currency, amount: 0, maturing: 0, minimum: me.program.minPayoutAmount, reachesMinimum: false };
-  const others = o.nextPayout.filter((b) => b.currency !== me.program.currency);
-  const min = main.minimum ?? 0;
+  const others = o.nextPayout.filter((b) => b.currency !== me.program.currency && b.amount !== 0);
+  const min = main.minimum;
   const progress = min > 0 ? Math.max(0, Math.min(1, main.amount / min)) : 1;
+  const when = o.nextPayoutDate ? formatDate(o.nextPayoutDate) : null;
+  let text: string;
+  if (main.reachesMinimum) {
+    text = me.affiliate.payoutMethod
+      ? `Approved and above the ${formatMoney(min, main.currency)} minimum: paid out${when ? ` on ${when}` : ' in the next payout run'}, or request it now.`
+      : 'Above the minimum: add a payout method to get paid.';
+  } else {
+    text = `Payouts start at ${formatMoney(min, main.currency)}; ${formatMoney(Math.max(0, min - main.amount), main.currency)} to go.`;
+  }
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'next-payout-title' },
-    h('h2', { id: 'next-payout-title' }, 'Next payout'),
+    h('div', { class: 'card-head' }, h('h2', { id: 'next-payout-title' }, 'Next payout'), when ? h('span', { class: 'muted small' }, `Next payout run: ${when}`) : null),
     h('p', { class: 'big-number' }, formatMoney(main.amount, main.currency)),
-    h(
-      'p',
-      { class: 'muted' },
-      main.reachesMinimum
-        ? 'Approved and above the minimum: included in the next payout.'
-        : `Payouts start at ${formatMoney(min, main.currency)}; ${formatMoney(Math.max(0, min - main.amount), main.currency)} to go.`,
-      main.maturing > 0 ? ` ${formatMoney(main.maturing, main.currency)} more becomes payable within 30 days.` : '',
-    ),
+    h('p', { class: 'muted' }, text, main.maturing > 0 ? ` ${formatMoney(main.maturing, main.currency)} more becomes payable within 30 days.` : ''),
     min > 0
       ? h('progress', { max: '100', value: String(Math.round(progress * 100)), 'aria-label': `${Math.round(progress * 100)}% of the payout minimum` })
       : null,
     others.length ? h('p', { class: 'muted' }, 'Also approved: ', others.map((b) => formatMoney(b.amount, b.currency)).join(' · ')) : null,
+    h('p', { class: 'small' }, h('a', { href: '/partner/payouts', 'data-link': '' }, me.affiliate.payoutMethod ? 'Payouts and payout method →' : 'Add a payout method →')),
   );
 }
 

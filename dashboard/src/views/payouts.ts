@@ -31,13 +31,12 @@ export function renderPayoutHistory(page: Payouts): HTMLElement {
 
 /** Why a payout cannot be requested yet, or null when it can. */
 export function requestBlocker(p: Payouts): string | null {
-  if (p.openPayouts > 0) return 'A payout is already on its way.';
-  const main = p.balance.find((b) => b.currency === p.minimum.currency);
-  const amount = main?.amount ?? 0;
-  if (amount < p.minimum.amount || amount <= 0) {
-    return `Payouts start at ${formatMoney(p.minimum.amount, p.minimum.currency)}; you have ${formatMoney(amount, p.minimum.currency)} approved.`;
+  if (!p.balance.some((b) => b.reachesMinimum)) {
+    const main = p.balance.find((b) => b.currency === p.minimum.currency);
+    return `Payouts start at ${formatMoney(main?.minimum ?? p.minimum.amount, p.minimum.currency)}; you have ${formatMoney(main?.amount ?? 0, p.minimum.currency)} approved.`;
   }
   if (!p.payoutMethod) return 'Add a payout method below first.';
+  if (p.openPayouts > 0) return 'A payout is already on its way.';
   return null;
 }
 
@@ -63,7 +62,13 @@ export function renderBalance(p: Payouts, onRequest: () => Promise<void>): HTMLE
     h('p', { class: 'big-number' }, formatMoney(main?.amount ?? 0, p.minimum.currency)),
     main && main.maturing > 0 ? h('p', { class: 'muted' }, `${formatMoney(main.maturing, p.minimum.currency)} more becomes payable within 30 days.`) : null,
     others.length ? h('p', { class: 'muted' }, 'Also approved: ', others.map((b) => formatMoney(b.amount, b.currency)).join(' · ')) : null,
-    h('p', { class: 'muted small' }, `Minimum payout: ${formatMoney(p.minimum.amount, p.minimum.currency)}. ${p.payoutMethod ? `Paid to ${p.payoutMethod.summary}.` : ''}`),
+    h(
+      'p',
+      { class: 'muted small' },
+      `Minimum payout: ${formatMoney(main?.minimum ?? p.minimum.amount, p.minimum.currency)}.`,
+      p.nextPayoutDate ? ` Next payout run: ${formatDate(p.nextPayoutDate)}.` : '',
+      p.payoutMethod ? ` Paid to ${p.payoutMethod.summary}.` : '',
+    ),
     status,
     h('div', { class: 'row' }, button, blocker ? h('span', { id: 'request-blocker', class: 'muted small' }, blocker) : null),
   );
