@@ -61,9 +61,10 @@ export const install = (script: HTMLScriptElement | null): void => {
 
     // Writes both cookies on the registrable domain (data-cookie-domain="auto"): tried from the shortest
     // suffix until the browser keeps them (it refuses public suffixes). Deleting (value '') never stops
-    // early, so it removes them under every domain they may have been set with, by us or by the API.
+    // early, so it removes them under every domain they may have been set with, by us or by the API:
+    // also with "none", since a same-site API's Set-Cookie names the registrable domain whatever the tag says.
     const setCookies = (value: string, code: string, maxAge: number) => {
-      for (const domain of get('cookie-domain') == 'none' ? [''] : cookieDomains(location.hostname)) {
+      for (const domain of value && get('cookie-domain') == 'none' ? [''] : cookieDomains(location.hostname)) {
         writeCookie('pk_ref', value, maxAge, domain);
         writeCookie('pk_aff', code, maxAge, domain);
         if (value && readCookie('pk_ref') == value && readCookie('pk_aff') == code) break;

@@ -1,0 +1,124 @@
+/**
+ * A small shared launcher for the end-to-end tests: Debian's Chromium through playwright-core, and a
+ * visitor (a fresh browser context + page) that records what a merchant would look at in DevTools:
+ * the requests the page sent, the console, uncaught errors, and the cookies with their raw attributes.
+ *
+ * Why Debian's `/usr/bin/chromium`: `npx playwright install` cannot download here; `.ci/run` installs
+ * the package when it is missing.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * A normal desktop Chrome user agent. Why not the default: headless Chromium announces itself as
+ * `HeadlessChrome/...`, which `isbot` (and so the click endpoint) treats as a bot.
+ */
+export const DESKTOP_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+
+/**
+ * Starts headless Chromium. `hostRules` become `--host-resolver-rules` (e.g. `MAP *.shop.test 127.0.0.1`),
+ * so fixture sites get real, distinct hostnames (cookie domains, same-site vs cross-site) while every
+ * connection stays on the loopback interface.
+ */
+export async function launchChromium(hostRules: string[] = []): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...(hostRules.length ? [`--host-resolver-rules=${hostRules.join(', ')}`] : []),
+    ],
+  });
+}
+
+/** One request the page (or a frame/beacon of it) sent. */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  /** playwright's resource type: `document`, `script`, `fetch`, `ping` (sendBeacon)... */
+  type: string;
+  body: string | null;
+}
+
+/** One console line as Chromium shows it in DevTools. */
+export interface ConsoleLine {
+  /** `error`, `warning`, `log`... */
+  type: string;
+  text: string;
+  /** Where it comes from: the script's URL for a console call, the failed resource for a network entry. */
+  url: string;
+}
+
+/** A cookie as Chromium stores it (CDP `Network.getCookies`): attributes exactly as written. */
+export interface RawCookie {
+  name: string;
+  value: string;
+  domain: string;
+  path: string;
+  /** Seconds since the epoch; -1 for a session cookie. */
+  expires: number;
+  httpOnly: boolean;
+  secure: boolean;
+  session: boolean;
+  /** Absent when the cookie was written without a SameSite attribute. */
+  sameSite?: 'Strict' | 'Lax' | 'None';
+}
+
+export interface Visitor {
+  context: BrowserContext;
+  page: Page;
+  requests: SeenRequest[];
+  console: ConsoleLine[];
+  /** Uncaught exceptions and unhandled rejections in the page. */
+  errors: Error[];
+  /**
+   * The cookies Chromium would send to any of `urls`, with their raw attributes. Why CDP and not
+   * `context.cookies()`: playwright reports a cookie without SameSite as `Lax`, so a check on `Lax`
+   * through it could never fail.
+   */
+  cookies(urls: string[]): Promise<RawCookie[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A new visitor: a fresh context (no cookies) with a desktop Chrome user agent, or with headless Chromium's
+ * own (`HeadlessChrome/...`) when `headlessUserAgent` is set.
+ */
+export async function newVisitor(browser: Browser, opts: { headlessUserAgent?: boolean } = {}): Promise<Visitor> {
+  const context = await browser.newContext({
+    ...(opts.headlessUserAgent ? {} : { userAgent: DESKTOP_UA }),
+    viewport: { width: 1280, height: 800 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
+  const page = await context.newPage();
+  const requests: SeenRequest[] = [];
+  const consoleLines: ConsoleLine[] = [];
+  const errors: Error[] = [];
+  page.on('request', (request) => {
+    requests.push({ method: request.method(), url: request.url(), type: request.resourceType(), body: request.postData() });
+  });
+  page.on('console', (message) => {
+    consoleLines.push({ type: message.type(), text: message.text(), url: message.location().url });
+  });
+  page.on('pageerror', (error) => void errors.push(error));
+  const cdp = await context.newCDPSession(page);
+  return {
+    context,
+    page,
+    requests,
+    console: consoleLines,
+    errors,
+    cookies: async (urls) => ((await cdp.send('Network.getCookies', { urls })) as { cookies: RawCookie[] }).cookies,
+    close: () => context.close(),
+  };
+}
