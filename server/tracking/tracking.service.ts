@@ -34,8 +34,9 @@ export const clickInput = z.object({
   code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an affiliate code'),
   referral: z.string().regex(REFERRAL_ID).optional(),
   // Long landing URLs (many tracking parameters) are cut, never refused: the click still counts.
-  url: z.string().max(16_384).transform((u) => u.slice(0, 2048)).optional(),
-  referrer: z.string().max(16_384).transform((u) => u.slice(0, 2048)).optional(),
+  url: z.string().max(16_384).transform((u) => u.slice(0, 2048) || undefined).optional(),
+  // An empty document.referrer means "none": stored as NULL.
+  referrer: z.string().max(16_384).transform((u) => u.slice(0, 2048) || undefined).optional(),
 });
 
 export const leadInput = z.object({
