@@ -9,6 +9,7 @@ import { registerProgramCommands } from './cli/program.ts';
 import { registerAffiliateCommands } from './cli/affiliate.ts';
 import { registerJobCommands } from './cli/jobs.ts';
 import { registerPayoutCommands } from './cli/payouts.ts';
+import { registerPartnerCommands } from './cli/partner.ts';
 
 let ctx;
 try {
@@ -22,6 +23,7 @@ registerProgramCommands(cli, ctx);
 registerAffiliateCommands(cli, ctx);
 registerJobCommands(cli, ctx);
 registerPayoutCommands(cli, ctx);
+registerPartnerCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

@@ -111,6 +111,7 @@ describe('partner dashboard in Chromium', () => {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Website').fill('https://creator.test');
     await page.getByLabel('How will you promote us?').fill('Weekly newsletter (12k readers) and YouTube reviews.');
+    await shot('partner-apply');
     await page.getByRole('button', { name: 'Send application' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Thanks, your application is in');
 
@@ -139,6 +140,7 @@ describe('partner dashboard in Chromium', () => {
   it('logs out and logs back in with email and password', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Log in to your partner dashboard');
+    await shot('partner-login');
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill('wrong password here');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -148,6 +150,34 @@ describe('partner dashboard in Chromium', () => {
     await expect.poll(() => page.locator('h1').textContent()).toBe('Welcome, Jamie Creator');
     const cookie = (await context.cookies()).find((c) => c.name === 'pk_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+  });
+
+  it('works from the keyboard: skip link, navigation, focus on the new page, copy button', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url });
+    await page.goto(`${app.url}/partner/`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Welcome, Jamie Creator');
+    const focused = () => page.evaluate(() => ({ tag: document.activeElement?.tagName, id: document.activeElement?.id, text: document.activeElement?.textContent?.trim() }));
+    await page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect((await focused()).id).toBe('main');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('Copy');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.copy-status').textContent()).toBe('Copied!');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/^https:\/\/acme\.test\/\?ref=/);
+    // Tab through the navigation to "Payouts" and open it with Enter: focus moves to the new page's heading.
+    await page.getByRole('link', { name: 'Commissions' }).focus();
+    await page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('Payouts');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Payouts');
+    await expect.poll(async () => (await focused()).tag).toBe('H1');
+    expect(await page.locator('nav a[aria-current="page"]').textContent()).toBe('Payouts');
+    // Back button works like a normal site.
+    await page.goBack();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Welcome, Jamie Creator');
   });
 
   it('shows the clicks, sale and commission of signed Stripe checkouts, matching the database to the cent', async () => {
@@ -216,6 +246,7 @@ describe('partner dashboard in Chromium', () => {
     expect(await row.textContent()).toContain('newsletter-may');
     const stored = await app.db.selectFrom('links').selectAll().where('slug', '=', 'spring-sale').executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ destination_url: 'https://acme.test/pricing', campaign: 'newsletter-may' });
+    await shot('partner-links');
 
     // A visit through the new link counts as a click of that link.
     const visit = await app.request('/r/spring-sale', { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) e2e-2' } });
@@ -228,6 +259,7 @@ describe('partner dashboard in Chromium', () => {
     await page.getByRole('link', { name: 'Commissions' }).click();
     await expect.poll(() => page.locator('table tbody tr').count()).toBe(2);
     expect(await page.locator('table tbody tr').first().textContent()).toContain('10% of 49.00 USD');
+    await shot('partner-commissions');
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Export CSV' }).click();
     const csv = await (await download).path();

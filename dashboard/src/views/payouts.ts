@@ -57,7 +57,7 @@ export function renderBalance(p: Payouts, onRequest: () => Promise<void>): HTMLE
   });
   return h(
     'section',
-    { class: 'card', 'aria-labelledby': 'balance-title' },
+    { class: 'card stack tight', 'aria-labelledby': 'balance-title' },
     h('h2', { id: 'balance-title' }, 'Available for payout'),
     h('p', { class: 'big-number' }, formatMoney(main?.amount ?? 0, p.minimum.currency)),
     main && main.maturing > 0 ? h('p', { class: 'muted' }, `${formatMoney(main.maturing, p.minimum.currency)} more becomes payable within 30 days.`) : null,
@@ -116,7 +116,7 @@ export function renderPayoutSettingsForm(current: PayoutSettings, save: (body: {
     'form',
     { class: 'stack', novalidate: true, 'aria-labelledby': 'method-title' },
     h('h2', { id: 'method-title' }, 'Payout method'),
-    current.summary ? h('p', { class: 'muted' }, `Currently: ${current.summary}.`) : h('p', { class: 'muted' }, 'Tell us where to send your money.'),
+    h('p', { class: 'muted method-summary' }, current.summary ? `Currently: ${current.summary}.` : 'Tell us where to send your money.'),
     h('div', { class: 'form-status' }),
     h('fieldset', { class: 'radios' }, h('legend', null, 'Get paid with'), radios),
     ...Object.values(groups),
@@ -135,6 +135,7 @@ export function renderPayoutSettingsForm(current: PayoutSettings, save: (body: {
       const saved = await busy(form, 'Saving…', () => save({ method, details, password }));
       (form.querySelector('input[name="password"]') as HTMLInputElement).value = '';
       form.querySelector('.form-status')!.replaceChildren(notice(`Saved. Payouts go to ${saved.summary}.`));
+      form.querySelector('.method-summary')!.textContent = `Currently: ${saved.summary}.`;
     } catch (err) {
       showFormError(form, err instanceof ApiError ? err.message.replace(/^details\./, '') : 'Could not save.');
     }
