@@ -1,5 +1,6 @@
 /**
- * SQL for the Stripe event inbox: each event is stored once per program before anything acts on it, then
+ * SQL for the Stripe event inbox: each event is stored once per program before anything acts on it (the group
+ * commit of `inbox-writer.ts`), then
  * processed (in this process right after the acknowledgement, or by the `process-stripe-event` job), retried
  * with backoff, and kept with its outcome.
  */
@@ -10,24 +11,6 @@ import type { StripeEventStatus } from '../db/schema.ts';
 export interface InboxRef {
   programId: string;
   eventId: string;
-}
-
-/**
- * Insert the event unless it is already stored (`ON CONFLICT DO NOTHING`), due for processing at `at`.
- * @returns true when this call stored it, false for a duplicate delivery
- */
-export async function insertEventOnce(
-  db: DbOrTrx,
-  row: { program_id: string; id: string; type: string; api_version: string | null; livemode: boolean; payload: string; event_created_at: Date; at: Date },
-): Promise<boolean> {
-  const { at, ...values } = row;
-  const inserted = await db
-    .insertInto('stripe_events')
-    .values({ ...values, received_at: at, next_attempt_at: at })
-    .onConflict((oc) => oc.columns(['program_id', 'id']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return inserted !== undefined;
 }
 
 /** Lock a stored event for processing; undefined when another worker holds it (`SKIP LOCKED`) or it is unknown. */
