@@ -10,6 +10,7 @@ import { registerAffiliateCommands } from './cli/affiliate.ts';
 import { registerJobCommands } from './cli/jobs.ts';
 import { registerPayoutCommands } from './cli/payouts.ts';
 import { registerPartnerCommands } from './cli/partner.ts';
+import { registerStripeCommands } from './cli/stripe.ts';
 
 let ctx;
 try {
@@ -24,6 +25,7 @@ registerAffiliateCommands(cli, ctx);
 registerJobCommands(cli, ctx);
 registerPayoutCommands(cli, ctx);
 registerPartnerCommands(cli, ctx);
+registerStripeCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);
