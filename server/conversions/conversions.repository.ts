@@ -6,11 +6,38 @@ import type { ConversionsTable, ConversionRow } from '../db/schema.ts';
 /**
  * Insert a conversion unless one with the same Stripe session / payment intent / charge / invoice / external id,
  * or the same subscription's first payment, exists in the program (the partial unique indexes). A concurrent
- * insert of the same sale waits for the other transaction, then does nothing.
+ * insert of the same sale waits for the other transaction, then does nothing. With `referralId` and `binding`,
+ * the referral becomes a `customer` bound to the Stripe customer in the same statement, only if inserted.
  * @returns the new row, or undefined for a duplicate
  */
-export function insertConversionOnce(db: DbOrTrx, row: Insertable<ConversionsTable>) {
-  return db.insertInto('conversions').values(row).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
+export function insertConversionOnce(
+  db: DbOrTrx,
+  referralId: string | null,
+  binding: { stripeCustomerId: string | null; email: string | null } | null,
+  row: Insertable<ConversionsTable>,
+) {
+  if (!referralId || !binding) {
+    return db.insertInto('conversions').values(row).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
+  }
+  // One statement: the insert, and (only when it inserted) the referral becoming a customer bound to the
+  // Stripe customer (data-modifying CTEs see each other's RETURNING rows).
+  return db
+    .with('inserted', (qb) => qb.insertInto('conversions').values(row).onConflict((oc) => oc.doNothing()).returningAll())
+    .with('bound', (qb) =>
+      qb
+        .updateTable('referrals')
+        .set((eb) => ({
+          status: 'customer' as const,
+          stripe_customer_id: eb.fn.coalesce('stripe_customer_id', eb.val(binding.stripeCustomerId)),
+          email: eb.fn.coalesce('email', eb.val(binding.email)),
+        }))
+        .where('id', '=', referralId)
+        .where((eb) => eb.exists(eb.selectFrom('inserted').select('inserted.id')))
+        .returning('referrals.id'),
+    )
+    .selectFrom('inserted')
+    .selectAll()
+    .executeTakeFirst();
 }
 
 /** The Stripe ids one payment may be known by. */

@@ -142,16 +142,21 @@ export type RecordSaleResult =
  * Stripe ids (or external id) in the program — or, for a subscription's first payment, the same subscription —
  * creates nothing and returns the existing conversion with `duplicate: true`, after filling the Stripe ids it
  * lacked (a Checkout Session's conversion learns its charge from the first `invoice.paid`, and vice versa).
- * Binds the referral to the Stripe customer and marks it `customer`. Call inside a transaction.
+ * Binds the referral to the Stripe customer and marks it `customer` (in the same statement as the insert).
+ * Pass the affiliate's status with the referral (`affiliate_status`, as the referral look-ups return it) to save
+ * a read. Call inside a transaction.
  */
 export async function recordSale(
   trx: DbOrTrx,
   program: ProgramRow,
-  referral: Pick<ReferralRow, 'id' | 'affiliate_id'>,
+  referral: Pick<ReferralRow, 'id' | 'affiliate_id'> & { affiliate_status?: string },
   sale: SaleInput,
 ): Promise<RecordSaleResult> {
   const sequence = sale.sequence ?? 1;
-  const conversion = await repo.insertConversionOnce(trx, {
+  const conversion = await repo.insertConversionOnce(trx, referral.id, {
+    stripeCustomerId: sale.stripeCustomerId ?? null,
+    email: sale.customerEmail?.trim().toLowerCase() ?? null,
+  }, {
     id: newId('cnv'),
     program_id: program.id,
     affiliate_id: referral.affiliate_id,
@@ -197,17 +202,8 @@ export async function recordSale(
     });
     return { duplicate: true, conversion: found };
   }
-  await trx
-    .updateTable('referrals')
-    .set((eb) => ({
-      status: 'customer' as const,
-      stripe_customer_id: eb.fn.coalesce('stripe_customer_id', eb.val(sale.stripeCustomerId ?? null)),
-      email: eb.fn.coalesce('email', eb.val(sale.customerEmail?.trim().toLowerCase() ?? null)),
-    }))
-    .where('id', '=', referral.id)
-    .execute();
-  const affiliate = await findAffiliateById(trx, referral.affiliate_id);
-  const commission = await createCommissionForConversion(trx, program, conversion, affiliate?.status ?? 'approved', {
+  const affiliateStatus = referral.affiliate_status ?? (await findAffiliateById(trx, referral.affiliate_id))?.status ?? 'approved';
+  const commission = await createCommissionForConversion(trx, program, conversion, affiliateStatus, {
     lineItems: sale.lineItems ?? [],
   });
   return { duplicate: false, conversion, commission };
@@ -223,7 +219,7 @@ export async function recordLead(
   referral: Pick<ReferralRow, 'id' | 'affiliate_id'>,
   lead: { occurredAt: Date; email: string | null; externalId: string | null; source: 'stripe' | 'api'; attributedBy: string },
 ): Promise<RecordSaleResult> {
-  const conversion = await repo.insertConversionOnce(trx, {
+  const conversion = await repo.insertConversionOnce(trx, null, null, {
     id: newId('cnv'),
     program_id: program.id,
     affiliate_id: referral.affiliate_id,

@@ -6,19 +6,26 @@
 import type { DbOrTrx } from '../db/database.ts';
 import { newId } from '../ids.ts';
 
+/** Referrals with their affiliate's status (`affiliate_status`), which the commission needs: one round trip. */
+function referralsWithStatus(db: DbOrTrx, programId: string) {
+  return db
+    .selectFrom('referrals')
+    .innerJoin('affiliates', 'affiliates.id', 'referrals.affiliate_id')
+    .selectAll('referrals')
+    .select('affiliates.status as affiliate_status')
+    .where('referrals.program_id', '=', programId);
+}
+
 export function findReferral(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('referrals').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return referralsWithStatus(db, programId).where('referrals.id', '=', id).executeTakeFirst();
 }
 
 /** The referral a Stripe customer was first bound to (the first binding wins: a customer stays with one affiliate). */
 export function findReferralByCustomer(db: DbOrTrx, programId: string, customerId: string) {
-  return db
-    .selectFrom('referrals')
-    .selectAll()
-    .where('program_id', '=', programId)
-    .where('stripe_customer_id', '=', customerId)
-    .orderBy('created_at')
-    .orderBy('id')
+  return referralsWithStatus(db, programId)
+    .where('referrals.stripe_customer_id', '=', customerId)
+    .orderBy('referrals.created_at')
+    .orderBy('referrals.id')
     .limit(1)
     .executeTakeFirst();
 }
@@ -29,13 +36,13 @@ export function findReferralByCustomer(db: DbOrTrx, programId: string, customerI
  * a customer).
  */
 export function findReferralByEmail(db: DbOrTrx, programId: string, email: string, at: Date, opts: { leadsOnly?: boolean } = {}) {
-  let q = db.selectFrom('referrals').selectAll().where('program_id', '=', programId);
-  if (opts.leadsOnly) q = q.where('status', '=', 'lead');
+  let q = referralsWithStatus(db, programId);
+  if (opts.leadsOnly) q = q.where('referrals.status', '=', 'lead');
   return q
-    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.trim().toLowerCase()))
-    .where('expires_at', '>=', at)
-    .orderBy('last_click_at', 'desc')
-    .orderBy('id')
+    .where((eb) => eb(eb.fn('lower', ['referrals.email']), '=', email.trim().toLowerCase()))
+    .where('referrals.expires_at', '>=', at)
+    .orderBy('referrals.last_click_at', 'desc')
+    .orderBy('referrals.id')
     .limit(1)
     .executeTakeFirst();
 }
