@@ -49,7 +49,6 @@ export interface Balance {
 
 export interface Overview {
   clicks: number;
-  visitors: number;
   leads: number;
   customers: number;
   conversions: number;

@@ -134,6 +134,16 @@ export function listApplications(db: DbOrTrx, programId: string, affiliateIds: s
     .execute();
 }
 
+/** The program of an affiliate (one indexed join). */
+export function programOfAffiliate(db: DbOrTrx, affiliateId: string) {
+  return db
+    .selectFrom('affiliates as a')
+    .innerJoin('programs as p', 'p.id', 'a.program_id')
+    .selectAll('p')
+    .where('a.id', '=', affiliateId)
+    .executeTakeFirst();
+}
+
 export function updatePayoutSettings(db: DbOrTrx, affiliateId: string, method: PartnerPayoutMethod, details: Record<string, string>, now: Date) {
   return db
     .updateTable('affiliates')
@@ -147,51 +157,22 @@ export function updatePayoutSettings(db: DbOrTrx, affiliateId: string, method: P
 
 const n = (v: unknown) => Number(v ?? 0);
 
-/**
- * Clicks, referred visitors, leads (referrals that reached `lead` or `customer`), customers and sale
- * conversions of one affiliate. Clicks are summed from the daily rollup `affiliate_daily_clicks` (kept by the
- * click ingest in the same statement as the clicks, migration 0005), so this stays fast at millions of clicks.
- */
-export async function countFunnel(db: DbOrTrx, affiliateId: string) {
-  const row = await db
-    .selectNoFrom((eb) => [
-      eb
-        .selectFrom('affiliate_daily_clicks')
-        .select(sql<number>`coalesce(sum(clicks), 0)::bigint`.as('n'))
-        .where('affiliate_id', '=', affiliateId)
-        .as('clicks'),
-      eb.selectFrom('referrals').select(eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).as('visitors'),
-      eb
-        .selectFrom('referrals')
-        .select(sql<number>`count(*) FILTER (WHERE status IN ('lead', 'customer'))`.as('n'))
-        .where('affiliate_id', '=', affiliateId)
-        .as('leads'),
-      eb
-        .selectFrom('referrals')
-        .select(sql<number>`count(*) FILTER (WHERE status = 'customer')`.as('n'))
-        .where('affiliate_id', '=', affiliateId)
-        .as('customers'),
-      eb
-        .selectFrom('conversions')
-        .select(eb.fn.countAll<number>().as('n'))
-        .where('affiliate_id', '=', affiliateId)
-        .where('kind', '=', 'sale')
-        .as('sales'),
-    ])
-    .executeTakeFirstOrThrow();
-  return { clicks: n(row.clicks), visitors: n(row.visitors), leads: n(row.leads), customers: n(row.customers), sales: n(row.sales) };
+/** One currency's commission sums (minor units); see `moneyByCurrency`. */
+export interface MoneyRow {
+  currency: string;
+  pending: number;
+  on_hold: number;
+  approved: number;
+  clawbacks: number;
+  in_payouts: number;
+  paid: number;
+  balance: number;
+  maturing: number;
 }
 
-/** Sum of sale conversions per currency (minor units). */
-export function revenueByCurrency(db: DbOrTrx, affiliateId: string) {
-  return db
-    .selectFrom('conversions')
-    .select(['currency', sql<number>`coalesce(sum(amount), 0)::bigint`.as('total')])
-    .where('affiliate_id', '=', affiliateId)
-    .where('kind', '=', 'sale')
-    .groupBy('currency')
-    .orderBy('currency')
-    .execute();
+/** Every field but `currency` as a number. */
+function numbers<T extends object>(row: T): T {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === 'currency' ? v : Number(v ?? 0)])) as T;
 }
 
 /**
@@ -201,35 +182,77 @@ export function revenueByCurrency(db: DbOrTrx, affiliateId: string) {
  * - `approved`: approved, not yet in a payout; `clawbacks`: outstanding clawbacks (≤ 0), netted into the next payout;
  * - `in_payouts`: in an open payout; `paid`; `balance` = `approved + clawbacks` (what a payout may take now);
  * - `maturing`: pending commissions that become payable by `until`.
+ * SQL sums one group per (currency, status, in a payout?, negative?, due by `until`?) — a handful of rows — and
+ * the buckets are folded here: one aggregate per row instead of eight filtered ones.
  */
-export function moneyByCurrency(db: DbOrTrx, affiliateId: string, until: Date) {
-  const sum = (filter: ReturnType<typeof sql>) => sql<number>`coalesce(sum(amount) FILTER (WHERE ${filter}), 0)::bigint`;
-  const unsettledApproved = sql`amount >= 0 AND payout_id IS NULL AND status = 'approved'`;
-  const unsettledClawback = sql`amount < 0 AND payout_id IS NULL AND status IN ('pending', 'approved')`;
-  return db
-    .selectFrom('commissions')
-    .select([
-      'currency',
-      sum(sql`status = 'pending' AND amount >= 0`).as('pending'),
-      sum(sql`status = 'on_hold'`).as('on_hold'),
-      sum(unsettledApproved).as('approved'),
-      sum(unsettledClawback).as('clawbacks'),
-      sum(sql`payout_id IS NOT NULL AND status IN ('pending', 'approved')`).as('in_payouts'),
-      sum(sql`status = 'paid'`).as('paid'),
-      sum(sql`(${unsettledApproved}) OR (${unsettledClawback})`).as('balance'),
-      sum(sql`status = 'pending' AND amount >= 0 AND payable_at <= ${until}`).as('maturing'),
-    ])
+export async function moneyByCurrency(db: DbOrTrx, affiliateId: string, until: Date): Promise<MoneyRow[]> {
+  const { rows } = await sql<{ currency: string; status: string; in_payout: boolean; negative: boolean; due: boolean; total: number }>`
+    SELECT currency, status, payout_id IS NOT NULL AS in_payout, amount < 0 AS negative, payable_at <= ${until} AS due,
+           sum(amount)::bigint AS total
+    FROM commissions WHERE affiliate_id = ${affiliateId}
+    GROUP BY 1, 2, 3, 4, 5`.execute(db);
+  const byCurrency = new Map<string, MoneyRow>();
+  for (const r of rows) {
+    let m = byCurrency.get(r.currency);
+    if (!m) byCurrency.set(r.currency, (m = { currency: r.currency, pending: 0, on_hold: 0, approved: 0, clawbacks: 0, in_payouts: 0, paid: 0, balance: 0, maturing: 0 }));
+    const total = Number(r.total);
+    const open = r.status === 'pending' || r.status === 'approved';
+    if (r.status === 'pending' && !r.negative) {
+      m.pending += total;
+      if (r.due) m.maturing += total;
+    }
+    if (r.status === 'on_hold') m.on_hold += total;
+    if (r.status === 'approved' && !r.negative && !r.in_payout) m.approved += total;
+    if (open && r.negative && !r.in_payout) m.clawbacks += total;
+    if (open && r.in_payout) m.in_payouts += total;
+    if (r.status === 'paid') m.paid += total;
+  }
+  for (const m of byCurrency.values()) m.balance = m.approved + m.clawbacks;
+  return [...byCurrency.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+}
+
+/**
+ * Clicks (from the daily rollup `affiliate_daily_clicks`, kept by the click ingest in the same statement as
+ * the clicks, migration 0005, so it stays fast at millions of clicks), leads (referrals that reached `lead` or
+ * `customer`) and customers (status `customer`) of one affiliate. Mere visitors are never scanned (partial index
+ * of migration 0004).
+ */
+export async function funnelCounts(db: DbOrTrx, affiliateId: string) {
+  const { rows } = await sql<{ clicks: number; leads: number; customers: number }>`
+    SELECT
+      (SELECT coalesce(sum(clicks), 0)::bigint FROM affiliate_daily_clicks WHERE affiliate_id = ${affiliateId}) AS clicks,
+      count(*) AS leads, count(*) FILTER (WHERE status = 'customer') AS customers
+    FROM referrals WHERE affiliate_id = ${affiliateId} AND status IN ('lead', 'customer')`.execute(db);
+  return numbers(rows[0]!);
+}
+
+/** Sale conversions per currency: count and revenue net of refunds (minor units). */
+export async function salesByCurrency(db: DbOrTrx, affiliateId: string) {
+  const { rows } = await sql<{ currency: string; n: number; revenue: number }>`
+    SELECT currency, count(*) AS n, (sum(amount) - sum(refunded_amount))::bigint AS revenue
+    FROM conversions WHERE affiliate_id = ${affiliateId} AND kind = 'sale'
+    GROUP BY currency ORDER BY currency`.execute(db);
+  return rows.map(numbers);
+}
+
+/** Clicks of the affiliate in the daily rollup (UTC days) since `days` days before `now` (for choosing a plan). */
+export async function recentRollupClicks(db: DbOrTrx, affiliateId: string, now: Date, days: number): Promise<number> {
+  const since = new Date(now.getTime() - (days + 1) * 86_400_000).toISOString().slice(0, 10);
+  const row = await db
+    .selectFrom('affiliate_daily_clicks')
+    .select(sql<number>`coalesce(sum(clicks), 0)::bigint`.as('n'))
     .where('affiliate_id', '=', affiliateId)
-    .groupBy('currency')
-    .orderBy('currency')
-    .execute();
+    .where('day', '>=', since)
+    .executeTakeFirstOrThrow();
+  return n(row.n);
 }
 
 /**
  * Clicks, sale conversions and earnings per local day in `timeZone` (IANA name) for the `days` days ending
  * today (in that zone). Days without activity are present with zeros. A commission counts on the day of its
  * sale (a clawback on the day it was made); rejected and reversed ones do not count. In UTC, clicks come from
- * the daily rollup; in other zones from the clicks themselves (one index range scan).
+ * the daily rollup; in other zones from the clicks themselves (one index range scan: callers keep that for
+ * modest volumes).
  * @returns rows `{ day: 'YYYY-MM-DD', clicks, sales }` and earnings rows `{ day, currency, amount }`
  */
 export async function dailySeries(db: DbOrTrx, affiliateId: string, now: Date, days: number, timeZone: string) {

@@ -29,6 +29,7 @@ import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './
 import { commissionRule, formatDecimal, maskEmail, type CommissionRule } from './partner.format.ts';
 import * as mails from './partner.mails.ts';
 import * as repo from './partner.repository.ts';
+import { coalesced } from './coalesce.ts';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -45,6 +46,8 @@ export const MAX_LINKS_PER_AFFILIATE = 200;
 export const CSV_EXPORT_LIMIT = 50_000;
 /** How far ahead "becomes payable soon" looks in the next-payout estimate. */
 export const MATURING_DAYS = 30;
+/** Above this many clicks in the chart's period, days are UTC days from the rollup instead of local days. */
+export const LOCAL_DAYS_MAX_CLICKS = 50_000;
 
 export const setPasswordInput = z.object({
   token: z.string().min(10).max(200),
@@ -258,12 +261,12 @@ function generateCode(name: string): string {
  * Per currency: what a payout may take now (`amount`), what matures within `MATURING_DAYS`, and the minimum
  * payout in that currency (the payouts engine's `minimumPayout`). Currencies with nothing are left out.
  */
-function payoutBalances(program: ProgramRow, money: Awaited<ReturnType<typeof repo.moneyByCurrency>>) {
+function payoutBalances(program: ProgramRow, money: repo.MoneyRow[]) {
   return money
     .map((m) => {
-      const amount = Number(m.balance);
+      const amount = m.balance;
       const minimum = minimumPayout(program, m.currency);
-      return { currency: m.currency, amount, maturing: Number(m.maturing), minimum, reachesMinimum: amount > 0 && amount >= minimum };
+      return { currency: m.currency, amount, maturing: m.maturing, minimum, reachesMinimum: amount > 0 && amount >= minimum };
     })
     .filter((b) => b.amount !== 0 || b.maturing !== 0 || b.currency === program.currency);
 }
@@ -330,6 +333,67 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
   }
 
   const linkUrl = (slug: string) => `${config.publicUrl}/r/${slug}`;
+
+  /**
+   * Daily series of one affiliate (see `stats`), key `affiliateId|days|tz`; concurrent callers share one
+   * computation. Outside UTC, clicks are counted from the clicks themselves; above `LOCAL_DAYS_MAX_CLICKS` in
+   * the period that is too slow, so the days fall back to UTC days (from the rollup) and `timeZone` says so.
+   */
+  const statsOf = coalesced(async (key: string) => {
+    const [affiliateId, daysText, tz] = key.split('|') as [string, string, string];
+    const days = Number(daysText);
+    const at = now();
+    const zone = tz !== 'UTC' && (await repo.recentRollupClicks(db, affiliateId, at, days)) > LOCAL_DAYS_MAX_CLICKS ? 'UTC' : tz;
+    const { counts, earnings } = await repo.dailySeries(db, affiliateId, at, days, zone);
+    const dates = counts.map((r) => r.day);
+    const index = new Map(dates.map((d, i) => [d, i]));
+    const perCurrency = new Map<string, number[]>();
+    for (const e of earnings) {
+      let arr = perCurrency.get(e.currency);
+      if (!arr) perCurrency.set(e.currency, (arr = dates.map(() => 0)));
+      arr[index.get(e.day)!] = e.amount;
+    }
+    return {
+      days,
+      timeZone: zone,
+      dates,
+      clicks: counts.map((r) => Number(r.clicks)),
+      sales: counts.map((r) => Number(r.sales)),
+      earnings: [...perCurrency.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([currency, amounts]) => ({ currency, amounts })),
+    };
+  });
+
+  /** The overview of one affiliate (see `overview`); concurrent callers share one computation. */
+  const overviewOf = coalesced(async (affiliateId: string) => {
+    const at = now();
+    // Independent reads on separate connections: the overview takes as long as the slowest, not the sum.
+    const [program, funnel, sales, money] = await Promise.all([
+      repo.programOfAffiliate(db, affiliateId),
+      repo.funnelCounts(db, affiliateId),
+      repo.salesByCurrency(db, affiliateId),
+      repo.moneyByCurrency(db, affiliateId, new Date(at.getTime() + MATURING_DAYS * DAY_MS)),
+    ]);
+    if (!program) throw new UnauthorizedError('Log in first', 'not_logged_in');
+    return {
+      clicks: funnel.clicks,
+      leads: funnel.leads,
+      customers: funnel.customers,
+      conversions: sales.reduce((sum, x) => sum + x.n, 0),
+      conversionRate: funnel.clicks > 0 ? funnel.customers / funnel.clicks : null,
+      revenue: sales.map((x) => ({ currency: x.currency, amount: x.revenue })),
+      earnings: money.map((m) => ({
+        currency: m.currency,
+        pending: m.pending,
+        onHold: m.on_hold,
+        approved: m.approved,
+        clawbacks: m.clawbacks,
+        inPayouts: m.in_payouts,
+        paid: m.paid,
+      })),
+      nextPayout: payoutBalances(program, money),
+      nextPayoutDate: nextPayoutRun(program, at),
+    };
+  });
 
   const service = {
     /**
@@ -563,10 +627,10 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
 
     /**
      * The affiliate's numbers (counts; money in minor units per currency):
-     * - `clicks`; `visitors` (referrals); `leads` (referrals that reached `lead` or `customer`);
-     *   `customers` (referrals with status `customer`); `conversions` (sale conversions);
+     * - `clicks`; `leads` (referrals that reached `lead` or `customer`); `customers` (referrals with status
+     *   `customer`); `conversions` (sale conversions);
      * - `conversionRate` = customers ÷ clicks (0..1), null without clicks;
-     * - `revenue`: sum of referred sales;
+     * - `revenue`: referred sales net of refunds;
      * - `earnings`: `pending` (hold period), `onHold` (fraud check or dispute), `approved` (not yet in a payout),
      *   `clawbacks` (outstanding, ≤ 0), `inPayouts` (in an open payout), `paid` — as the payouts engine counts;
      * - `nextPayout`: what a payout may take now (`amount` = approved + clawbacks), what becomes payable within
@@ -574,59 +638,18 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
      *   `nextPayoutDate`: the program's next scheduled payout run (UTC), or null.
      */
     async overview(partner: AuthenticatedPartner) {
-      const at = now();
-      const [program, funnel, revenue, money] = await Promise.all([
-        requireProgram(partner),
-        repo.countFunnel(db, partner.affiliateId),
-        repo.revenueByCurrency(db, partner.affiliateId),
-        repo.moneyByCurrency(db, partner.affiliateId, new Date(at.getTime() + MATURING_DAYS * DAY_MS)),
-      ]);
-      return {
-        clicks: funnel.clicks,
-        visitors: funnel.visitors,
-        leads: funnel.leads,
-        customers: funnel.customers,
-        conversions: funnel.sales,
-        conversionRate: funnel.clicks > 0 ? funnel.customers / funnel.clicks : null,
-        revenue: revenue.map((r) => ({ currency: r.currency, amount: Number(r.total) })),
-        earnings: money.map((m) => ({
-          currency: m.currency,
-          pending: Number(m.pending),
-          onHold: Number(m.on_hold),
-          approved: Number(m.approved),
-          clawbacks: Number(m.clawbacks),
-          inPayouts: Number(m.in_payouts),
-          paid: Number(m.paid),
-        })),
-        nextPayout: payoutBalances(program, money),
-        nextPayoutDate: nextPayoutRun(program, at),
-      };
+      return overviewOf(partner.affiliateId);
     },
 
     /**
-     * Clicks, sale conversions and earnings (commissions not rejected or reversed, by the day they were
-     * earned) per local day for the last 7, 30 or 90 days in the time zone `tz` (default UTC).
+     * Clicks, sale conversions and earnings (commissions not rejected or reversed, on the day of their sale)
+     * per local day for the last 7, 30 or 90 days in the time zone `tz` (default UTC; UTC days when the
+     * period has more than `LOCAL_DAYS_MAX_CLICKS` clicks — `timeZone` tells which).
      * @returns `{ days, timeZone, dates[], clicks[], sales[], earnings: [{ currency, amounts[] }] }`, arrays aligned with `dates`
      */
     async stats(partner: AuthenticatedPartner, query: unknown) {
       const q = parseInput(statsInput, query);
-      const { counts, earnings } = await repo.dailySeries(db, partner.affiliateId, now(), q.days, q.tz);
-      const dates = counts.map((r) => r.day);
-      const index = new Map(dates.map((d, i) => [d, i]));
-      const perCurrency = new Map<string, number[]>();
-      for (const e of earnings) {
-        let arr = perCurrency.get(e.currency);
-        if (!arr) perCurrency.set(e.currency, (arr = dates.map(() => 0)));
-        arr[index.get(e.day)!] = e.amount;
-      }
-      return {
-        days: q.days,
-        timeZone: q.tz,
-        dates,
-        clicks: counts.map((r) => Number(r.clicks)),
-        sales: counts.map((r) => Number(r.sales)),
-        earnings: [...perCurrency.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([currency, amounts]) => ({ currency, amounts })),
-      };
+      return statsOf(`${partner.affiliateId}|${q.days}|${q.tz}`);
     },
 
     /** The default `?ref=` link and the affiliate's tracking links, each with clicks and sale conversions. */

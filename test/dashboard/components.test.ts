@@ -23,7 +23,6 @@ const me: Me = {
 
 const overview: Overview = {
   clicks: 1234,
-  visitors: 1000,
   leads: 40,
   customers: 25,
   conversions: 27,

@@ -95,7 +95,6 @@ describe('click → checkout → commission → dashboard', () => {
     expect(overview.status).toBe(200);
     expect(await overview.json()).toEqual({
       clicks: 1,
-      visitors: 1,
       leads: 1,
       customers: 1,
       conversions: 1,

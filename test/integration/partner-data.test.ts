@@ -113,7 +113,6 @@ describe('overview and stats', () => {
     expect(Number(sums!.pending_eur)).toBe(500);
     expect(res.body).toEqual({
       clicks: 4,
-      visitors: 4,
       leads: 4, // the lead and the three customers
       customers: 3,
       conversions: 3,
@@ -329,5 +328,19 @@ describe('isolation between affiliates', () => {
     expect(smuggled.status).toBe(201);
     expect((await app.db.selectFrom('links').select('affiliate_id').where('slug', '=', 'ben-own').executeTakeFirstOrThrow()).affiliate_id).toBe(ben.id);
     expect((await ben.get(`/commissions?affiliateId=${ann.id}`)).body.total).toBe(1);
+  });
+});
+
+describe('concurrent reads', () => {
+  it('answers a burst of overview requests alike, and never from before a committed sale', async () => {
+    const before = (await ann.get('/overview')).body;
+    const burst = await Promise.all(Array.from({ length: 12 }, () => ann.get('/overview')));
+    for (const r of burst) expect(r.body).toEqual(before);
+    // A sale lands while requests keep coming; any request sent after it is stored must count it.
+    const during = Promise.all(Array.from({ length: 12 }, () => ann.get('/overview')));
+    await sale(await click('ann'), 1_000);
+    const after = await Promise.all(Array.from({ length: 6 }, () => ann.get('/overview')));
+    for (const r of after) expect(r.body.conversions).toBe(before.conversions + 1);
+    for (const r of await during) expect([before.conversions, before.conversions + 1]).toContain(r.body.conversions);
   });
 });
