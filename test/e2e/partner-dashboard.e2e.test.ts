@@ -214,9 +214,11 @@ describe('partner dashboard in Chromium', () => {
     await expect.poll(() => page.getByRole('button', { name: '90 days' }).getAttribute('aria-pressed')).toBe('true');
     await page.getByText('Show as a table').click();
     await expect.poll(() => page.locator('details table tbody tr').count()).toBe(90);
-    const rows = await page.locator('details table tbody tr').allTextContents();
-    expect(rows.filter((r) => r.endsWith('$12.90'))).toHaveLength(1);
-    expect(rows[0]).toMatch(/1.*1.*\$4\.90$/); // today: one click, one sale, $4.90
+    const rows = await page.locator('details table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    // Newest first: today one click, one sale, $4.90; twelve days ago the $129.00 sale earned $12.90.
+    expect(rows[0]!.slice(1)).toEqual(['1', '1', '$4.90']);
+    expect(rows[12]!.slice(1)).toEqual(['1', '1', '$12.90']);
+    expect(rows.reduce((sum, r) => sum + Number(r[1]), 0)).toBe(3);
     await page.getByText('Show as a table').click();
     await page.getByRole('button', { name: '30 days' }).click();
     await expect.poll(() => page.getByRole('button', { name: '30 days' }).getAttribute('aria-pressed')).toBe('true');
