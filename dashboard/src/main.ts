@@ -189,6 +189,8 @@ export function startApp(root: HTMLElement): AppContext {
       }
     } catch (err) {
       content.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Something went wrong. Reload the page to try again.'));
+      // A failure before the page was drawn (server unreachable while checking the session): show it anyway.
+      if (!content.isConnected) root.replaceChildren(publicLayout(content));
     }
   }
 

@@ -181,6 +181,7 @@ export async function payoutsView(ctx: AppContext, root: HTMLElement): Promise<v
         renderPayoutSettingsForm(current, async (body) => {
           const saved = await ctx.api.put<PayoutSettings>('/payout-settings', body);
           void loadPayouts(0);
+          void ctx.refreshMe().catch(() => {});
           return saved;
         }),
       );
