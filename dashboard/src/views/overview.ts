@@ -73,7 +73,7 @@ export function renderStatsTable(stats: Stats, currency: string): HTMLElement {
 
 export async function overviewView(ctx: AppContext, root: HTMLElement): Promise<void> {
   const me = ctx.me!;
-  const numbers = h('div', null, loading('Loading your numbers…'));
+  const numbers = h('div', { class: 'stack' }, loading('Loading your numbers…'));
   const chartArea = h('div', { class: 'chart', role: 'img', 'aria-label': 'Chart of clicks and earnings per day' }, loading('Loading the chart…'));
   const tableArea = h('div');
   const periodButtons = [7, 30, 90].map((d) =>
