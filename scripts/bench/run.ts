@@ -8,7 +8,8 @@
  *  2. webhook ingest: signed checkout.session.completed events, 20 connections; time until every conversion exists.
  *  3. dashboard: partner overview for an affiliate with 1,000,000 clicks and 20,000 conversions.
  *  4. snippet size (gzip -9) and the server's peak RSS during the click run.
- * Options: `--seconds N` per load phase (default 10); `--only clicks|webhooks|dashboard`.
+ * Options: `--seconds N` per load phase (default 10); `--only clicks|webhooks|dashboard`;
+ * `--profile DIR` writes the server's V8 CPU profile (`.cpuprofile`, open in Chrome DevTools) to DIR.
  *
  * The click and webhook phases send a fixed number of requests (sized from the ceiling and `--seconds`) and
  * wait for every answer, so "rows stored = 2xx answers" compares complete sets; a hard time limit still
@@ -34,6 +35,8 @@ const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 10;
 const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg > 0 ? process.argv[onlyArg + 1] : null;
 const phase = (name: string) => !ONLY || ONLY === name;
+const profileArg = process.argv.indexOf('--profile');
+const PROFILE_DIR = profileArg > 0 ? path.resolve(process.argv[profileArg + 1]!) : null;
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const children: ChildProcess[] = [];
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'partnerkit-bench-'));
@@ -86,7 +89,8 @@ async function main() {
   // --- servers --------------------------------------------------------------------------------------
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const server = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, TRUST_PROXY: 'on', LOG_LEVEL: 'error', DATABASE_URL: '' },
     stdio: ['ignore', 'ignore', 'inherit'],
