@@ -8,10 +8,11 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE TABLE affiliate_daily_clicks (
-      affiliate_id  text NOT NULL REFERENCES affiliates(id) ON DELETE CASCADE,
+      -- No foreign keys, like clicks: see 0001.
+      affiliate_id  text NOT NULL,
       day           date NOT NULL,
       shard         smallint NOT NULL DEFAULT 0,
-      program_id    text NOT NULL REFERENCES programs(id) ON DELETE CASCADE,
+      program_id    text NOT NULL,
       clicks        bigint NOT NULL DEFAULT 0 CHECK (clicks >= 0),
       PRIMARY KEY (affiliate_id, day, shard)
     );
