@@ -5,6 +5,7 @@
  */
 import { sql, type Insertable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
+import { commissionBalances, type BalanceRow } from '../commissions/balances.ts';
 import type { AffiliatesTable, CommissionStatus, PartnerPayoutMethod } from '../db/schema.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -157,18 +158,8 @@ export function updatePayoutSettings(db: DbOrTrx, affiliateId: string, method: P
 
 const n = (v: unknown) => Number(v ?? 0);
 
-/** One currency's commission sums (minor units); see `moneyByCurrency`. */
-export interface MoneyRow {
-  currency: string;
-  pending: number;
-  on_hold: number;
-  approved: number;
-  clawbacks: number;
-  in_payouts: number;
-  paid: number;
-  balance: number;
-  maturing: number;
-}
+/** One currency's commission sums (minor units), as defined in `commissions/balances.ts`. */
+export type MoneyRow = Omit<BalanceRow, 'affiliate_id'>;
 
 /** Every field but `currency` as a number. */
 function numbers<T extends object>(row: T): T {
@@ -176,39 +167,12 @@ function numbers<T extends object>(row: T): T {
 }
 
 /**
- * The affiliate's money per currency (minor units), with the same meaning as the payouts engine
- * (`server/payouts/payouts.repository.ts`, `balances`):
- * - `pending`: non-negative commissions in the hold period; `on_hold`: held by a fraud check or dispute;
- * - `approved`: approved, not yet in a payout; `clawbacks`: outstanding clawbacks (≤ 0), netted into the next payout;
- * - `in_payouts`: in an open payout; `paid`; `balance` = `approved + clawbacks` (what a payout may take now);
- * - `maturing`: pending commissions that become payable by `until`.
- * SQL sums one group per (currency, status, in a payout?, negative?, due by `until`?) — a handful of rows — and
- * the buckets are folded here: one aggregate per row instead of eight filtered ones.
+ * The affiliate's money per currency (minor units), the same buckets as the payouts engine; `maturing` =
+ * pending commissions that become payable by `until`.
  */
 export async function moneyByCurrency(db: DbOrTrx, affiliateId: string, until: Date): Promise<MoneyRow[]> {
-  const { rows } = await sql<{ currency: string; status: string; in_payout: boolean; negative: boolean; due: boolean; total: number }>`
-    SELECT currency, status, payout_id IS NOT NULL AS in_payout, amount < 0 AS negative, payable_at <= ${until} AS due,
-           sum(amount)::bigint AS total
-    FROM commissions WHERE affiliate_id = ${affiliateId}
-    GROUP BY 1, 2, 3, 4, 5`.execute(db);
-  const byCurrency = new Map<string, MoneyRow>();
-  for (const r of rows) {
-    let m = byCurrency.get(r.currency);
-    if (!m) byCurrency.set(r.currency, (m = { currency: r.currency, pending: 0, on_hold: 0, approved: 0, clawbacks: 0, in_payouts: 0, paid: 0, balance: 0, maturing: 0 }));
-    const total = Number(r.total);
-    const open = r.status === 'pending' || r.status === 'approved';
-    if (r.status === 'pending' && !r.negative) {
-      m.pending += total;
-      if (r.due) m.maturing += total;
-    }
-    if (r.status === 'on_hold') m.on_hold += total;
-    if (r.status === 'approved' && !r.negative && !r.in_payout) m.approved += total;
-    if (open && r.negative && !r.in_payout) m.clawbacks += total;
-    if (open && r.in_payout) m.in_payouts += total;
-    if (r.status === 'paid') m.paid += total;
-  }
-  for (const m of byCurrency.values()) m.balance = m.approved + m.clawbacks;
-  return [...byCurrency.values()].sort((a, b) => a.currency.localeCompare(b.currency));
+  const rows = await commissionBalances(db, { affiliateId, until });
+  return rows.map(({ affiliate_id: _, ...m }) => m).sort((a, b) => a.currency.localeCompare(b.currency));
 }
 
 /**

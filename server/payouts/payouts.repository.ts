@@ -7,43 +7,18 @@
  */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
+import { commissionBalances, type BalanceRow } from '../commissions/balances.ts';
 import type { CommissionEventsTable, PayoutMethod, PayoutsTable, PayoutStatus } from '../db/schema.ts';
 
-/** Per affiliate and currency, in minor units. `balance` = `approved` + `clawbacks` (≤ 0). */
-export interface BalanceRow {
-  affiliate_id: string;
-  currency: string;
-  pending: number;
-  on_hold: number;
-  approved: number;
-  clawbacks: number;
-  in_payouts: number;
-  paid: number;
-  balance: number;
-}
+export type { BalanceRow } from '../commissions/balances.ts';
 
-/** Balances of a program (optionally one affiliate, one currency), largest balance first. */
+/**
+ * Balances of a program (optionally one affiliate, one currency), largest balance first. The buckets are
+ * defined once, in `commissions/balances.ts`.
+ */
 export async function balances(db: DbOrTrx, programId: string, opts: { affiliateId?: string; currency?: string } = {}): Promise<BalanceRow[]> {
-  const sum = (filter: ReturnType<typeof sql>) => sql<number>`coalesce(sum(amount) filter (where ${filter}), 0)::bigint`;
-  const unsettledClawback = sql`amount < 0 and payout_id is null and status in ('pending', 'approved')`;
-  const unsettledApproved = sql`amount >= 0 and payout_id is null and status = 'approved'`;
-  let q = db
-    .selectFrom('commissions')
-    .select([
-      'affiliate_id',
-      'currency',
-      sum(sql`status = 'pending' and amount >= 0`).as('pending'),
-      sum(sql`status = 'on_hold'`).as('on_hold'),
-      sum(unsettledApproved).as('approved'),
-      sum(unsettledClawback).as('clawbacks'),
-      sum(sql`payout_id is not null and status in ('pending', 'approved')`).as('in_payouts'),
-      sum(sql`status = 'paid'`).as('paid'),
-      sum(sql`(${unsettledApproved}) or (${unsettledClawback})`).as('balance'),
-    ])
-    .where('program_id', '=', programId);
-  if (opts.affiliateId) q = q.where('affiliate_id', '=', opts.affiliateId);
-  if (opts.currency) q = q.where('currency', '=', opts.currency);
-  return q.groupBy(['affiliate_id', 'currency']).orderBy('balance', 'desc').orderBy('affiliate_id').orderBy('currency').execute();
+  const rows = await commissionBalances(db, { programId, ...opts });
+  return rows.sort((a, b) => b.balance - a.balance || a.affiliate_id.localeCompare(b.affiliate_id) || a.currency.localeCompare(b.currency));
 }
 
 /** The affiliate row, locked: every payout creation of one affiliate runs one at a time behind this lock. */

@@ -8,12 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutCompleted, deliver } from '../helpers/stripe.ts';
+import { freePort } from '../../server/db/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
@@ -28,17 +28,6 @@ let page: Page;
 let program: { id: string; apiKey: string; publicKey: string };
 let admin: ReturnType<typeof adminClient>;
 
-/** A free TCP port, so PUBLIC_URL (used in set-password and tracking links) is the app's real address. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A click from a new visitor (each call another browser, so the tracker does not merge them). */
 let visitors = 0;

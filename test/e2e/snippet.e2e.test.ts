@@ -26,12 +26,12 @@
  * from 127.0.0.1: the ~20 clicks of this file stay far below the 60 clicks/minute per-IP limit.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import type { Browser } from 'playwright-core';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { builtSnippet } from '../snippet/build.ts';
 import { DESKTOP_UA, launchChromium, newVisitor, type RawCookie, type Visitor } from './browser.ts';
 import { startMerchantSite, type MerchantSite } from './fixtures/merchant-site.ts';
+import { freePort } from '../../server/db/postgres.ts';
 
 const DAY_S = 86_400;
 /** Not the default 30: cookie lifetimes must come from the program, not from a fallback. */
@@ -43,17 +43,6 @@ let site: MerchantSite;
 let browser: Browser;
 let tests = 0;
 
-/** A free TCP port (for PUBLIC_URL, and for an API that is down). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   // The built file is what merchants get: rebuild it when a lone `vitest run` finds it stale.

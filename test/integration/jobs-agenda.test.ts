@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutCompleted, deliver } from '../helpers/stripe.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SECRET = 'whsec_test_jobs';
 let app: TestApp;
@@ -16,15 +17,6 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 it('approves a commission through Agenda after the hold period, and keeps a recurring schedule', async () => {
   const program = await app.services.programs.create({ name: 'Jobs', website: 'https://jobs.test', stripeWebhookSecret: SECRET });

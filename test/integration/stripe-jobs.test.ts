@@ -8,6 +8,7 @@ import { checkoutSession, freshId } from '../helpers/stripe.ts';
 import { startFakeStripeApi, type FakeStripeApi } from '../helpers/fake-stripe.ts';
 import { stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { PROCESS_STRIPE_EVENT, SWEEP_STRIPE_EVENTS } from '../../server/jobs/process-stripe-event.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let fake: FakeStripeApi;
 let ctx: StripeTestContext;
@@ -21,15 +22,6 @@ afterAll(async () => {
   await fake?.close();
 });
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 it('a failed attempt is retried by the process-stripe-event job after its backoff, and succeeds', async () => {
   const r = await ctx.referral();
