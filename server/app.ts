@@ -39,6 +39,8 @@ import { createPartnerService } from './partner/partner.service.ts';
 import { partnerRoutes } from './partner/partner.routes.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createScheduler, type Scheduler } from './jobs/scheduler.ts';
+import { createStatsService } from './programs/stats.service.ts';
+import { statsRoutes } from './programs/stats.routes.ts';
 
 export interface AppOptions {
   /** The clock (tests move time forward to pass hold periods). */
@@ -57,6 +59,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
   const log = opts.log;
   return {
     programs: createProgramsService({ db, config }),
+    stats: createStatsService({ db, now }),
     affiliates: createAffiliatesService({ db }),
     links: createLinksService({ db, config }),
     tracking: createTrackingService({ db, now, log }),
@@ -99,6 +102,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     payoutsRoutes(services.payouts),
     balancesRoutes(services.payouts),
     programRoutes(services.programs),
+    statsRoutes(services.stats),
   ];
   const auth = adminAuth(services.programs);
   for (const r of adminRouters) {

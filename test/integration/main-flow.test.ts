@@ -242,3 +242,35 @@ describe('admin API', () => {
     expect(list.body.data.map((l: { slug: string }) => l.slug)).toContain('spring-sale');
   });
 });
+
+describe('GET /api/v1/stats', () => {
+  it('shows the merchant the program at a glance, to the cent, and only their own program', async () => {
+    const own = await app.services.programs.create({ name: 'Stats', website: 'https://acme.test', stripeWebhookSecret: SECRET });
+    const ownAdmin = adminClient(app, own.apiKey);
+    const a = (await ownAdmin.post('/api/v1/affiliates', { email: 'stats@example.com', name: 'Stat', status: 'approved' })).body.affiliate;
+    await ownAdmin.post('/api/v1/affiliates', { email: 'waiting@example.com', name: 'Wait' });
+    const res = await app.request('/api/v1/track/click', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://acme.test', 'user-agent': BROWSER_UA },
+      body: JSON.stringify({ key: own.publicKey, code: a.code }),
+    });
+    const { referral } = await res.json();
+    await deliver(app.url, own.id, checkoutCompleted({ referral, amountTotal: 1999, currency: 'usd' }), SECRET);
+    await app.services.stripeWebhooks.idle();
+
+    const stats = await ownAdmin.get('/api/v1/stats?days=30');
+    expect(stats.status).toBe(200);
+    expect(stats.body).toMatchObject({
+      affiliates: { approved: 1, pending: 1 },
+      clicks: 1,
+      customers: 1,
+      conversionRate: 1,
+      sales: [{ currency: 'usd', sales: 1, revenue: 1999, refunded: 0 }],
+      commissions: [{ currency: 'usd', pending: 200, approved: 0, paid: 0, balance: 0 }],
+    });
+    expect((await ownAdmin.get('/api/v1/stats?days=0')).status).toBe(400);
+    // The first program's key sees only its own usd sale (the 19.99 of the first test), not this one.
+    const first = await admin.get('/api/v1/stats');
+    expect(first.body.sales.find((s: { currency: string }) => s.currency === 'usd')).toMatchObject({ sales: 1, revenue: 1999 });
+  });
+});

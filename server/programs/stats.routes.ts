@@ -1,0 +1,12 @@
+/** Admin API: `GET /api/v1/stats[?days=N]`. */
+import Router from '@koa/router';
+import type { AdminState } from '../http/admin-auth.ts';
+import type { StatsService } from './stats.service.ts';
+
+export function statsRoutes(stats: StatsService): Router<AdminState> {
+  const router = new Router<AdminState>({ prefix: '/api/v1/stats' });
+  router.get('/', async (ctx) => {
+    ctx.body = await stats.stats(ctx.state.program, ctx.query);
+  });
+  return router;
+}
