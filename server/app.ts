@@ -41,6 +41,7 @@ import { createMailer } from './mail/mailer.ts';
 import { createScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { createStatsService } from './programs/stats.service.ts';
 import { statsRoutes } from './programs/stats.routes.ts';
+import { openApiRoutes } from './http/openapi.ts';
 
 export interface AppOptions {
   /** The clock (tests move time forward to pass hold periods). */
@@ -81,6 +82,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
 
   const publicRouters: Router<any>[] = [
     staticRoutes(),
+    openApiRoutes(config.publicUrl, '0.1.0'),
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
     partnerRoutes(services.partner, { secureCookies: config.publicUrl.startsWith('https:'), publicUrl: config.publicUrl }),
