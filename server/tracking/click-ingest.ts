@@ -133,31 +133,32 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
         perAffiliate.set(c.p.affiliateId, e);
       }
       const rollupIds = [...perAffiliate.keys()].sort();
+      // Every row of the batch shares one timestamp: one scalar parameter, ISO (cheaper than per-element dates).
+      const atIso = at.toISOString();
       // ONE statement for the whole batch: new referrals, window extensions, clicks and the daily rollup
       // (data-modifying CTEs). unnest() keeps the statement and its parameter count fixed whatever the
       // batch size. The rollup row of this flusher's shard avoids lock waits between concurrent flushes.
       await sql`
         WITH new_referrals AS (
           INSERT INTO referrals (id, program_id, affiliate_id, link_id, created_at, last_click_at, expires_at)
-          SELECT * FROM unnest(${created.map((s) => s.id)}::text[], ${created.map((s) => s.programId)}::text[],
+          SELECT v.id, v.program_id, v.affiliate_id, v.link_id, ${atIso}::timestamptz, ${atIso}::timestamptz, v.expires_at
+          FROM unnest(${created.map((s) => s.id)}::text[], ${created.map((s) => s.programId)}::text[],
             ${created.map((s) => s.affiliateId)}::text[], ${created.map((s) => s.linkId)}::text[],
-            ${created.map(() => at)}::timestamptz[], ${created.map((s) => s.lastClickAt)}::timestamptz[],
-            ${created.map((s) => s.expiresAt)}::timestamptz[])
+            ${created.map((s) => s.expiresAt.toISOString())}::timestamptz[]) AS v(id, program_id, affiliate_id, link_id, expires_at)
         ), extended AS (
-          UPDATE referrals r SET last_click_at = v.last_click_at, expires_at = v.expires_at
-          FROM unnest(${updated.map((s) => s.id)}::text[], ${updated.map((s) => s.lastClickAt)}::timestamptz[],
-            ${updated.map((s) => s.expiresAt)}::timestamptz[]) AS v(id, last_click_at, expires_at)
+          UPDATE referrals r SET last_click_at = ${atIso}::timestamptz, expires_at = v.expires_at
+          FROM unnest(${updated.map((s) => s.id)}::text[], ${updated.map((s) => s.expiresAt.toISOString())}::timestamptz[])
+            AS v(id, expires_at)
           WHERE r.id = v.id
         ), new_clicks AS (
           INSERT INTO clicks (program_id, affiliate_id, referral_id, link_id, url, referrer, ip, user_agent, created_at)
-          SELECT * FROM unnest(${clicks.map((c) => c.p.programId)}::text[], ${clicks.map((c) => c.p.affiliateId)}::text[],
+          SELECT *, ${atIso}::timestamptz FROM unnest(${clicks.map((c) => c.p.programId)}::text[], ${clicks.map((c) => c.p.affiliateId)}::text[],
             ${clicks.map((c) => c.referralId)}::text[], ${clicks.map((c) => c.p.linkId)}::text[],
             ${clicks.map((c) => c.p.url)}::text[], ${clicks.map((c) => c.p.referrer)}::text[],
-            ${clicks.map((c) => c.p.ip)}::inet[], ${clicks.map((c) => c.p.userAgent)}::text[],
-            ${clicks.map(() => at)}::timestamptz[])
+            ${clicks.map((c) => c.p.ip)}::inet[], ${clicks.map((c) => c.p.userAgent)}::text[])
         )
         INSERT INTO affiliate_daily_clicks (affiliate_id, day, shard, program_id, clicks)
-        SELECT v.affiliate_id, (${at}::timestamptz AT TIME ZONE 'UTC')::date, ${shard}::smallint, v.program_id, v.n
+        SELECT v.affiliate_id, (${atIso}::timestamptz AT TIME ZONE 'UTC')::date, ${shard}::smallint, v.program_id, v.n
         FROM unnest(${rollupIds}::text[], ${rollupIds.map((id) => perAffiliate.get(id)!.programId)}::text[],
           ${rollupIds.map((id) => perAffiliate.get(id)!.n)}::bigint[]) AS v(affiliate_id, program_id, n)
         ON CONFLICT (affiliate_id, day, shard) DO UPDATE SET clicks = affiliate_daily_clicks.clicks + excluded.clicks`.execute(trx);
