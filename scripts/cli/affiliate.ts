@@ -14,9 +14,7 @@ export function registerAffiliateCommands(cli: Command, ctx: CliContext): void {
     .option('--approve', 'approve at once')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const out = await ctx.withServices(async (s) => {
-        const program = await s.programs.findById(o.program);
-        if (!program) throw new Error(`No program ${o.program}`);
+      const out = await ctx.withProgram(o.program, async (s, program) => {
         const a = await s.affiliates.create(program, { email: o.email, name: o.name, code: o.code, status: o.approve ? 'approved' : 'pending' });
         return o.approve ? { ...a, setPasswordUrl: await s.partner.issueSetPasswordLink(a) } : a;
       });
@@ -29,9 +27,7 @@ export function registerAffiliateCommands(cli: Command, ctx: CliContext): void {
     .requiredOption('--id <affiliateId>', 'affiliate id')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const out = await ctx.withServices(async (s) => {
-        const program = await s.programs.findById(o.program);
-        if (!program) throw new Error(`No program ${o.program}`);
+      const out = await ctx.withProgram(o.program, async (s, program) => {
         const a = await s.affiliates.transition(program, o.id, 'approve');
         return { ...a, setPasswordUrl: await s.partner.issueSetPasswordLink(a) };
       });

@@ -8,17 +8,27 @@ import { createServices, type Services } from '../../server/app.ts';
 import { openDatabase, type Db } from '../../server/db/database.ts';
 import { migrateToLatest } from '../../server/db/migrate.ts';
 import { resolvePostgres } from '../../server/db/postgres.ts';
+import type { ProgramRow } from '../../server/db/schema.ts';
 
 export interface CliContext {
   config: Config;
   /** Run `fn` with services over a migrated database; closes everything afterwards. */
   withServices<T>(fn: (services: Services, db: Db) => Promise<T>): Promise<T>;
+  /** `withServices` for one program, looked up by id. @throws Error `No program <id>` */
+  withProgram<T>(programId: string, fn: (services: Services, program: ProgramRow, db: Db) => Promise<T>): Promise<T>;
 }
 
 export function createCliContext(env: Record<string, string | undefined>): CliContext {
   const config = loadConfig(env);
-  return {
+  const context: CliContext = {
     config,
+    withProgram(programId, fn) {
+      return context.withServices(async (services, db) => {
+        const program = await services.programs.findById(programId);
+        if (!program) throw new Error(`No program ${programId}`);
+        return fn(services, program, db);
+      });
+    },
     async withServices(fn) {
       const pg = await resolvePostgres(config.databaseUrl, config.dataDir);
       const handle = openDatabase(pg.url, 4);
@@ -31,6 +41,7 @@ export function createCliContext(env: Record<string, string | undefined>): CliCo
       }
     },
   };
+  return context;
 }
 
 /** Print `value` as JSON, or as `key: value` lines for people. */

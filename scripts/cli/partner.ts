@@ -15,9 +15,7 @@ export function registerPartnerCommands(cli: Command, ctx: CliContext): void {
     .requiredOption('--id <affiliateId>', 'affiliate id')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const out = await ctx.withServices(async (s) => {
-        const program = await s.programs.findById(o.program);
-        if (!program) throw new Error(`No program ${o.program}`);
+      const out = await ctx.withProgram(o.program, async (s, program) => {
         const { setPasswordUrl, emailSent } = await s.partner.invite(program, o.id);
         return { affiliateId: o.id, setPasswordUrl, emailSent };
       });
@@ -30,9 +28,7 @@ export function registerPartnerCommands(cli: Command, ctx: CliContext): void {
     .requiredOption('--id <affiliateId>', 'affiliate id')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const out = await ctx.withServices(async (s) => {
-        const program = await s.programs.findById(o.program);
-        if (!program) throw new Error(`No program ${o.program}`);
+      const out = await ctx.withProgram(o.program, async (s, program) => {
         const a = await s.affiliates.get(program, o.id);
         if (a.status !== 'approved') throw new Error(`Affiliate ${o.id} is ${a.status}, not approved`);
         return { affiliateId: a.id, email: a.email, resetPasswordUrl: await s.partner.issueSetPasswordLink(a, 'reset_password') };
@@ -45,9 +41,7 @@ export function registerPartnerCommands(cli: Command, ctx: CliContext): void {
     .requiredOption('--program <id>', 'program id')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const out = await ctx.withServices(async (s) => {
-        const program = await s.programs.findById(o.program);
-        if (!program) throw new Error(`No program ${o.program}`);
+      const out = await ctx.withProgram(o.program, async (s, program) => {
         const pending = await s.affiliates.list(program, { status: 'pending', limit: 500 });
         const apps = await s.partner.applications(program, pending.map((a) => a.id));
         return pending.map((a) => ({ id: a.id, name: a.name, email: a.email, ...(apps.get(a.id) ?? {}) }));

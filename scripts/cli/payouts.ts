@@ -4,14 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Services } from '../../server/app.ts';
 import { print, type CliContext } from './context.ts';
-
-async function program(s: Services, id: string) {
-  const p = await s.programs.findById(id);
-  if (!p) throw new Error(`No program ${id}`);
-  return p;
-}
 
 /** An integer option (commander hands strings). */
 const int = (v: string) => {
@@ -28,7 +21,7 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
     .option('--affiliate <id>', 'one affiliate')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const rows = await ctx.withServices(async (s) => s.payouts.balances(await program(s, o.program), { affiliateId: o.affiliate }));
+      const rows = await ctx.withProgram(o.program, async (s, p) => s.payouts.balances(p, { affiliateId: o.affiliate }));
       if (o.json) print(rows, true);
       else for (const b of rows) console.log(`${b.affiliateId} ${b.currency}: balance ${b.balance} (approved ${b.approved}, clawbacks ${b.clawbacks}, pending ${b.pending}, on hold ${b.onHold}, in payouts ${b.inPayouts}, paid ${b.paid})`);
     });
@@ -40,7 +33,7 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
     .option('--batch <id>', 'one generate-payouts batch')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const rows = await ctx.withServices(async (s) => s.payouts.list(await program(s, o.program), { status: o.status, batchId: o.batch }));
+      const rows = await ctx.withProgram(o.program, async (s, p) => s.payouts.list(p, { status: o.status, batchId: o.batch }));
       if (o.json) print(rows, true);
       else for (const p of rows) console.log(`${p.id} ${p.status} ${p.amount} ${p.currency} ${p.method} → ${p.affiliateId}${p.reference ? ` ref ${p.reference}` : ''}`);
     });
@@ -54,8 +47,8 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
     .option('--method <method>', 'paypal | bank_transfer | store_credit | check | stripe_connect (default: the affiliate’s)')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const out = await ctx.withServices(async (s) =>
-        s.payouts.create(await program(s, o.program), { affiliateId: o.affiliate, currency: o.currency, amount: o.amount, method: o.method }),
+      const out = await ctx.withProgram(o.program, async (s, p) =>
+        s.payouts.create(p, { affiliateId: o.affiliate, currency: o.currency, amount: o.amount, method: o.method }),
       );
       print(out, Boolean(o.json));
     });
@@ -73,8 +66,7 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
       .option('--reason <text>', 'fail: why')
       .option('--json', 'print JSON')
       .action(async (id: string, o) => {
-        const out = await ctx.withServices(async (s) => {
-          const p = await program(s, o.program);
+        const out = await ctx.withProgram(o.program, async (s, p) => {
           if (name === 'process') return s.payouts.process(p, id);
           if (name === 'complete') return s.payouts.complete(p, id, { reference: o.reference });
           return s.payouts.fail(p, id, { reason: o.reason });
@@ -91,8 +83,8 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
     .option('--currency <code>', 'one currency (PayPal takes one per file)')
     .option('--out <file>', 'write here instead of standard output')
     .action(async (o) => {
-      const file = await ctx.withServices(async (s) =>
-        s.payouts.exportCsv(await program(s, o.program), { format: o.format, batchId: o.batch, currency: o.currency }),
+      const file = await ctx.withProgram(o.program, async (s, p) =>
+        s.payouts.exportCsv(p, { format: o.format, batchId: o.batch, currency: o.currency }),
       );
       if (o.out) {
         writeFileSync(o.out, file.csv);

@@ -24,9 +24,7 @@ export function registerProgramCommands(cli: Command, ctx: CliContext): void {
     .requiredOption('--program <id>', 'program id')
     .requiredOption('--secret <whsec>', 'signing secret, whsec_...')
     .action(async (o) => {
-      await ctx.withServices(async (s) => {
-        const p = await s.programs.findById(o.program);
-        if (!p) throw new Error(`No program ${o.program}`);
+      await ctx.withProgram(o.program, async (s, p) => {
         await s.programs.addWebhookSecret(p.id, o.secret);
       });
       console.log('webhook secret added');

@@ -102,9 +102,7 @@ export function registerStripeCommands(cli: Command, ctx: CliContext): void {
     .option('--code <code>', 'what customers type, e.g. JANE20')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const created = await ctx.withServices(async (s) => {
-        const program = await s.programs.findById(o.program);
-        if (!program) throw new Error(`No program ${o.program}`);
+      const created = await ctx.withProgram(o.program, async (s, program) => {
         return s.stripeSettings.addPromotionCode(program, { affiliateId: o.affiliate, stripePromotionCodeId: o.promotionCode, code: o.code });
       });
       print(created, Boolean(o.json));
@@ -115,9 +113,7 @@ export function registerStripeCommands(cli: Command, ctx: CliContext): void {
     .requiredOption('--program <id>', 'program id')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const list = await ctx.withServices(async (s) => {
-        const program = await s.programs.findById(o.program);
-        if (!program) throw new Error(`No program ${o.program}`);
+      const list = await ctx.withProgram(o.program, async (s, program) => {
         return s.stripeSettings.listPromotionCodes(program, {});
       });
       if (o.json) return console.log(JSON.stringify(list, null, 2));
