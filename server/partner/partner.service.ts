@@ -14,7 +14,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { AffiliateRow, CommissionStatus, PartnerPayoutMethod, ProgramRow } from '../db/schema.ts';
+import type { AffiliateRow, CommissionStatus, PartnerPayoutMethod, PayoutMethod, PayoutStatus, ProgramRow } from '../db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError, UnprocessableError, ValidationError } from '../errors.ts';
 import { hashSecret, newId, newSecret } from '../ids.ts';
 import { parseInput } from '../http/input.ts';
@@ -218,6 +218,31 @@ export interface PartnerCommission {
   payoutId: string | null;
   reason: string | null;
   createdAt: string;
+}
+
+/** What an affiliate sees of a payout (no batch or transfer internals). */
+function toPartnerPayout(p: {
+  id: string;
+  amount: number;
+  currency: string;
+  status: PayoutStatus;
+  method: PayoutMethod;
+  reference: string | null;
+  failure_reason: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}) {
+  return {
+    id: p.id,
+    amount: p.amount,
+    currency: p.currency,
+    status: p.status,
+    method: p.method,
+    reference: p.reference,
+    failureReason: p.failure_reason,
+    createdAt: p.created_at.toISOString(),
+    completedAt: p.completed_at?.toISOString() ?? null,
+  };
 }
 
 type CommissionJoinRow = Awaited<ReturnType<typeof repo.listCommissions>>['rows'][number];
@@ -823,18 +848,7 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       const balance = payoutBalances(program, money);
       const openIn = new Set(open.map((o) => o.currency));
       return {
-        data: list.rows.map((p) => ({
-          id: p.id,
-          amount: p.amount,
-          currency: p.currency,
-          status: p.status,
-          method: p.method,
-          reference: p.reference,
-          failureReason: p.failure_reason,
-          commissions: Number(p.commissions ?? 0),
-          createdAt: p.created_at.toISOString(),
-          completedAt: p.completed_at?.toISOString() ?? null,
-        })),
+        data: list.rows.map((p) => ({ ...toPartnerPayout(p), commissions: Number(p.commissions ?? 0) })),
         total: list.total,
         limit: page.limit,
         offset: page.offset,
@@ -853,17 +867,7 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       if (!p) throw new NotFoundError('Payout');
       const commissions = await repo.commissionsOfPayout(db, partner.affiliateId, p.id);
       return {
-        payout: {
-          id: p.id,
-          amount: p.amount,
-          currency: p.currency,
-          status: p.status,
-          method: p.method,
-          reference: p.reference,
-          failureReason: p.failure_reason,
-          createdAt: p.created_at.toISOString(),
-          completedAt: p.completed_at?.toISOString() ?? null,
-        },
+        payout: toPartnerPayout(p),
         commissions: commissions.map(toPartnerCommission),
       };
     },

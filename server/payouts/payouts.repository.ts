@@ -21,17 +21,6 @@ export async function balances(db: DbOrTrx, programId: string, opts: { affiliate
   return rows.sort((a, b) => b.balance - a.balance || a.affiliate_id.localeCompare(b.affiliate_id) || a.currency.localeCompare(b.currency));
 }
 
-/** The affiliate row, locked: every payout creation of one affiliate runs one at a time behind this lock. */
-export function lockAffiliate(db: DbOrTrx, programId: string, affiliateId: string) {
-  return db
-    .selectFrom('affiliates')
-    .selectAll()
-    .where('program_id', '=', programId)
-    .where('id', '=', affiliateId)
-    .forUpdate()
-    .executeTakeFirst();
-}
-
 /** Unsettled commissions of one affiliate in one currency, locked, oldest first (clawbacks included). */
 export function lockUnsettled(db: DbOrTrx, programId: string, affiliateId: string, currency: string) {
   return db

@@ -25,6 +25,7 @@ import { paypalPayoutsCsv, wiseBatchCsv, type ExportRow } from './payout-exports
 import type { StripeEndpoint } from '../stripe/stripe-api.ts';
 import { sendTransfer, stripeClient } from './stripe-transfers.ts';
 import * as repo from './payouts.repository.ts';
+import { lockAffiliate } from '../affiliates/affiliates.repository.ts';
 
 const PAYOUT_METHODS = ['paypal', 'bank_transfer', 'store_credit', 'check', 'stripe_connect'] as const;
 const currencyCode = z
@@ -295,7 +296,8 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
   /** Settle in its own transaction behind the affiliate lock. */
   async function settleLocked(program: ProgramRow, affiliateId: string, o: SettleOptions) {
     return db.transaction().execute(async (trx) => {
-      const affiliate = await repo.lockAffiliate(trx, program.id, affiliateId);
+      // Every payout creation of one affiliate runs one at a time behind this lock.
+      const affiliate = await lockAffiliate(trx, program.id, affiliateId);
       if (!affiliate) throw new NotFoundError('Affiliate');
       return settle(trx, program, affiliate, o);
     });
