@@ -80,11 +80,12 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
   koa.silent = true;
   koa.use(errorMiddleware(log));
 
+  // Highest-traffic first: every router in front of a route matches the path against its own routes.
   const publicRouters: Router<any>[] = [
-    staticRoutes(),
-    openApiRoutes(config.publicUrl, '0.1.0'),
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
+    staticRoutes(),
+    openApiRoutes(config.publicUrl, '0.1.0'),
     partnerRoutes(services.partner, { secureCookies: config.publicUrl.startsWith('https:'), publicUrl: config.publicUrl }),
     partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
   ];

@@ -1,7 +1,7 @@
 /**
  * The connection pool and the typed Kysely handle over it. One pool per process; Agenda shares it.
  */
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type RawBuilder, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 
@@ -19,6 +19,34 @@ function parseInt8(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} exceeds Number.MAX_SAFE_INTEGER`);
   return n;
+}
+
+const PREPARED_PREFIX = '/*prepare:';
+
+/**
+ * Put first in a hot statement (`sql\`${prepared('click_batch')} INSERT ...\``) to send it as a named prepared
+ * statement: see `preparedStatements`. `name`: letters, digits and `_`; one fixed text per name.
+ */
+export function prepared(name: string): RawBuilder<unknown> {
+  if (!/^\w+$/.test(name)) throw new TypeError(`bad prepared statement name ${name}`);
+  return sql.raw(`${PREPARED_PREFIX}${name}*/`);
+}
+
+/**
+ * Hot statements marked with `prepared(name)`: on each connection they are parsed and planned once, then
+ * only bound and executed (pg's named statements; Kysely has no API for them). Planning the click ingest's
+ * batch statement cost ~270 µs of PostgreSQL time per batch (measured). The text under one name must never
+ * change: pg rejects a second text for a name it has prepared on that connection.
+ */
+function preparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (text: unknown, ...rest: unknown[]) => {
+    if (typeof text === 'string' && text.startsWith(PREPARED_PREFIX) && Array.isArray(rest[0])) {
+      const name = text.slice(PREPARED_PREFIX.length, text.indexOf('*/'));
+      return query({ name, text, values: rest[0] }, ...rest.slice(1));
+    }
+    return query(text, ...rest);
+  };
 }
 
 export interface DatabaseHandle {
@@ -40,6 +68,7 @@ export function openDatabase(url: string, max = 20): DatabaseHandle {
   });
   // An idle client's error (e.g. the server restarting) must not crash the process.
   pool.on('error', () => {});
+  pool.on('connect', preparedStatements);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

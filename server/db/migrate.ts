@@ -8,6 +8,7 @@ import * as m0002 from './migrations/0002_stripe_conversions.ts';
 import * as m0003 from './migrations/0003_commission_rules_payouts.ts';
 import * as m0004 from './migrations/0004_partner_dashboard.ts';
 import * as m0005 from './migrations/0005_click_rollups.ts';
+import * as m0006 from './migrations/0006_cheaper_referral_id_check.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0003_commission_rules_payouts': m0003,
   '0004_partner_dashboard': m0004,
   '0005_click_rollups': m0005,
+  '0006_cheaper_referral_id_check': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

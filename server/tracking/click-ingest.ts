@@ -12,7 +12,7 @@
  * - otherwise (`last_click`, no or expired referral) a new referral starts.
  */
 import { sql } from 'kysely';
-import type { Db, DbOrTrx } from '../db/database.ts';
+import { prepared, type Db, type DbOrTrx } from '../db/database.ts';
 import { newId } from '../ids.ts';
 
 const DAY_MS = 86_400_000;
@@ -138,7 +138,7 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
       // ONE statement for the whole batch: new referrals, window extensions, clicks and the daily rollup
       // (data-modifying CTEs). unnest() keeps the statement and its parameter count fixed whatever the
       // batch size. The rollup row of this flusher's shard avoids lock waits between concurrent flushes.
-      await sql`
+      await sql`${prepared('click_batch')}
         WITH new_referrals AS (
           INSERT INTO referrals (id, program_id, affiliate_id, link_id, created_at, last_click_at, expires_at)
           SELECT v.id, v.program_id, v.affiliate_id, v.link_id, ${atIso}::timestamptz, ${atIso}::timestamptz, v.expires_at
