@@ -1,7 +1,7 @@
 /**
  * The connection pool and the typed Kysely handle over it. One pool per process; Agenda shares it.
  */
-import { Kysely, PostgresDialect, sql, type RawBuilder, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 
@@ -24,16 +24,17 @@ function parseInt8(value: string): number {
 const PREPARED_PREFIX = '/*prepare:';
 
 /**
- * Put first in a hot statement (`sql\`${prepared('click_batch')} INSERT ...\``) to send it as a named prepared
- * statement: see `preparedStatements`. `name`: letters, digits and `_`; one fixed text per name.
+ * `text` marked to be sent as a named prepared statement (see `preparedStatements`); run it with
+ * `db.executeQuery(CompiledQuery.raw(namedStatement(name, text), parameters))`. `name`: letters, digits and `_`;
+ * one fixed text per name.
  */
-export function prepared(name: string): RawBuilder<unknown> {
+export function namedStatement(name: string, text: string): string {
   if (!/^\w+$/.test(name)) throw new TypeError(`bad prepared statement name ${name}`);
-  return sql.raw(`${PREPARED_PREFIX}${name}*/`);
+  return `${PREPARED_PREFIX}${name}*/ ${text}`;
 }
 
 /**
- * Hot statements marked with `prepared(name)`: on each connection they are parsed and planned once, then
+ * Hot statements marked by `namedStatement(name, text)`: on each connection they are parsed and planned once, then
  * only bound and executed (pg's named statements; Kysely has no API for them). Planning the click ingest's
  * batch statement cost ~270 µs of PostgreSQL time per batch (measured). The text under one name must never
  * change: pg rejects a second text for a name it has prepared on that connection.

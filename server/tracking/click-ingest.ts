@@ -11,8 +11,8 @@
  *   affiliate who sent it, with no referral;
  * - otherwise (`last_click`, no or expired referral) a new referral starts.
  */
-import { sql } from 'kysely';
-import { prepared, type Db, type DbOrTrx } from '../db/database.ts';
+import { CompiledQuery, sql } from 'kysely';
+import { namedStatement, type Db, type DbOrTrx } from '../db/database.ts';
 import { newId } from '../ids.ts';
 
 const DAY_MS = 86_400_000;
@@ -26,6 +26,35 @@ const MAX_BATCH = 1000;
  * other's row locks.
  */
 export const FLUSHERS = 2;
+
+/**
+ * ONE statement for a whole batch: new referrals, window extensions, clicks and the daily rollup
+ * (data-modifying CTEs). Rows travel as four JSON arrays ($2–$5; $1 = the batch's timestamp, $6 = the
+ * flusher's rollup shard): one `JSON.stringify` each instead of pg escaping every element of eleven arrays,
+ * and a fixed text, so the statement is prepared once per connection (`namedStatement`). The rollup row of
+ * this flusher's shard avoids lock waits between concurrent flushes.
+ */
+const BATCH_SQL = namedStatement(
+  'click_batch',
+  `WITH new_referrals AS (
+    INSERT INTO referrals (id, program_id, affiliate_id, link_id, created_at, last_click_at, expires_at)
+    SELECT v.id, v.program_id, v.affiliate_id, v.link_id, $1::timestamptz, $1::timestamptz, v.expires_at
+    FROM json_to_recordset($2::json) AS v(id text, program_id text, affiliate_id text, link_id text, expires_at timestamptz)
+  ), extended AS (
+    UPDATE referrals r SET last_click_at = $1::timestamptz, expires_at = v.expires_at
+    FROM json_to_recordset($3::json) AS v(id text, expires_at timestamptz)
+    WHERE r.id = v.id
+  ), new_clicks AS (
+    INSERT INTO clicks (program_id, affiliate_id, referral_id, link_id, url, referrer, ip, user_agent, created_at)
+    SELECT v.program_id, v.affiliate_id, v.referral_id, v.link_id, v.url, v.referrer, v.ip, v.user_agent, $1::timestamptz
+    FROM json_to_recordset($4::json)
+      AS v(program_id text, affiliate_id text, referral_id text, link_id text, url text, referrer text, ip inet, user_agent text)
+  )
+  INSERT INTO affiliate_daily_clicks (affiliate_id, day, shard, program_id, clicks)
+  SELECT v.affiliate_id, ($1::timestamptz AT TIME ZONE 'UTC')::date, $6::smallint, v.program_id, v.n
+  FROM json_to_recordset($5::json) AS v(affiliate_id text, program_id text, n bigint)
+  ON CONFLICT (affiliate_id, day, shard) DO UPDATE SET clicks = affiliate_daily_clicks.clicks + excluded.clicks`,
+);
 
 export interface ClickRequest {
   programId: string;
@@ -53,7 +82,8 @@ export interface Attribution {
   expiresAt: Date;
 }
 
-interface Pending extends ClickRequest {
+interface Pending {
+  p: ClickRequest;
   resolve(a: Attribution): void;
   reject(e: unknown): void;
 }
@@ -77,7 +107,7 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
   let idle: Array<() => void> = [];
 
   async function writeBatch(batch: Pending[], shard: number): Promise<Attribution[]> {
-    const wanted = [...new Set(batch.map((b) => b.existingReferral).filter((x): x is string => !!x))].sort();
+    const wanted = [...new Set(batch.map((b) => b.p.existingReferral).filter((x): x is string => !!x))].sort();
     // New visitors only (the common case): one autocommit statement. Known visitors: lock them first.
     if (!wanted.length) return write(db, batch, wanted, shard);
     return db.transaction().execute((trx) => write(trx, batch, wanted, shard));
@@ -98,10 +128,10 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
         }
       }
       const touched = new Set<ReferralState>();
-      const clicks: Array<{ p: Pending; referralId: string | null }> = [];
+      const clicks: Array<{ p: ClickRequest; referralId: string | null }> = [];
       const results: Attribution[] = [];
 
-      for (const p of batch) {
+      for (const { p } of batch) {
         const expiresAt = new Date(at.getTime() + p.cookieDays * DAY_MS);
         const existing = p.existingReferral ? states.get(p.existingReferral) : undefined;
         const live = existing && existing.programId === p.programId && existing.expiresAt > at ? existing : undefined;
@@ -124,44 +154,25 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
         }
       }
 
-      const created = [...touched].filter((s) => s.isNew);
-      const updated = [...touched].filter((s) => !s.isNew);
-      const perAffiliate = new Map<string, { programId: string; n: number }>();
-      for (const c of clicks) {
-        const e = perAffiliate.get(c.p.affiliateId) ?? { programId: c.p.programId, n: 0 };
-        e.n++;
-        perAffiliate.set(c.p.affiliateId, e);
+      const newReferrals: unknown[] = [];
+      const extended: unknown[] = [];
+      for (const s of touched) {
+        if (s.isNew) newReferrals.push({ id: s.id, program_id: s.programId, affiliate_id: s.affiliateId, link_id: s.linkId, expires_at: s.expiresAt.toISOString() });
+        else extended.push({ id: s.id, expires_at: s.expiresAt.toISOString() });
       }
-      const rollupIds = [...perAffiliate.keys()].sort();
-      // Every row of the batch shares one timestamp: one scalar parameter, ISO (cheaper than per-element dates).
-      const atIso = at.toISOString();
-      // ONE statement for the whole batch: new referrals, window extensions, clicks and the daily rollup
-      // (data-modifying CTEs). unnest() keeps the statement and its parameter count fixed whatever the
-      // batch size. The rollup row of this flusher's shard avoids lock waits between concurrent flushes.
-      await sql`${prepared('click_batch')}
-        WITH new_referrals AS (
-          INSERT INTO referrals (id, program_id, affiliate_id, link_id, created_at, last_click_at, expires_at)
-          SELECT v.id, v.program_id, v.affiliate_id, v.link_id, ${atIso}::timestamptz, ${atIso}::timestamptz, v.expires_at
-          FROM unnest(${created.map((s) => s.id)}::text[], ${created.map((s) => s.programId)}::text[],
-            ${created.map((s) => s.affiliateId)}::text[], ${created.map((s) => s.linkId)}::text[],
-            ${created.map((s) => s.expiresAt.toISOString())}::timestamptz[]) AS v(id, program_id, affiliate_id, link_id, expires_at)
-        ), extended AS (
-          UPDATE referrals r SET last_click_at = ${atIso}::timestamptz, expires_at = v.expires_at
-          FROM unnest(${updated.map((s) => s.id)}::text[], ${updated.map((s) => s.expiresAt.toISOString())}::timestamptz[])
-            AS v(id, expires_at)
-          WHERE r.id = v.id
-        ), new_clicks AS (
-          INSERT INTO clicks (program_id, affiliate_id, referral_id, link_id, url, referrer, ip, user_agent, created_at)
-          SELECT *, ${atIso}::timestamptz FROM unnest(${clicks.map((c) => c.p.programId)}::text[], ${clicks.map((c) => c.p.affiliateId)}::text[],
-            ${clicks.map((c) => c.referralId)}::text[], ${clicks.map((c) => c.p.linkId)}::text[],
-            ${clicks.map((c) => c.p.url)}::text[], ${clicks.map((c) => c.p.referrer)}::text[],
-            ${clicks.map((c) => c.p.ip)}::inet[], ${clicks.map((c) => c.p.userAgent)}::text[])
-        )
-        INSERT INTO affiliate_daily_clicks (affiliate_id, day, shard, program_id, clicks)
-        SELECT v.affiliate_id, (${atIso}::timestamptz AT TIME ZONE 'UTC')::date, ${shard}::smallint, v.program_id, v.n
-        FROM unnest(${rollupIds}::text[], ${rollupIds.map((id) => perAffiliate.get(id)!.programId)}::text[],
-          ${rollupIds.map((id) => perAffiliate.get(id)!.n)}::bigint[]) AS v(affiliate_id, program_id, n)
-        ON CONFLICT (affiliate_id, day, shard) DO UPDATE SET clicks = affiliate_daily_clicks.clicks + excluded.clicks`.execute(trx);
+      const clickRows: unknown[] = [];
+      const perAffiliate = new Map<string, { affiliate_id: string; program_id: string; n: number }>();
+      for (const { p, referralId } of clicks) {
+        clickRows.push({ program_id: p.programId, affiliate_id: p.affiliateId, referral_id: referralId, link_id: p.linkId, url: p.url, referrer: p.referrer, ip: p.ip, user_agent: p.userAgent });
+        const e = perAffiliate.get(p.affiliateId);
+        if (e) e.n++;
+        else perAffiliate.set(p.affiliateId, { affiliate_id: p.affiliateId, program_id: p.programId, n: 1 });
+      }
+      // Rollup rows in affiliate order: concurrent writers (other processes) lock them in the same order.
+      const rollup = [...perAffiliate.values()].sort((x, y) => (x.affiliate_id < y.affiliate_id ? -1 : 1));
+      await trx.executeQuery(
+        CompiledQuery.raw(BATCH_SQL, [at.toISOString(), JSON.stringify(newReferrals), JSON.stringify(extended), JSON.stringify(clickRows), JSON.stringify(rollup), shard]),
+      );
       return results;
     }
   }
@@ -211,7 +222,7 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
     /** Queue a click; resolves once its batch has committed. */
     submit(req: ClickRequest): Promise<Attribution> {
       return new Promise<Attribution>((resolve, reject) => {
-        queue.push({ ...req, resolve, reject });
+        queue.push({ p: req, resolve, reject });
         kick();
       });
     },

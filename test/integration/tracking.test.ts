@@ -178,6 +178,28 @@ describe('POST /api/v1/track/click', () => {
     const rollup = await app.db.selectFrom('affiliate_daily_clicks').select('clicks').where('affiliate_id', '=', a.id).execute();
     expect(rollup.reduce((n, r) => n + r.clicks, 0)).toBe(300);
   });
+
+  it('stores hostile clicks (NUL bytes, lone surrogates, a forged X-Forwarded-For) without failing the clicks batched with them', async () => {
+    const { program, make } = await setup();
+    const a = await make('hostile@x.test');
+    const hostile = (i: number, fields: Record<string, string>, ip = nextIp()) =>
+      app.request('/api/v1/track/click', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'https://www.shop.test', 'user-agent': UA, 'x-forwarded-for': ip },
+        body: JSON.stringify({ key: program.publicKey, code: a.code, ...fields }),
+      });
+    const answers = await Promise.all([
+      hostile(0, { url: 'https://www.shop.test/?ref=x\u0000y' }),
+      hostile(1, { referrer: 'https://blog.test/\ud800' }),
+      hostile(2, { url: 'https://www.shop.test/' }, 'not-an-ip, also bad'),
+      ...Array.from({ length: 20 }, (_, i) => hostile(3 + i, { url: `https://www.shop.test/?n=${i}` })),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+    expect(await clickCount(a.id)).toBe(23);
+    const urls = await app.db.selectFrom('clicks').select(['url', 'referrer']).where('affiliate_id', '=', a.id).execute();
+    expect(urls.map((u) => u.url)).toContain('https://www.shop.test/?ref=xy');
+    expect(urls.map((u) => u.referrer)).toContain('https://blog.test/\ufffd');
+  });
 });
 
 describe('POST /api/v1/track/lead', () => {
