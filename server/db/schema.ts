@@ -128,6 +128,40 @@ export interface AffiliateDailyClicksTable {
   clicks: number;
 }
 
+/** Migration 0007: sale conversions per affiliate and currency, kept by triggers on `conversions`. */
+export interface AffiliateSalesTotalsTable {
+  affiliate_id: string;
+  currency: string;
+  /** Number of sale conversions (0 once every one is gone; readers skip such rows). */
+  sales: number;
+  /** Sums of the sales' `amount` and `refunded_amount`, minor units. */
+  amount: number;
+  refunded_amount: number;
+}
+
+/**
+ * Migration 0007: commissions per affiliate and balance group (currency, status, in a payout?, negative?),
+ * kept by triggers on `commissions`; folded into buckets by `commissions/balances.ts`.
+ */
+export interface AffiliateCommissionTotalsTable {
+  affiliate_id: string;
+  currency: string;
+  status: CommissionStatus;
+  in_payout: boolean;
+  negative: boolean;
+  /** Number of commissions in the group (0 once every one left it; readers skip such rows). */
+  commissions: number;
+  /** Sum of their `amount`, minor units. */
+  amount: number;
+}
+
+/** Migration 0007: referrals in status `lead` / `customer` per affiliate, kept by triggers on `referrals`. */
+export interface AffiliateReferralTotalsTable {
+  affiliate_id: string;
+  status: 'lead' | 'customer';
+  referrals: number;
+}
+
 export interface ConversionsTable {
   id: string;
   program_id: string;
@@ -325,6 +359,9 @@ export interface Database {
   referrals: ReferralsTable;
   clicks: ClicksTable;
   affiliate_daily_clicks: AffiliateDailyClicksTable;
+  affiliate_sales_totals: AffiliateSalesTotalsTable;
+  affiliate_commission_totals: AffiliateCommissionTotalsTable;
+  affiliate_referral_totals: AffiliateReferralTotalsTable;
   conversions: ConversionsTable;
   commissions: CommissionsTable;
   commission_events: CommissionEventsTable;

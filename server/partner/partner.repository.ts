@@ -5,7 +5,7 @@
  */
 import { sql, type Insertable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
-import { commissionBalances, type BalanceRow } from '../commissions/balances.ts';
+import { affiliateBalances, type BalanceRow } from '../commissions/balances.ts';
 import type { AffiliatesTable, CommissionStatus, PartnerPayoutMethod } from '../db/schema.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -168,34 +168,40 @@ function numbers<T extends object>(row: T): T {
 
 /**
  * The affiliate's money per currency (minor units), the same buckets as the payouts engine; `maturing` =
- * pending commissions that become payable by `until`.
+ * pending commissions that become payable by `until`. From the per-affiliate commission totals (migration
+ * 0007): a few rows whatever the number of commissions.
  */
 export async function moneyByCurrency(db: DbOrTrx, affiliateId: string, until: Date): Promise<MoneyRow[]> {
-  const rows = await commissionBalances(db, { affiliateId, until });
+  const rows = await affiliateBalances(db, affiliateId, until);
   return rows.map(({ affiliate_id: _, ...m }) => m).sort((a, b) => a.currency.localeCompare(b.currency));
 }
 
 /**
  * Clicks (from the daily rollup `affiliate_daily_clicks`, kept by the click ingest in the same statement as
- * the clicks, migration 0005, so it stays fast at millions of clicks), leads (referrals that reached `lead` or
- * `customer`) and customers (status `customer`) of one affiliate. Mere visitors are never scanned (partial index
- * of migration 0004).
+ * the clicks, migration 0005), leads (referrals that reached `lead` or `customer`) and customers (status
+ * `customer`) of one affiliate, from `affiliate_referral_totals` (kept by triggers whenever a referral enters or
+ * leaves those statuses, migration 0007). A few rows whatever the number of clicks and referrals.
  */
 export async function funnelCounts(db: DbOrTrx, affiliateId: string) {
   const { rows } = await sql<{ clicks: number; leads: number; customers: number }>`
     SELECT
       (SELECT coalesce(sum(clicks), 0)::bigint FROM affiliate_daily_clicks WHERE affiliate_id = ${affiliateId}) AS clicks,
-      count(*) AS leads, count(*) FILTER (WHERE status = 'customer') AS customers
-    FROM referrals WHERE affiliate_id = ${affiliateId} AND status IN ('lead', 'customer')`.execute(db);
+      coalesce(sum(referrals), 0)::bigint AS leads,
+      coalesce(sum(referrals) FILTER (WHERE status = 'customer'), 0)::bigint AS customers
+    FROM affiliate_referral_totals WHERE affiliate_id = ${affiliateId}`.execute(db);
   return numbers(rows[0]!);
 }
 
-/** Sale conversions per currency: count and revenue net of refunds (minor units). */
+/**
+ * Sale conversions per currency: count and revenue net of refunds (minor units), from the per-affiliate sales
+ * totals that triggers keep with every conversion write (migration 0007): one row per currency, whatever the
+ * number of sales. Currencies whose sales are all gone are left out, as a count over the conversions would.
+ */
 export async function salesByCurrency(db: DbOrTrx, affiliateId: string) {
   const { rows } = await sql<{ currency: string; n: number; revenue: number }>`
-    SELECT currency, count(*) AS n, (sum(amount) - sum(refunded_amount))::bigint AS revenue
-    FROM conversions WHERE affiliate_id = ${affiliateId} AND kind = 'sale'
-    GROUP BY currency ORDER BY currency`.execute(db);
+    SELECT currency, sales AS n, (amount - refunded_amount)::bigint AS revenue
+    FROM affiliate_sales_totals WHERE affiliate_id = ${affiliateId} AND sales > 0
+    ORDER BY currency`.execute(db);
   return rows.map(numbers);
 }
 
