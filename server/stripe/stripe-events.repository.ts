@@ -70,15 +70,17 @@ export async function listDue(db: DbOrTrx, now: Date, limit: number): Promise<In
  */
 export async function wakeWaiting(db: DbOrTrx, programId: string, keys: readonly string[], now: Date): Promise<InboxRef[]> {
   if (keys.length === 0) return [];
-  const rows = await db
-    .updateTable('stripe_events')
-    .set({ status: 'retrying', next_attempt_at: now })
-    .where('program_id', '=', programId)
-    .where('waiting_for', 'is not', null)
-    .where(sql<boolean>`waiting_for && ${sql.val([...keys])}::text[]`)
-    .where('status', 'in', ['retrying', 'ignored'])
-    .returning(['program_id', 'id'])
-    .execute();
+  // This runs after every sale, and almost always finds nothing. The waiting events are found through the GIN
+  // index alone (a MATERIALIZED CTE): left to itself, the planner also scanned the program's whole primary-key
+  // range (thousands of events, ~0.4 ms per sale in the benchmark) to intersect it with the GIN result.
+  const { rows } = await sql<{ program_id: string; id: string }>`
+    WITH waiting AS MATERIALIZED (
+      SELECT program_id, id FROM stripe_events WHERE waiting_for IS NOT NULL AND waiting_for && ${sql.val([...keys])}::text[]
+    )
+    UPDATE stripe_events e SET status = 'retrying', next_attempt_at = ${now}
+    FROM waiting w
+    WHERE e.program_id = w.program_id AND e.id = w.id AND w.program_id = ${programId} AND e.status IN ('retrying', 'ignored')
+    RETURNING e.program_id, e.id`.execute(db);
   return rows.map((r) => ({ programId: r.program_id, eventId: r.id }));
 }
 
