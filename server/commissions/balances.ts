@@ -11,8 +11,8 @@
  * commissions themselves (`commissionBalances`) or, for one affiliate, from the totals that triggers keep per
  * group (`affiliateBalances`, migration 0007); both feed the same fold, so the buckets are defined once.
  */
-import { sql } from 'kysely';
-import type { DbOrTrx } from '../db/database.ts';
+import { CompiledQuery, sql } from 'kysely';
+import { namedStatement, type DbOrTrx } from '../db/database.ts';
 
 export interface BalanceRow {
   affiliate_id: string;
@@ -84,6 +84,20 @@ export async function commissionBalances(
   return foldBuckets(rows.map((r) => ({ ...r, total: Number(r.total) })));
 }
 
+// A named prepared statement: planned once per connection (the partner overview asks it at every visit).
+const AFFILIATE_GROUPS_SQL = namedStatement(
+  'affiliate_balance_groups',
+  `SELECT t.currency, t.status, t.in_payout, t.negative, t.amount AS total, coalesce(nd.total, 0)::bigint AS not_due
+   FROM affiliate_commission_totals t
+   LEFT JOIN (
+     SELECT currency, payout_id IS NOT NULL AS in_payout, amount < 0 AS negative, sum(amount) AS total
+     FROM commissions
+     WHERE affiliate_id = $1 AND status = 'pending' AND payable_at > $2
+     GROUP BY 1, 2, 3
+   ) nd ON t.status = 'pending' AND nd.currency = t.currency AND nd.in_payout = t.in_payout AND nd.negative = t.negative
+   WHERE t.affiliate_id = $1 AND t.commissions > 0`,
+);
+
 /**
  * The same buckets as `commissionBalances(db, { affiliateId, until })` for one affiliate, without reading its
  * commissions: the groups come from `affiliate_commission_totals` (kept exact by triggers in the statement that
@@ -94,16 +108,9 @@ export async function commissionBalances(
  * @param until count `maturing` as pending commissions payable by then
  */
 export async function affiliateBalances(db: DbOrTrx, affiliateId: string, until: Date): Promise<BalanceRow[]> {
-  const { rows } = await sql<{ currency: string; status: string; in_payout: boolean; negative: boolean; total: number; not_due: number }>`
-    SELECT t.currency, t.status, t.in_payout, t.negative, t.amount AS total, coalesce(nd.total, 0)::bigint AS not_due
-    FROM affiliate_commission_totals t
-    LEFT JOIN (
-      SELECT currency, payout_id IS NOT NULL AS in_payout, amount < 0 AS negative, sum(amount) AS total
-      FROM commissions
-      WHERE affiliate_id = ${affiliateId} AND status = 'pending' AND payable_at > ${until}
-      GROUP BY 1, 2, 3
-    ) nd ON t.status = 'pending' AND nd.currency = t.currency AND nd.in_payout = t.in_payout AND nd.negative = t.negative
-    WHERE t.affiliate_id = ${affiliateId} AND t.commissions > 0`.execute(db);
+  const { rows } = await db.executeQuery<{ currency: string; status: string; in_payout: boolean; negative: boolean; total: number; not_due: number }>(
+    CompiledQuery.raw(AFFILIATE_GROUPS_SQL, [affiliateId, until]),
+  );
   const groups: BalanceGroup[] = [];
   for (const r of rows) {
     const g = { affiliate_id: affiliateId, currency: r.currency, status: r.status, in_payout: r.in_payout, negative: r.negative };
