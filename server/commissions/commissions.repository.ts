@@ -15,6 +15,36 @@ export function insertCommission(db: DbOrTrx, row: Insertable<CommissionsTable>)
   return db.insertInto('commissions').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/**
+ * Insert a new commission (`row.id` set by the caller) and its first history entry (`from` null, `to` its
+ * status) in ONE statement: a round trip less on every sale (the history row's foreign key is checked at the
+ * end of the statement, when the commission exists).
+ * @returns the commission row
+ */
+export function insertCommissionWithFirstEvent(
+  db: DbOrTrx,
+  row: Insertable<CommissionsTable> & { id: string; status: CommissionStatus; amount: number },
+  e: { actor: CommissionActor; reason: string | null; at: Date },
+) {
+  return db
+    .with('inserted', (qb) => qb.insertInto('commissions').values(row).returningAll())
+    .with('first_event', (qb) =>
+      qb.insertInto('commission_events').values({
+        commission_id: row.id,
+        program_id: row.program_id,
+        from_status: null,
+        to_status: row.status,
+        amount: row.amount,
+        actor: e.actor,
+        reason: e.reason,
+        created_at: e.at,
+      }),
+    )
+    .selectFrom('inserted')
+    .selectAll()
+    .executeTakeFirstOrThrow();
+}
+
 export function listCommissions(
   db: DbOrTrx,
   programId: string,

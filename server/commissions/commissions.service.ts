@@ -18,7 +18,6 @@ import type { CommissionKind, CommissionRow, CommissionStatus, ConversionRow, Pr
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { parseInput } from '../http/input.ts';
-import { findAffiliateById } from '../affiliates/affiliates.repository.ts';
 import { evaluateCommission, paymentMonth, type SaleLineItem } from './rules.ts';
 import { loadRuleSpecs } from './commission-rules.service.ts';
 import * as repo from './commissions.repository.ts';
@@ -166,7 +165,7 @@ export async function createCommissionForConversion(
     ConversionRow,
     'id' | 'affiliate_id' | 'referral_id' | 'kind' | 'amount' | 'currency' | 'occurred_at' | 'customer_email' | 'stripe_subscription_id' | 'source' | 'sequence'
   >,
-  affiliateStatus: string,
+  affiliate: { status: string; email: string | null },
   context: CommissionContext = {},
 ): Promise<CommissionRow | null> {
   const firstPaidAt =
@@ -192,16 +191,15 @@ export async function createCommissionForConversion(
   let status: CommissionStatus = 'pending';
   let reason: string | null = null;
   let holdReason: string | null = null;
-  if (affiliateStatus !== 'approved') {
+  if (affiliate.status !== 'approved') {
     status = 'rejected';
-    reason = `affiliate_${affiliateStatus}`;
+    reason = `affiliate_${affiliate.status}`;
   } else {
-    const affiliate = await findAffiliateById(trx, conversion.affiliate_id);
-    holdReason = await fraudHoldReason(trx, program, conversion, affiliate?.email ?? null, firstPayment);
+    holdReason = await fraudHoldReason(trx, program, conversion, affiliate.email, firstPayment);
     if (holdReason) status = 'on_hold';
   }
   const at = new Date();
-  const row = await repo.insertCommission(trx, {
+  return repo.insertCommissionWithFirstEvent(trx, {
     id: newId('com'),
     program_id: program.id,
     affiliate_id: conversion.affiliate_id,
@@ -216,18 +214,11 @@ export async function createCommissionForConversion(
     reason,
     hold_reason: holdReason,
     payable_at: new Date(conversion.occurred_at.getTime() + program.hold_days * DAY_MS),
-  });
-  await repo.insertCommissionEvent(trx, {
-    commissionId: row.id,
-    programId: program.id,
-    from: null,
-    to: status,
-    amount: row.amount,
+  }, {
     actor: conversion.source === 'stripe' ? 'stripe' : 'system',
     reason: [outcome.reason, `month:${month}`, holdReason ?? reason].filter(Boolean).join(' '),
     at,
   });
-  return row;
 }
 
 export function createCommissionsService(deps: { db: Db; now?: () => Date }) {

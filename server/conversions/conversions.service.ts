@@ -149,7 +149,7 @@ export type RecordSaleResult =
 export async function recordSale(
   trx: DbOrTrx,
   program: ProgramRow,
-  referral: Pick<ReferralRow, 'id' | 'affiliate_id'> & { affiliate_status?: string },
+  referral: Pick<ReferralRow, 'id' | 'affiliate_id'> & { affiliate_status?: string; affiliate_email?: string },
   sale: SaleInput,
 ): Promise<RecordSaleResult> {
   const sequence = sale.sequence ?? 1;
@@ -202,8 +202,11 @@ export async function recordSale(
     });
     return { duplicate: true, conversion: found };
   }
-  const affiliateStatus = referral.affiliate_status ?? (await findAffiliateById(trx, referral.affiliate_id))?.status ?? 'approved';
-  const commission = await createCommissionForConversion(trx, program, conversion, affiliateStatus, {
+  const affiliate =
+    referral.affiliate_status !== undefined && referral.affiliate_email !== undefined
+      ? { status: referral.affiliate_status, email: referral.affiliate_email }
+      : await findAffiliateById(trx, referral.affiliate_id);
+  const commission = await createCommissionForConversion(trx, program, conversion, affiliate ?? { status: 'approved', email: null }, {
     lineItems: sale.lineItems ?? [],
   });
   return { duplicate: false, conversion, commission };
@@ -255,7 +258,7 @@ export async function recordLead(
     .where('id', '=', referral.id)
     .execute();
   const affiliate = await findAffiliateById(trx, referral.affiliate_id);
-  const commission = await createCommissionForConversion(trx, program, conversion, affiliate?.status ?? 'approved');
+  const commission = await createCommissionForConversion(trx, program, conversion, affiliate ?? { status: 'approved', email: null });
   return { duplicate: false, conversion, commission };
 }
 

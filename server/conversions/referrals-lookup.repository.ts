@@ -6,13 +6,16 @@
 import type { DbOrTrx } from '../db/database.ts';
 import { newId } from '../ids.ts';
 
-/** Referrals with their affiliate's status (`affiliate_status`), which the commission needs: one round trip. */
+/**
+ * Referrals with their affiliate's status and e-mail (`affiliate_status`, `affiliate_email`), which the
+ * commission needs (status, self-referral check): one round trip.
+ */
 function referralsWithStatus(db: DbOrTrx, programId: string) {
   return db
     .selectFrom('referrals')
     .innerJoin('affiliates', 'affiliates.id', 'referrals.affiliate_id')
     .selectAll('referrals')
-    .select('affiliates.status as affiliate_status')
+    .select(['affiliates.status as affiliate_status', 'affiliates.email as affiliate_email'])
     .where('referrals.program_id', '=', programId);
 }
 
