@@ -4,6 +4,7 @@
  * their amount. Amount maps are per currency in minor units (`{ "usd": 500, "jpy": 800 }`), rates in basis points.
  */
 import { z } from 'zod';
+import { LRUCache } from 'lru-cache';
 import type { Db, DbOrTrx } from '../db/database.ts';
 import type { CommissionRuleRow, ProgramRow } from '../db/schema.ts';
 import { NotFoundError, UnprocessableError } from '../errors.ts';
@@ -98,9 +99,31 @@ export function toCommissionRule(r: CommissionRuleRow): CommissionRule {
   };
 }
 
-/** The active rules of a program for one event, in evaluation order (the public shape is the engine's too). */
-export async function loadRuleSpecs(db: DbOrTrx, programId: string, event: 'sale' | 'lead'): Promise<CommissionRuleSpec[]> {
-  return (await repo.listRules(db, programId, { event })).map(toCommissionRule);
+/**
+ * How long a program's active rules are reused by the commission engine. Every sale needs them and they rarely
+ * change: the cache saves a round trip per sale. A change made through this service applies at once in this
+ * process (the entry is dropped); other processes see it within this time.
+ */
+const RULES_TTL_MS = 1_000;
+const ruleSpecsCache = new LRUCache<string, { specs: Promise<CommissionRuleSpec[]> }>({ max: 10_000, ttl: RULES_TTL_MS });
+
+function forgetRules(programId: string): void {
+  ruleSpecsCache.delete(`${programId}|sale`);
+  ruleSpecsCache.delete(`${programId}|lead`);
+}
+
+/**
+ * The active rules of a program for one event, in evaluation order (the public shape is the engine's too).
+ * Read through a short cache (`RULES_TTL_MS`); a failed read is not cached.
+ */
+export function loadRuleSpecs(db: DbOrTrx, programId: string, event: 'sale' | 'lead'): Promise<CommissionRuleSpec[]> {
+  const key = `${programId}|${event}`;
+  const hit = ruleSpecsCache.get(key);
+  if (hit) return hit.specs;
+  const specs = repo.listRules(db, programId, { event }).then((rows) => rows.map(toCommissionRule));
+  ruleSpecsCache.set(key, { specs });
+  specs.catch(() => ruleSpecsCache.delete(key));
+  return specs;
 }
 
 type ParsedRule = z.infer<typeof ruleInput>;
@@ -157,9 +180,9 @@ export function createCommissionRulesService(deps: { db: Db; now?: () => Date })
       const r = parseInput(ruleInput, input);
       await assertAffiliate(program, r.affiliateId);
       const at = now();
-      return toCommissionRule(
-        await repo.insertRule(db, { id: newId('rule'), program_id: program.id, ...columns(r), created_at: at, updated_at: at }),
-      );
+      const row = await repo.insertRule(db, { id: newId('rule'), program_id: program.id, ...columns(r), created_at: at, updated_at: at });
+      forgetRules(program.id);
+      return toCommissionRule(row);
     },
 
     /**
@@ -175,6 +198,7 @@ export function createCommissionRulesService(deps: { db: Db; now?: () => Date })
       const r = parseInput(ruleInput, { ...current, ...patch });
       await assertAffiliate(program, r.affiliateId);
       const row = await repo.updateRule(db, program.id, id, { ...columns(r), updated_at: now() });
+      forgetRules(program.id);
       if (!row) throw new NotFoundError('Commission rule');
       return toCommissionRule(row);
     },
@@ -189,6 +213,7 @@ export function createCommissionRulesService(deps: { db: Db; now?: () => Date })
       if (existing.archived_at) return toCommissionRule(existing);
       const at = now();
       const row = await repo.updateRule(db, program.id, id, { archived_at: at, updated_at: at });
+      forgetRules(program.id);
       return toCommissionRule(row ?? (await repo.findRule(db, program.id, id))!);
     },
   };
