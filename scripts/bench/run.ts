@@ -17,7 +17,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -82,6 +82,30 @@ function peakRssSampler(pid: number) {
   };
 }
 
+/** CPU time (ms, user + system) used so far by `pid`, and by this run's PostgreSQL (its postmaster and children). */
+function cpuMs(pid: number): { server: number; postgres: number } {
+  let postmaster = -1;
+  try {
+    postmaster = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {}
+  const ticks = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100 on Linux)
+  };
+  let server = 0;
+  let postgres = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number(entry) === pid) server = ticks(stat);
+      else if (Number(entry) === postmaster || ppid === postmaster) postgres += ticks(stat);
+    } catch {}
+  }
+  return { server, postgres };
+}
+
 const rows: Array<[string, string, string]> = [];
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -130,11 +154,15 @@ async function main() {
     },
   });
   if (phase('clicks')) {
+  const noopCpuBefore = cpuMs(noop.pid!).server;
   const ceilingBefore = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
+  const noopCpuPerRequest = ((cpuMs(noop.pid!).server - noopCpuBefore) * 1000) / Math.max(1, ceilingBefore.requests.sent);
   const stopSampler = peakRssSampler(server.pid!);
+  const cpuBefore = cpuMs(server.pid!);
   // As many clicks as the ceiling would serve in SECONDS / 2: about SECONDS at the 0.40 target.
   const clicks = await run({ url: base, connections: 50, requests: [clickRequest()], amount: Math.round((ceilingBefore.requests.average * SECONDS) / 2) });
   const peakRss = stopSampler();
+  const cpuAfter = cpuMs(server.pid!);
   // The ceiling again, right after: this shared machine's speed drifts between runs and within one (±20 %), so
   // the ratio uses the mean of the two ceiling runs around the click run.
   const ceilingAfter = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
@@ -150,6 +178,13 @@ async function main() {
     'click ingest',
     `${fmt(clicks.requests.average)} req/s, p50 ${clicks.latency.p50} ms, p99 ${clicks.latency.p99} ms, errors ${clicks.errors + clicks.non2xx}`,
     `ratio ${fmt(ratio, 2)} (≥ 0.40) ${ratio >= 0.4 ? 'ok' : 'MISSED'}; p99 ≤ 25 ms ${clicks.latency.p99 <= 25 ? 'ok' : 'MISSED'}`,
+  ]);
+  // CPU per click does not depend on what else the machine runs meanwhile (unlike req/s): compare changes with it.
+  const perClick = (ms: number) => fmt((ms * 1000) / Math.max(1, clicks.requests.sent), 0);
+  rows.push([
+    'CPU per click',
+    `server ${perClick(cpuAfter.server - cpuBefore.server)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request)`,
+    '',
   ]);
   rows.push(['clicks stored vs 2xx', `${fmt(clickRows)} rows / ${fmt(clicks['2xx'])} answers`, clickRows === clicks['2xx'] ? 'nothing lost' : 'MISMATCH']);
   rows.push(['server peak RSS (click run)', `${fmt(peakRss / 2 ** 20)} MB`, peakRss <= 250 * 2 ** 20 ? 'ok (≤ 250 MB)' : 'MISSED (≤ 250 MB)']);
@@ -171,6 +206,7 @@ async function main() {
   const runId = randomBytes(4).toString('hex');
   let n = 0;
   const beforeConversions = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM conversions`.execute(db)).rows[0]!.n);
+  const hookCpuBefore = cpuMs(server.pid!);
   const hooks = await run({
     url: base,
     connections: 20,
@@ -204,6 +240,8 @@ async function main() {
     await new Promise((r) => setTimeout(r, 20));
   }
   const settle = Date.now() - lastEventAt;
+  const hookCpu = cpuMs(server.pid!);
+  const perEvent = (ms: number) => fmt((ms * 1000) / Math.max(1, hooks['2xx']), 0);
   rows.push([
     'webhook ingest',
     `${fmt(hooks.requests.average)} events/s acked, p50 ${hooks.latency.p50} ms, p99 ${hooks.latency.p99} ms, errors ${hooks.errors + hooks.non2xx}`,
@@ -213,6 +251,11 @@ async function main() {
     'conversions present',
     `${fmt(present)} / ${fmt(hooks['2xx'])} acked, ${fmt(settle)} ms after the last event`,
     present >= hooks['2xx'] && settle <= 2000 ? 'ok (≤ 2 s)' : 'MISSED (≤ 2 s)',
+  ]);
+  rows.push([
+    'CPU per event (ack + processing)',
+    `server ${perEvent(hookCpu.server - hookCpuBefore.server)} µs, PostgreSQL ${perEvent(hookCpu.postgres - hookCpuBefore.postgres)} µs`,
+    '',
   ]);
   }
 

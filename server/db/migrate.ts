@@ -10,6 +10,7 @@ import * as m0004 from './migrations/0004_partner_dashboard.ts';
 import * as m0005 from './migrations/0005_click_rollups.ts';
 import * as m0006 from './migrations/0006_cheaper_referral_id_check.ts';
 import * as m0007 from './migrations/0007_affiliate_totals.ts';
+import * as m0008 from './migrations/0008_clicks_by_referral_and_id.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0005_click_rollups': m0005,
   '0006_cheaper_referral_id_check': m0006,
   '0007_affiliate_totals': m0007,
+  '0008_clicks_by_referral_and_id': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
