@@ -7,7 +7,7 @@
  */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
-import type { CommissionEventsTable, CommissionRow, CommissionsTable, CommissionStatus } from '../db/schema.ts';
+import type { CommissionEventsTable, CommissionRow, CommissionsTable, CommissionStatus, ConversionRow } from '../db/schema.ts';
 
 export type CommissionActor = CommissionEventsTable['actor'];
 
@@ -162,36 +162,42 @@ export function listCommissionEvents(db: DbOrTrx, programId: string, commissionI
 }
 
 /**
- * When the customer behind a conversion first paid: the earliest other sale of the same referral (or, without a
- * referral, of the same Stripe subscription) at or before `occurredAt`. Undefined = this is the first payment.
+ * What a new commission needs from its conversion's history, in ONE round trip (a Stripe sale is counted in
+ * round trips):
+ * - `firstPaidAt`, sales only: when the customer first paid — the earliest other sale of the same referral (or,
+ *   without a referral, of the same Stripe subscription) at or before `occurred_at`; undefined = this is the
+ *   first payment;
+ * - `clickedFromLoginIp`: whether a click of the conversion's referral came from an IP its affiliate logged in from.
  */
-export async function firstPaymentBefore(
+export async function commissionFacts(
   db: DbOrTrx,
-  c: { id: string; program_id: string; referral_id: string | null; stripe_subscription_id: string | null; occurred_at: Date },
-): Promise<Date | undefined> {
-  if (!c.referral_id && !c.stripe_subscription_id) return undefined;
-  let q = db
-    .selectFrom('conversions')
-    .select('occurred_at')
-    .where('program_id', '=', c.program_id)
-    .where('kind', '=', 'sale')
-    .where('id', '!=', c.id)
-    .where('occurred_at', '<=', c.occurred_at);
-  q = c.referral_id ? q.where('referral_id', '=', c.referral_id) : q.where('stripe_subscription_id', '=', c.stripe_subscription_id!);
-  const row = await q.orderBy('occurred_at').limit(1).executeTakeFirst();
-  return row?.occurred_at;
-}
-
-/** Whether a click of this referral came from an IP the affiliate logged in from. */
-export async function referralClickedFromLoginIp(db: DbOrTrx, referralId: string, affiliateId: string): Promise<boolean> {
+  c: Pick<ConversionRow, 'id' | 'program_id' | 'affiliate_id' | 'kind' | 'referral_id' | 'stripe_subscription_id' | 'occurred_at'>,
+): Promise<{ firstPaidAt: Date | undefined; clickedFromLoginIp: boolean }> {
+  const askFirstPayment = c.kind === 'sale' && (c.referral_id !== null || c.stripe_subscription_id !== null);
+  if (!askFirstPayment && c.referral_id === null) return { firstPaidAt: undefined, clickedFromLoginIp: false };
   const row = await db
-    .selectFrom('clicks')
-    .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', affiliateId))
-    .select('clicks.id')
-    .where('clicks.referral_id', '=', referralId)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+    .selectNoFrom((eb) => {
+      const earlier = eb
+        .selectFrom('conversions')
+        .select('occurred_at')
+        .where('program_id', '=', c.program_id)
+        .where('kind', '=', 'sale')
+        .where('id', '!=', c.id)
+        .where('occurred_at', '<=', c.occurred_at);
+      const sameCustomer =
+        c.referral_id !== null ? earlier.where('referral_id', '=', c.referral_id) : earlier.where('stripe_subscription_id', '=', c.stripe_subscription_id);
+      const loginIpClick = eb
+        .selectFrom('clicks')
+        .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id))
+        .select('clicks.id')
+        .where('clicks.referral_id', '=', c.referral_id);
+      return [
+        askFirstPayment ? sameCustomer.orderBy('occurred_at').limit(1).as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at'),
+        c.referral_id !== null ? eb.exists(loginIpClick).as('clicked_from_login_ip') : sql<boolean>`false`.as('clicked_from_login_ip'),
+      ];
+    })
+    .executeTakeFirstOrThrow();
+  return { firstPaidAt: row.first_paid_at ?? undefined, clickedFromLoginIp: row.clicked_from_login_ip === true };
 }
 
 /** The IP of the referral's latest click that had one. */

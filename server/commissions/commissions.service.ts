@@ -117,12 +117,13 @@ async function fraudHoldReason(
   conversion: Pick<ConversionRow, 'affiliate_id' | 'referral_id' | 'kind' | 'customer_email' | 'occurred_at'>,
   affiliateEmail: string | null,
   firstPayment: boolean,
+  clickedFromLoginIp: boolean,
 ): Promise<string | null> {
   if (conversion.customer_email && affiliateEmail && normalizeEmail(conversion.customer_email) === normalizeEmail(affiliateEmail)) {
     return 'self_referral_email';
   }
   if (!conversion.referral_id) return null;
-  if (await repo.referralClickedFromLoginIp(trx, conversion.referral_id, conversion.affiliate_id)) return 'self_referral_ip';
+  if (clickedFromLoginIp) return 'self_referral_ip';
   const limit = program.fraud_ip_daily_limit;
   if (limit !== null && limit !== undefined && firstPayment) {
     const ip = await repo.lastClickIp(trx, conversion.referral_id);
@@ -168,10 +169,7 @@ export async function createCommissionForConversion(
   affiliate: { status: string; email: string | null },
   context: CommissionContext = {},
 ): Promise<CommissionRow | null> {
-  const firstPaidAt =
-    conversion.kind === 'sale'
-      ? await repo.firstPaymentBefore(trx, { ...conversion, program_id: program.id })
-      : undefined;
+  const { firstPaidAt, clickedFromLoginIp } = await repo.commissionFacts(trx, { ...conversion, program_id: program.id });
   const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;
   const month = firstPaidAt ? paymentMonth(firstPaidAt, conversion.occurred_at) : sequence;
   const firstPayment = firstPaidAt === undefined && sequence === 1;
@@ -195,7 +193,7 @@ export async function createCommissionForConversion(
     status = 'rejected';
     reason = `affiliate_${affiliate.status}`;
   } else {
-    holdReason = await fraudHoldReason(trx, program, conversion, affiliate.email, firstPayment);
+    holdReason = await fraudHoldReason(trx, program, conversion, affiliate.email, firstPayment, clickedFromLoginIp);
     if (holdReason) status = 'on_hold';
   }
   const at = new Date();

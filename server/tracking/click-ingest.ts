@@ -25,7 +25,7 @@ const MAX_BATCH = 1000;
  * was worse (2.2k/s: smaller batches). Each has its own shard of the daily rollup rows, so they never wait on each
  * other's row locks.
  */
-export const FLUSHERS = 2;
+export const FLUSHERS = Number(process.env.PK_FLUSHERS ?? 2);
 
 /**
  * ONE statement for a whole batch: new referrals, window extensions, clicks and the daily rollup
