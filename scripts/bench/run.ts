@@ -157,6 +157,9 @@ async function main() {
   const noopCpuBefore = cpuMs(noop.pid!).server;
   const ceilingBefore = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
   const noopCpuPerRequest = ((cpuMs(noop.pid!).server - noopCpuBefore) * 1000) / Math.max(1, ceilingBefore.requests.sent);
+  // Warm-up, not measured: a fresh server spends its first seconds compiling hot code (V8's optimizing compiler
+  // was a fifth of the server's CPU in a cold webhook run); a running server is warm. Its clicks count below.
+  const warmClicks = await run({ url: base, connections: 50, requests: [clickRequest()], amount: Math.round(ceilingBefore.requests.average / 4) });
   const stopSampler = peakRssSampler(server.pid!);
   const cpuBefore = cpuMs(server.pid!);
   // As many clicks as the ceiling would serve in SECONDS / 2: about SECONDS at the 0.40 target.
@@ -186,7 +189,8 @@ async function main() {
     `server ${perClick(cpuAfter.server - cpuBefore.server)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request)`,
     '',
   ]);
-  rows.push(['clicks stored vs 2xx', `${fmt(clickRows)} rows / ${fmt(clicks['2xx'])} answers`, clickRows === clicks['2xx'] ? 'nothing lost' : 'MISMATCH']);
+  const answered = warmClicks['2xx'] + clicks['2xx'];
+  rows.push(['clicks stored vs 2xx (with warm-up)', `${fmt(clickRows)} rows / ${fmt(answered)} answers`, clickRows === answered ? 'nothing lost' : 'MISMATCH']);
   rows.push(['server peak RSS (click run)', `${fmt(peakRss / 2 ** 20)} MB`, peakRss <= 250 * 2 ** 20 ? 'ok (≤ 250 MB)' : 'MISSED (≤ 250 MB)']);
   }
 
@@ -205,33 +209,34 @@ async function main() {
   const template = JSON.stringify(fixture);
   const runId = randomBytes(4).toString('hex');
   let n = 0;
-  const beforeConversions = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM conversions`.execute(db)).rows[0]!.n);
-  const hookCpuBefore = cpuMs(server.pid!);
-  const hooks = await run({
-    url: base,
-    connections: 20,
-    amount: 300 * SECONDS,
-    requests: [
-      {
-        method: 'POST',
-        path: `/api/v1/webhooks/stripe/${created.id}`,
-        setupRequest: (req) => {
-          const i = ++n;
-          const payload = template
-            .replace('__EVT__', `evt_b${runId}_${i}`)
-            .replace('__CS__', `cs_b${runId}_${i}`)
-            .replace('__PI__', `pi_b${runId}_${i}`)
-            .replace('"__REF__"', `"${referrals[i % referrals.length]}"`)
-            .replace(/"created":\d+/, `"created":${Math.floor(Date.now() / 1000)}`);
-          const t = Math.floor(Date.now() / 1000);
-          const sig = createHmac('sha256', secret).update(`${t}.${payload}`).digest('hex');
-          req.headers = { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${sig}` };
-          req.body = payload;
-          return req;
-        },
-      },
-    ],
+  const hookRequest = (): autocannon.Request => ({
+    method: 'POST',
+    path: `/api/v1/webhooks/stripe/${created.id}`,
+    setupRequest: (req) => {
+      const i = ++n;
+      const payload = template
+        .replace('__EVT__', `evt_b${runId}_${i}`)
+        .replace('__CS__', `cs_b${runId}_${i}`)
+        .replace('__PI__', `pi_b${runId}_${i}`)
+        .replace('"__REF__"', `"${referrals[i % referrals.length]}"`)
+        .replace(/"created":\d+/, `"created":${Math.floor(Date.now() / 1000)}`);
+      const t = Math.floor(Date.now() / 1000);
+      const sig = createHmac('sha256', secret).update(`${t}.${payload}`).digest('hex');
+      req.headers = { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${sig}` };
+      req.body = payload;
+      return req;
+    },
   });
+  const conversionCount = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM conversions`.execute(db)).rows[0]!.n);
+  // Warm-up, not measured (see the click phase): 500 sales, processed before the measured burst starts.
+  const warmStart = await conversionCount();
+  const warmHooks = await run({ url: base, connections: 20, amount: 500, requests: [hookRequest()] });
+  for (const until = Date.now() + 30_000; Date.now() < until && (await conversionCount()) - warmStart < warmHooks['2xx']; ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const beforeConversions = await conversionCount();
+  const hookCpuBefore = cpuMs(server.pid!);
+  const hooks = await run({ url: base, connections: 20, amount: 300 * SECONDS, requests: [hookRequest()] });
   const lastEventAt = Date.now();
   let present = 0;
   while (Date.now() - lastEventAt < 30_000) {
