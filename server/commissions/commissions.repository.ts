@@ -167,14 +167,19 @@ export function listCommissionEvents(db: DbOrTrx, programId: string, commissionI
  * - `firstPaidAt`, sales only: when the customer first paid — the earliest other sale of the same referral (or,
  *   without a referral, of the same Stripe subscription) at or before `occurred_at`; undefined = this is the
  *   first payment;
- * - `clickedFromLoginIp`: whether a click of the conversion's referral came from an IP its affiliate logged in from.
+ * - `clickedFromLoginIp`: whether a click of the conversion's referral came from an IP its affiliate logged in from;
+ * - `conversionsFromIp`, when `ipWindowFrom` is given: the affiliate's conversions of this kind in
+ *   `(ipWindowFrom, occurred_at]` whose referral was clicked from the IP of this referral's latest click that had
+ *   one (0 when it has none).
  */
 export async function commissionFacts(
   db: DbOrTrx,
   c: Pick<ConversionRow, 'id' | 'program_id' | 'affiliate_id' | 'kind' | 'referral_id' | 'stripe_subscription_id' | 'occurred_at'>,
-): Promise<{ firstPaidAt: Date | undefined; clickedFromLoginIp: boolean }> {
+  opts: { ipWindowFrom?: Date } = {},
+): Promise<{ firstPaidAt: Date | undefined; clickedFromLoginIp: boolean; conversionsFromIp: number }> {
   const askFirstPayment = c.kind === 'sale' && (c.referral_id !== null || c.stripe_subscription_id !== null);
-  if (!askFirstPayment && c.referral_id === null) return { firstPaidAt: undefined, clickedFromLoginIp: false };
+  if (!askFirstPayment && c.referral_id === null) return { firstPaidAt: undefined, clickedFromLoginIp: false, conversionsFromIp: 0 };
+  const countFromIp = opts.ipWindowFrom !== undefined && c.referral_id !== null;
   const row = await db
     .selectNoFrom((eb) => {
       const earlier = eb
@@ -191,43 +196,32 @@ export async function commissionFacts(
         .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id))
         .select('clicks.id')
         .where('clicks.referral_id', '=', c.referral_id);
+      const lastClickIp = eb
+        .selectFrom('clicks')
+        .select('ip')
+        .where('referral_id', '=', c.referral_id)
+        .where('ip', 'is not', null)
+        .orderBy('id', 'desc')
+        .limit(1);
+      const fromIp = eb
+        .selectFrom('conversions as cv')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .where('cv.affiliate_id', '=', c.affiliate_id)
+        .where('cv.kind', '=', c.kind)
+        .where('cv.occurred_at', '>', opts.ipWindowFrom ?? c.occurred_at)
+        .where('cv.occurred_at', '<=', c.occurred_at)
+        .where((e) => e.exists(e.selectFrom('clicks as k').select('k.id').whereRef('k.referral_id', '=', 'cv.referral_id').where('k.ip', '=', lastClickIp)));
       return [
         askFirstPayment ? sameCustomer.orderBy('occurred_at').limit(1).as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at'),
         c.referral_id !== null ? eb.exists(loginIpClick).as('clicked_from_login_ip') : sql<boolean>`false`.as('clicked_from_login_ip'),
+        countFromIp ? fromIp.as('conversions_from_ip') : sql<number>`0`.as('conversions_from_ip'),
       ];
     })
     .executeTakeFirstOrThrow();
-  return { firstPaidAt: row.first_paid_at ?? undefined, clickedFromLoginIp: row.clicked_from_login_ip === true };
+  return {
+    firstPaidAt: row.first_paid_at ?? undefined,
+    clickedFromLoginIp: row.clicked_from_login_ip === true,
+    conversionsFromIp: Number(row.conversions_from_ip ?? 0),
+  };
 }
 
-/** The IP of the referral's latest click that had one. */
-export async function lastClickIp(db: DbOrTrx, referralId: string): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('clicks')
-    .select('ip')
-    .where('referral_id', '=', referralId)
-    .where('ip', 'is not', null)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.ip ?? undefined;
-}
-
-/** Conversions of `kind` for the affiliate in `(from, to]` whose referral was clicked from `ip`. */
-export async function countConversionsFromIp(
-  db: DbOrTrx,
-  opts: { affiliateId: string; kind: 'sale' | 'lead'; ip: string; from: Date; to: Date },
-): Promise<number> {
-  const row = await db
-    .selectFrom('conversions as cv')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('cv.affiliate_id', '=', opts.affiliateId)
-    .where('cv.kind', '=', opts.kind)
-    .where('cv.occurred_at', '>', opts.from)
-    .where('cv.occurred_at', '<=', opts.to)
-    .where((eb) =>
-      eb.exists(eb.selectFrom('clicks as k').select('k.id').whereRef('k.referral_id', '=', 'cv.referral_id').where('k.ip', '=', opts.ip)),
-    )
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}

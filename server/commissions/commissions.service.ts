@@ -111,33 +111,20 @@ export function normalizeEmail(email: string): string {
  *   24 hours up to this one came from the IP of the referral's last click (first payments and leads only:
  *   renewals come from Stripe, not from a visitor).
  */
-async function fraudHoldReason(
-  trx: DbOrTrx,
+function fraudHoldReason(
   program: Pick<ProgramRow, 'fraud_ip_daily_limit'>,
-  conversion: Pick<ConversionRow, 'affiliate_id' | 'referral_id' | 'kind' | 'customer_email' | 'occurred_at'>,
+  conversion: Pick<ConversionRow, 'referral_id' | 'customer_email'>,
   affiliateEmail: string | null,
   firstPayment: boolean,
-  clickedFromLoginIp: boolean,
-): Promise<string | null> {
+  facts: { clickedFromLoginIp: boolean; conversionsFromIp: number },
+): string | null {
   if (conversion.customer_email && affiliateEmail && normalizeEmail(conversion.customer_email) === normalizeEmail(affiliateEmail)) {
     return 'self_referral_email';
   }
   if (!conversion.referral_id) return null;
-  if (clickedFromLoginIp) return 'self_referral_ip';
+  if (facts.clickedFromLoginIp) return 'self_referral_ip';
   const limit = program.fraud_ip_daily_limit;
-  if (limit !== null && limit !== undefined && firstPayment) {
-    const ip = await repo.lastClickIp(trx, conversion.referral_id);
-    if (ip) {
-      const n = await repo.countConversionsFromIp(trx, {
-        affiliateId: conversion.affiliate_id,
-        kind: conversion.kind,
-        ip,
-        from: new Date(conversion.occurred_at.getTime() - DAY_MS),
-        to: conversion.occurred_at,
-      });
-      if (n > limit) return 'ip_conversion_limit';
-    }
-  }
+  if (limit !== null && limit !== undefined && firstPayment && facts.conversionsFromIp > limit) return 'ip_conversion_limit';
   return null;
 }
 
@@ -169,7 +156,11 @@ export async function createCommissionForConversion(
   affiliate: { status: string; email: string | null },
   context: CommissionContext = {},
 ): Promise<CommissionRow | null> {
-  const { firstPaidAt, clickedFromLoginIp } = await repo.commissionFacts(trx, { ...conversion, program_id: program.id });
+  // Everything the rules and the fraud checks read from the history, in one round trip.
+  const facts = await repo.commissionFacts(trx, { ...conversion, program_id: program.id }, {
+    ipWindowFrom: program.fraud_ip_daily_limit != null ? new Date(conversion.occurred_at.getTime() - DAY_MS) : undefined,
+  });
+  const firstPaidAt = facts.firstPaidAt;
   const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;
   const month = firstPaidAt ? paymentMonth(firstPaidAt, conversion.occurred_at) : sequence;
   const firstPayment = firstPaidAt === undefined && sequence === 1;
@@ -193,7 +184,7 @@ export async function createCommissionForConversion(
     status = 'rejected';
     reason = `affiliate_${affiliate.status}`;
   } else {
-    holdReason = await fraudHoldReason(trx, program, conversion, affiliate.email, firstPayment, clickedFromLoginIp);
+    holdReason = fraudHoldReason(program, conversion, affiliate.email, firstPayment, facts);
     if (holdReason) status = 'on_hold';
   }
   const at = new Date();
