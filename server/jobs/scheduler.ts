@@ -28,8 +28,13 @@ export function createScheduler(deps: {
   stripeWebhooks?: StripeWebhooksService;
   log: (msg: string) => void;
 }): Scheduler {
+  const backend = new PostgresBackend({ pool: deps.pool });
+  // The LISTEN connection's errors are emitted on the channel: without a listener one crashed the process
+  // (seen at shutdown, when PostgreSQL ends the connection Agenda had just released). The channel reconnects by
+  // itself; polling (`processEvery`) covers the gap.
+  backend.notificationChannel?.on('error', (err) => deps.log(`Agenda notification channel: ${err.message}`));
   const agenda = new Agenda({
-    backend: new PostgresBackend({ pool: deps.pool }),
+    backend,
     processEvery: '30 seconds',
     defaultLockLifetime: 5 * 60_000,
   });
