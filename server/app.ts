@@ -76,7 +76,9 @@ export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
 
 /** The Koa application over `services` (no listening, no database lifecycle). */
 export function createKoa(services: Services, config: Config, log: (msg: string, err?: unknown) => void): Koa {
-  const koa = new Koa({ proxy: config.trustProxy });
+  // `maxIpsCount`: only the entries our own proxies appended (the rightmost ones) count; a client can write
+  // anything to the left of them, and the first entry was spoofable (per-IP limits, fraud checks by IP).
+  const koa = new Koa({ proxy: config.proxyHops > 0, maxIpsCount: config.proxyHops });
   koa.silent = true;
   koa.use(errorMiddleware(log));
 

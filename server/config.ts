@@ -12,7 +12,9 @@
  * - `SMTP_URL`      optional mail transport for partner e-mails
  * - `JOBS`          `on` (default) runs Agenda workers in this process, `off` does not
  * - `LOG_LEVEL`     `silent` | `error` | `info` (default `info`)
- * - `TRUST_PROXY`   `on` when behind a load balancer / CDN: client IPs come from `X-Forwarded-For` (default `off`)
+ * - `TRUST_PROXY`   `on` (= `1`) behind one load balancer, `N` behind N proxies (a CDN in front of a load balancer:
+ *                   `2`): the client IP is the Nth `X-Forwarded-For` entry from the right, the one our own proxies
+ *                   wrote; entries further left are the client's own words (default `off`)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -32,7 +34,9 @@ const envSchema = z.object({
   SMTP_URL: z.string().optional(),
   JOBS: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['silent', 'error', 'info']).default('info'),
-  TRUST_PROXY: z.enum(['on', 'off']).default('off'),
+  TRUST_PROXY: z
+    .union([z.enum(['on', 'off']), z.string().regex(/^[1-9]$/, 'must be on, off or a number of proxies (1-9)')])
+    .default('off'),
 });
 
 export interface Config {
@@ -50,7 +54,8 @@ export interface Config {
   readonly jobs: boolean;
   readonly logLevel: 'silent' | 'error' | 'info';
   /** Take client IPs from `X-Forwarded-For` (only behind a proxy that sets it). */
-  readonly trustProxy: boolean;
+  /** Proxies in front of us whose `X-Forwarded-For` entries we trust (0 = none: the socket's peer address). */
+  readonly proxyHops: number;
 }
 
 /** Thrown when the environment is invalid; the message names every offending variable. */
@@ -84,7 +89,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     smtpUrl: e.SMTP_URL ?? null,
     jobs: e.JOBS === 'on',
     logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY === 'on',
+    proxyHops: e.TRUST_PROXY === 'off' ? 0 : e.TRUST_PROXY === 'on' ? 1 : Number(e.TRUST_PROXY),
   });
 }
 

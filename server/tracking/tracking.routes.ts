@@ -25,8 +25,8 @@ function allowOrigin(ctx: Context): void {
 }
 
 /**
- * The visitor's IP, user agent and page origin. With TRUST_PROXY on, `ctx.ip` is the first X-Forwarded-For
- * entry, which anyone can write: a value that is not an IP falls back to the connection's peer address.
+ * The visitor's IP, user agent and page origin. With TRUST_PROXY, `ctx.ip` is the X-Forwarded-For entry our
+ * nearest trusted proxy wrote (`maxIpsCount`); a value that is not an IP falls back to the connection's peer address.
  */
 function clientOf(ctx: Context) {
   const ip = isIP(ctx.ip) ? ctx.ip : ctx.req.socket.remoteAddress || null;

@@ -90,6 +90,18 @@ describe('POST /api/v1/track/click', () => {
     expect(await clickCount(a.id)).toBe(60);
   });
 
+  it('limits by the address our proxy saw, not by X-Forwarded-For entries the client wrote before it', async () => {
+    const { program, make } = await setup();
+    const a = await make('forged@x.test');
+    const statuses: number[] = [];
+    // The client forges a new first entry each time; the proxy (TRUST_PROXY=on: one hop) appends the real address.
+    for (let i = 0; i < 62; i++) statuses.push((await click(program.publicKey, a.code, { ip: `10.9.${i}.1, 198.51.100.99`, ua: `${UA} f${i}` })).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.slice(60)).toEqual([429, 429]);
+    const ips = await app.db.selectFrom('clicks').select('ip').distinct().where('affiliate_id', '=', a.id).execute();
+    expect(ips.map((r) => r.ip)).toEqual(['198.51.100.99']);
+  });
+
   it('does not count a reload of the same ?ref= page by the same visitor, cookie or not', async () => {
     const { program, make } = await setup();
     const a = await make('reload@x.test');
