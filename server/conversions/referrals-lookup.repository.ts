@@ -4,7 +4,7 @@
  * attributed without a click, e.g. a promotion code or the conversions API).
  */
 import type { DbOrTrx } from '../db/database.ts';
-import { newId } from '../ids.ts';
+import { newTimeOrderedId } from '../ids.ts';
 
 /**
  * Referrals with their affiliate's status and e-mail (`affiliate_status`, `affiliate_email`), which the
@@ -76,7 +76,7 @@ export function insertReferral(
   return db
     .insertInto('referrals')
     .values({
-      id: newId('ref'),
+      id: newTimeOrderedId('ref', r.at.getTime()),
       program_id: r.programId,
       affiliate_id: r.affiliateId,
       link_id: null,

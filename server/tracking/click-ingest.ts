@@ -13,7 +13,7 @@
  */
 import { CompiledQuery, sql } from 'kysely';
 import { namedStatement, type Db, type DbOrTrx } from '../db/database.ts';
-import { newId } from '../ids.ts';
+import { newTimeOrderedId } from '../ids.ts';
 
 const DAY_MS = 86_400_000;
 export const CLICK_DEDUPE_MINUTES = 30;
@@ -146,7 +146,7 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
           clicks.push({ p, referralId: null });
           results.push({ referral: live.id, affiliateCode: live.affiliateCode, counted: true, expiresAt: live.expiresAt });
         } else {
-          const state: ReferralState = { id: newId('ref'), programId: p.programId, affiliateId: p.affiliateId, affiliateCode: p.affiliateCode, lastClickAt: at, expiresAt, isNew: true, linkId: p.linkId };
+          const state: ReferralState = { id: newTimeOrderedId('ref', at.getTime()), programId: p.programId, affiliateId: p.affiliateId, affiliateCode: p.affiliateCode, lastClickAt: at, expiresAt, isNew: true, linkId: p.linkId };
           states.set(state.id, state);
           touched.add(state);
           clicks.push({ p, referralId: state.id });
