@@ -170,7 +170,7 @@ export function listCommissionEvents(db: DbOrTrx, programId: string, commissionI
  * - `clickedFromLoginIp`: whether a click of the conversion's referral came from an IP its affiliate logged in from;
  * - `conversionsFromIp`, when `ipWindowFrom` is given: the affiliate's conversions of this kind in
  *   `(ipWindowFrom, occurred_at]` whose referral was clicked from the IP of this referral's latest click that had
- *   one (0 when it has none).
+ *   one (0 when it has none; 0 for a sale that is not the customer's first, which the check ignores).
  */
 export async function commissionFacts(
   db: DbOrTrx,
@@ -214,7 +214,12 @@ export async function commissionFacts(
       return [
         askFirstPayment ? sameCustomer.orderBy('occurred_at').limit(1).as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at'),
         c.referral_id !== null ? eb.exists(loginIpClick).as('clicked_from_login_ip') : sql<boolean>`false`.as('clicked_from_login_ip'),
-        countFromIp ? fromIp.as('conversions_from_ip') : sql<number>`0`.as('conversions_from_ip'),
+        // Counted only for a first payment (no earlier sale): renewals skip the count.
+        countFromIp && askFirstPayment
+          ? eb.case().when(sameCustomer.orderBy('occurred_at').limit(1), 'is', null).then(fromIp).else(0).end().as('conversions_from_ip')
+          : countFromIp
+            ? fromIp.as('conversions_from_ip')
+            : sql<number>`0`.as('conversions_from_ip'),
       ];
     })
     .executeTakeFirstOrThrow();

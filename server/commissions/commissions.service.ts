@@ -158,7 +158,11 @@ export async function createCommissionForConversion(
 ): Promise<CommissionRow | null> {
   // Everything the rules and the fraud checks read from the history, in one round trip.
   const facts = await repo.commissionFacts(trx, { ...conversion, program_id: program.id }, {
-    ipWindowFrom: program.fraud_ip_daily_limit != null ? new Date(conversion.occurred_at.getTime() - DAY_MS) : undefined,
+    // The per-IP limit applies to first payments and leads only (see fraudHoldReason).
+    ipWindowFrom:
+      program.fraud_ip_daily_limit != null && (conversion.kind !== 'sale' || (conversion.sequence ?? 1) <= 1)
+        ? new Date(conversion.occurred_at.getTime() - DAY_MS)
+        : undefined,
   });
   const firstPaidAt = facts.firstPaidAt;
   const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;

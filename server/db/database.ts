@@ -37,13 +37,17 @@ export function namedStatement(name: string, text: string): string {
 const autoPrepared = new Map<string, string>();
 /**
  * Distinct texts prepared automatically per process (and so per connection). The application has a few hundred
- * query shapes; texts past the cap (e.g. `IN` lists of many lengths) run unnamed, as before.
+ * query shapes; texts past the cap run unnamed, as before. Statements with many parameters are left out: their
+ * texts vary with a row or list count (the inbox's multi-row INSERT, `IN` lists), and each prepared one would keep a
+ * large plan in every connection's backend.
  */
 const AUTO_PREPARE_MAX = 500;
 const AUTO_PREPARE_MAX_LENGTH = 16_384;
+const AUTO_PREPARE_MAX_PARAMETERS = 64;
 
-function preparedName(text: string): string | undefined {
+function preparedName(text: string, parameters: number): string | undefined {
   if (text.startsWith(PREPARED_PREFIX)) return text.slice(PREPARED_PREFIX.length, text.indexOf('*/'));
+  if (parameters > AUTO_PREPARE_MAX_PARAMETERS) return undefined;
   let name = autoPrepared.get(text);
   if (name === undefined && autoPrepared.size < AUTO_PREPARE_MAX && text.length <= AUTO_PREPARE_MAX_LENGTH) {
     name = `pk_${autoPrepared.size}`;
@@ -64,7 +68,7 @@ function preparedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (text: unknown, ...rest: unknown[]) => {
     if (typeof text === 'string' && Array.isArray(rest[0]) && (rest[0].length > 0 || text.startsWith(PREPARED_PREFIX))) {
-      const name = preparedName(text);
+      const name = preparedName(text, rest[0].length);
       if (name !== undefined) return query({ name, text, values: rest[0] }, ...rest.slice(1));
     }
     return query(text, ...rest);
