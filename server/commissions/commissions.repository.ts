@@ -180,48 +180,41 @@ export async function commissionFacts(
   const askFirstPayment = c.kind === 'sale' && (c.referral_id !== null || c.stripe_subscription_id !== null);
   if (!askFirstPayment && c.referral_id === null) return { firstPaidAt: undefined, clickedFromLoginIp: false, conversionsFromIp: 0 };
   const countFromIp = opts.ipWindowFrom !== undefined && c.referral_id !== null;
+  const earlier = db
+    .selectFrom('conversions')
+    .select('occurred_at')
+    .where('program_id', '=', c.program_id)
+    .where('kind', '=', 'sale')
+    .where('id', '!=', c.id)
+    .where('occurred_at', '<=', c.occurred_at);
+  const firstPaid = (c.referral_id !== null ? earlier.where('referral_id', '=', c.referral_id) : earlier.where('stripe_subscription_id', '=', c.stripe_subscription_id))
+    .orderBy('occurred_at')
+    .limit(1);
+  const loginIpClick = db
+    .selectFrom('clicks')
+    .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id))
+    .select('clicks.id')
+    .where('clicks.referral_id', '=', c.referral_id);
+  const lastClickIp = db.selectFrom('clicks').select('ip').where('referral_id', '=', c.referral_id).where('ip', 'is not', null).orderBy('id', 'desc').limit(1);
+  const fromIp = db
+    .selectFrom('conversions as cv')
+    .select((e) => e.fn.countAll<number>().as('n'))
+    .where('cv.affiliate_id', '=', c.affiliate_id)
+    .where('cv.kind', '=', c.kind)
+    .where('cv.occurred_at', '>', opts.ipWindowFrom ?? c.occurred_at)
+    .where('cv.occurred_at', '<=', c.occurred_at)
+    .where((e) => e.exists(e.selectFrom('clicks as k').select('k.id').whereRef('k.referral_id', '=', 'cv.referral_id').where('k.ip', '=', lastClickIp)));
+  // The first payment is looked up once (derived table `f`); the per-IP count reads it and runs only when there is
+  // no earlier sale (renewals skip it; a lead has none).
   const row = await db
-    .selectNoFrom((eb) => {
-      const earlier = eb
-        .selectFrom('conversions')
-        .select('occurred_at')
-        .where('program_id', '=', c.program_id)
-        .where('kind', '=', 'sale')
-        .where('id', '!=', c.id)
-        .where('occurred_at', '<=', c.occurred_at);
-      const sameCustomer =
-        c.referral_id !== null ? earlier.where('referral_id', '=', c.referral_id) : earlier.where('stripe_subscription_id', '=', c.stripe_subscription_id);
-      const loginIpClick = eb
-        .selectFrom('clicks')
-        .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id))
-        .select('clicks.id')
-        .where('clicks.referral_id', '=', c.referral_id);
-      const lastClickIp = eb
-        .selectFrom('clicks')
-        .select('ip')
-        .where('referral_id', '=', c.referral_id)
-        .where('ip', 'is not', null)
-        .orderBy('id', 'desc')
-        .limit(1);
-      const fromIp = eb
-        .selectFrom('conversions as cv')
-        .select((e) => e.fn.countAll<number>().as('n'))
-        .where('cv.affiliate_id', '=', c.affiliate_id)
-        .where('cv.kind', '=', c.kind)
-        .where('cv.occurred_at', '>', opts.ipWindowFrom ?? c.occurred_at)
-        .where('cv.occurred_at', '<=', c.occurred_at)
-        .where((e) => e.exists(e.selectFrom('clicks as k').select('k.id').whereRef('k.referral_id', '=', 'cv.referral_id').where('k.ip', '=', lastClickIp)));
-      return [
-        askFirstPayment ? sameCustomer.orderBy('occurred_at').limit(1).as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at'),
-        c.referral_id !== null ? eb.exists(loginIpClick).as('clicked_from_login_ip') : sql<boolean>`false`.as('clicked_from_login_ip'),
-        // Counted only for a first payment (no earlier sale): renewals skip the count.
-        countFromIp && askFirstPayment
-          ? eb.case().when(sameCustomer.orderBy('occurred_at').limit(1), 'is', null).then(fromIp).else(0).end().as('conversions_from_ip')
-          : countFromIp
-            ? fromIp.as('conversions_from_ip')
-            : sql<number>`0`.as('conversions_from_ip'),
-      ];
-    })
+    .selectFrom(db.selectNoFrom([askFirstPayment ? firstPaid.as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at')]).as('f'))
+    .select((eb) => [
+      'f.first_paid_at',
+      c.referral_id !== null ? eb.exists(loginIpClick).as('clicked_from_login_ip') : sql<boolean>`false`.as('clicked_from_login_ip'),
+      countFromIp
+        ? eb.case().when('f.first_paid_at', 'is', null).then(fromIp).else(0).end().as('conversions_from_ip')
+        : sql<number>`0`.as('conversions_from_ip'),
+    ])
     .executeTakeFirstOrThrow();
   return {
     firstPaidAt: row.first_paid_at ?? undefined,
