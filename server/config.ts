@@ -53,7 +53,6 @@ export interface Config {
   readonly smtpUrl: string | null;
   readonly jobs: boolean;
   readonly logLevel: 'silent' | 'error' | 'info';
-  /** Take client IPs from `X-Forwarded-For` (only behind a proxy that sets it). */
   /** Proxies in front of us whose `X-Forwarded-For` entries we trust (0 = none: the socket's peer address). */
   readonly proxyHops: number;
 }

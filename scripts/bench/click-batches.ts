@@ -10,7 +10,7 @@
  * more, i.e. a ≈ 24 µs per click and b ≈ 260 µs per batch; Node's part falls from 24 to 6 µs. The HTTP bench's
  * figures (PostgreSQL 46–58 µs per click) match batches of ~10–14.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../../server/db/postgres.ts';
@@ -19,6 +19,7 @@ import { migrateToLatest } from '../../server/db/migrate.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createServices } from '../../server/app.ts';
 import { createClickIngest } from '../../server/tracking/click-ingest.ts';
+import { cpuMs } from './proc-cpu.ts';
 
 const CLICKS_PER_ROW = 30_000;
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
@@ -26,7 +27,6 @@ const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pk-batches-'));
 chmodSync(dir, 0o755); // PostgreSQL runs as the `postgres` user when we are root
 const postgres = await startEmbeddedPostgres({ clusterDir: path.join(dir, 'pg'), persistent: false, urlFile: null });
-const postmaster = Number(readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
 const handle = openDatabase(postgres.url, 20);
 const db = handle.db;
 // Batches written, counted on the way out (PostgreSQL's own commit counter is flushed at most once a second).
@@ -39,21 +39,7 @@ handle.pool.on('connect', (client) => {
   };
 });
 
-/** CPU ms (user + system) used so far by PostgreSQL's postmaster and its children. */
-function postgresCpuMs(): number {
-  let ms = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(entry) === postmaster || Number(f[1]) === postmaster) ms += (Number(f[11]) + Number(f[12])) * 10;
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ms;
-}
+const postgresCpuMs = () => cpuMs(undefined, path.join(dir, 'pg')).postgres;
 
 try {
   await migrateToLatest(db);

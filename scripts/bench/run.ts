@@ -17,7 +17,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -28,6 +28,7 @@ import { freePort } from '../../server/db/postgres.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createServices } from '../../server/app.ts';
+import { cpuMs } from './proc-cpu.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const secondsArg = process.argv.indexOf('--seconds');
@@ -40,6 +41,8 @@ const PROFILE_DIR = profileArg > 0 ? path.resolve(process.argv[profileArg + 1]!)
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const children: ChildProcess[] = [];
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'partnerkit-bench-'));
+/** The embedded PostgreSQL cluster the server starts under DATA_DIR (for its CPU time). */
+const pgDir = path.join(dataDir, 'pg');
 chmodSync(dataDir, 0o755);
 
 async function waitForHttp(url: string, timeoutMs = 60_000) {
@@ -80,30 +83,6 @@ function peakRssSampler(pid: number) {
     read();
     return peak;
   };
-}
-
-/** CPU time (ms, user + system) used so far by `pid`, and by this run's PostgreSQL (its postmaster and children). */
-function cpuMs(pid: number): { server: number; postgres: number } {
-  let postmaster = -1;
-  try {
-    postmaster = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {}
-  const ticks = (stat: string) => {
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100 on Linux)
-  };
-  let server = 0;
-  let postgres = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (Number(entry) === pid) server = ticks(stat);
-      else if (Number(entry) === postmaster || ppid === postmaster) postgres += ticks(stat);
-    } catch {}
-  }
-  return { server, postgres };
 }
 
 const rows: Array<[string, string, string]> = [];
@@ -154,18 +133,18 @@ async function main() {
     },
   });
   if (phase('clicks')) {
-  const noopCpuBefore = cpuMs(noop.pid!).server;
+  const noopCpuBefore = cpuMs(noop.pid, pgDir).process;
   const ceilingBefore = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
-  const noopCpuPerRequest = ((cpuMs(noop.pid!).server - noopCpuBefore) * 1000) / Math.max(1, ceilingBefore.requests.sent);
+  const noopCpuPerRequest = ((cpuMs(noop.pid, pgDir).process - noopCpuBefore) * 1000) / Math.max(1, ceilingBefore.requests.sent);
   // Warm-up, not measured: a fresh server spends its first seconds compiling hot code (V8's optimizing compiler
   // was a fifth of the server's CPU in a cold webhook run); a running server is warm. Its clicks count below.
   const warmClicks = await run({ url: base, connections: 50, requests: [clickRequest()], amount: Math.round(ceilingBefore.requests.average / 4) });
   const stopSampler = peakRssSampler(server.pid!);
-  const cpuBefore = cpuMs(server.pid!);
+  const cpuBefore = cpuMs(server.pid, pgDir);
   // As many clicks as the ceiling would serve in SECONDS / 2: about SECONDS at the 0.40 target.
   const clicks = await run({ url: base, connections: 50, requests: [clickRequest()], amount: Math.round((ceilingBefore.requests.average * SECONDS) / 2) });
   const peakRss = stopSampler();
-  const cpuAfter = cpuMs(server.pid!);
+  const cpuAfter = cpuMs(server.pid, pgDir);
   // The ceiling again, right after: this shared machine's speed drifts between runs and within one (±20 %), so
   // the ratio uses the mean of the two ceiling runs around the click run.
   const ceilingAfter = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
@@ -186,7 +165,7 @@ async function main() {
   const perClick = (ms: number) => fmt((ms * 1000) / Math.max(1, clicks.requests.sent), 0);
   rows.push([
     'CPU per click',
-    `server ${perClick(cpuAfter.server - cpuBefore.server)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request)`,
+    `server ${perClick(cpuAfter.process - cpuBefore.process)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request)`,
     '',
   ]);
   const answered = warmClicks['2xx'] + clicks['2xx'];
@@ -235,7 +214,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 50));
   }
   const beforeConversions = await conversionCount();
-  const hookCpuBefore = cpuMs(server.pid!);
+  const hookCpuBefore = cpuMs(server.pid, pgDir);
   const hooks = await run({ url: base, connections: 20, amount: 300 * SECONDS, requests: [hookRequest()] });
   const lastEventAt = Date.now();
   let present = 0;
@@ -245,7 +224,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 20));
   }
   const settle = Date.now() - lastEventAt;
-  const hookCpu = cpuMs(server.pid!);
+  const hookCpu = cpuMs(server.pid, pgDir);
   const perEvent = (ms: number) => fmt((ms * 1000) / Math.max(1, hooks['2xx']), 0);
   rows.push([
     'webhook ingest',
@@ -259,7 +238,7 @@ async function main() {
   ]);
   rows.push([
     'CPU per event (ack + processing)',
-    `server ${perEvent(hookCpu.server - hookCpuBefore.server)} µs, PostgreSQL ${perEvent(hookCpu.postgres - hookCpuBefore.postgres)} µs`,
+    `server ${perEvent(hookCpu.process - hookCpuBefore.process)} µs, PostgreSQL ${perEvent(hookCpu.postgres - hookCpuBefore.postgres)} µs`,
     '',
   ]);
   }
