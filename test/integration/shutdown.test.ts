@@ -1,12 +1,14 @@
 /**
  * `npm start`'s process on its own embedded PostgreSQL: it comes up, and on SIGTERM or SIGINT it stops in order
- * (HTTP, Agenda, pool, PostgreSQL) and exits 0, leaving no PostgreSQL running and no stale `postgres.url`.
+ * (HTTP, Agenda, pool, PostgreSQL) and exits 0, leaving no PostgreSQL running and no stale `postgres.url`. The URL it
+ * publishes reaches PostgreSQL through the cluster's Unix socket.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import { freePort, isReachable } from '../../server/db/postgres.ts';
 
@@ -33,6 +35,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         await new Promise((r) => setTimeout(r, 200));
       }
       const dbUrl = readFileSync(path.join(dataDir, 'postgres.url'), 'utf8').trim();
+      // The published URL goes through the cluster's Unix socket (cheaper than TCP loopback): no client address.
+      const client = new pg.Client({ connectionString: dbUrl });
+      await client.connect();
+      const { rows } = await client.query('SELECT inet_client_addr() AS addr');
+      await client.end();
+      expect(rows[0].addr).toBeNull();
       child.kill(signal);
       expect(await exited, output).toBe(0);
       expect(existsSync(path.join(dataDir, 'postgres.url'))).toBe(false);
