@@ -10,7 +10,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { BoundedRateLimiter } from '../http/bounded-rate-limiter.ts';
 import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -305,6 +305,9 @@ function nextPayoutRun(program: ProgramRow, at: Date): string | null {
   }
 }
 
+/** Keys each partner-form limiter remembers at most (~2 MB each). */
+const LIMITER_MAX_KEYS = 10_000;
+
 function throwRateLimited(msBeforeNext: number, message = 'Too many attempts; try again later'): never {
   throw new RateLimitedError(message, Math.max(1, Math.ceil(msBeforeNext / 1000)));
 }
@@ -314,12 +317,13 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
   const now = deps.now ?? (() => new Date());
   // Failed logins per e-mail + IP, and per IP across e-mails (credential stuffing): the per-account lockout
   // in the database (LOCKOUT_THRESHOLD) trips first for known accounts; these also cover unknown e-mails.
-  const loginPerEmailIp = new RateLimiterMemory({ points: 2 * LOCKOUT_THRESHOLD, duration: LOCKOUT_MINUTES * 60 });
-  const loginPerIp = new RateLimiterMemory({ points: 100, duration: LOCKOUT_MINUTES * 60 });
+  // Each limiter remembers at most LIMITER_MAX_KEYS keys (a flood of distinct addresses cannot grow memory past it).
+  const loginPerEmailIp = new BoundedRateLimiter({ points: 2 * LOCKOUT_THRESHOLD, duration: LOCKOUT_MINUTES * 60, maxKeys: LIMITER_MAX_KEYS });
+  const loginPerIp = new BoundedRateLimiter({ points: 100, duration: LOCKOUT_MINUTES * 60, maxKeys: LIMITER_MAX_KEYS });
   // Public forms: applications and reset requests per IP; reset mails per e-mail address.
-  const applyPerIp = new RateLimiterMemory({ points: 10, duration: 3600 });
-  const resetPerIp = new RateLimiterMemory({ points: 20, duration: 3600 });
-  const resetPerEmail = new RateLimiterMemory({ points: 3, duration: 3600 });
+  const applyPerIp = new BoundedRateLimiter({ points: 10, duration: 3600, maxKeys: LIMITER_MAX_KEYS });
+  const resetPerIp = new BoundedRateLimiter({ points: 20, duration: 3600, maxKeys: LIMITER_MAX_KEYS });
+  const resetPerEmail = new BoundedRateLimiter({ points: 3, duration: 3600, maxKeys: LIMITER_MAX_KEYS });
 
   async function createSession(affiliateId: string, client: ClientInfo): Promise<SessionInfo> {
     const sessionId = newSecret('ps');

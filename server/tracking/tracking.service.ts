@@ -12,7 +12,8 @@ import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { isbot } from 'isbot';
 import { LRUCache } from 'lru-cache';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { BoundedRateLimiter } from '../http/bounded-rate-limiter.ts';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
 import { ForbiddenError, NotFoundError, RateLimitedError, UnprocessableError } from '../errors.ts';
@@ -27,6 +28,8 @@ import * as repo from './tracking.repository.ts';
 /** Referral ids are valid Stripe `client_reference_id` values (ARCHITECTURE.md). */
 export const REFERRAL_ID = /^[A-Za-z0-9_-]{1,200}$/;
 export const CLICKS_PER_IP_PER_MINUTE = 60;
+/** Addresses the per-IP click limit remembers at most (the least recently seen is forgotten first). */
+export const CLICK_LIMITER_MAX_IPS = 100_000;
 /** How long a program or an approved affiliate is cached: a suspension takes at most this long to apply. */
 const CACHE_TTL_MS = 10_000;
 
@@ -86,7 +89,9 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
   // of ~200: ~260 B per visitor instead of ~460). The most recent 100,000 are kept: at peak that is the last
   // minutes, when reloads happen; older repeats count as new clicks.
   const visitors = new LRUCache<string, string>({ max: 100_000, ttl: CLICK_DEDUPE_MINUTES * 60_000 });
-  const perIp = new RateLimiterMemory({ points: CLICKS_PER_IP_PER_MINUTE, duration: 60 });
+  // The IPs that clicked lately, at most CLICK_LIMITER_MAX_IPS (~22 MB): a burst of distinct visitors (or a flood of
+  // forged addresses) cannot grow memory past it; an address still clicking is recent, so it keeps its count.
+  const perIp = new BoundedRateLimiter({ points: CLICKS_PER_IP_PER_MINUTE, duration: 60, maxKeys: CLICK_LIMITER_MAX_IPS });
 
   async function programForKey(key: string, origin: string | null): Promise<ProgramRow> {
     let entry = programs.get(key);
