@@ -13,11 +13,20 @@ export interface InboxRef {
   eventId: string;
 }
 
-/** Lock a stored event for processing; undefined when another worker holds it (`SKIP LOCKED`) or it is unknown. */
-export function lockEvent(db: DbOrTrx, programId: string, id: string) {
+/**
+ * Lock a stored event for processing; undefined when another worker holds it (`SKIP LOCKED`) or it is unknown.
+ * `withPayload: false` leaves the payload (~5 KB of jsonb to decompress, print and parse) in the table, for a caller
+ * that has the event in hand.
+ */
+export function lockEvent(
+  db: DbOrTrx,
+  programId: string,
+  id: string,
+  opts: { withPayload?: boolean } = {},
+): Promise<{ status: StripeEventStatus; attempts: number; next_attempt_at: Date | null; payload?: unknown } | undefined> {
   return db
     .selectFrom('stripe_events')
-    .selectAll()
+    .select(opts.withPayload === false ? ['status', 'attempts', 'next_attempt_at'] : ['status', 'attempts', 'next_attempt_at', 'payload'])
     .where('program_id', '=', programId)
     .where('id', '=', id)
     .forUpdate()

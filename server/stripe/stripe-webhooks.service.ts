@@ -6,7 +6,8 @@
  *    (`INSERT … ON CONFLICT DO NOTHING`: a redelivery is a duplicate) and acknowledges at once. It does not wait
  *    for processing: Stripe wants a fast 2xx, and our target is an acknowledgement p99 ≤ 50 ms.
  * 2. Processing starts in this process right after the acknowledgement (a small in-memory queue), so a
- *    conversion exists milliseconds later without waiting for a job poll. Each attempt runs the event's handler
+ *    conversion exists milliseconds later without waiting for a job poll; it takes the event as `ingest` parsed it
+ *    (the stored payload is read back only by retries, sweeps and other processes). Each attempt runs the event's handler
  *    and records the outcome on the inbox row in ONE transaction (effects and status commit together), under a
  *    row lock (`FOR UPDATE SKIP LOCKED`: one worker per event across processes).
  * 3. A failed attempt (an exception: database, Stripe API) or a deferral (a refund or dispute whose sale we have
@@ -58,6 +59,8 @@ const DEFAULT_CONCURRENCY = 8;
  * the cached secrets is checked again against the database, so a secret added for a rotation works at once.
  */
 const SECRETS_TTL_MS = 5_000;
+/** Parsed events kept for processing in this process at most (~10–20 KB each); see `handedOver`. */
+const HANDED_OVER_MAX = 2_000;
 /** How long processing trusts a cached program row (its Stripe key, rates): a change applies within a second. */
 const PROGRAM_TTL_MS = 1_000;
 
@@ -81,6 +84,9 @@ export type AttemptResult = StripeEventStatus | 'skipped';
 export type RetryScheduler = (ref: InboxRef, delayMs: number) => Promise<void>;
 
 const key = (r: InboxRef) => `${r.programId}\u0000${r.eventId}`;
+
+/** JSON escapes jsonb may refuse: NUL, and surrogates (a lone one is refused; pairs are let through here too). */
+const MAYBE_NOT_JSONB = /\\u(?:0000|d[89a-f])/i;
 
 /** A JSON string PostgreSQL's jsonb accepts: no NUL characters, no lone surrogates (hostile but signed bodies). */
 function jsonbSafe(value: unknown): string {
@@ -154,6 +160,11 @@ export function createStripeWebhooksService(deps: {
     secrets.catch(() => secretsCache.delete(programId));
     return secrets;
   }
+
+  // Events acknowledged by this process and queued here, as `ingest` parsed them: processing then neither reads the
+  // payload back (~5 KB of jsonb) nor parses it again. Bounded: past HANDED_OVER_MAX (a long backlog), processing
+  // reads the stored payload as any other worker does.
+  const handedOver = new Map<string, StripeEventEnvelope>();
 
   // The in-memory queue: events waiting, events running (with "run again when done" flags), idle waiters.
   const queue: InboxRef[] = [];
@@ -229,6 +240,8 @@ export function createStripeWebhooksService(deps: {
    * @throws only when the outcome of a failed attempt cannot be recorded (the database is gone)
    */
   async function processEvent(ref: InboxRef, opts: { force?: boolean; ignoreSchedule?: boolean } = {}): Promise<AttemptResult> {
+    const inHand = handedOver.get(key(ref));
+    handedOver.delete(key(ref));
     const program = await programFor(ref.programId);
     if (!program) return 'skipped';
     const at = now();
@@ -236,14 +249,17 @@ export function createStripeWebhooksService(deps: {
     let attempts = 0;
     try {
       const done = await processingTransaction(async (trx) => {
-        const row = await repo.lockEvent(trx, ref.programId, ref.eventId);
+        const row = await repo.lockEvent(trx, ref.programId, ref.eventId, { withPayload: !inHand });
         if (!row) return null;
         const due = row.status === 'received' || row.status === 'retrying';
         if (!opts.force && !due) return null;
         if (!opts.force && !opts.ignoreSchedule && row.next_attempt_at && row.next_attempt_at > at) return null;
         attempts = row.attempts + 1;
-        const parsed = stripeEventEnvelope.safeParse(row.payload);
-        const event: StripeEventEnvelope | null = parsed.success ? parsed.data : null;
+        let event: StripeEventEnvelope | null = inHand ?? null;
+        if (!inHand) {
+          const parsed = stripeEventEnvelope.safeParse(row.payload);
+          event = parsed.success ? parsed.data : null;
+        }
         const handler = event ? handlerFor(event.type) : undefined;
         const result: HandlerOutcome = !event
           ? { status: 'ignored', reason: 'malformed_event' }
@@ -332,9 +348,10 @@ export function createStripeWebhooksService(deps: {
           throw new ValidationError('The Stripe-Signature header does not match this program’s webhook secrets', 'invalid_signature');
         }
       }
+      const text = raw.toString('utf8');
       let body: unknown;
       try {
-        body = JSON.parse(raw.toString('utf8'));
+        body = JSON.parse(text);
       } catch {
         throw new ValidationError('The body is not JSON', 'invalid_event');
       }
@@ -349,7 +366,7 @@ export function createStripeWebhooksService(deps: {
         type: event.type,
         api_version: event.api_version ?? null,
         livemode: event.livemode,
-        payload: raw.toString('utf8'),
+        payload: text,
         event_created_at: new Date(event.created * 1000),
         received_at: at,
         // Nothing will ever act on an unhandled type: it is stored with its outcome, no work queued.
@@ -362,6 +379,8 @@ export function createStripeWebhooksService(deps: {
       const ref = { programId, eventId: event.id };
       if (stored) {
         if (!handled) return { eventId: event.id, status: 'ignored' };
+        // Not when jsonb may have refused the text and a cleaned copy was stored (`jsonbSafe`): processing reads that.
+        if (handedOver.size < HANDED_OVER_MAX && !closed && !MAYBE_NOT_JSONB.test(text)) handedOver.set(key(ref), event);
         enqueue(ref);
         return { eventId: event.id, status: 'received' };
       }
@@ -431,6 +450,7 @@ export function createStripeWebhooksService(deps: {
       closed = true;
       queue.length = 0;
       queued.clear();
+      handedOver.clear();
       await idle();
     },
   };
