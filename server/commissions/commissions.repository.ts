@@ -161,24 +161,39 @@ export function listCommissionEvents(db: DbOrTrx, programId: string, commissionI
     .execute();
 }
 
+/** What a new commission needs from its conversion's history (see `commissionFactsParts`). */
+export interface CommissionFacts {
+  firstPaidAt: Date | undefined;
+  clickedFromLoginIp: boolean;
+  conversionsFromIp: number;
+}
+
+export type FactsConversion = Pick<ConversionRow, 'id' | 'program_id' | 'affiliate_id' | 'kind' | 'referral_id' | 'stripe_subscription_id' | 'occurred_at'>;
+
+/** The facts as the query returns them (`first_paid_at`, `clicked_from_login_ip`, `conversions_from_ip`). */
+export interface CommissionFactsColumns {
+  first_paid_at: Date | null;
+  clicked_from_login_ip: boolean;
+  conversions_from_ip: number | string | null;
+}
+
 /**
- * What a new commission needs from its conversion's history, in ONE round trip (a Stripe sale is counted in
- * round trips):
- * - `firstPaidAt`, sales only: when the customer first paid — the earliest other sale of the same referral (or,
- *   without a referral, of the same Stripe subscription) at or before `occurred_at`; undefined = this is the
- *   first payment;
- * - `clickedFromLoginIp`: whether a click of the conversion's referral came from an IP its affiliate logged in from;
- * - `conversionsFromIp`, when `ipWindowFrom` is given: the affiliate's conversions of this kind in
- *   `(ipWindowFrom, occurred_at]` whose referral was clicked from the IP of this referral's latest click that had
- *   one (0 when it has none; 0 for a sale that is not the customer's first, which the check ignores).
+ * What a new commission needs from its conversion's history, as parts of ONE query (a Stripe sale is counted in
+ * round trips): the derived table `f` and the three columns, to run alone (`commissionFacts`) or inside the
+ * statement that inserts the conversion (`insertConversionOnce` with `facts`).
+ * - `first_paid_at`, sales only: when the customer first paid — the earliest other sale of the same referral (or,
+ *   without a referral, of the same Stripe subscription) at or before `occurred_at`; null = this is the first payment;
+ * - `clicked_from_login_ip`: whether a click of the conversion's referral came from an IP its affiliate logged in from;
+ * - `conversions_from_ip`, when `ipWindowFrom` is given: the affiliate's conversions of this kind in
+ *   `(ipWindowFrom, occurred_at]`, this one included, whose referral was clicked from the IP of this referral's latest
+ *   click that had one (0 when it has none; 0 for a sale that is not the customer's first, which the check ignores).
+ *   `conversionStored`: whether the conversion's row is visible to the query; inside its own INSERT statement it is
+ *   not, and it is added (it matches whenever that IP exists: the IP is one of its referral's clicks).
+ * Null when nothing needs reading (no referral, not a sale with a subscription).
  */
-export async function commissionFacts(
-  db: DbOrTrx,
-  c: Pick<ConversionRow, 'id' | 'program_id' | 'affiliate_id' | 'kind' | 'referral_id' | 'stripe_subscription_id' | 'occurred_at'>,
-  opts: { ipWindowFrom?: Date } = {},
-): Promise<{ firstPaidAt: Date | undefined; clickedFromLoginIp: boolean; conversionsFromIp: number }> {
+export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ipWindowFrom?: Date; conversionStored: boolean }) {
   const askFirstPayment = c.kind === 'sale' && (c.referral_id !== null || c.stripe_subscription_id !== null);
-  if (!askFirstPayment && c.referral_id === null) return { firstPaidAt: undefined, clickedFromLoginIp: false, conversionsFromIp: 0 };
+  if (!askFirstPayment && c.referral_id === null) return null;
   const countFromIp = opts.ipWindowFrom !== undefined && c.referral_id !== null;
   const earlier = db
     .selectFrom('conversions')
@@ -198,7 +213,7 @@ export async function commissionFacts(
   const lastClickIp = db.selectFrom('clicks').select('ip').where('referral_id', '=', c.referral_id).where('ip', 'is not', null).orderBy('id', 'desc').limit(1);
   const fromIp = db
     .selectFrom('conversions as cv')
-    .select((e) => e.fn.countAll<number>().as('n'))
+    .select((e) => (opts.conversionStored ? e.fn.countAll<number>() : sql<number>`count(*) + ((${lastClickIp}) IS NOT NULL)::int`).as('n'))
     .where('cv.affiliate_id', '=', c.affiliate_id)
     .where('cv.kind', '=', c.kind)
     .where('cv.occurred_at', '>', opts.ipWindowFrom ?? c.occurred_at)
@@ -206,20 +221,30 @@ export async function commissionFacts(
     .where((e) => e.exists(e.selectFrom('clicks as k').select('k.id').whereRef('k.referral_id', '=', 'cv.referral_id').where('k.ip', '=', lastClickIp)));
   // The first payment is looked up once (derived table `f`); the per-IP count reads it and runs only when there is
   // no earlier sale (renewals skip it; a lead has none).
-  const row = await db
-    .selectFrom(db.selectNoFrom([askFirstPayment ? firstPaid.as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at')]).as('f'))
-    .select((eb) => [
-      'f.first_paid_at',
-      c.referral_id !== null ? eb.exists(loginIpClick).as('clicked_from_login_ip') : sql<boolean>`false`.as('clicked_from_login_ip'),
-      countFromIp
-        ? eb.case().when('f.first_paid_at', 'is', null).then(fromIp).else(0).end().as('conversions_from_ip')
-        : sql<number>`0`.as('conversions_from_ip'),
-    ])
-    .executeTakeFirstOrThrow();
+  const f = db.selectNoFrom([askFirstPayment ? firstPaid.as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at')]).as('f');
   return {
-    firstPaidAt: row.first_paid_at ?? undefined,
-    clickedFromLoginIp: row.clicked_from_login_ip === true,
-    conversionsFromIp: Number(row.conversions_from_ip ?? 0),
+    f,
+    columns: [
+      sql.ref<Date | null>('f.first_paid_at').as('first_paid_at'),
+      (c.referral_id !== null ? sql<boolean>`exists (${loginIpClick})` : sql<boolean>`false`).as('clicked_from_login_ip'),
+      (countFromIp ? sql<number>`CASE WHEN f.first_paid_at IS NULL THEN (${fromIp}) ELSE 0 END` : sql<number>`0`).as('conversions_from_ip'),
+    ] as const,
   };
+}
+
+/** The facts from their columns (absent columns: the facts of a conversion with nothing to read). */
+export function toCommissionFacts(row: Partial<CommissionFactsColumns> | undefined): CommissionFacts {
+  return {
+    firstPaidAt: row?.first_paid_at ?? undefined,
+    clickedFromLoginIp: row?.clicked_from_login_ip === true,
+    conversionsFromIp: Number(row?.conversions_from_ip ?? 0),
+  };
+}
+
+/** `commissionFactsParts` run on their own, for a stored conversion. */
+export async function commissionFacts(db: DbOrTrx, c: FactsConversion, opts: { ipWindowFrom?: Date } = {}): Promise<CommissionFacts> {
+  const parts = commissionFactsParts(db, c, { ...opts, conversionStored: true });
+  if (!parts) return toCommissionFacts(undefined);
+  return toCommissionFacts(await db.selectFrom(parts.f).select(parts.columns).executeTakeFirstOrThrow());
 }
 

@@ -129,6 +129,18 @@ function fraudHoldReason(
 }
 
 /**
+ * How far back the per-IP daily limit looks for `conversion`: set only when the program has a limit and the
+ * conversion is a first payment or a lead (see `fraudHoldReason`); pass to `commissionFacts` / `insertConversionOnce`.
+ */
+export function commissionFactsOptions(
+  program: Pick<ProgramRow, 'fraud_ip_daily_limit'>,
+  conversion: Pick<ConversionRow, 'kind' | 'sequence' | 'occurred_at'>,
+): { ipWindowFrom?: Date } {
+  const limited = program.fraud_ip_daily_limit != null && (conversion.kind !== 'sale' || (conversion.sequence ?? 1) <= 1);
+  return limited ? { ipWindowFrom: new Date(conversion.occurred_at.getTime() - DAY_MS) } : {};
+}
+
+/**
  * Create the commission a conversion earns, running the program's rules (`rules.ts`, first match wins, the
  * rule recorded as `rule_id`) and the fraud checks, and write its first history entry. Call inside the
  * transaction that inserted the conversion (`recordSale`, lead recording, `invoice.paid` renewals).
@@ -144,6 +156,7 @@ function fraudHoldReason(
  *   that fires records it `on_hold` with `hold_reason`.
  *
  * @param context line items for product / price rules (optional)
+ * @param knownFacts the history facts when already read (`insertConversionOnce` with `facts`); else read here
  * @returns the commission row, or null when it earns nothing (zero amount, past its recurring months, no lead rule)
  */
 export async function createCommissionForConversion(
@@ -155,15 +168,11 @@ export async function createCommissionForConversion(
   >,
   affiliate: { status: string; email: string | null },
   context: CommissionContext = {},
+  knownFacts?: repo.CommissionFacts,
 ): Promise<CommissionRow | null> {
-  // Everything the rules and the fraud checks read from the history, in one round trip.
-  const facts = await repo.commissionFacts(trx, { ...conversion, program_id: program.id }, {
-    // The per-IP limit applies to first payments and leads only (see fraudHoldReason).
-    ipWindowFrom:
-      program.fraud_ip_daily_limit != null && (conversion.kind !== 'sale' || (conversion.sequence ?? 1) <= 1)
-        ? new Date(conversion.occurred_at.getTime() - DAY_MS)
-        : undefined,
-  });
+  // Everything the rules and the fraud checks read from the history, in one round trip (or none: `recordSale`
+  // reads them in the statement that inserts the conversion).
+  const facts = knownFacts ?? (await repo.commissionFacts(trx, { ...conversion, program_id: program.id }, commissionFactsOptions(program, conversion)));
   const firstPaidAt = facts.firstPaidAt;
   const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;
   const month = firstPaidAt ? paymentMonth(firstPaidAt, conversion.occurred_at) : sequence;

@@ -2,42 +2,59 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { ConversionsTable, ConversionRow } from '../db/schema.ts';
+import { commissionFactsParts, type CommissionFactsColumns, type FactsConversion } from '../commissions/commissions.repository.ts';
 
 /**
  * Insert a conversion unless one with the same Stripe session / payment intent / charge / invoice / external id,
  * or the same subscription's first payment, exists in the program (the partial unique indexes). A concurrent
  * insert of the same sale waits for the other transaction, then does nothing. With `referralId` and `binding`,
  * the referral becomes a `customer` bound to the Stripe customer in the same statement, only if inserted.
- * @returns the new row, or undefined for a duplicate
+ * With `facts`, the statement also returns what its commission needs from the history (`commissionFactsParts`,
+ * read with the statement's snapshot, which does not hold the new row): a round trip less per sale.
+ * @returns the new row (with the fact columns when asked), or undefined for a duplicate
  */
-export function insertConversionOnce(
+export async function insertConversionOnce(
   db: DbOrTrx,
   referralId: string | null,
   binding: { stripeCustomerId: string | null; email: string | null } | null,
-  row: Insertable<ConversionsTable>,
-) {
-  if (!referralId || !binding) {
+  row: Insertable<ConversionsTable> & { id: string },
+  facts?: { ipWindowFrom?: Date },
+): Promise<(ConversionRow & Partial<CommissionFactsColumns>) | undefined> {
+  const parts = facts ? commissionFactsParts(db, factsConversionOf(row), { ...facts, conversionStored: false }) : null;
+  if ((!referralId || !binding) && !parts) {
     return db.insertInto('conversions').values(row).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
   }
   // One statement: the insert, and (only when it inserted) the referral becoming a customer bound to the
   // Stripe customer (data-modifying CTEs see each other's RETURNING rows).
-  return db
+  const q = db
     .with('inserted', (qb) => qb.insertInto('conversions').values(row).onConflict((oc) => oc.doNothing()).returningAll())
     .with('bound', (qb) =>
       qb
         .updateTable('referrals')
         .set((eb) => ({
           status: 'customer' as const,
-          stripe_customer_id: eb.fn.coalesce('stripe_customer_id', eb.val(binding.stripeCustomerId)),
-          email: eb.fn.coalesce('email', eb.val(binding.email)),
+          stripe_customer_id: eb.fn.coalesce('stripe_customer_id', eb.val(binding?.stripeCustomerId ?? null)),
+          email: eb.fn.coalesce('email', eb.val(binding?.email ?? null)),
         }))
-        .where('id', '=', referralId)
+        .where((eb) => (binding && referralId ? eb('id', '=', referralId) : eb.val(false)))
         .where((eb) => eb.exists(eb.selectFrom('inserted').select('inserted.id')))
         .returning('referrals.id'),
-    )
-    .selectFrom('inserted')
-    .selectAll()
-    .executeTakeFirst();
+    );
+  if (!parts) return q.selectFrom('inserted').selectAll().executeTakeFirst();
+  return q.selectFrom(['inserted', parts.f]).selectAll('inserted').select(parts.columns).executeTakeFirst();
+}
+
+/** The fields of a conversion about to be inserted that its commission facts read. */
+function factsConversionOf(row: Insertable<ConversionsTable> & { id: string }): FactsConversion {
+  return {
+    id: row.id,
+    program_id: row.program_id,
+    affiliate_id: row.affiliate_id,
+    kind: row.kind,
+    referral_id: row.referral_id ?? null,
+    stripe_subscription_id: row.stripe_subscription_id ?? null,
+    occurred_at: row.occurred_at as Date,
+  };
 }
 
 /** The Stripe ids one payment may be known by. */

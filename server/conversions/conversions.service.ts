@@ -14,7 +14,8 @@ import type { CommissionRow, ConversionRow, ProgramRow, ReferralRow } from '../d
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { parseInput } from '../http/input.ts';
-import { createCommissionForConversion, type SaleLineItem } from '../commissions/commissions.service.ts';
+import { commissionFactsOptions, createCommissionForConversion, type SaleLineItem } from '../commissions/commissions.service.ts';
+import { toCommissionFacts } from '../commissions/commissions.repository.ts';
 import { findAffiliateById, findAffiliateByCode } from '../affiliates/affiliates.repository.ts';
 import * as repo from './conversions.repository.ts';
 import * as referrals from './referrals-lookup.repository.ts';
@@ -142,7 +143,8 @@ export type RecordSaleResult =
  * Stripe ids (or external id) in the program — or, for a subscription's first payment, the same subscription —
  * creates nothing and returns the existing conversion with `duplicate: true`, after filling the Stripe ids it
  * lacked (a Checkout Session's conversion learns its charge from the first `invoice.paid`, and vice versa).
- * Binds the referral to the Stripe customer and marks it `customer` (in the same statement as the insert).
+ * Binds the referral to the Stripe customer and marks it `customer`, and reads what the commission needs from the
+ * history (first payment, fraud facts), in the same statement as the insert.
  * Pass the affiliate's status with the referral (`affiliate_status`, as the referral look-ups return it) to save
  * a read. Call inside a transaction.
  */
@@ -153,7 +155,8 @@ export async function recordSale(
   sale: SaleInput,
 ): Promise<RecordSaleResult> {
   const sequence = sale.sequence ?? 1;
-  const conversion = await repo.insertConversionOnce(trx, referral.id, {
+  const factsFor = { kind: 'sale' as const, sequence, occurred_at: sale.occurredAt };
+  const inserted = await repo.insertConversionOnce(trx, referral.id, {
     stripeCustomerId: sale.stripeCustomerId ?? null,
     email: sale.customerEmail?.trim().toLowerCase() ?? null,
   }, {
@@ -178,8 +181,8 @@ export async function recordSale(
     external_id: sale.externalId ?? null,
     customer_email: sale.customerEmail?.trim().toLowerCase() ?? null,
     occurred_at: sale.occurredAt,
-  });
-  if (!conversion) {
+  }, commissionFactsOptions(program, factsFor));
+  if (!inserted) {
     const existing = await repo.findSaleByKeys(trx, program.id, {
       checkoutSessionId: sale.stripeCheckoutSessionId,
       paymentIntentId: sale.stripePaymentIntentId,
@@ -206,9 +209,15 @@ export async function recordSale(
     referral.affiliate_status !== undefined && referral.affiliate_email !== undefined
       ? { status: referral.affiliate_status, email: referral.affiliate_email }
       : await findAffiliateById(trx, referral.affiliate_id);
-  const commission = await createCommissionForConversion(trx, program, conversion, affiliate ?? { status: 'approved', email: null }, {
-    lineItems: sale.lineItems ?? [],
-  });
+  const { first_paid_at: _f, clicked_from_login_ip: _c, conversions_from_ip: _n, ...conversion } = inserted;
+  const commission = await createCommissionForConversion(
+    trx,
+    program,
+    conversion,
+    affiliate ?? { status: 'approved', email: null },
+    { lineItems: sale.lineItems ?? [] },
+    toCommissionFacts(inserted),
+  );
   return { duplicate: false, conversion, commission };
 }
 
