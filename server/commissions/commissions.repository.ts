@@ -185,10 +185,10 @@ export interface CommissionFactsColumns {
  *   without a referral, of the same Stripe subscription) at or before `occurred_at`; null = this is the first payment;
  * - `clicked_from_login_ip`: whether a click of the conversion's referral came from an IP its affiliate logged in from;
  * - `conversions_from_ip`, when `ipWindowFrom` is given: the affiliate's conversions of this kind in
- *   `(ipWindowFrom, occurred_at]`, this one included, whose referral was clicked from the IP of this referral's latest
- *   click that had one (0 when it has none; 0 for a sale that is not the customer's first, which the check ignores).
- *   `conversionStored`: whether the conversion's row is visible to the query; inside its own INSERT statement it is
- *   not, and it is added (it matches whenever that IP exists: the IP is one of its referral's clicks).
+ *   `(ipWindowFrom, occurred_at]`, this one included, recorded with the same `click_ip` as this one (the IP of its
+ *   referral's latest click that had one; 0 when it has none; 0 for a sale that is not the customer's first, which the
+ *   check ignores). `conversionStored`: whether the conversion's row is visible to the query; inside its own INSERT
+ *   statement it is not, and it is added when it has a click IP.
  * Null when nothing needs reading (no referral, not a sale with a subscription).
  */
 export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ipWindowFrom?: Date; conversionStored: boolean }) {
@@ -210,18 +210,23 @@ export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ip
     .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id))
     .select('clicks.id')
     .where('clicks.referral_id', '=', c.referral_id);
-  const lastClickIp = db.selectFrom('clicks').select('ip').where('referral_id', '=', c.referral_id).where('ip', 'is not', null).orderBy('id', 'desc').limit(1);
+  const ip = lastClickIp(db, c.referral_id);
+  // One range of conversions_click_ip_idx (migration 0009).
   const fromIp = db
-    .selectFrom('conversions as cv')
-    .select((e) => (opts.conversionStored ? e.fn.countAll<number>() : sql<number>`count(*) + ((${lastClickIp}) IS NOT NULL)::int`).as('n'))
-    .where('cv.affiliate_id', '=', c.affiliate_id)
-    .where('cv.kind', '=', c.kind)
-    .where('cv.occurred_at', '>', opts.ipWindowFrom ?? c.occurred_at)
-    .where('cv.occurred_at', '<=', c.occurred_at)
-    .where((e) => e.exists(e.selectFrom('clicks as k').select('k.id').whereRef('k.referral_id', '=', 'cv.referral_id').where('k.ip', '=', lastClickIp)));
-  // The first payment is looked up once (derived table `f`); the per-IP count reads it and runs only when there is
-  // no earlier sale (renewals skip it; a lead has none).
-  const f = db.selectNoFrom([askFirstPayment ? firstPaid.as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at')]).as('f');
+    .selectFrom('conversions')
+    .select((e) => (opts.conversionStored ? e.fn.countAll<number>() : sql<number>`count(*) + ((${ip}) IS NOT NULL)::int`).as('n'))
+    .where('affiliate_id', '=', c.affiliate_id)
+    .where('click_ip', '=', ip)
+    .where('kind', '=', c.kind)
+    .where('occurred_at', '>', opts.ipWindowFrom ?? c.occurred_at)
+    .where('occurred_at', '<=', c.occurred_at);
+  // The first payment is looked up once (derived table `f`; `OFFSET 0` keeps the planner from pulling it up, which
+  // copied the look-up into every reference); the per-IP count reads it and runs only when there is no earlier
+  // sale (renewals skip it; a lead has none).
+  const f = db
+    .selectNoFrom([askFirstPayment ? firstPaid.as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at')])
+    .offset(0)
+    .as('f');
   return {
     f,
     columns: [
@@ -230,6 +235,11 @@ export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ip
       (countFromIp ? sql<number>`CASE WHEN f.first_paid_at IS NULL THEN (${fromIp}) ELSE 0 END` : sql<number>`0`).as('conversions_from_ip'),
     ] as const,
   };
+}
+
+/** The IP of the referral's latest click that had one (a scalar subquery; null without such a click). */
+export function lastClickIp(db: DbOrTrx, referralId: string | null) {
+  return db.selectFrom('clicks').select('ip').where('referral_id', '=', referralId).where('ip', 'is not', null).orderBy('id', 'desc').limit(1);
 }
 
 /** The facts from their columns (absent columns: the facts of a conversion with nothing to read). */

@@ -108,8 +108,8 @@ export function normalizeEmail(email: string): string {
  * - `self_referral_email`: the customer's e-mail is the affiliate's own (ignoring case and `+tags`);
  * - `self_referral_ip`: a click of the referral came from an IP the affiliate logged in from;
  * - `ip_conversion_limit`: more than `fraud_ip_daily_limit` conversions of this kind for the affiliate in the
- *   24 hours up to this one came from the IP of the referral's last click (first payments and leads only:
- *   renewals come from Stripe, not from a visitor).
+ *   24 hours up to this one (itself included) came from the IP of the referral's last click: conversions recorded
+ *   with that `click_ip` (first payments and leads only: renewals come from Stripe, not from a visitor).
  */
 function fraudHoldReason(
   program: Pick<ProgramRow, 'fraud_ip_daily_limit'>,

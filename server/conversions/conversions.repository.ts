@@ -2,7 +2,7 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { ConversionsTable, ConversionRow } from '../db/schema.ts';
-import { commissionFactsParts, type CommissionFactsColumns, type FactsConversion } from '../commissions/commissions.repository.ts';
+import { commissionFactsParts, lastClickIp, type CommissionFactsColumns, type FactsConversion } from '../commissions/commissions.repository.ts';
 
 /**
  * Insert a conversion unless one with the same Stripe session / payment intent / charge / invoice / external id,
@@ -21,13 +21,15 @@ export async function insertConversionOnce(
   facts?: { ipWindowFrom?: Date },
 ): Promise<(ConversionRow & Partial<CommissionFactsColumns>) | undefined> {
   const parts = facts ? commissionFactsParts(db, factsConversionOf(row), { ...facts, conversionStored: false }) : null;
+  // The IP the per-IP fraud limit counts conversions by (migration 0009).
+  const values = { ...row, click_ip: row.referral_id ? lastClickIp(db, row.referral_id) : null };
   if ((!referralId || !binding) && !parts) {
-    return db.insertInto('conversions').values(row).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
+    return db.insertInto('conversions').values(values).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
   }
   // One statement: the insert, and (only when it inserted) the referral becoming a customer bound to the
   // Stripe customer (data-modifying CTEs see each other's RETURNING rows).
   const q = db
-    .with('inserted', (qb) => qb.insertInto('conversions').values(row).onConflict((oc) => oc.doNothing()).returningAll())
+    .with('inserted', (qb) => qb.insertInto('conversions').values(values).onConflict((oc) => oc.doNothing()).returningAll())
     .with('bound', (qb) =>
       qb
         .updateTable('referrals')

@@ -11,6 +11,7 @@ import * as m0005 from './migrations/0005_click_rollups.ts';
 import * as m0006 from './migrations/0006_cheaper_referral_id_check.ts';
 import * as m0007 from './migrations/0007_affiliate_totals.ts';
 import * as m0008 from './migrations/0008_clicks_by_referral_and_id.ts';
+import * as m0009 from './migrations/0009_conversion_click_ip.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0006_cheaper_referral_id_check': m0006,
   '0007_affiliate_totals': m0007,
   '0008_clicks_by_referral_and_id': m0008,
+  '0009_conversion_click_ip': m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

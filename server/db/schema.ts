@@ -192,6 +192,8 @@ export interface ConversionsTable {
   dispute_updated_at: NullableTimestamp;
   subscription_ended_at: NullableTimestamp;
   attributed_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0009: the IP of the referral's latest click with one, when the conversion was recorded. */
+  click_ip: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CommissionsTable {
