@@ -28,8 +28,12 @@ import * as repo from './tracking.repository.ts';
 /** Referral ids are valid Stripe `client_reference_id` values (ARCHITECTURE.md). */
 export const REFERRAL_ID = /^[A-Za-z0-9_-]{1,200}$/;
 export const CLICKS_PER_IP_PER_MINUTE = 60;
-/** Addresses the per-IP click limit remembers at most (the least recently seen is forgotten first). */
-export const CLICK_LIMITER_MAX_IPS = 100_000;
+/**
+ * Addresses the per-IP click limit remembers at most (the least recently seen is forgotten first). Enough: an
+ * address can only pass the limit by clicking at least once a second, so it stays among the most recent 50,000
+ * unless more than 50,000 other addresses click within that second.
+ */
+export const CLICK_LIMITER_MAX_IPS = 50_000;
 /** How long a program or an approved affiliate is cached: a suspension takes at most this long to apply. */
 const CACHE_TTL_MS = 10_000;
 
@@ -89,7 +93,7 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
   // of ~200: ~260 B per visitor instead of ~460). The most recent 100,000 are kept: at peak that is the last
   // minutes, when reloads happen; older repeats count as new clicks.
   const visitors = new LRUCache<string, string>({ max: 100_000, ttl: CLICK_DEDUPE_MINUTES * 60_000 });
-  // The IPs that clicked lately, at most CLICK_LIMITER_MAX_IPS (~22 MB): a burst of distinct visitors (or a flood of
+  // The IPs that clicked lately, at most CLICK_LIMITER_MAX_IPS (~11 MB): a burst of distinct visitors (or a flood of
   // forged addresses) cannot grow memory past it; an address still clicking is recent, so it keeps its count.
   const perIp = new BoundedRateLimiter({ points: CLICKS_PER_IP_PER_MINUTE, duration: 60, maxKeys: CLICK_LIMITER_MAX_IPS });
 
