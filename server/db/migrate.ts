@@ -12,6 +12,7 @@ import * as m0006 from './migrations/0006_cheaper_referral_id_check.ts';
 import * as m0007 from './migrations/0007_affiliate_totals.ts';
 import * as m0008 from './migrations/0008_clicks_by_referral_and_id.ts';
 import * as m0009 from './migrations/0009_conversion_click_ip.ts';
+import * as m0010 from './migrations/0010_money_rows_reference_their_affiliate.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0007_affiliate_totals': m0007,
   '0008_clicks_by_referral_and_id': m0008,
   '0009_conversion_click_ip': m0009,
+  '0010_money_rows_reference_their_affiliate': m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
