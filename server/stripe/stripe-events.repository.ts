@@ -14,35 +14,46 @@ export interface InboxRef {
 }
 
 /**
- * Lock a stored event for processing; undefined when another worker holds it (`SKIP LOCKED`) or it is unknown.
- * `withPayload: false` leaves the payload (~5 KB of jsonb to decompress, print and parse) in the table, for a caller
- * that has the event in hand.
+ * Claim a stored event for one processing attempt: lock its row (`SKIP LOCKED`), check it is due, count the attempt
+ * and record it `processed` — the usual outcome — in ONE statement; `finishAttempt(…, { count: false })` in the same
+ * transaction replaces that record when the attempt ends otherwise, and a rollback undoes it. Claiming first also
+ * keeps the transaction short after the handler's writes (the per-affiliate totals rows they lock are held only
+ * until the COMMIT that follows).
+ * Due: status `received` or `retrying` (any status with `force`), and `next_attempt_at` passed (or `force` /
+ * `ignoreSchedule`).
+ * @returns the attempts counted so far (this one included) and, with `withPayload`, the stored event; undefined
+ *   when another worker holds the row, it is unknown, or it is not due
  */
-export function lockEvent(
+export async function claimEvent(
   db: DbOrTrx,
-  programId: string,
-  id: string,
-  opts: { withPayload?: boolean } = {},
-): Promise<{ status: StripeEventStatus; attempts: number; next_attempt_at: Date | null; payload?: unknown } | undefined> {
-  return db
-    .selectFrom('stripe_events')
-    .select(opts.withPayload === false ? ['status', 'attempts', 'next_attempt_at'] : ['status', 'attempts', 'next_attempt_at', 'payload'])
-    .where('program_id', '=', programId)
-    .where('id', '=', id)
-    .forUpdate()
-    .skipLocked()
-    .executeTakeFirst();
+  ref: InboxRef,
+  at: Date,
+  opts: { force?: boolean; ignoreSchedule?: boolean; withPayload: boolean },
+): Promise<{ attempts: number; payload?: unknown } | undefined> {
+  const { rows } = await sql<{ attempts: number; payload?: unknown }>`
+    UPDATE stripe_events e
+    SET status = 'processed', error = NULL, processed_at = ${at}, next_attempt_at = NULL, waiting_for = NULL, attempts = e.attempts + 1
+    FROM (SELECT program_id, id FROM stripe_events WHERE program_id = ${ref.programId} AND id = ${ref.eventId} FOR UPDATE SKIP LOCKED) c
+    WHERE e.program_id = c.program_id AND e.id = c.id
+      AND (${opts.force === true} OR e.status IN ('received', 'retrying'))
+      AND (${opts.force === true || opts.ignoreSchedule === true} OR e.next_attempt_at IS NULL OR e.next_attempt_at <= ${at})
+    RETURNING e.attempts${opts.withPayload ? sql`, e.payload` : sql``}`.execute(db);
+  return rows[0];
 }
 
 export function findEvent(db: DbOrTrx, programId: string, id: string) {
   return db.selectFrom('stripe_events').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }
 
-/** Record the outcome of one processing attempt (counts the attempt). */
+/**
+ * Record the outcome of one processing attempt; counts the attempt unless `count: false` (it was counted by
+ * `claimEvent`).
+ */
 export function finishAttempt(
   db: DbOrTrx,
   ref: InboxRef,
   o: { status: StripeEventStatus; error: string | null; at: Date; nextAttemptAt: Date | null; waitingFor: string[] | null },
+  opts: { count?: boolean } = {},
 ) {
   return db
     .updateTable('stripe_events')
@@ -52,7 +63,7 @@ export function finishAttempt(
       processed_at: o.at,
       next_attempt_at: o.nextAttemptAt,
       waiting_for: o.waitingFor,
-      attempts: eb('attempts', '+', 1),
+      attempts: eb('attempts', '+', opts.count === false ? 0 : 1),
     }))
     .where('program_id', '=', ref.programId)
     .where('id', '=', ref.eventId)

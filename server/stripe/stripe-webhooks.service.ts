@@ -249,12 +249,10 @@ export function createStripeWebhooksService(deps: {
     let attempts = 0;
     try {
       const done = await processingTransaction(async (trx) => {
-        const row = await repo.lockEvent(trx, ref.programId, ref.eventId, { withPayload: !inHand });
+        // Claimed and recorded `processed` in one statement; another outcome is recorded over it below.
+        const row = await repo.claimEvent(trx, ref, at, { ...opts, withPayload: !inHand });
         if (!row) return null;
-        const due = row.status === 'received' || row.status === 'retrying';
-        if (!opts.force && !due) return null;
-        if (!opts.force && !opts.ignoreSchedule && row.next_attempt_at && row.next_attempt_at > at) return null;
-        attempts = row.attempts + 1;
+        attempts = row.attempts;
         let event: StripeEventEnvelope | null = inHand ?? null;
         if (!inHand) {
           const parsed = stripeEventEnvelope.safeParse(row.payload);
@@ -266,7 +264,7 @@ export function createStripeWebhooksService(deps: {
           : handler
             ? await handler({ trx, program, stripe: stripeApi.forKey(program.stripe_api_key), now: at }, event)
             : { status: 'ignored', reason: 'unhandled_type' };
-        await repo.finishAttempt(trx, ref, attemptRecord(result, attempts, at));
+        if (result.status !== 'processed') await repo.finishAttempt(trx, ref, attemptRecord(result, attempts, at), { count: false });
         return result;
       });
       if (!done) return 'skipped';
