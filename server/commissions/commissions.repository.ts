@@ -186,9 +186,10 @@ export interface CommissionFactsColumns {
  * - `clicked_from_login_ip`: whether a click of the conversion's referral came from an IP its affiliate logged in from;
  * - `conversions_from_ip`, when `ipWindowFrom` is given: the affiliate's conversions of this kind in
  *   `(ipWindowFrom, occurred_at]`, this one included, recorded with the same `click_ip` as this one (the IP of its
- *   referral's latest click that had one; 0 when it has none; 0 for a sale that is not the customer's first, which the
- *   check ignores). `conversionStored`: whether the conversion's row is visible to the query; inside its own INSERT
- *   statement it is not, and it is added when it has a click IP.
+ *   referral's latest click that had one, set when it was inserted; 0 when it has none; 0 for a sale that is not the
+ *   customer's first, which the check ignores). `conversionStored`: whether the conversion's row is visible to the
+ *   query; inside its own INSERT statement it is not: its IP is then read from that statement's `inserted` row, and
+ *   it is added to the count when it has one.
  * Null when nothing needs reading (no referral, not a sale with a subscription).
  */
 export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ipWindowFrom?: Date; conversionStored: boolean }) {
@@ -210,11 +211,14 @@ export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ip
     .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id))
     .select('clicks.id')
     .where('clicks.referral_id', '=', c.referral_id);
-  const ip = lastClickIp(db, c.referral_id);
+  // The IP this conversion was recorded with: from its row, or from the statement inserting it.
+  const ip = opts.conversionStored
+    ? sql<string | null>`(${db.selectFrom('conversions').select('click_ip').where('id', '=', c.id)})`
+    : sql.ref<string | null>('inserted.click_ip');
   // One range of conversions_click_ip_idx (migration 0009).
   const fromIp = db
     .selectFrom('conversions')
-    .select((e) => (opts.conversionStored ? e.fn.countAll<number>() : sql<number>`count(*) + ((${ip}) IS NOT NULL)::int`).as('n'))
+    .select((e) => (opts.conversionStored ? e.fn.countAll<number>() : sql<number>`count(*) + (${ip} IS NOT NULL)::int`).as('n'))
     .where('affiliate_id', '=', c.affiliate_id)
     .where('click_ip', '=', ip)
     .where('kind', '=', c.kind)
@@ -235,11 +239,6 @@ export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ip
       (countFromIp ? sql<number>`CASE WHEN f.first_paid_at IS NULL THEN (${fromIp}) ELSE 0 END` : sql<number>`0`).as('conversions_from_ip'),
     ] as const,
   };
-}
-
-/** The IP of the referral's latest click that had one (a scalar subquery; null without such a click). */
-export function lastClickIp(db: DbOrTrx, referralId: string | null) {
-  return db.selectFrom('clicks').select('ip').where('referral_id', '=', referralId).where('ip', 'is not', null).orderBy('id', 'desc').limit(1);
 }
 
 /** The facts from their columns (absent columns: the facts of a conversion with nothing to read). */

@@ -2,7 +2,7 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { ConversionsTable, ConversionRow } from '../db/schema.ts';
-import { commissionFactsParts, lastClickIp, type CommissionFactsColumns, type FactsConversion } from '../commissions/commissions.repository.ts';
+import { commissionFactsParts, type CommissionFactsColumns, type FactsConversion } from '../commissions/commissions.repository.ts';
 
 /**
  * Insert a conversion unless one with the same Stripe session / payment intent / charge / invoice / external id,
@@ -21,8 +21,11 @@ export async function insertConversionOnce(
   facts?: { ipWindowFrom?: Date },
 ): Promise<(ConversionRow & Partial<CommissionFactsColumns>) | undefined> {
   const parts = facts ? commissionFactsParts(db, factsConversionOf(row), { ...facts, conversionStored: false }) : null;
-  // The IP the per-IP fraud limit counts conversions by (migration 0009).
-  const values = { ...row, click_ip: row.referral_id ? lastClickIp(db, row.referral_id) : null };
+  // The IP the per-IP fraud limit counts conversions by (migration 0009): the referral's latest click that had one.
+  const clickIp = row.referral_id
+    ? db.selectFrom('clicks').select('ip').where('referral_id', '=', row.referral_id).where('ip', 'is not', null).orderBy('id', 'desc').limit(1)
+    : null;
+  const values = { ...row, click_ip: clickIp };
   if ((!referralId || !binding) && !parts) {
     return db.insertInto('conversions').values(values).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
   }

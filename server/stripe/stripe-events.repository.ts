@@ -63,7 +63,7 @@ export function finishAttempt(
       processed_at: o.at,
       next_attempt_at: o.nextAttemptAt,
       waiting_for: o.waitingFor,
-      attempts: eb('attempts', '+', opts.count === false ? 0 : 1),
+      ...(opts.count === false ? {} : { attempts: eb('attempts', '+', 1) }),
     }))
     .where('program_id', '=', ref.programId)
     .where('id', '=', ref.eventId)
