@@ -4,7 +4,7 @@
  * real payouts API), with the commission history Stripe's changes leave behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkoutSession, chargeRefunded, disputeEvent, freshId, invoicePaid } from '../helpers/stripe.ts';
+import { checkoutSession, chargeRefunded, deliver, disputeEvent, freshId, invoicePaid } from '../helpers/stripe.ts';
 import { history, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/stripe-webhooks.service.ts';
 
@@ -55,6 +55,23 @@ describe('refunds', () => {
     const [conversion] = await ctx.conversions(s.affiliateId);
     expect(conversion).toMatchObject({ amount: 10_000, refundedAmount: 10_000 });
     expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'reversed', amount: 0, reversed_amount: 1_000 });
+  });
+
+  it("a sale wakes only its own program's waiting refunds, even when another program's Stripe account uses the same ids", async () => {
+    const otherSecret = 'whsec_test_other_program';
+    const other = await ctx.app.services.programs.create({ name: 'Other', website: 'https://other.test', stripeWebhookSecret: otherSecret });
+    const s = await sale();
+    const refund = chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: 10_000, amountRefunded: 10_000 });
+    expect((await deliver(ctx.app.url, other.id, refund, otherSecret)).status).toBe(200);
+    await ctx.app.services.stripeWebhooks.idle();
+    const otherInbox = () =>
+      ctx.app.db.selectFrom('stripe_events').selectAll().where('program_id', '=', other.id).where('id', '=', refund.id).executeTakeFirstOrThrow();
+    expect(await otherInbox()).toMatchObject({ status: 'retrying', error: 'sale_not_found', attempts: 1 });
+
+    await ctx.send(s.event); // the sale with those ids, in the first program
+    expect(await otherInbox()).toMatchObject({ status: 'retrying', error: 'sale_not_found', attempts: 1 });
+    const [conversion] = await ctx.conversions(s.affiliateId);
+    expect(conversion).toMatchObject({ amount: 10_000, refundedAmount: 0 });
   });
 
   it('a refund whose sale never comes is retried with backoff, given up as ignored, and still woken by a late sale', async () => {
