@@ -250,8 +250,9 @@ export function createStripeWebhooksService(deps: {
    * @throws only when the outcome of a failed attempt cannot be recorded (the database is gone)
    */
   async function processEvent(ref: InboxRef, opts: { force?: boolean; ignoreSchedule?: boolean } = {}): Promise<AttemptResult> {
-    const inHand = handedOver.get(key(ref));
-    handedOver.delete(key(ref));
+    const k = key(ref);
+    const inHand = handedOver.get(k);
+    handedOver.delete(k);
     const program = await programFor(ref.programId);
     if (!program) return 'skipped';
     const at = now();
