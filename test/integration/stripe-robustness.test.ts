@@ -7,6 +7,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutSession, chargeRefunded, deliver, deliverRaw, disputeEvent, envelope, freshId, invoicePaid, sign } from '../helpers/stripe.ts';
 import { countRows, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
+import { createStripeWebhooksService } from '../../server/stripe/stripe-webhooks.service.ts';
 
 const SECRET = 'whsec_test_stripe_robustness';
 let ctx: StripeTestContext;
@@ -185,5 +186,30 @@ describe('exactly once', () => {
     const [c] = await ctx.commissions(r.affiliateId);
     expect(c).toMatchObject({ status: 'reversed', amount: 0, reversed_amount: 1_000 });
     expect((await ctx.conversions(r.affiliateId))[0]).toMatchObject({ refundedAmount: 10_000 });
+  });
+});
+
+describe('acknowledgement pacing (backpressure)', () => {
+  it('while processing trails, acknowledgements wait for it to catch up; every event is stored and processed once', async () => {
+    // Its own service over the app's database: one event at a time, and "trailing" as soon as anything waits.
+    const webhooks = createStripeWebhooksService({ db: ctx.app.db, concurrency: 1, ackPacing: { lagMs: 0, maxWaitMs: 60_000 } });
+    const referrals = await Promise.all(Array.from({ length: 8 }, () => ctx.referral()));
+    const events = referrals.map((r) => checkoutSession({ referral: r.referral, amountTotal: 5_000 }));
+    const converted = async () => {
+      const rows = await ctx.app.db.selectFrom('conversions').select('affiliate_id').where('affiliate_id', 'in', referrals.map((r) => r.affiliateId)).execute();
+      return rows.length;
+    };
+    const acks = await Promise.all(
+      events.map((e) => {
+        const payload = JSON.stringify(e);
+        return webhooks.ingest(ctx.program.id, Buffer.from(payload), sign(payload, SECRET));
+      }),
+    );
+    // Held until the last waiting event was taken: every other sale was processed before the last answer.
+    expect(await converted()).toBeGreaterThanOrEqual(events.length - 1);
+    expect(acks.map((a) => a.status)).toEqual(events.map(() => 'received'));
+    await webhooks.idle();
+    expect(await converted()).toBe(events.length);
+    await webhooks.close();
   });
 });
