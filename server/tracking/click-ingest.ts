@@ -20,14 +20,15 @@ export const CLICK_DEDUPE_MINUTES = 30;
 /** Largest batch written in one statement. */
 const MAX_BATCH = 1000;
 /**
- * Batches in flight at once per process. Two overlap one batch's commit with the next batch's work. On the 2-core
- * benchmark machine (50 connections, 2026-11-29, quiet): 1 → 7.6k clicks/s, 2 → 8.6–9.4k, 3 → 7.8k, 4 → 8.9k, all
- * within run-to-run noise. Batches are then ~14 clicks; PostgreSQL costs ~260 µs per batch plus ~24 µs per click
- * (ingest harness), so bigger batches would be cheaper, but waiting up to 1 ms for 20–30 clicks lowered CPU per click
- * without raising throughput (the loop is latency-bound). Each flusher has its own shard of the daily rollup rows,
- * so they never wait on each other's row locks.
+ * Batches in flight at once per process. One: on the 2-core benchmark machine (50 connections, 2026-11-29, four
+ * click runs each, interleaved) one flusher served as many clicks as two (9.5–10.0k/s vs 8.5–9.8k/s) at ~20 % less
+ * PostgreSQL CPU per click (37–42 µs vs 46–54: batches twice as large; PostgreSQL costs ~260 µs per batch plus ~24 µs
+ * per click). The click loop there is bound by wake-up latency, not by any one process's CPU: over a click run the
+ * PostgreSQL backends waited on the run queue as long as they ran (schedstat), so a second busy backend only added
+ * contention. (Three: no faster, more CPU.) Each flusher has its own shard of the daily rollup rows, so several
+ * never wait on each other's row locks.
  */
-export const FLUSHERS = 2;
+export const FLUSHERS = 1;
 
 /**
  * ONE statement for a whole batch: new referrals, window extensions, clicks and the daily rollup
