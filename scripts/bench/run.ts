@@ -59,8 +59,6 @@ async function waitForHttp(url: string, timeoutMs = 60_000) {
 interface RunResult extends autocannon.Result {
   /** Answers per second from the first request to the last answer. */
   rate: number;
-  /** `Date.now()` at the last answer. */
-  lastResponseAt: number;
 }
 
 /**
@@ -79,7 +77,7 @@ function run(opts: autocannon.Options & { amount?: number; onLastResponse?: () =
     const instance = autocannon({ ...options, ...bounded }, (err, res) => {
       clearTimeout(guard);
       if (err) reject(err);
-      else resolve({ ...res, rate: answers / Math.max(0.001, (lastResponseAt - startedAt) / 1000), lastResponseAt });
+      else resolve({ ...res, rate: answers / Math.max(0.001, (lastResponseAt - startedAt) / 1000) });
     });
     instance.on('response', () => {
       answers++;
@@ -241,18 +239,18 @@ async function main() {
   const hookCpuBefore = cpuMs(server.pid, pgDir);
   // At the last acknowledgement (not when autocannon returns, up to a second later): from then on only processing
   // runs, and its own rate and CPU per sale are measured.
-  let atLastEvent: { cpu: ReturnType<typeof cpuMs>; conversions: Promise<number> } | null = null;
+  const snapshot = () => ({ at: Date.now(), cpu: cpuMs(server.pid, pgDir), conversions: conversionCount() });
+  let atLastEvent: ReturnType<typeof snapshot> | null = null;
   const hooks = await run({
     url: base,
     connections: 20,
     amount: 300 * SECONDS,
     requests: [hookRequest()],
-    onLastResponse: () => (atLastEvent = { cpu: cpuMs(server.pid, pgDir), conversions: conversionCount() }),
+    onLastResponse: () => (atLastEvent = snapshot()),
   });
   // (A burst cut short by the time limit has no amount-th answer: measured from now.)
-  const last: { cpu: ReturnType<typeof cpuMs>; conversions: Promise<number> } = atLastEvent ?? { cpu: cpuMs(server.pid, pgDir), conversions: conversionCount() };
-  const lastEventAt = atLastEvent ? hooks.lastResponseAt : Date.now();
-  const cpuAtLastEvent = last.cpu;
+  const last = atLastEvent ?? snapshot();
+  const lastEventAt = last.at;
   const presentAtLastEvent = (await last.conversions) - beforeConversions;
   let present = 0;
   while (Date.now() - lastEventAt < 30_000) {
@@ -277,7 +275,7 @@ async function main() {
   ]);
   rows.push([
     'processing after the last event',
-    `${fmt(backlog)} sales left, ${fmt(backlog / Math.max(0.001, settle / 1000))}/s; server ${perBacklogSale(hookCpu.process - cpuAtLastEvent.process)} µs, PostgreSQL ${perBacklogSale(hookCpu.postgres - cpuAtLastEvent.postgres)} µs per sale`,
+    `${fmt(backlog)} sales left, ${fmt(backlog / Math.max(0.001, settle / 1000))}/s; server ${perBacklogSale(hookCpu.process - last.cpu.process)} µs, PostgreSQL ${perBacklogSale(hookCpu.postgres - last.cpu.postgres)} µs per sale`,
     '',
   ]);
   rows.push([

@@ -205,9 +205,7 @@ export function createStripeWebhooksService(deps: {
 
   /** Release every held acknowledgement (`all`), or the longest-held one: one out of the queue lets one in. */
   function releaseAcks(all: boolean): void {
-    const released = all ? heldAcks : heldAcks.splice(0, 1);
-    if (all) heldAcks = [];
-    for (const release of released) release();
+    for (const release of heldAcks.splice(0, all ? heldAcks.length : 1)) release();
   }
 
   /**
