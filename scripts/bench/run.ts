@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — load benchmarks on 127.0.0.1, bounded in time, printing one table.
  *
- * Starts the real server (`dist/server/main.js`, built by `prebench` as for `npm start`) as a child process on a fresh embedded PostgreSQL in a temporary
+ * Starts the real server as `npm start` runs it (its node flags and `dist/server/main.js`, built by `prebench`) as a child process on a fresh embedded PostgreSQL in a temporary
  * DATA_DIR, and a no-op Koa server as the ceiling; this process is the load generator (autocannon).
  *  1. click ingest: POST /api/v1/track/click, valid varied codes, one new visitor per request (X-Forwarded-For),
  *     50 connections; compared with the no-op route; afterwards click rows must equal 2xx answers.
@@ -112,8 +112,11 @@ async function main() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  // The server as `npm start` runs it: compiled to dist/ by `npm run build` (`prebench`), plain node.
-  const server = spawn(process.execPath, [...profile, 'dist/server/main.js'], {
+  // The server as `npm start` runs it (compiled to dist/ by `prebench`): the start script's node flags and entry point,
+  // without npm in between (its pid is the one measured).
+  const [node, ...startArgs] = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
+  if (node !== 'node') throw new Error(`the start script must run node directly, not ${node}`);
+  const server = spawn(process.execPath, [...profile, ...startArgs], {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: base, TRUST_PROXY: 'on', LOG_LEVEL: 'error', DATABASE_URL: '' },
     stdio: ['ignore', 'ignore', 'inherit'],
