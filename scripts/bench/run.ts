@@ -8,6 +8,8 @@
  *  2. webhook ingest: signed checkout.session.completed events, 20 connections; time until every conversion exists.
  *  3. dashboard: partner overview for an affiliate with 1,000,000 clicks and 20,000 conversions.
  *  4. snippet size (gzip -9) and the server's peak RSS during the click run.
+ * After the click run, a calibration: `min-click-server.ts` (group commit of one row per click, no attribution) under
+ * the same load, to show how much of the gap between the ceiling and click ingest durability alone explains.
  * Options: `--seconds N` per load phase (default 10); `--only clicks|webhooks|dashboard`;
  * `--profile DIR` writes the server's V8 CPU profile (`.cpuprofile`, open in Chrome DevTools) to DIR.
  *
@@ -167,6 +169,15 @@ async function main() {
   const clicks = await run({ url: base, connections: 50, requests: [clickRequest()], amount: Math.round((ceilingBefore.rate * SECONDS) / 2) });
   const peakRss = stopSampler();
   const cpuAfter = cpuMs(server.pid, pgDir);
+  // Calibration: the least a durable click route does (group commit of one row per click, nothing else), on the
+  // same machine and load — what the ceiling leaves for durability alone; the click row's gap to it is our own work.
+  const minimal = fork(path.join(ROOT, 'scripts/bench/min-click-server.ts'), [dbUrl], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.push(minimal);
+  const minimalUrl = `http://127.0.0.1:${await new Promise<number>((resolve) => minimal.once('message', (m: any) => resolve(m.port)))}`;
+  await run({ url: minimalUrl, connections: 50, requests: [clickRequest()], amount: Math.round(ceilingBefore.rate / 2) });
+  const minimalCpuBefore = cpuMs(minimal.pid, pgDir);
+  const minimalRun = await run({ url: minimalUrl, connections: 50, requests: [clickRequest()], amount: Math.round((ceilingBefore.rate * SECONDS) / 4) });
+  const minimalCpuAfter = cpuMs(minimal.pid, pgDir);
   // The ceiling again, right after: this shared machine's speed drifts between runs and within one (±20 %), so
   // the ratio uses the mean of the two ceiling runs around the click run.
   const ceilingAfter = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
@@ -189,6 +200,12 @@ async function main() {
     'CPU per click',
     `server ${perClick(cpuAfter.process - cpuBefore.process)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request)`,
     '',
+  ]);
+  const minimalPerClick = (ms: number) => fmt((ms * 1000) / Math.max(1, minimalRun.requests.sent), 0);
+  rows.push([
+    'calibration: minimal durable click',
+    `${fmt(minimalRun.rate)} req/s, p99 ${minimalRun.latency.p99} ms, errors ${minimalRun.errors + minimalRun.non2xx}; server ${minimalPerClick(minimalCpuAfter.process - minimalCpuBefore.process)} µs, PostgreSQL ${minimalPerClick(minimalCpuAfter.postgres - minimalCpuBefore.postgres)} µs per click`,
+    `ratio ${fmt(minimalRun.rate / ceiling, 2)} (one batched INSERT per click, no attribution)`,
   ]);
   const answered = warmClicks['2xx'] + clicks['2xx'];
   rows.push(['clicks stored vs 2xx (with warm-up)', `${fmt(clickRows)} rows / ${fmt(answered)} answers`, clickRows === answered ? 'nothing lost' : 'MISMATCH']);
