@@ -37,3 +37,14 @@ export function cpuMs(pid: number | undefined, clusterDir: string): { process: n
   }
   return { process: proc, postgres };
 }
+
+/**
+ * The whole machine's CPU time so far from the first line of `/proc/stat` (all cores, in clock ticks of 10 ms):
+ * `busy` is everything but idle and iowait, `total` includes them. Differences of two readings give how busy the
+ * cores were in between.
+ */
+export function machineCpuTicks(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}

@@ -30,7 +30,7 @@ import { freePort } from '../../server/db/postgres.ts';
 import { openDatabase } from '../../server/db/database.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createServices } from '../../server/app.ts';
-import { cpuMs } from './proc-cpu.ts';
+import { cpuMs, machineCpuTicks } from './proc-cpu.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const secondsArg = process.argv.indexOf('--seconds');
@@ -165,10 +165,12 @@ async function main() {
   const warmClicks = await run({ url: base, connections: 50, requests: [clickRequest()], amount: Math.round(ceilingBefore.rate / 4) });
   const stopSampler = peakRssSampler(server.pid!);
   const cpuBefore = cpuMs(server.pid, pgDir);
+  const [machineBefore, loadgenBefore] = [machineCpuTicks(), process.cpuUsage()];
   // As many clicks as the ceiling would serve in SECONDS / 2: about SECONDS at the 0.40 target.
   const clicks = await run({ url: base, connections: 50, requests: [clickRequest()], amount: Math.round((ceilingBefore.rate * SECONDS) / 2) });
   const peakRss = stopSampler();
   const cpuAfter = cpuMs(server.pid, pgDir);
+  const [machineAfter, loadgen] = [machineCpuTicks(), process.cpuUsage(loadgenBefore)];
   // Calibration: the least a durable click route does (group commit of one row per click, nothing else), on the
   // same machine and load — what the ceiling leaves for durability alone; the click row's gap to it is our own work.
   const minimal = fork(path.join(ROOT, 'scripts/bench/min-click-server.ts'), [dbUrl], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -198,7 +200,7 @@ async function main() {
   const perClick = (ms: number) => fmt((ms * 1000) / Math.max(1, clicks.requests.sent), 0);
   rows.push([
     'CPU per click',
-    `server ${perClick(cpuAfter.process - cpuBefore.process)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request)`,
+    `server ${perClick(cpuAfter.process - cpuBefore.process)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs, load generator ${perClick((loadgen.user + loadgen.system) / 1000)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request); machine ${fmt((100 * (machineAfter.busy - machineBefore.busy)) / Math.max(1, machineAfter.total - machineBefore.total))} % busy`,
     '',
   ]);
   const minimalPerClick = (ms: number) => fmt((ms * 1000) / Math.max(1, minimalRun.requests.sent), 0);
