@@ -207,7 +207,7 @@ async function main() {
   rows.push([
     'calibration: minimal durable click',
     `${fmt(minimalRun.rate)} req/s, p99 ${minimalRun.latency.p99} ms, errors ${minimalRun.errors + minimalRun.non2xx}; server ${minimalPerClick(minimalCpuAfter.process - minimalCpuBefore.process)} µs, PostgreSQL ${minimalPerClick(minimalCpuAfter.postgres - minimalCpuBefore.postgres)} µs per click`,
-    `ratio ${fmt(minimalRun.rate / ceiling, 2)} (one batched INSERT per click, no attribution)`,
+    `ratio ${fmt(minimalRun.rate / ceiling, 2)} (one batched INSERT per click, no attribution); click ingest = ${fmt(clicks.rate / minimalRun.rate, 2)} of it`,
   ]);
   const answered = warmClicks['2xx'] + clicks['2xx'];
   rows.push(['clicks stored vs 2xx (with warm-up)', `${fmt(clickRows)} rows / ${fmt(answered)} answers`, clickRows === answered ? 'nothing lost' : 'MISMATCH']);
