@@ -16,7 +16,9 @@ function postmasterPid(clusterDir: string): number {
 
 /**
  * CPU ms (user + system) used so far by process `pid` (0 when `pid` is undefined or gone), and by the PostgreSQL
- * of `clusterDir`: its postmaster and every child (backends, WAL writer, checkpointer, autovacuum).
+ * of `clusterDir`: its postmaster and every child (backends, WAL writer, checkpointer, autovacuum), those that have
+ * exited included (the postmaster's cutime + cstime: a backend closed by a pool's idle timeout between two readings
+ * would otherwise take its CPU out of the second one).
  */
 export function cpuMs(pid: number | undefined, clusterDir: string): { process: number; postgres: number } {
   const postmaster = postmasterPid(clusterDir);
@@ -33,7 +35,8 @@ export function cpuMs(pid: number | undefined, clusterDir: string): { process: n
     }
     const ms = (Number(fields[11]) + Number(fields[12])) * 10;
     if (Number(entry) === pid) proc = ms;
-    else if (Number(entry) === postmaster || Number(fields[1]) === postmaster) postgres += ms;
+    else if (Number(entry) === postmaster) postgres += ms + (Number(fields[13]) + Number(fields[14])) * 10;
+    else if (Number(fields[1]) === postmaster) postgres += ms;
   }
   return { process: proc, postgres };
 }

@@ -108,6 +108,16 @@ function peakRssSampler(pid: number) {
 
 const rows: Array<[string, string, string]> = [];
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+/** CPU `ms` spread over `count` clicks, events or sales, as whole µs each. */
+const µsEach = (ms: number, count: number) => fmt((ms * 1000) / Math.max(1, count), 0);
+
+/** A bench helper server (`scripts/bench/<file>` run with tsx) in its own process; resolves with it and the port it reports over IPC. */
+async function forkServer(file: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(path.join(ROOT, 'scripts/bench', file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.push(child);
+  const port = await new Promise<number>((resolve) => child.once('message', (m: any) => resolve(m.port)));
+  return { child, url: `http://127.0.0.1:${port}` };
+}
 
 async function main() {
   // --- servers --------------------------------------------------------------------------------------
@@ -124,11 +134,9 @@ async function main() {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(server);
-  const noop = fork(path.join(ROOT, 'scripts/bench/noop-server.ts'), ['0'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  children.push(noop);
-  const noopPort = await new Promise<number>((resolve) => noop.once('message', (m: any) => resolve(m.port)));
+  const { child: noop, url: noopUrl } = await forkServer('noop-server.ts', ['0']);
   await waitForHttp(`${base}/pk.js`);
-  console.log(`server pid ${server.pid} on ${base}; no-op Koa on :${noopPort}; ${SECONDS}s per phase; ${os.cpus().length} cores`);
+  console.log(`server pid ${server.pid} on ${base}; no-op Koa on ${noopUrl}; ${SECONDS}s per phase; ${os.cpus().length} cores`);
 
   // --- seed through the services, on the server's embedded PostgreSQL -------------------------------
   const dbUrl = readFileSync(path.join(dataDir, 'postgres.url'), 'utf8').trim();
@@ -158,7 +166,7 @@ async function main() {
   });
   if (phase('clicks')) {
   const noopCpuBefore = cpuMs(noop.pid, pgDir).process;
-  const ceilingBefore = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
+  const ceilingBefore = await run({ url: noopUrl, connections: 50, requests: [clickRequest()] });
   const noopCpuPerRequest = ((cpuMs(noop.pid, pgDir).process - noopCpuBefore) * 1000) / Math.max(1, ceilingBefore.requests.sent);
   // Warm-up, not measured: a fresh server spends its first seconds compiling hot code (V8's optimizing compiler
   // was a fifth of the server's CPU in a cold webhook run); a running server is warm. Its clicks count below.
@@ -173,16 +181,14 @@ async function main() {
   const [machineAfter, loadgen] = [machineCpuTicks(), process.cpuUsage(loadgenBefore)];
   // Calibration: the least a durable click route does (group commit of one row per click, nothing else), on the
   // same machine and load — what the ceiling leaves for durability alone; the click row's gap to it is our own work.
-  const minimal = fork(path.join(ROOT, 'scripts/bench/min-click-server.ts'), [dbUrl], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  children.push(minimal);
-  const minimalUrl = `http://127.0.0.1:${await new Promise<number>((resolve) => minimal.once('message', (m: any) => resolve(m.port)))}`;
+  const { child: minimal, url: minimalUrl } = await forkServer('min-click-server.ts', [dbUrl]);
   await run({ url: minimalUrl, connections: 50, requests: [clickRequest()], amount: Math.round(ceilingBefore.rate / 2) });
   const minimalCpuBefore = cpuMs(minimal.pid, pgDir);
   const minimalRun = await run({ url: minimalUrl, connections: 50, requests: [clickRequest()], amount: Math.round((ceilingBefore.rate * SECONDS) / 4) });
   const minimalCpuAfter = cpuMs(minimal.pid, pgDir);
   // The ceiling again, right after: this shared machine's speed drifts between runs and within one (±20 %), so
   // the ratio uses the mean of the two ceiling runs around the click run.
-  const ceilingAfter = await run({ url: `http://127.0.0.1:${noopPort}`, connections: 50, requests: [clickRequest()] });
+  const ceilingAfter = await run({ url: noopUrl, connections: 50, requests: [clickRequest()] });
   const ceiling = (ceilingBefore.rate + ceilingAfter.rate) / 2;
   const clickRows = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM clicks`.execute(db)).rows[0]!.n);
   const ratio = clicks.rate / ceiling;
@@ -197,13 +203,13 @@ async function main() {
     `ratio ${fmt(ratio, 2)} (≥ 0.40) ${ratio >= 0.4 ? 'ok' : 'MISSED'}; p99 ≤ 25 ms ${clicks.latency.p99 <= 25 ? 'ok' : 'MISSED'}`,
   ]);
   // CPU per click does not depend on what else the machine runs meanwhile (unlike req/s): compare changes with it.
-  const perClick = (ms: number) => fmt((ms * 1000) / Math.max(1, clicks.requests.sent), 0);
+  const perClick = (ms: number) => µsEach(ms, clicks.requests.sent);
   rows.push([
     'CPU per click',
     `server ${perClick(cpuAfter.process - cpuBefore.process)} µs, PostgreSQL ${perClick(cpuAfter.postgres - cpuBefore.postgres)} µs, load generator ${perClick((loadgen.user + loadgen.system) / 1000)} µs (no-op Koa: ${fmt(noopCpuPerRequest)} µs per request); machine ${fmt((100 * (machineAfter.busy - machineBefore.busy)) / Math.max(1, machineAfter.total - machineBefore.total))} % busy`,
     '',
   ]);
-  const minimalPerClick = (ms: number) => fmt((ms * 1000) / Math.max(1, minimalRun.requests.sent), 0);
+  const minimalPerClick = (ms: number) => µsEach(ms, minimalRun.requests.sent);
   rows.push([
     'calibration: minimal durable click',
     `${fmt(minimalRun.rate)} req/s, p99 ${minimalRun.latency.p99} ms, errors ${minimalRun.errors + minimalRun.non2xx}; server ${minimalPerClick(minimalCpuAfter.process - minimalCpuBefore.process)} µs, PostgreSQL ${minimalPerClick(minimalCpuAfter.postgres - minimalCpuBefore.postgres)} µs per click`,
@@ -282,9 +288,9 @@ async function main() {
   }
   const settle = Date.now() - lastEventAt;
   const hookCpu = cpuMs(server.pid, pgDir);
-  const perEvent = (ms: number) => fmt((ms * 1000) / Math.max(1, hooks['2xx']), 0);
+  const perEvent = (ms: number) => µsEach(ms, hooks['2xx']);
   const backlog = hooks['2xx'] - presentAtLastEvent;
-  const perBacklogSale = (ms: number) => fmt((ms * 1000) / Math.max(1, backlog), 0);
+  const perBacklogSale = (ms: number) => µsEach(ms, backlog);
   rows.push([
     'webhook ingest',
     `${fmt(hooks.rate)} events/s acked (${fmt(hooks['2xx'])} in ${fmt(hooks['2xx'] / hooks.rate, 2)} s), p50 ${hooks.latency.p50} ms, p99 ${hooks.latency.p99} ms, errors ${hooks.errors + hooks.non2xx}`,
