@@ -31,7 +31,8 @@ function dashboardAssets() {
       this.addWatchFile(here('index.html'));
     },
     generateBundle(_options, bundle) {
-      const css = readFileSync(require('uplot/dist/uPlot.min.css'), 'utf8') + '\n' + readFileSync(here('src/styles.css'), 'utf8');
+      const css =
+        readFileSync(require('uplot/dist/uPlot.min.css'), 'utf8') + '\n' + readFileSync(here('src/styles.css'), 'utf8');
       const cssName = `app-${hash(css)}.css`;
       this.emitFile({ type: 'asset', fileName: cssName, source: css });
       const chunks = Object.values(bundle).filter((c) => c.type === 'chunk');
@@ -39,7 +40,9 @@ function dashboardAssets() {
       for (const c of chunks) {
         const size = gz(c.code);
         total += size;
-        console.log(`dashboard ${c.fileName}: ${kb(c.code.length)} raw, ${kb(size)} gzip${c.isDynamicEntry ? ' (loaded on demand)' : ''}`);
+        console.log(
+          `dashboard ${c.fileName}: ${kb(c.code.length)} raw, ${kb(size)} gzip${c.isDynamicEntry ? ' (loaded on demand)' : ''}`,
+        );
       }
       console.log(`dashboard ${cssName}: ${kb(css.length)} raw, ${kb(gz(css))} gzip`);
       console.log(`dashboard JS total: ${kb(total)} gzip (budget ${kb(JS_BUDGET)})`);

@@ -39,7 +39,11 @@ const secret = `whsec_demo_${randomBytes(12).toString('hex')}`;
 const setup = await ctx.withServices(async (s) => {
   const created = await s.programs.create({ name: 'Demo Shop', website: MERCHANT, stripeWebhookSecret: secret });
   const program = (await s.programs.findById(created.id))!;
-  const affiliate = await s.affiliates.create(program, { email: `jane.${randomBytes(3).toString('hex')}@example.com`, name: 'Jane Demo', status: 'approved' });
+  const affiliate = await s.affiliates.create(program, {
+    email: `jane.${randomBytes(3).toString('hex')}@example.com`,
+    name: 'Jane Demo',
+    status: 'approved',
+  });
   return { created, affiliate, setPasswordUrl: await s.partner.issueSetPasswordLink(affiliate) };
 });
 console.log(`program ${setup.created.id}, affiliate ${setup.affiliate.email} (code ${setup.affiliate.code})`);
@@ -49,7 +53,11 @@ const window = new Window({
   url: `${MERCHANT}/pricing?ref=${setup.affiliate.code}`,
   settings: { enableJavaScriptEvaluation: true, suppressInsecureJavaScriptEnvironmentWarning: true },
 });
-const page = window as unknown as { partnerkit?: any; document: Document; happyDOM: { waitUntilComplete(): Promise<void>; close(): Promise<void> } };
+const page = window as unknown as {
+  partnerkit?: any;
+  document: Document;
+  happyDOM: { waitUntilComplete(): Promise<void>; close(): Promise<void> };
+};
 page.document.write(`<!doctype html><html><head>
   <script>window.partnerkit = window.partnerkit || function(){ (partnerkit.q = partnerkit.q || []).push(arguments) };</script>
   <script async src="${base}/pk.js" data-key="${setup.created.publicKey}"></script>
@@ -79,7 +87,10 @@ if (session.invoice) session.invoice = `in_demo_${randomBytes(8).toString('hex')
 const payload = JSON.stringify(event);
 const hook = await fetch(setup.created.webhookUrl, {
   method: 'POST',
-  headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret }) },
+  headers: {
+    'content-type': 'application/json',
+    'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret }),
+  },
   body: payload,
 });
 console.log(`webhook: HTTP ${hook.status} ${JSON.stringify(await hook.json())}`);
@@ -96,7 +107,11 @@ console.log(`approve-commissions: ${approved} approved`);
 // 5. The affiliate sets a password through the one-time link, logs in, and reads the dashboard API.
 const json = { 'content-type': 'application/json' };
 const token = new URL(setup.setPasswordUrl).hash.replace(/^#set-password=/, '');
-const pw = await fetch(`${base}/api/v1/partner/password`, { method: 'POST', headers: json, body: JSON.stringify({ token, password: 'demo-password-123' }) });
+const pw = await fetch(`${base}/api/v1/partner/password`, {
+  method: 'POST',
+  headers: json,
+  body: JSON.stringify({ token, password: 'demo-password-123' }),
+});
 if (!pw.ok) fail(`set password: HTTP ${pw.status}`);
 const cookie = (pw.headers.get('set-cookie') ?? '').split(';')[0]!;
 const overview = (await (await fetch(`${base}/api/v1/partner/overview`, { headers: { cookie } })).json()) as any;

@@ -88,7 +88,10 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     stripeRoutes(services.stripeWebhooks),
     staticRoutes(),
     openApiRoutes(config.publicUrl, '0.1.0'),
-    partnerRoutes(services.partner, { secureCookies: config.publicUrl.startsWith('https:'), publicUrl: config.publicUrl }),
+    partnerRoutes(services.partner, {
+      secureCookies: config.publicUrl.startsWith('https:'),
+      publicUrl: config.publicUrl,
+    }),
     partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
   ];
   for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
@@ -184,7 +187,13 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
       services = createServices(database.db, config, { ...opts, log });
       if (config.jobs) {
-        scheduler = createScheduler({ pool: database.pool, commissions: services.commissions, payouts: services.payouts, stripeWebhooks: services.stripeWebhooks, log });
+        scheduler = createScheduler({
+          pool: database.pool,
+          commissions: services.commissions,
+          payouts: services.payouts,
+          stripeWebhooks: services.stripeWebhooks,
+          log,
+        });
         await scheduler.start();
       }
       const koa = createKoa(services!, config, log);

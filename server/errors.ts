@@ -59,7 +59,10 @@ export class UnprocessableError extends AppError {
 
 /** 429: too many requests. */
 export class RateLimitedError extends AppError {
-  constructor(message = 'Too many requests', readonly retryAfterSeconds = 60) {
+  constructor(
+    message = 'Too many requests',
+    readonly retryAfterSeconds = 60,
+  ) {
     super(429, 'rate_limited', message);
   }
 }

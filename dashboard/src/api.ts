@@ -53,7 +53,12 @@ export function createApi(fetchImpl: Fetch = (input, init) => fetch(input, init)
     if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
     let res: Response;
     try {
-      res = await fetchImpl(base + path, { method, headers, body: body !== undefined ? JSON.stringify(body) : undefined, credentials: 'same-origin' });
+      res = await fetchImpl(base + path, {
+        method,
+        headers,
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        credentials: 'same-origin',
+      });
     } catch {
       throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection and try again.');
     }

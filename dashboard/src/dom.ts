@@ -11,7 +11,11 @@ type Props = Record<string, unknown> & { class?: string; style?: string };
  * Props starting with `on` become listeners; `class`, `for`, `aria-*`, `data-*`, `role` and other strings become
  * attributes; `true` booleans become empty attributes; `false`/null/undefined are skipped.
  */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props?: Props | null, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props?: Props | null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (props) {
     for (const [key, value] of Object.entries(props)) {
@@ -47,7 +51,12 @@ export function uid(prefix = 'pk'): string {
 
 /** A loading placeholder announced to screen readers. */
 export function loading(label = 'Loading…'): HTMLElement {
-  return h('div', { class: 'loading', role: 'status', 'aria-live': 'polite' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), label);
+  return h(
+    'div',
+    { class: 'loading', role: 'status', 'aria-live': 'polite' },
+    h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+    label,
+  );
 }
 
 /** An empty state: a title, a sentence and an optional action. */
@@ -93,7 +102,9 @@ export function field(opts: {
     'aria-describedby': hintId,
     value: opts.value,
   };
-  const control = opts.multiline ? h('textarea', { ...common, rows: 4 }) : h('input', { ...common, type: opts.type ?? 'text' });
+  const control = opts.multiline
+    ? h('textarea', { ...common, rows: 4 })
+    : h('input', { ...common, type: opts.type ?? 'text' });
   return h(
     'div',
     { class: 'field' },
@@ -176,7 +187,14 @@ export async function copyText(text: string): Promise<boolean> {
 export function copyField(label: string, value: string): HTMLElement {
   const id = uid('copy');
   const status = h('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
-  const input = h('input', { id, type: 'text', readonly: true, value, class: 'copy-input', onfocus: (e: Event) => (e.target as HTMLInputElement).select() });
+  const input = h('input', {
+    id,
+    type: 'text',
+    readonly: true,
+    value,
+    class: 'copy-input',
+    onfocus: (e: Event) => (e.target as HTMLInputElement).select(),
+  });
   const button = h(
     'button',
     {
@@ -192,11 +210,21 @@ export function copyField(label: string, value: string): HTMLElement {
     },
     'Copy',
   );
-  return h('div', { class: 'copy' }, h('label', { for: id, class: 'copy-label' }, label), h('div', { class: 'copy-row' }, input, button), status);
+  return h(
+    'div',
+    { class: 'copy' },
+    h('label', { for: id, class: 'copy-label' }, label),
+    h('div', { class: 'copy-row' }, input, button),
+    status,
+  );
 }
 
 /** A table inside a scrollable region; `columns` name the header cells, rows are arrays of cells. */
-export function table(caption: string, columns: { label: string; numeric?: boolean; className?: string }[], rows: Child[][]): HTMLElement {
+export function table(
+  caption: string,
+  columns: { label: string; numeric?: boolean; className?: string }[],
+  rows: Child[][],
+): HTMLElement {
   return h(
     'div',
     { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' },
@@ -204,11 +232,40 @@ export function table(caption: string, columns: { label: string; numeric?: boole
       'table',
       null,
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', null, h('tr', null, columns.map((c) => h('th', { scope: 'col', class: [c.numeric ? 'num' : '', c.className ?? ''].join(' ').trim() || undefined }, c.label)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          columns.map((c) =>
+            h(
+              'th',
+              { scope: 'col', class: [c.numeric ? 'num' : '', c.className ?? ''].join(' ').trim() || undefined },
+              c.label,
+            ),
+          ),
+        ),
+      ),
       h(
         'tbody',
         null,
-        rows.map((r) => h('tr', null, r.map((cell, i) => h('td', { class: [columns[i]?.numeric ? 'num' : '', columns[i]?.className ?? ''].join(' ').trim() || undefined, 'data-label': columns[i]?.label }, cell)))),
+        rows.map((r) =>
+          h(
+            'tr',
+            null,
+            r.map((cell, i) =>
+              h(
+                'td',
+                {
+                  class: [columns[i]?.numeric ? 'num' : '', columns[i]?.className ?? ''].join(' ').trim() || undefined,
+                  'data-label': columns[i]?.label,
+                },
+                cell,
+              ),
+            ),
+          ),
+        ),
       ),
     ),
   );
@@ -228,8 +285,26 @@ export function pager(total: number, limit: number, offset: number, go: (offset:
   return h(
     'nav',
     { class: 'pager', 'aria-label': 'Pages' },
-    h('button', { type: 'button', class: 'btn btn-secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - limit)) }, '← Newer'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-secondary',
+        disabled: offset === 0,
+        onclick: () => go(Math.max(0, offset - limit)),
+      },
+      '← Newer',
+    ),
     h('span', null, `${from}–${to} of ${total}`),
-    h('button', { type: 'button', class: 'btn btn-secondary', disabled: offset + limit >= total, onclick: () => go(offset + limit) }, 'Older →'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-secondary',
+        disabled: offset + limit >= total,
+        onclick: () => go(offset + limit),
+      },
+      'Older →',
+    ),
   );
 }

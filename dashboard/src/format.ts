@@ -4,7 +4,24 @@
  */
 
 /** Stripe's zero-decimal currencies (https://docs.stripe.com/currencies#zero-decimal). */
-const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
+const ZERO_DECIMAL = new Set([
+  'bif',
+  'clp',
+  'djf',
+  'gnf',
+  'jpy',
+  'kmf',
+  'krw',
+  'mga',
+  'pyg',
+  'rwf',
+  'ugx',
+  'vnd',
+  'vuv',
+  'xaf',
+  'xof',
+  'xpf',
+]);
 /** Stripe's three-decimal currencies (https://docs.stripe.com/currencies#three-decimal). */
 const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
 
@@ -38,7 +55,12 @@ export function formatMoney(amount: number, currency: string, loc = locale()): s
   let f = moneyFormats.get(key);
   if (!f) {
     const exp = exponent(currency);
-    f = new Intl.NumberFormat(loc, { style: 'currency', currency: currency.toUpperCase(), minimumFractionDigits: exp, maximumFractionDigits: exp });
+    f = new Intl.NumberFormat(loc, {
+      style: 'currency',
+      currency: currency.toUpperCase(),
+      minimumFractionDigits: exp,
+      maximumFractionDigits: exp,
+    });
     moneyFormats.set(key, f);
   }
   // Intl.NumberFormat formats decimal strings exactly (ECMA-402 NumberFormat v3); the type says number only.
@@ -76,7 +98,9 @@ export function formatDate(iso: string | null, loc = locale()): string {
 /** A "YYYY-MM-DD" day (already local to the chosen time zone) as a short label: "Mar 4". */
 export function formatDay(day: string, loc = locale()): string {
   const [y, m, d] = day.split('-').map(Number);
-  return new Intl.DateTimeFormat(loc, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y!, m! - 1, d!));
+  return new Intl.DateTimeFormat(loc, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(
+    Date.UTC(y!, m! - 1, d!),
+  );
 }
 
 /** Basis points as a percentage: 1000 → "10%", 1250 → "12.5%". */

@@ -31,12 +31,24 @@ const ROUTES: Route[] = [
   { pattern: /^\/partner\/?$/, view: overviewView, title: 'Overview', auth: true, nav: 'Overview' },
   { pattern: /^\/partner\/links\/?$/, view: linksView, title: 'Links', auth: true, nav: 'Links' },
   { pattern: /^\/partner\/referrals\/?$/, view: referralsView, title: 'Referrals', auth: true, nav: 'Referrals' },
-  { pattern: /^\/partner\/commissions\/?$/, view: commissionsView, title: 'Commissions', auth: true, nav: 'Commissions' },
+  {
+    pattern: /^\/partner\/commissions\/?$/,
+    view: commissionsView,
+    title: 'Commissions',
+    auth: true,
+    nav: 'Commissions',
+  },
   { pattern: /^\/partner\/payouts\/?$/, view: payoutsView, title: 'Payouts', auth: true, nav: 'Payouts' },
   { pattern: /^\/partner\/account\/?$/, view: accountView, title: 'Account', auth: true, nav: 'Account' },
   { pattern: /^\/partner\/login\/?$/, view: loginView, title: 'Log in', auth: false },
   { pattern: /^\/partner\/forgot\/?$/, view: forgotView, title: 'Reset your password', auth: false },
-  { pattern: /^\/partner\/([A-Za-z0-9_-]{1,100})\/apply\/?$/, view: applyView, title: 'Apply', auth: false, keys: ['program'] },
+  {
+    pattern: /^\/partner\/([A-Za-z0-9_-]{1,100})\/apply\/?$/,
+    view: applyView,
+    title: 'Apply',
+    auth: false,
+    keys: ['program'],
+  },
 ];
 
 const NAV_PATHS: Record<string, string> = {
@@ -119,7 +131,15 @@ export function startApp(root: HTMLElement): AppContext {
         'ul',
         null,
         ROUTES.filter((r) => r.nav).map((r) =>
-          h('li', null, h('a', { href: NAV_PATHS[r.nav!], 'data-link': '', 'aria-current': r === active ? 'page' : undefined }, r.nav!)),
+          h(
+            'li',
+            null,
+            h(
+              'a',
+              { href: NAV_PATHS[r.nav!], 'data-link': '', 'aria-current': r === active ? 'page' : undefined },
+              r.nav!,
+            ),
+          ),
         ),
       ),
     );
@@ -130,8 +150,18 @@ export function startApp(root: HTMLElement): AppContext {
       h(
         'header',
         { class: 'topbar' },
-        h('a', { class: 'brand', href: '/partner/', 'data-link': '' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, program.name.slice(0, 1).toUpperCase()), h('span', null, program.name, h('span', { class: 'brand-sub' }, ' Partners'))),
-        h('div', { class: 'topbar-right' }, h('span', { class: 'who hide-sm' }, me!.affiliate.email), h('button', { type: 'button', class: 'btn btn-secondary btn-small', onclick: logout }, 'Log out')),
+        h(
+          'a',
+          { class: 'brand', href: '/partner/', 'data-link': '' },
+          h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, program.name.slice(0, 1).toUpperCase()),
+          h('span', null, program.name, h('span', { class: 'brand-sub' }, ' Partners')),
+        ),
+        h(
+          'div',
+          { class: 'topbar-right' },
+          h('span', { class: 'who hide-sm' }, me!.affiliate.email),
+          h('button', { type: 'button', class: 'btn btn-secondary btn-small', onclick: logout }, 'Log out'),
+        ),
       ),
       nav,
       h('main', { id: 'main', class: 'main', tabindex: '-1' }, main),
@@ -164,13 +194,22 @@ export function startApp(root: HTMLElement): AppContext {
         }
         if (!route) {
           root.replaceChildren(publicLayout(content));
-          content.replaceChildren(h('section', { class: 'auth-card' }, h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: '/partner/', 'data-link': '' }, 'Go to your dashboard'))));
+          content.replaceChildren(
+            h(
+              'section',
+              { class: 'auth-card' },
+              h('h1', { tabindex: '-1' }, 'Page not found'),
+              h('p', null, h('a', { href: '/partner/', 'data-link': '' }, 'Go to your dashboard')),
+            ),
+          );
           document.title = 'Page not found · Partner dashboard';
           focusHeading();
         } else if (route.auth) {
           if (!me && !checkedSession) await ctx.refreshMe();
           if (!me) {
-            ctx.navigate(`/partner/login${path === '/partner/' ? '' : `?next=${encodeURIComponent(path)}`}`, { replace: true });
+            ctx.navigate(`/partner/login${path === '/partner/' ? '' : `?next=${encodeURIComponent(path)}`}`, {
+              replace: true,
+            });
             return;
           }
           document.title = `${route.title} · ${me.program.name} partners`;
@@ -179,7 +218,9 @@ export function startApp(root: HTMLElement): AppContext {
         } else {
           if (route.view === loginView && !checkedSession) await ctx.refreshMe();
           if (route.view === loginView && me) {
-            ctx.navigate(params.next && params.next.startsWith('/partner/') ? params.next : '/partner/', { replace: true });
+            ctx.navigate(params.next && params.next.startsWith('/partner/') ? params.next : '/partner/', {
+              replace: true,
+            });
             return;
           }
           document.title = `${route.title} · Partner dashboard`;
@@ -188,7 +229,9 @@ export function startApp(root: HTMLElement): AppContext {
         }
       }
     } catch (err) {
-      content.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Something went wrong. Reload the page to try again.'));
+      content.replaceChildren(
+        errorBox(err instanceof ApiError ? err.message : 'Something went wrong. Reload the page to try again.'),
+      );
       // A failure before the page was drawn (server unreachable while checking the session): show it anyway.
       if (!content.isConnected) root.replaceChildren(publicLayout(content));
     }

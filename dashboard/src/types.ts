@@ -6,7 +6,15 @@ export interface Money {
 }
 
 export interface Me {
-  affiliate: { id: string; name: string; email: string; code: string; status: string; website: string | null; payoutMethod: string | null };
+  affiliate: {
+    id: string;
+    name: string;
+    email: string;
+    code: string;
+    status: string;
+    website: string | null;
+    payoutMethod: string | null;
+  };
   program: {
     id: string;
     name: string;
@@ -99,7 +107,13 @@ export interface Referral {
   customer: string | null;
   since: string;
   revenue: Money[];
-  sales: { id: string; amount: number; currency: string; occurredAt: string; commission: { id: string; amount: number; currency: string; status: string } | null }[];
+  sales: {
+    id: string;
+    amount: number;
+    currency: string;
+    occurredAt: string;
+    commission: { id: string; amount: number; currency: string; status: string } | null;
+  }[];
 }
 
 export interface Commission {

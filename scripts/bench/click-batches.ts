@@ -22,7 +22,8 @@ import { createClickIngest } from '../../server/tracking/click-ingest.ts';
 import { cpuMs } from './proc-cpu.ts';
 
 const CLICKS_PER_ROW = 30_000;
-const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pk-batches-'));
 chmodSync(dir, 0o755); // PostgreSQL runs as the `postgres` user when we are root
@@ -43,13 +44,24 @@ const postgresCpuMs = () => cpuMs(undefined, path.join(dir, 'pg')).postgres;
 
 try {
   await migrateToLatest(db);
-  const config = loadConfig({ DATABASE_URL: postgres.url, DATA_DIR: dir, PUBLIC_URL: 'http://127.0.0.1:1', SECRET_KEY: 'bench-secret-'.repeat(4), LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    DATABASE_URL: postgres.url,
+    DATA_DIR: dir,
+    PUBLIC_URL: 'http://127.0.0.1:1',
+    SECRET_KEY: 'bench-secret-'.repeat(4),
+    LOG_LEVEL: 'silent',
+  });
   const services = createServices(db, config);
   const created = await services.programs.create({ name: 'Bench', website: 'https://bench.test' });
   const program = (await services.programs.findById(created.id))!;
   const affiliates: { id: string; code: string }[] = [];
   for (let i = 0; i < 200; i++) {
-    const a = await services.affiliates.create(program, { email: `a${i}@bench.test`, name: `A${i}`, code: `aff${i}`, status: 'approved' });
+    const a = await services.affiliates.create(program, {
+      email: `a${i}@bench.test`,
+      name: `A${i}`,
+      code: `aff${i}`,
+      status: 'approved',
+    });
     affiliates.push({ id: a.id, code: a.code });
   }
 
@@ -64,8 +76,16 @@ try {
         const i = ++seq;
         const a = affiliates[i % affiliates.length]!;
         await ingest.submit({
-          programId: program.id, cookieDays: 30, attributionModel: 'last_click', affiliateId: a.id, affiliateCode: a.code,
-          linkId: null, url: 'https://bench.test/?ref=x', referrer: null, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, userAgent: UA,
+          programId: program.id,
+          cookieDays: 30,
+          attributionModel: 'last_click',
+          affiliateId: a.id,
+          affiliateCode: a.code,
+          linkId: null,
+          url: 'https://bench.test/?ref=x',
+          referrer: null,
+          ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+          userAgent: UA,
         });
       }
     };
@@ -75,7 +95,9 @@ try {
     const written = batches - batches0;
     if (!print) return;
     console.log(
-      `${String(callers).padStart(7)} | ${Math.round(CLICKS_PER_ROW / seconds).toLocaleString('en-US').padStart(8)} | ` +
+      `${String(callers).padStart(7)} | ${Math.round(CLICKS_PER_ROW / seconds)
+        .toLocaleString('en-US')
+        .padStart(8)} | ` +
         `${(CLICKS_PER_ROW / Math.max(1, written)).toFixed(1).padStart(14)} | ${((cpu.user + cpu.system) / CLICKS_PER_ROW).toFixed(1).padStart(7)} | ` +
         `${(((postgresCpuMs() - pg0) * 1000) / CLICKS_PER_ROW).toFixed(1).padStart(13)}`,
     );

@@ -42,7 +42,10 @@ const koa = new Koa();
 koa.use(async (ctx) => {
   const body = JSON.parse(String(await getRawBody(ctx.req, { limit: '16kb' })));
   await new Promise<void>((resolve, reject) => {
-    queue.push({ row: { code: body.code, ip: ctx.get('x-forwarded-for') || null }, done: (err) => (err ? reject(err) : resolve()) });
+    queue.push({
+      row: { code: body.code, ip: ctx.get('x-forwarded-for') || null },
+      done: (err) => (err ? reject(err) : resolve()),
+    });
     if (!flushing) void flusher();
   });
   ctx.body = { ok: true };

@@ -15,7 +15,12 @@ export function registerAffiliateCommands(cli: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (o) => {
       const out = await ctx.withProgram(o.program, async (s, program) => {
-        const a = await s.affiliates.create(program, { email: o.email, name: o.name, code: o.code, status: o.approve ? 'approved' : 'pending' });
+        const a = await s.affiliates.create(program, {
+          email: o.email,
+          name: o.name,
+          code: o.code,
+          status: o.approve ? 'approved' : 'pending',
+        });
         return o.approve ? { ...a, setPasswordUrl: await s.partner.issueSetPasswordLink(a) } : a;
       });
       print(out, Boolean(o.json));

@@ -15,13 +15,19 @@ export function registerJobCommands(cli: Command, ctx: CliContext): void {
     .option('--program <id>', 'only this program')
     .action(async (name: string, o) => {
       if (name === 'approve-commissions') {
-        const approved = await ctx.withServices((s) => s.commissions.approveDue({ programId: o.program, skipHold: Boolean(o.skipHold) }));
+        const approved = await ctx.withServices((s) =>
+          s.commissions.approveDue({ programId: o.program, skipHold: Boolean(o.skipHold) }),
+        );
         console.log(`approve-commissions: ${approved} commission(s) approved`);
         return;
       }
       if (name === 'generate-payouts') {
-        const run = await ctx.withServices((s) => s.payouts.generateDue({ programId: o.program, force: Boolean(o.force) }));
-        console.log(`generate-payouts: ${run.payouts} payout(s) created${run.batches.length ? ` (batches ${run.batches.join(', ')})` : ''}`);
+        const run = await ctx.withServices((s) =>
+          s.payouts.generateDue({ programId: o.program, force: Boolean(o.force) }),
+        );
+        console.log(
+          `generate-payouts: ${run.payouts} payout(s) created${run.batches.length ? ` (batches ${run.batches.join(', ')})` : ''}`,
+        );
         return;
       }
       throw new Error(`Unknown job ${name} (one of ${JOBS.join(', ')})`);

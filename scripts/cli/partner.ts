@@ -23,7 +23,9 @@ export function registerPartnerCommands(cli: Command, ctx: CliContext): void {
     });
   partner
     .command('reset-link')
-    .description('print a one-time password reset link (valid one hour) for an approved affiliate, without e-mailing it')
+    .description(
+      'print a one-time password reset link (valid one hour) for an approved affiliate, without e-mailing it',
+    )
     .requiredOption('--program <id>', 'program id')
     .requiredOption('--id <affiliateId>', 'affiliate id')
     .option('--json', 'print JSON')
@@ -31,7 +33,11 @@ export function registerPartnerCommands(cli: Command, ctx: CliContext): void {
       const out = await ctx.withProgram(o.program, async (s, program) => {
         const a = await s.affiliates.get(program, o.id);
         if (a.status !== 'approved') throw new Error(`Affiliate ${o.id} is ${a.status}, not approved`);
-        return { affiliateId: a.id, email: a.email, resetPasswordUrl: await s.partner.issueSetPasswordLink(a, 'reset_password') };
+        return {
+          affiliateId: a.id,
+          email: a.email,
+          resetPasswordUrl: await s.partner.issueSetPasswordLink(a, 'reset_password'),
+        };
       });
       print(out, Boolean(o.json));
     });
@@ -43,11 +49,16 @@ export function registerPartnerCommands(cli: Command, ctx: CliContext): void {
     .action(async (o) => {
       const out = await ctx.withProgram(o.program, async (s, program) => {
         const pending = await s.affiliates.list(program, { status: 'pending', limit: 500 });
-        const apps = await s.partner.applications(program, pending.map((a) => a.id));
+        const apps = await s.partner.applications(
+          program,
+          pending.map((a) => a.id),
+        );
         return pending.map((a) => ({ id: a.id, name: a.name, email: a.email, ...(apps.get(a.id) ?? {}) }));
       });
       if (o.json) print(out, true);
       else if (out.length === 0) console.log('No pending applications.');
-      else for (const a of out) console.log(`${a.id}  ${a.name} <${a.email}>  ${a.website ?? '-'}\n    ${a.promotionMethod ?? ''}`);
+      else
+        for (const a of out)
+          console.log(`${a.id}  ${a.name} <${a.email}>  ${a.website ?? '-'}\n    ${a.promotionMethod ?? ''}`);
     });
 }

@@ -21,9 +21,15 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
     .option('--affiliate <id>', 'one affiliate')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const rows = await ctx.withProgram(o.program, async (s, p) => s.payouts.balances(p, { affiliateId: o.affiliate }));
+      const rows = await ctx.withProgram(o.program, async (s, p) =>
+        s.payouts.balances(p, { affiliateId: o.affiliate }),
+      );
       if (o.json) print(rows, true);
-      else for (const b of rows) console.log(`${b.affiliateId} ${b.currency}: balance ${b.balance} (approved ${b.approved}, clawbacks ${b.clawbacks}, pending ${b.pending}, on hold ${b.onHold}, in payouts ${b.inPayouts}, paid ${b.paid})`);
+      else
+        for (const b of rows)
+          console.log(
+            `${b.affiliateId} ${b.currency}: balance ${b.balance} (approved ${b.approved}, clawbacks ${b.clawbacks}, pending ${b.pending}, on hold ${b.onHold}, in payouts ${b.inPayouts}, paid ${b.paid})`,
+          );
     });
   payouts
     .command('list')
@@ -33,9 +39,15 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
     .option('--batch <id>', 'one generate-payouts batch')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const rows = await ctx.withProgram(o.program, async (s, p) => s.payouts.list(p, { status: o.status, batchId: o.batch }));
+      const rows = await ctx.withProgram(o.program, async (s, p) =>
+        s.payouts.list(p, { status: o.status, batchId: o.batch }),
+      );
       if (o.json) print(rows, true);
-      else for (const p of rows) console.log(`${p.id} ${p.status} ${p.amount} ${p.currency} ${p.method} → ${p.affiliateId}${p.reference ? ` ref ${p.reference}` : ''}`);
+      else
+        for (const p of rows)
+          console.log(
+            `${p.id} ${p.status} ${p.amount} ${p.currency} ${p.method} → ${p.affiliateId}${p.reference ? ` ref ${p.reference}` : ''}`,
+          );
     });
   payouts
     .command('create')
@@ -44,7 +56,10 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
     .requiredOption('--affiliate <id>', 'affiliate id')
     .option('--currency <code>', "default: the program's currency")
     .option('--amount <minor>', 'exact amount in minor units (default: the whole balance)', int)
-    .option('--method <method>', 'paypal | bank_transfer | store_credit | check | stripe_connect (default: the affiliate’s)')
+    .option(
+      '--method <method>',
+      'paypal | bank_transfer | store_credit | check | stripe_connect (default: the affiliate’s)',
+    )
     .option('--json', 'print JSON')
     .action(async (o) => {
       const out = await ctx.withProgram(o.program, async (s, p) =>

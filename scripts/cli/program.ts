@@ -14,7 +14,12 @@ export function registerProgramCommands(cli: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (o) => {
       const created = await ctx.withServices((s) =>
-        s.programs.create({ name: o.name, website: o.website, currency: o.currency, stripeWebhookSecret: o.stripeWebhookSecret }),
+        s.programs.create({
+          name: o.name,
+          website: o.website,
+          currency: o.currency,
+          stripeWebhookSecret: o.stripeWebhookSecret,
+        }),
       );
       print(created, Boolean(o.json));
     });

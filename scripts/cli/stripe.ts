@@ -15,13 +15,15 @@ const STATUSES: StripeEventStatus[] = ['received', 'processed', 'ignored', 'retr
 function parseStatuses(value: string | undefined, fallback: StripeEventStatus[]): StripeEventStatus[] {
   if (!value) return fallback;
   const list = value.split(',').map((s) => s.trim()) as StripeEventStatus[];
-  for (const s of list) if (!STATUSES.includes(s)) throw new Error(`Unknown status ${s} (one of ${STATUSES.join(', ')})`);
+  for (const s of list)
+    if (!STATUSES.includes(s)) throw new Error(`Unknown status ${s} (one of ${STATUSES.join(', ')})`);
   return list;
 }
 
 function parseSince(value: string): Date {
   const d = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime())) throw new Error(`--since must be an ISO date or time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z (got ${value})`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime()))
+    throw new Error(`--since must be an ISO date or time, e.g. 2026-11-01 or 2026-11-01T12:00:00Z (got ${value})`);
   return d;
 }
 
@@ -50,7 +52,8 @@ export function registerStripeCommands(cli: Command, ctx: CliContext): void {
       if (o.json) {
         console.log(JSON.stringify(results, null, 2));
       } else {
-        for (const r of results) console.log(`${r.eventId} ${r.type} (program ${r.programId}): ${r.before} → ${r.after}`);
+        for (const r of results)
+          console.log(`${r.eventId} ${r.type} (program ${r.programId}): ${r.before} → ${r.after}`);
         console.log(`${results.length} event(s) replayed`);
       }
       if (o.event && results.length === 0) throw new Error(`No stored event ${o.event}`);
@@ -76,7 +79,9 @@ export function registerStripeCommands(cli: Command, ctx: CliContext): void {
       });
       if (o.json) return console.log(JSON.stringify(rows, null, 2));
       for (const r of rows) {
-        console.log(`${r.received_at.toISOString()} ${r.id} ${r.type} ${r.status}${r.error ? ` (${r.error})` : ''} attempts=${r.attempts}${r.next_attempt_at ? ` next=${r.next_attempt_at.toISOString()}` : ''}`);
+        console.log(
+          `${r.received_at.toISOString()} ${r.id} ${r.type} ${r.status}${r.error ? ` (${r.error})` : ''} attempts=${r.attempts}${r.next_attempt_at ? ` next=${r.next_attempt_at.toISOString()}` : ''}`,
+        );
       }
     });
 
@@ -92,7 +97,9 @@ export function registerStripeCommands(cli: Command, ctx: CliContext): void {
       console.log(o.clear ? 'Stripe key removed' : 'Stripe key set');
     });
 
-  const promo = stripe.command('promotion-code').description("affiliates' coupon codes mapped to Stripe promotion codes");
+  const promo = stripe
+    .command('promotion-code')
+    .description("affiliates' coupon codes mapped to Stripe promotion codes");
   promo
     .command('add')
     .description('map a Stripe promotion code (promo_…) to an affiliate')
@@ -103,7 +110,11 @@ export function registerStripeCommands(cli: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (o) => {
       const created = await ctx.withProgram(o.program, async (s, program) => {
-        return s.stripeSettings.addPromotionCode(program, { affiliateId: o.affiliate, stripePromotionCodeId: o.promotionCode, code: o.code });
+        return s.stripeSettings.addPromotionCode(program, {
+          affiliateId: o.affiliate,
+          stripePromotionCodeId: o.promotionCode,
+          code: o.code,
+        });
       });
       print(created, Boolean(o.json));
     });
@@ -117,6 +128,7 @@ export function registerStripeCommands(cli: Command, ctx: CliContext): void {
         return s.stripeSettings.listPromotionCodes(program, {});
       });
       if (o.json) return console.log(JSON.stringify(list, null, 2));
-      for (const p of list) console.log(`${p.id} ${p.stripePromotionCodeId} ${p.code ?? ''} → affiliate ${p.affiliateId}`);
+      for (const p of list)
+        console.log(`${p.id} ${p.stripePromotionCodeId} ${p.code ?? ''} → affiliate ${p.affiliateId}`);
     });
 }

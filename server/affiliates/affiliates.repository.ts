@@ -8,11 +8,21 @@ export function insertAffiliate(db: DbOrTrx, row: Insertable<AffiliatesTable>) {
 }
 
 export function findAffiliate(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('affiliates').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('affiliates')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export function findAffiliateByCode(db: DbOrTrx, programId: string, code: string) {
-  return db.selectFrom('affiliates').selectAll().where('program_id', '=', programId).where('code', '=', code).executeTakeFirst();
+  return db
+    .selectFrom('affiliates')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('code', '=', code)
+    .executeTakeFirst();
 }
 
 export function findAffiliateById(db: DbOrTrx, id: string) {
@@ -21,7 +31,10 @@ export function findAffiliateById(db: DbOrTrx, id: string) {
 
 /** Affiliates with this e-mail (case-insensitive) across programs, optionally in one program. */
 export function findAffiliatesByEmail(db: DbOrTrx, email: string, programId?: string) {
-  let q = db.selectFrom('affiliates').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
+  let q = db
+    .selectFrom('affiliates')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
   if (programId) q = q.where('program_id', '=', programId);
   return q.limit(20).execute();
 }

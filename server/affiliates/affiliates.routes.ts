@@ -17,7 +17,10 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Partner
 
   /** Add what an affiliate's application said (website, how they promote), null for merchant-created ones. */
   async function withApplications<T extends { id: string }>(program: AdminState['program'], list: T[]) {
-    const apps = await partner.applications(program, list.map((a) => a.id));
+    const apps = await partner.applications(
+      program,
+      list.map((a) => a.id),
+    );
     return list.map((a) => ({ ...a, application: apps.get(a.id)?.appliedAt ? apps.get(a.id)! : null }));
   }
 
@@ -30,7 +33,9 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Partner
     ctx.body = await withSetPasswordLink(created);
   });
   router.get('/:id', async (ctx) => {
-    const [affiliate] = await withApplications(ctx.state.program, [await affiliates.get(ctx.state.program, ctx.params.id!)]);
+    const [affiliate] = await withApplications(ctx.state.program, [
+      await affiliates.get(ctx.state.program, ctx.params.id!),
+    ]);
     ctx.body = { affiliate };
   });
   /** (Re)invite an approved affiliate: a fresh one-time set-password link (older ones stop working), e-mailed. */

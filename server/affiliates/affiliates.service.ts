@@ -60,7 +60,11 @@ export function referralLink(website: string, code: string): string {
 
 /** A readable code from the name ("Jane Doe" → "janedoe-x7k2"), random enough to rarely collide. */
 function generateCode(name: string): string {
-  const base = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '').slice(0, 16);
+  const base = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '')
+    .slice(0, 16);
   const suffix = randomBytes(4).toString('base64url').replace(/[-_]/g, '').slice(0, 4).toLowerCase();
   return base ? `${base}-${suffix}` : `aff-${randomBytes(5).toString('hex')}`;
 }
@@ -99,7 +103,8 @@ export function createAffiliatesService(deps: { db: Db }) {
           return toAffiliate(row, program);
         } catch (err) {
           if (isUniqueViolation(err, 'affiliates_program_id_code_key')) {
-            if (data.code || attempt >= 5) throw new ConflictError(`The code "${data.code}" is already used in this program`, 'code_taken');
+            if (data.code || attempt >= 5)
+              throw new ConflictError(`The code "${data.code}" is already used in this program`, 'code_taken');
             continue;
           }
           if (isUniqueViolation(err, 'affiliates_program_email_key')) {
@@ -134,7 +139,10 @@ export function createAffiliatesService(deps: { db: Db }) {
         if (!current) throw new NotFoundError('Affiliate');
         if (current.status === to) return current;
         if (!from.includes(current.status)) {
-          throw new ConflictError(`Cannot ${action} an affiliate whose status is ${current.status}`, 'invalid_transition');
+          throw new ConflictError(
+            `Cannot ${action} an affiliate whose status is ${current.status}`,
+            'invalid_transition',
+          );
         }
         return (await repo.updateAffiliate(trx, program.id, id, { status: to, status_changed_at: new Date() }))!;
       });

@@ -44,7 +44,22 @@ function foldBuckets(groups: Iterable<BalanceGroup>): BalanceRow[] {
   for (const r of groups) {
     const key = `${r.affiliate_id}|${r.currency}`;
     let m = out.get(key);
-    if (!m) out.set(key, (m = { affiliate_id: r.affiliate_id, currency: r.currency, pending: 0, on_hold: 0, approved: 0, clawbacks: 0, in_payouts: 0, paid: 0, balance: 0, maturing: 0 }));
+    if (!m)
+      out.set(
+        key,
+        (m = {
+          affiliate_id: r.affiliate_id,
+          currency: r.currency,
+          pending: 0,
+          on_hold: 0,
+          approved: 0,
+          clawbacks: 0,
+          in_payouts: 0,
+          paid: 0,
+          balance: 0,
+          maturing: 0,
+        }),
+      );
     const total = r.total;
     const open = r.status === 'pending' || r.status === 'approved';
     if (r.status === 'pending' && !r.negative) {
@@ -108,12 +123,23 @@ const AFFILIATE_GROUPS_SQL = namedStatement(
  * @param until count `maturing` as pending commissions payable by then
  */
 export async function affiliateBalances(db: DbOrTrx, affiliateId: string, until: Date): Promise<BalanceRow[]> {
-  const { rows } = await db.executeQuery<{ currency: string; status: string; in_payout: boolean; negative: boolean; total: number; not_due: number }>(
-    CompiledQuery.raw(AFFILIATE_GROUPS_SQL, [affiliateId, until]),
-  );
+  const { rows } = await db.executeQuery<{
+    currency: string;
+    status: string;
+    in_payout: boolean;
+    negative: boolean;
+    total: number;
+    not_due: number;
+  }>(CompiledQuery.raw(AFFILIATE_GROUPS_SQL, [affiliateId, until]));
   const groups: BalanceGroup[] = [];
   for (const r of rows) {
-    const g = { affiliate_id: affiliateId, currency: r.currency, status: r.status, in_payout: r.in_payout, negative: r.negative };
+    const g = {
+      affiliate_id: affiliateId,
+      currency: r.currency,
+      status: r.status,
+      in_payout: r.in_payout,
+      negative: r.negative,
+    };
     const notDue = Number(r.not_due);
     // `payable_at` is NOT NULL, so every commission of the group is either due (<= until) or not (> until).
     groups.push({ ...g, due: true, total: Number(r.total) - notDue });

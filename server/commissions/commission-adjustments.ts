@@ -109,7 +109,11 @@ export async function reconcileCommission(
     ? await trx
         .selectFrom('commissions')
         .selectAll()
-        .where('reverses_commission_id', 'in', clawbacks.map((c) => c.id))
+        .where(
+          'reverses_commission_id',
+          'in',
+          clawbacks.map((c) => c.id),
+        )
         .where('amount', '>', 0)
         .forUpdate()
         .execute()
@@ -155,8 +159,22 @@ export async function reconcileCommission(
       if (status !== sale.status) {
         sale = await transitionCommission(trx, sale, status, { at, actor: 'stripe', reason, patch });
       } else {
-        sale = await trx.updateTable('commissions').set({ ...patch, updated_at: at }).where('id', '=', sale.id).returningAll().executeTakeFirstOrThrow();
-        await insertCommissionEvent(trx, { commissionId: sale.id, programId: sale.program_id, from: sale.status, to: sale.status, amount, actor: 'stripe', reason, at });
+        sale = await trx
+          .updateTable('commissions')
+          .set({ ...patch, updated_at: at })
+          .where('id', '=', sale.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await insertCommissionEvent(trx, {
+          commissionId: sale.id,
+          programId: sale.program_id,
+          from: sale.status,
+          to: sale.status,
+          amount,
+          actor: 'stripe',
+          reason,
+          at,
+        });
       }
       changes++;
     }
@@ -184,7 +202,16 @@ export async function reconcileCommission(
       reverses_commission_id: sale.id,
       reason,
     });
-    await insertCommissionEvent(trx, { commissionId: row.id, programId: row.program_id, from: null, to: 'approved', amount: row.amount, actor: 'stripe', reason, at });
+    await insertCommissionEvent(trx, {
+      commissionId: row.id,
+      programId: row.program_id,
+      from: null,
+      to: 'approved',
+      amount: row.amount,
+      actor: 'stripe',
+      reason,
+      at,
+    });
     changes++;
   } else if (delta < 0) {
     let give = -delta;
@@ -198,8 +225,21 @@ export async function reconcileCommission(
         give -= magnitude;
       } else {
         const newAmount = c.amount + give;
-        await trx.updateTable('commissions').set({ amount: newAmount, updated_at: at }).where('id', '=', c.id).execute();
-        await insertCommissionEvent(trx, { commissionId: c.id, programId: c.program_id, from: c.status, to: c.status, amount: newAmount, actor: 'stripe', reason, at });
+        await trx
+          .updateTable('commissions')
+          .set({ amount: newAmount, updated_at: at })
+          .where('id', '=', c.id)
+          .execute();
+        await insertCommissionEvent(trx, {
+          commissionId: c.id,
+          programId: c.program_id,
+          from: c.status,
+          to: c.status,
+          amount: newAmount,
+          actor: 'stripe',
+          reason,
+          at,
+        });
         give = 0;
       }
       changes++;
@@ -218,7 +258,16 @@ export async function reconcileCommission(
         reverses_commission_id: netted?.id ?? sale.id,
         reason: `reinstated: ${reason}`,
       });
-      await insertCommissionEvent(trx, { commissionId: row.id, programId: row.program_id, from: null, to: 'approved', amount: row.amount, actor: 'stripe', reason, at });
+      await insertCommissionEvent(trx, {
+        commissionId: row.id,
+        programId: row.program_id,
+        from: null,
+        to: 'approved',
+        amount: row.amount,
+        actor: 'stripe',
+        reason,
+        at,
+      });
       changes++;
     }
   }
@@ -237,11 +286,29 @@ export async function reconcileCommission(
       reverses_commission_id: sale.id,
       reason,
     });
-    await insertCommissionEvent(trx, { commissionId: row.id, programId: row.program_id, from: null, to: 'on_hold', amount: row.amount, actor: 'stripe', reason, at });
+    await insertCommissionEvent(trx, {
+      commissionId: row.id,
+      programId: row.program_id,
+      from: null,
+      to: 'on_hold',
+      amount: row.amount,
+      actor: 'stripe',
+      reason,
+      at,
+    });
     changes++;
   } else if (held && open && atRisk > 0 && held.amount !== -atRisk) {
     await trx.updateTable('commissions').set({ amount: -atRisk, updated_at: at }).where('id', '=', held.id).execute();
-    await insertCommissionEvent(trx, { commissionId: held.id, programId: held.program_id, from: 'on_hold', to: 'on_hold', amount: -atRisk, actor: 'stripe', reason, at });
+    await insertCommissionEvent(trx, {
+      commissionId: held.id,
+      programId: held.program_id,
+      from: 'on_hold',
+      to: 'on_hold',
+      amount: -atRisk,
+      actor: 'stripe',
+      reason,
+      at,
+    });
     changes++;
   } else if (held && open && atRisk === 0) {
     await transitionCommission(trx, held, 'reversed', { at, actor: 'stripe', reason });

@@ -8,11 +8,20 @@ export function insertRule(db: DbOrTrx, row: Insertable<CommissionRulesTable>) {
 }
 
 export function findRule(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('commission_rules').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('commission_rules')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /** Rules in evaluation order (ascending priority, then oldest first); archived ones only when asked. */
-export function listRules(db: DbOrTrx, programId: string, opts: { event?: 'sale' | 'lead'; includeArchived?: boolean } = {}) {
+export function listRules(
+  db: DbOrTrx,
+  programId: string,
+  opts: { event?: 'sale' | 'lead'; includeArchived?: boolean } = {},
+) {
   let q = db.selectFrom('commission_rules').selectAll().where('program_id', '=', programId);
   if (!opts.includeArchived) q = q.where('archived_at', 'is', null);
   if (opts.event) q = q.where('event', '=', opts.event);

@@ -18,8 +18,13 @@ const MAX_MINOR_UNITS = 1_000_000_000_000;
 
 /** `{ currency: minor units }`; currency codes are lower-cased. */
 const currencyAmounts = z
-  .record(z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code'), z.number().int().min(0).max(MAX_MINOR_UNITS))
-  .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v])) as Record<string, number>);
+  .record(
+    z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code'),
+    z.number().int().min(0).max(MAX_MINOR_UNITS),
+  )
+  .transform(
+    (m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v])) as Record<string, number>,
+  );
 
 const stripeRef = z.string().trim().min(1).max(255).nullable();
 
@@ -50,8 +55,10 @@ export const ruleInput = z
       issue('flatAmounts', 'is required for a flat rule: { "usd": 500 } in minor units');
     }
     if (r.type === 'flat' && r.rateBps !== null) issue('rateBps', 'is only for a percentage rule');
-    if (r.recurring === 'months' && r.recurringMonths === null) issue('recurringMonths', 'is required when recurring is "months"');
-    if (r.recurring !== 'months' && r.recurringMonths !== null) issue('recurringMonths', 'is only for recurring "months"');
+    if (r.recurring === 'months' && r.recurringMonths === null)
+      issue('recurringMonths', 'is required when recurring is "months"');
+    if (r.recurring !== 'months' && r.recurringMonths !== null)
+      issue('recurringMonths', 'is only for recurring "months"');
     if (r.rateAfterBps !== null && r.recurring !== 'months') issue('rateAfterBps', 'is only for recurring "months"');
     for (const [currency, min] of Object.entries(r.minAmounts)) {
       const max = r.maxAmounts[currency];
@@ -62,7 +69,10 @@ export type RuleInput = z.input<typeof ruleInput>;
 
 export const listRulesInput = z.object({
   event: z.enum(['sale', 'lead']).optional(),
-  includeArchived: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  includeArchived: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 
 /** The public shape of a rule (a superset of the engine's `CommissionRuleSpec`). */
@@ -105,7 +115,10 @@ export function toCommissionRule(r: CommissionRuleRow): CommissionRule {
  * process (the entry is dropped); other processes see it within this time.
  */
 const RULES_TTL_MS = 1_000;
-const ruleSpecsCache = new LRUCache<string, { specs: Promise<CommissionRuleSpec[]> }>({ max: 10_000, ttl: RULES_TTL_MS });
+const ruleSpecsCache = new LRUCache<string, { specs: Promise<CommissionRuleSpec[]> }>({
+  max: 10_000,
+  ttl: RULES_TTL_MS,
+});
 
 function forgetRules(programId: string): void {
   ruleSpecsCache.delete(`${programId}|sale`);
@@ -162,7 +175,9 @@ export function createCommissionRulesService(deps: { db: Db; now?: () => Date })
     /** Rules in evaluation order. */
     async list(program: ProgramRow, query: unknown): Promise<CommissionRule[]> {
       const q = parseInput(listRulesInput, query);
-      return (await repo.listRules(db, program.id, { event: q.event, includeArchived: q.includeArchived })).map(toCommissionRule);
+      return (await repo.listRules(db, program.id, { event: q.event, includeArchived: q.includeArchived })).map(
+        toCommissionRule,
+      );
     },
 
     /** @throws NotFoundError */
@@ -180,7 +195,13 @@ export function createCommissionRulesService(deps: { db: Db; now?: () => Date })
       const r = parseInput(ruleInput, input);
       await assertAffiliate(program, r.affiliateId);
       const at = now();
-      const row = await repo.insertRule(db, { id: newId('rule'), program_id: program.id, ...columns(r), created_at: at, updated_at: at });
+      const row = await repo.insertRule(db, {
+        id: newId('rule'),
+        program_id: program.id,
+        ...columns(r),
+        created_at: at,
+        updated_at: at,
+      });
       forgetRules(program.id);
       return toCommissionRule(row);
     },

@@ -7,7 +7,13 @@
  */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
-import type { CommissionEventsTable, CommissionRow, CommissionsTable, CommissionStatus, ConversionRow } from '../db/schema.ts';
+import type {
+  CommissionEventsTable,
+  CommissionRow,
+  CommissionsTable,
+  CommissionStatus,
+  ConversionRow,
+} from '../db/schema.ts';
 
 export type CommissionActor = CommissionEventsTable['actor'];
 
@@ -58,17 +64,37 @@ export function listCommissions(
 }
 
 export function findCommission(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('commissions').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export function lockCommission(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('commissions').selectAll().where('program_id', '=', programId).where('id', '=', id).forUpdate().executeTakeFirst();
+  return db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 /** Append one history entry (the table refuses UPDATE and DELETE). */
 export function insertCommissionEvent(
   db: DbOrTrx,
-  e: { commissionId: string; programId: string; from: CommissionStatus | null; to: CommissionStatus; amount: number; actor: CommissionActor; reason: string | null; at: Date },
+  e: {
+    commissionId: string;
+    programId: string;
+    from: CommissionStatus | null;
+    to: CommissionStatus;
+    amount: number;
+    actor: CommissionActor;
+    reason: string | null;
+    at: Date;
+  },
 ) {
   return db
     .insertInto('commission_events')
@@ -108,7 +134,16 @@ export async function transitionCommission(
     .where('id', '=', c.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await insertCommissionEvent(db, { commissionId: c.id, programId: c.program_id, from: c.status, to, amount: row.amount, actor: opts.actor, reason: opts.reason, at: opts.at });
+  await insertCommissionEvent(db, {
+    commissionId: c.id,
+    programId: c.program_id,
+    from: c.status,
+    to,
+    amount: row.amount,
+    actor: opts.actor,
+    reason: opts.reason,
+    at: opts.at,
+  });
   return row;
 }
 
@@ -168,7 +203,10 @@ export interface CommissionFacts {
   conversionsFromIp: number;
 }
 
-export type FactsConversion = Pick<ConversionRow, 'id' | 'program_id' | 'affiliate_id' | 'kind' | 'referral_id' | 'stripe_subscription_id' | 'occurred_at'>;
+export type FactsConversion = Pick<
+  ConversionRow,
+  'id' | 'program_id' | 'affiliate_id' | 'kind' | 'referral_id' | 'stripe_subscription_id' | 'occurred_at'
+>;
 
 /** The facts as the query returns them (`first_paid_at`, `clicked_from_login_ip`, `conversions_from_ip`). */
 export interface CommissionFactsColumns {
@@ -192,7 +230,11 @@ export interface CommissionFactsColumns {
  *   it is added to the count when it has one.
  * Null when nothing needs reading (no referral, not a sale with a subscription).
  */
-export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ipWindowFrom?: Date; conversionStored: boolean }) {
+export function commissionFactsParts(
+  db: DbOrTrx,
+  c: FactsConversion,
+  opts: { ipWindowFrom?: Date; conversionStored: boolean },
+) {
   const askFirstPayment = c.kind === 'sale' && (c.referral_id !== null || c.stripe_subscription_id !== null);
   if (!askFirstPayment && c.referral_id === null) return null;
   const countFromIp = opts.ipWindowFrom !== undefined && c.referral_id !== null;
@@ -203,12 +245,18 @@ export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ip
     .where('kind', '=', 'sale')
     .where('id', '!=', c.id)
     .where('occurred_at', '<=', c.occurred_at);
-  const firstPaid = (c.referral_id !== null ? earlier.where('referral_id', '=', c.referral_id) : earlier.where('stripe_subscription_id', '=', c.stripe_subscription_id))
+  const firstPaid = (
+    c.referral_id !== null
+      ? earlier.where('referral_id', '=', c.referral_id)
+      : earlier.where('stripe_subscription_id', '=', c.stripe_subscription_id)
+  )
     .orderBy('occurred_at')
     .limit(1);
   const loginIpClick = db
     .selectFrom('clicks')
-    .innerJoin('affiliate_login_ips', (j) => j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id))
+    .innerJoin('affiliate_login_ips', (j) =>
+      j.onRef('affiliate_login_ips.ip', '=', 'clicks.ip').on('affiliate_login_ips.affiliate_id', '=', c.affiliate_id),
+    )
     .select('clicks.id')
     .where('clicks.referral_id', '=', c.referral_id);
   // The IP this conversion was recorded with: from its row, or from the statement inserting it.
@@ -218,7 +266,9 @@ export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ip
   // One range of conversions_click_ip_idx (migration 0009).
   const fromIp = db
     .selectFrom('conversions')
-    .select((e) => (opts.conversionStored ? e.fn.countAll<number>() : sql<number>`count(*) + (${ip} IS NOT NULL)::int`).as('n'))
+    .select((e) =>
+      (opts.conversionStored ? e.fn.countAll<number>() : sql<number>`count(*) + (${ip} IS NOT NULL)::int`).as('n'),
+    )
     .where('affiliate_id', '=', c.affiliate_id)
     .where('click_ip', '=', ip)
     .where('kind', '=', c.kind)
@@ -228,15 +278,21 @@ export function commissionFactsParts(db: DbOrTrx, c: FactsConversion, opts: { ip
   // copied the look-up into every reference); the per-IP count reads it and runs only when there is no earlier
   // sale (renewals skip it; a lead has none).
   const f = db
-    .selectNoFrom([askFirstPayment ? firstPaid.as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at')])
+    .selectNoFrom([
+      askFirstPayment ? firstPaid.as('first_paid_at') : sql<Date | null>`NULL::timestamptz`.as('first_paid_at'),
+    ])
     .offset(0)
     .as('f');
   return {
     f,
     columns: [
       sql.ref<Date | null>('f.first_paid_at').as('first_paid_at'),
-      (c.referral_id !== null ? sql<boolean>`exists (${loginIpClick})` : sql<boolean>`false`).as('clicked_from_login_ip'),
-      (countFromIp ? sql<number>`CASE WHEN f.first_paid_at IS NULL THEN (${fromIp}) ELSE 0 END` : sql<number>`0`).as('conversions_from_ip'),
+      (c.referral_id !== null ? sql<boolean>`exists (${loginIpClick})` : sql<boolean>`false`).as(
+        'clicked_from_login_ip',
+      ),
+      (countFromIp ? sql<number>`CASE WHEN f.first_paid_at IS NULL THEN (${fromIp}) ELSE 0 END` : sql<number>`0`).as(
+        'conversions_from_ip',
+      ),
     ] as const,
   };
 }
@@ -251,9 +307,12 @@ export function toCommissionFacts(row: Partial<CommissionFactsColumns> | undefin
 }
 
 /** `commissionFactsParts` run on their own, for a stored conversion. */
-export async function commissionFacts(db: DbOrTrx, c: FactsConversion, opts: { ipWindowFrom?: Date } = {}): Promise<CommissionFacts> {
+export async function commissionFacts(
+  db: DbOrTrx,
+  c: FactsConversion,
+  opts: { ipWindowFrom?: Date } = {},
+): Promise<CommissionFacts> {
   const parts = commissionFactsParts(db, c, { ...opts, conversionStored: true });
   if (!parts) return toCommissionFacts(undefined);
   return toCommissionFacts(await db.selectFrom(parts.f).select(parts.columns).executeTakeFirstOrThrow());
 }
-

@@ -118,13 +118,18 @@ function fraudHoldReason(
   firstPayment: boolean,
   facts: { clickedFromLoginIp: boolean; conversionsFromIp: number },
 ): string | null {
-  if (conversion.customer_email && affiliateEmail && normalizeEmail(conversion.customer_email) === normalizeEmail(affiliateEmail)) {
+  if (
+    conversion.customer_email &&
+    affiliateEmail &&
+    normalizeEmail(conversion.customer_email) === normalizeEmail(affiliateEmail)
+  ) {
     return 'self_referral_email';
   }
   if (!conversion.referral_id) return null;
   if (facts.clickedFromLoginIp) return 'self_referral_ip';
   const limit = program.fraud_ip_daily_limit;
-  if (limit !== null && limit !== undefined && firstPayment && facts.conversionsFromIp > limit) return 'ip_conversion_limit';
+  if (limit !== null && limit !== undefined && firstPayment && facts.conversionsFromIp > limit)
+    return 'ip_conversion_limit';
   return null;
 }
 
@@ -136,7 +141,8 @@ export function commissionFactsOptions(
   program: Pick<ProgramRow, 'fraud_ip_daily_limit'>,
   conversion: Pick<ConversionRow, 'kind' | 'sequence' | 'occurred_at'>,
 ): { ipWindowFrom?: Date } {
-  const limited = program.fraud_ip_daily_limit != null && (conversion.kind !== 'sale' || (conversion.sequence ?? 1) <= 1);
+  const limited =
+    program.fraud_ip_daily_limit != null && (conversion.kind !== 'sale' || (conversion.sequence ?? 1) <= 1);
   return limited ? { ipWindowFrom: new Date(conversion.occurred_at.getTime() - DAY_MS) } : {};
 }
 
@@ -164,7 +170,17 @@ export async function createCommissionForConversion(
   program: Pick<ProgramRow, 'id' | 'default_rate_bps' | 'hold_days' | 'fraud_ip_daily_limit'>,
   conversion: Pick<
     ConversionRow,
-    'id' | 'affiliate_id' | 'referral_id' | 'kind' | 'amount' | 'currency' | 'occurred_at' | 'customer_email' | 'stripe_subscription_id' | 'source' | 'sequence'
+    | 'id'
+    | 'affiliate_id'
+    | 'referral_id'
+    | 'kind'
+    | 'amount'
+    | 'currency'
+    | 'occurred_at'
+    | 'customer_email'
+    | 'stripe_subscription_id'
+    | 'source'
+    | 'sequence'
   >,
   affiliate: { status: string; email: string | null },
   context: CommissionContext = {},
@@ -172,7 +188,13 @@ export async function createCommissionForConversion(
 ): Promise<CommissionRow | null> {
   // Everything the rules and the fraud checks read from the history, in one round trip (or none: `recordSale`
   // reads them in the statement that inserts the conversion).
-  const facts = knownFacts ?? (await repo.commissionFacts(trx, { ...conversion, program_id: program.id }, commissionFactsOptions(program, conversion)));
+  const facts =
+    knownFacts ??
+    (await repo.commissionFacts(
+      trx,
+      { ...conversion, program_id: program.id },
+      commissionFactsOptions(program, conversion),
+    ));
   const firstPaidAt = facts.firstPaidAt;
   const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;
   const month = firstPaidAt ? paymentMonth(firstPaidAt, conversion.occurred_at) : sequence;
@@ -201,26 +223,30 @@ export async function createCommissionForConversion(
     if (holdReason) status = 'on_hold';
   }
   const at = new Date();
-  return repo.insertCommissionWithFirstEvent(trx, {
-    id: newId('com'),
-    program_id: program.id,
-    affiliate_id: conversion.affiliate_id,
-    conversion_id: conversion.id,
-    amount: outcome.amount,
-    currency: conversion.currency,
-    kind,
-    rate_bps: outcome.rateBps,
-    rule_id: outcome.ruleId,
-    payment_month: conversion.kind === 'sale' ? month : null,
-    status,
-    reason,
-    hold_reason: holdReason,
-    payable_at: new Date(conversion.occurred_at.getTime() + program.hold_days * DAY_MS),
-  }, {
-    actor: conversion.source === 'stripe' ? 'stripe' : 'system',
-    reason: [outcome.reason, `month:${month}`, holdReason ?? reason].filter(Boolean).join(' '),
-    at,
-  });
+  return repo.insertCommissionWithFirstEvent(
+    trx,
+    {
+      id: newId('com'),
+      program_id: program.id,
+      affiliate_id: conversion.affiliate_id,
+      conversion_id: conversion.id,
+      amount: outcome.amount,
+      currency: conversion.currency,
+      kind,
+      rate_bps: outcome.rateBps,
+      rule_id: outcome.ruleId,
+      payment_month: conversion.kind === 'sale' ? month : null,
+      status,
+      reason,
+      hold_reason: holdReason,
+      payable_at: new Date(conversion.occurred_at.getTime() + program.hold_days * DAY_MS),
+    },
+    {
+      actor: conversion.source === 'stripe' ? 'stripe' : 'system',
+      reason: [outcome.reason, `month:${month}`, holdReason ?? reason].filter(Boolean).join(' '),
+      at,
+    },
+  );
 }
 
 export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
@@ -239,7 +265,14 @@ export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
       const events = await repo.listCommissionEvents(db, program.id, id);
       return {
         ...toCommission(c),
-        events: events.map((e) => ({ from: e.from_status, to: e.to_status, amount: e.amount, actor: e.actor, reason: e.reason, at: e.created_at.toISOString() })),
+        events: events.map((e) => ({
+          from: e.from_status,
+          to: e.to_status,
+          amount: e.amount,
+          actor: e.actor,
+          reason: e.reason,
+          at: e.created_at.toISOString(),
+        })),
       };
     },
 
@@ -258,15 +291,22 @@ export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
      * covers it). The same decision again is a no-op. Recorded in the history with actor `merchant`.
      * @throws NotFoundError; ConflictError `invalid_transition` / `in_payout`
      */
-    async decide(program: ProgramRow, id: string, decision: 'approve' | 'reject', input: unknown = {}): Promise<Commission> {
+    async decide(
+      program: ProgramRow,
+      id: string,
+      decision: 'approve' | 'reject',
+      input: unknown = {},
+    ): Promise<Commission> {
       const { reason } = parseInput(decideCommissionInput, input ?? {});
       const to: CommissionStatus = decision === 'approve' ? 'approved' : 'rejected';
-      const allowed: CommissionStatus[] = decision === 'approve' ? ['pending', 'on_hold'] : ['pending', 'on_hold', 'approved'];
+      const allowed: CommissionStatus[] =
+        decision === 'approve' ? ['pending', 'on_hold'] : ['pending', 'on_hold', 'approved'];
       const row = await db.transaction().execute(async (trx) => {
         const c = await repo.lockCommission(trx, program.id, id);
         if (!c) throw new NotFoundError('Commission');
         if (c.status === to) return c;
-        if (!allowed.includes(c.status) || c.amount < 0) throw new ConflictError(`Cannot ${decision} a ${c.status} commission`, 'invalid_transition');
+        if (!allowed.includes(c.status) || c.amount < 0)
+          throw new ConflictError(`Cannot ${decision} a ${c.status} commission`, 'invalid_transition');
         if (c.payout_id) throw new ConflictError('A payout covers this commission: fail the payout first', 'in_payout');
         const why = reason ?? (decision === 'reject' ? 'rejected_by_merchant' : 'approved_by_merchant');
         return repo.transitionCommission(trx, c, to, {

@@ -81,20 +81,27 @@ export interface CommissionOutcome {
 
 /** Order rules as the engine tries them: ascending priority, ties in the given order. */
 export function sortRules<R extends { priority: number }>(rules: readonly R[]): R[] {
-  return rules.map((r, i) => [r, i] as const).sort((a, b) => a[0].priority - b[0].priority || a[1] - b[1]).map(([r]) => r);
+  return rules
+    .map((r, i) => [r, i] as const)
+    .sort((a, b) => a[0].priority - b[0].priority || a[1] - b[1])
+    .map(([r]) => r);
 }
 
 function matches(rule: CommissionRuleSpec, facts: CommissionFacts): boolean {
   if (rule.event !== facts.kind) return false;
   if (rule.affiliateId !== null && rule.affiliateId !== facts.affiliateId) return false;
-  if (rule.stripeProductId !== null && !facts.lineItems.some((l) => l.stripeProductId === rule.stripeProductId)) return false;
+  if (rule.stripeProductId !== null && !facts.lineItems.some((l) => l.stripeProductId === rule.stripeProductId))
+    return false;
   if (rule.stripePriceId !== null && !facts.lineItems.some((l) => l.stripePriceId === rule.stripePriceId)) return false;
   if (rule.type === 'flat' && rule.flatAmounts?.[facts.currency] === undefined) return false;
   return true;
 }
 
 /** The rate or flat amount a matching rule pays for this payment month, before caps; null = nothing. */
-function baseAmount(rule: CommissionRuleSpec, facts: CommissionFacts): { amount: number; rateBps: number | null } | null {
+function baseAmount(
+  rule: CommissionRuleSpec,
+  facts: CommissionFacts,
+): { amount: number; rateBps: number | null } | null {
   if (facts.kind === 'sale') {
     if (rule.recurring === 'first_payment' && !facts.firstPayment) return null;
     if (rule.recurring === 'months' && facts.month > (rule.recurringMonths ?? 0)) {
@@ -107,7 +114,11 @@ function baseAmount(rule: CommissionRuleSpec, facts: CommissionFacts): { amount:
 }
 
 /** Clamp to the currency's caps (min first, then max: a max below the min wins, as the merchant's ceiling). */
-export function applyCaps(amount: number, currency: string, caps: { minAmounts: Readonly<Record<string, number>>; maxAmounts: Readonly<Record<string, number>> }): number {
+export function applyCaps(
+  amount: number,
+  currency: string,
+  caps: { minAmounts: Readonly<Record<string, number>>; maxAmounts: Readonly<Record<string, number>> },
+): number {
   let out = amount;
   const min = caps.minAmounts[currency];
   const max = caps.maxAmounts[currency];
@@ -122,16 +133,31 @@ export function applyCaps(amount: number, currency: string, caps: { minAmounts: 
  * @param defaultRateBps the program's default rate, basis points
  * @returns the winning rule (or null = program default), the amount in minor units (≥ 0) and why
  */
-export function evaluateCommission(rules: readonly CommissionRuleSpec[], defaultRateBps: number, facts: CommissionFacts): CommissionOutcome {
-  if (facts.kind === 'sale' && facts.amount <= 0) return { ruleId: null, amount: 0, rateBps: null, reason: 'zero_amount' };
+export function evaluateCommission(
+  rules: readonly CommissionRuleSpec[],
+  defaultRateBps: number,
+  facts: CommissionFacts,
+): CommissionOutcome {
+  if (facts.kind === 'sale' && facts.amount <= 0)
+    return { ruleId: null, amount: 0, rateBps: null, reason: 'zero_amount' };
   for (const rule of sortRules(rules)) {
     if (!matches(rule, facts)) continue;
     const base = baseAmount(rule, facts);
     if (!base) return { ruleId: rule.id, amount: 0, rateBps: null, reason: `recurring_limit:${rule.id}` };
-    return { ruleId: rule.id, amount: Math.max(0, applyCaps(base.amount, facts.currency, rule)), rateBps: base.rateBps, reason: `rule:${rule.id}` };
+    return {
+      ruleId: rule.id,
+      amount: Math.max(0, applyCaps(base.amount, facts.currency, rule)),
+      rateBps: base.rateBps,
+      reason: `rule:${rule.id}`,
+    };
   }
   if (facts.kind === 'lead') return { ruleId: null, amount: 0, rateBps: null, reason: 'no_lead_rule' };
-  return { ruleId: null, amount: applyRate(facts.amount, defaultRateBps), rateBps: defaultRateBps, reason: 'program_default' };
+  return {
+    ruleId: null,
+    amount: applyRate(facts.amount, defaultRateBps),
+    rateBps: defaultRateBps,
+    reason: 'program_default',
+  };
 }
 
 function daysInMonthUtc(year: number, monthIndex: number): number {

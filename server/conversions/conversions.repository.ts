@@ -2,7 +2,11 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { ConversionsTable, ConversionRow } from '../db/schema.ts';
-import { commissionFactsParts, type CommissionFactsColumns, type FactsConversion } from '../commissions/commissions.repository.ts';
+import {
+  commissionFactsParts,
+  type CommissionFactsColumns,
+  type FactsConversion,
+} from '../commissions/commissions.repository.ts';
 
 /**
  * Insert a conversion unless one with the same Stripe session / payment intent / charge / invoice / external id,
@@ -23,16 +27,33 @@ export async function insertConversionOnce(
   const parts = facts ? commissionFactsParts(db, factsConversionOf(row), { ...facts, conversionStored: false }) : null;
   // The IP the per-IP fraud limit counts conversions by (migration 0009): the referral's latest click that had one.
   const clickIp = row.referral_id
-    ? db.selectFrom('clicks').select('ip').where('referral_id', '=', row.referral_id).where('ip', 'is not', null).orderBy('id', 'desc').limit(1)
+    ? db
+        .selectFrom('clicks')
+        .select('ip')
+        .where('referral_id', '=', row.referral_id)
+        .where('ip', 'is not', null)
+        .orderBy('id', 'desc')
+        .limit(1)
     : null;
   const values = { ...row, click_ip: clickIp };
   if ((!referralId || !binding) && !parts) {
-    return db.insertInto('conversions').values(values).onConflict((oc) => oc.doNothing()).returningAll().executeTakeFirst();
+    return db
+      .insertInto('conversions')
+      .values(values)
+      .onConflict((oc) => oc.doNothing())
+      .returningAll()
+      .executeTakeFirst();
   }
   // One statement: the insert, and (only when it inserted) the referral becoming a customer bound to the
   // Stripe customer (data-modifying CTEs see each other's RETURNING rows).
   const q = db
-    .with('inserted', (qb) => qb.insertInto('conversions').values(values).onConflict((oc) => oc.doNothing()).returningAll())
+    .with('inserted', (qb) =>
+      qb
+        .insertInto('conversions')
+        .values(values)
+        .onConflict((oc) => oc.doNothing())
+        .returningAll(),
+    )
     .with('bound', (qb) =>
       qb
         .updateTable('referrals')
@@ -128,7 +149,15 @@ export async function saleExistsForAny(db: DbOrTrx, programId: string, ids: read
 export async function fillMissingKeys(
   db: DbOrTrx,
   c: ConversionRow,
-  keys: { paymentIntentId?: string | null; chargeId?: string | null; invoiceId?: string | null; subscriptionId?: string | null; customerId?: string | null; checkoutSessionId?: string | null; grossAmount?: number | null },
+  keys: {
+    paymentIntentId?: string | null;
+    chargeId?: string | null;
+    invoiceId?: string | null;
+    subscriptionId?: string | null;
+    customerId?: string | null;
+    checkoutSessionId?: string | null;
+    grossAmount?: number | null;
+  },
 ): Promise<void> {
   const patch: Updateable<ConversionsTable> = {};
   const candidates: [keyof ConversionRow & keyof ConversionsTable, string | null | undefined][] = [
@@ -168,7 +197,11 @@ export async function fillMissingKeys(
 }
 
 /** How many sale payments of a subscription are recorded (the next one is `sequence` = this + 1). */
-export async function countSubscriptionPayments(db: DbOrTrx, programId: string, subscriptionId: string): Promise<{ n: number; endedAt: Date | null }> {
+export async function countSubscriptionPayments(
+  db: DbOrTrx,
+  programId: string,
+  subscriptionId: string,
+): Promise<{ n: number; endedAt: Date | null }> {
   const row = await db
     .selectFrom('conversions')
     .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('subscription_ended_at').as('ended_at')])
@@ -194,7 +227,12 @@ export function findSubscriptionReferral(db: DbOrTrx, programId: string, subscri
 }
 
 /** Mark every conversion of the subscription as ended (the first end wins: a replay changes nothing). */
-export async function markSubscriptionEnded(db: DbOrTrx, programId: string, subscriptionId: string, at: Date): Promise<number> {
+export async function markSubscriptionEnded(
+  db: DbOrTrx,
+  programId: string,
+  subscriptionId: string,
+  at: Date,
+): Promise<number> {
   const res = await db
     .updateTable('conversions')
     .set({ subscription_ended_at: sql<Date>`coalesce(subscription_ended_at, ${at})` })
@@ -209,11 +247,21 @@ export function updateConversion(db: DbOrTrx, id: string, patch: Updateable<Conv
 }
 
 export function findConversion(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('conversions').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('conversions')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export function findConversionByExternalId(db: DbOrTrx, programId: string, externalId: string) {
-  return db.selectFrom('conversions').selectAll().where('program_id', '=', programId).where('external_id', '=', externalId).executeTakeFirst();
+  return db
+    .selectFrom('conversions')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('external_id', '=', externalId)
+    .executeTakeFirst();
 }
 
 export function findLeadConversion(db: DbOrTrx, programId: string, referralId: string) {
@@ -226,7 +274,11 @@ export function findLeadConversion(db: DbOrTrx, programId: string, referralId: s
     .executeTakeFirst();
 }
 
-export function listConversions(db: DbOrTrx, programId: string, opts: { affiliateId?: string; limit: number; offset: number }) {
+export function listConversions(
+  db: DbOrTrx,
+  programId: string,
+  opts: { affiliateId?: string; limit: number; offset: number },
+) {
   let q = db.selectFrom('conversions').selectAll().where('program_id', '=', programId);
   if (opts.affiliateId) q = q.where('affiliate_id', '=', opts.affiliateId);
   return q.orderBy('occurred_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();

@@ -14,7 +14,11 @@ import type { CommissionRow, ConversionRow, ProgramRow, ReferralRow } from '../d
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { parseInput } from '../http/input.ts';
-import { commissionFactsOptions, createCommissionForConversion, type SaleLineItem } from '../commissions/commissions.service.ts';
+import {
+  commissionFactsOptions,
+  createCommissionForConversion,
+  type SaleLineItem,
+} from '../commissions/commissions.service.ts';
 import { toCommissionFacts } from '../commissions/commissions.repository.ts';
 import { findAffiliateById, findAffiliateByCode } from '../affiliates/affiliates.repository.ts';
 import * as repo from './conversions.repository.ts';
@@ -34,18 +38,30 @@ export const createConversionInput = z.strictObject({
   /** A referral id the snippet handed out (`partnerkit.referral`). */
   referral: z.string().regex(REFERRAL_ID, 'must be a referral id').optional(),
   /** An affiliate's code: the sale is theirs (a referral is created for the customer). */
-  affiliateCode: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an affiliate code').optional(),
+  affiliateCode: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an affiliate code')
+    .optional(),
   /** The customer's e-mail: matched against leads and customers within the attribution window. */
   customerEmail: z.email().max(320).optional(),
   /** Minor units paid, excluding tax (sales). */
   amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code').transform((c) => c.toLowerCase()).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
+    .transform((c) => c.toLowerCase())
+    .optional(),
   /** Your id of the payment; a second conversion with the same id is the same conversion. */
   externalId: z.string().trim().min(1).max(255).optional(),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
 });
 
-export const idempotencyKeyInput = z.string().trim().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');
+export const idempotencyKeyInput = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII');
 
 export interface Conversion {
   id: string;
@@ -156,32 +172,38 @@ export async function recordSale(
 ): Promise<RecordSaleResult> {
   const sequence = sale.sequence ?? 1;
   const factsFor = { kind: 'sale' as const, sequence, occurred_at: sale.occurredAt };
-  const inserted = await repo.insertConversionOnce(trx, referral.id, {
-    stripeCustomerId: sale.stripeCustomerId ?? null,
-    email: sale.customerEmail?.trim().toLowerCase() ?? null,
-  }, {
-    id: newId('cnv'),
-    program_id: program.id,
-    affiliate_id: referral.affiliate_id,
-    referral_id: referral.id,
-    kind: 'sale',
-    amount: sale.amount,
-    currency: sale.currency.toLowerCase(),
-    source: sale.source,
-    sequence,
-    gross_amount: sale.grossAmount ?? null,
-    attributed_by: sale.attributedBy ?? null,
-    stripe_event_id: sale.stripeEventId ?? null,
-    stripe_checkout_session_id: sale.stripeCheckoutSessionId ?? null,
-    stripe_payment_intent_id: sale.stripePaymentIntentId ?? null,
-    stripe_charge_id: sale.stripeChargeId ?? null,
-    stripe_invoice_id: sale.stripeInvoiceId ?? null,
-    stripe_subscription_id: sale.stripeSubscriptionId ?? null,
-    stripe_customer_id: sale.stripeCustomerId ?? null,
-    external_id: sale.externalId ?? null,
-    customer_email: sale.customerEmail?.trim().toLowerCase() ?? null,
-    occurred_at: sale.occurredAt,
-  }, commissionFactsOptions(program, factsFor));
+  const inserted = await repo.insertConversionOnce(
+    trx,
+    referral.id,
+    {
+      stripeCustomerId: sale.stripeCustomerId ?? null,
+      email: sale.customerEmail?.trim().toLowerCase() ?? null,
+    },
+    {
+      id: newId('cnv'),
+      program_id: program.id,
+      affiliate_id: referral.affiliate_id,
+      referral_id: referral.id,
+      kind: 'sale',
+      amount: sale.amount,
+      currency: sale.currency.toLowerCase(),
+      source: sale.source,
+      sequence,
+      gross_amount: sale.grossAmount ?? null,
+      attributed_by: sale.attributedBy ?? null,
+      stripe_event_id: sale.stripeEventId ?? null,
+      stripe_checkout_session_id: sale.stripeCheckoutSessionId ?? null,
+      stripe_payment_intent_id: sale.stripePaymentIntentId ?? null,
+      stripe_charge_id: sale.stripeChargeId ?? null,
+      stripe_invoice_id: sale.stripeInvoiceId ?? null,
+      stripe_subscription_id: sale.stripeSubscriptionId ?? null,
+      stripe_customer_id: sale.stripeCustomerId ?? null,
+      external_id: sale.externalId ?? null,
+      customer_email: sale.customerEmail?.trim().toLowerCase() ?? null,
+      occurred_at: sale.occurredAt,
+    },
+    commissionFactsOptions(program, factsFor),
+  );
   if (!inserted) {
     const existing = await repo.findSaleByKeys(trx, program.id, {
       checkoutSessionId: sale.stripeCheckoutSessionId,
@@ -191,7 +213,10 @@ export async function recordSale(
       subscriptionId: sale.stripeSubscriptionId,
       firstPaymentOfSubscription: sequence === 1,
     });
-    const byExternal = !existing && sale.externalId ? await repo.findConversionByExternalId(trx, program.id, sale.externalId) : undefined;
+    const byExternal =
+      !existing && sale.externalId
+        ? await repo.findConversionByExternalId(trx, program.id, sale.externalId)
+        : undefined;
     const found = existing ?? byExternal;
     if (!found) throw new Error('conversion insert conflicted but no conversion holds its keys');
     await repo.fillMissingKeys(trx, found, {
@@ -229,7 +254,13 @@ export async function recordLead(
   trx: DbOrTrx,
   program: ProgramRow,
   referral: Pick<ReferralRow, 'id' | 'affiliate_id'>,
-  lead: { occurredAt: Date; email: string | null; externalId: string | null; source: 'stripe' | 'api'; attributedBy: string },
+  lead: {
+    occurredAt: Date;
+    email: string | null;
+    externalId: string | null;
+    source: 'stripe' | 'api';
+    attributedBy: string;
+  },
 ): Promise<RecordSaleResult> {
   const conversion = await repo.insertConversionOnce(trx, null, null, {
     id: newId('cnv'),
@@ -261,13 +292,23 @@ export async function recordLead(
   await trx
     .updateTable('referrals')
     .set((eb) => ({
-      status: eb.case().when('status', '=', 'visitor').then('lead' as const).else(eb.ref('status')).end(),
+      status: eb
+        .case()
+        .when('status', '=', 'visitor')
+        .then('lead' as const)
+        .else(eb.ref('status'))
+        .end(),
       email: eb.fn.coalesce('email', eb.val(lead.email?.trim().toLowerCase() ?? null)),
     }))
     .where('id', '=', referral.id)
     .execute();
   const affiliate = await findAffiliateById(trx, referral.affiliate_id);
-  const commission = await createCommissionForConversion(trx, program, conversion, affiliate ?? { status: 'approved', email: null });
+  const commission = await createCommissionForConversion(
+    trx,
+    program,
+    conversion,
+    affiliate ?? { status: 'approved', email: null },
+  );
   return { duplicate: false, conversion, commission };
 }
 
@@ -283,9 +324,15 @@ export interface CreateConversionResponse {
 function requestHash(data: unknown): string {
   const canon = (v: unknown): unknown =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
+      ? Object.fromEntries(
+          Object.keys(v as object)
+            .sort()
+            .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+        )
       : v;
-  return createHash('sha256').update(JSON.stringify(canon(data))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canon(data)))
+    .digest('hex');
 }
 
 export function createConversionsService(deps: { db: Db; now?: () => Date }) {
@@ -293,7 +340,12 @@ export function createConversionsService(deps: { db: Db; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
 
   /** The referral a conversions API request names, by referral id, affiliate code or customer e-mail (in that order). */
-  async function resolveReferral(trx: DbOrTrx, program: ProgramRow, data: z.infer<typeof createConversionInput>, at: Date) {
+  async function resolveReferral(
+    trx: DbOrTrx,
+    program: ProgramRow,
+    data: z.infer<typeof createConversionInput>,
+    at: Date,
+  ) {
     if (data.referral) {
       const r = await referrals.findReferral(trx, program.id, data.referral);
       if (!r) throw new NotFoundError('Referral', 'unknown_referral');
@@ -318,7 +370,11 @@ export function createConversionsService(deps: { db: Db; now?: () => Date }) {
       return { referral: r, attributedBy: 'api_affiliate_code' };
     }
     const r = await referrals.findReferralByEmail(trx, program.id, data.customerEmail!, at);
-    if (!r) throw new UnprocessableError('No referral of this program has that e-mail within its attribution window', 'no_referral');
+    if (!r)
+      throw new UnprocessableError(
+        'No referral of this program has that e-mail within its attribution window',
+        'no_referral',
+      );
     return { referral: r, attributedBy: 'api_customer_email' };
   }
 
@@ -339,11 +395,18 @@ export function createConversionsService(deps: { db: Db; now?: () => Date }) {
      * @throws ValidationError (`invalid_request`, `idempotency_key_required`); NotFoundError `unknown_referral` /
      *   `unknown_affiliate`; UnprocessableError `no_referral` / `referral_expired`; ConflictError `idempotency_key_reused`
      */
-    async create(program: ProgramRow, input: unknown, idempotencyKey: string | undefined): Promise<CreateConversionResponse> {
+    async create(
+      program: ProgramRow,
+      input: unknown,
+      idempotencyKey: string | undefined,
+    ): Promise<CreateConversionResponse> {
       const data = parseInput(createConversionInput, input);
       const key = idempotencyKey === undefined ? undefined : parseInput(idempotencyKeyInput, idempotencyKey);
       if (!key && !data.externalId) {
-        throw new ValidationError('Send an Idempotency-Key header (or an externalId) so a retry is not counted twice', 'idempotency_key_required');
+        throw new ValidationError(
+          'Send an Idempotency-Key header (or an externalId) so a retry is not counted twice',
+          'idempotency_key_required',
+        );
       }
       if (!data.referral && !data.affiliateCode && !data.customerEmail) {
         throw new ValidationError('body: one of referral, affiliateCode or customerEmail is required');
@@ -368,9 +431,16 @@ export function createConversionsService(deps: { db: Db; now?: () => Date }) {
           if (!claimed) {
             const stored = (await repo.findApiRequest(trx, program.id, key))!;
             if (stored.request_hash !== hash) {
-              throw new ConflictError('This Idempotency-Key was used with a different request', 'idempotency_key_reused');
+              throw new ConflictError(
+                'This Idempotency-Key was used with a different request',
+                'idempotency_key_reused',
+              );
             }
-            return { status: stored.status_code as 200 | 201, body: stored.response as CreateConversionResponse['body'], replayed: true };
+            return {
+              status: stored.status_code as 200 | 201,
+              body: stored.response as CreateConversionResponse['body'],
+              replayed: true,
+            };
           }
         }
         const { referral, attributedBy } = await resolveReferral(trx, program, data, at);
@@ -406,7 +476,11 @@ export function createConversionsService(deps: { db: Db; now?: () => Date }) {
           : result.commission;
         const response: CreateConversionResponse = {
           status: result.duplicate ? 200 : 201,
-          body: { conversion: toConversion(result.conversion), commission: toConversionCommission(commission), duplicate: result.duplicate },
+          body: {
+            conversion: toConversion(result.conversion),
+            commission: toConversionCommission(commission),
+            duplicate: result.duplicate,
+          },
           replayed: false,
         };
         if (key) await repo.updateApiRequest(trx, program.id, key, response.status, JSON.stringify(response.body));

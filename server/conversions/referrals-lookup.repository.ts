@@ -38,7 +38,13 @@ export function findReferralByCustomer(db: DbOrTrx, programId: string, customerI
  * referrals still in status `lead` (an e-mail the snippet recorded with `partnerkit('lead', { email })`, not yet
  * a customer).
  */
-export function findReferralByEmail(db: DbOrTrx, programId: string, email: string, at: Date, opts: { leadsOnly?: boolean } = {}) {
+export function findReferralByEmail(
+  db: DbOrTrx,
+  programId: string,
+  email: string,
+  at: Date,
+  opts: { leadsOnly?: boolean } = {},
+) {
   let q = referralsWithStatus(db, programId);
   if (opts.leadsOnly) q = q.where('referrals.status', '=', 'lead');
   return q
@@ -54,10 +60,18 @@ export function findReferralByEmail(db: DbOrTrx, programId: string, email: strin
  * Bind a Stripe customer to a referral that has none yet (and fill its e-mail when unknown).
  * @returns true when the referral is (now or already) bound to this customer
  */
-export async function bindCustomer(db: DbOrTrx, referralId: string, customerId: string, email: string | null): Promise<boolean> {
+export async function bindCustomer(
+  db: DbOrTrx,
+  referralId: string,
+  customerId: string,
+  email: string | null,
+): Promise<boolean> {
   const row = await db
     .updateTable('referrals')
-    .set((eb) => ({ stripe_customer_id: customerId, email: eb.fn.coalesce('email', eb.val(email?.trim().toLowerCase() ?? null)) }))
+    .set((eb) => ({
+      stripe_customer_id: customerId,
+      email: eb.fn.coalesce('email', eb.val(email?.trim().toLowerCase() ?? null)),
+    }))
     .where('id', '=', referralId)
     .where((eb) => eb.or([eb('stripe_customer_id', 'is', null), eb('stripe_customer_id', '=', customerId)]))
     .returning('id')
@@ -71,7 +85,14 @@ export async function bindCustomer(db: DbOrTrx, referralId: string, customerId: 
  */
 export function insertReferral(
   db: DbOrTrx,
-  r: { programId: string; affiliateId: string; email: string | null; stripeCustomerId: string | null; at: Date; cookieDays: number },
+  r: {
+    programId: string;
+    affiliateId: string;
+    email: string | null;
+    stripeCustomerId: string | null;
+    at: Date;
+    cookieDays: number;
+  },
 ) {
   return db
     .insertInto('referrals')

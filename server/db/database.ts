@@ -68,7 +68,11 @@ function preparedName(text: string, parameters: number): string | undefined {
 function preparedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (text: unknown, ...rest: unknown[]) => {
-    if (typeof text === 'string' && Array.isArray(rest[0]) && (rest[0].length > 0 || text.startsWith(PREPARED_PREFIX))) {
+    if (
+      typeof text === 'string' &&
+      Array.isArray(rest[0]) &&
+      (rest[0].length > 0 || text.startsWith(PREPARED_PREFIX))
+    ) {
       const name = preparedName(text, rest[0].length);
       if (name !== undefined) return query({ name, text, values: rest[0] }, ...rest.slice(1));
     }

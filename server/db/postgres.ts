@@ -90,7 +90,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
     // held every durable commit waiting behind it for 40–80 ms (several times per Stripe burst in the benchmark: the
     // webhook acknowledgement p99 went over 50 ms). Without zero-filling, a new segment is created at once;
     // `fdatasync` still makes each commit's blocks, their allocation included, durable.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDir ?? ''}`, '-c', 'max_connections=200', '-c', 'wal_init_zero=off'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${socketDir ?? ''}`,
+      '-c',
+      'max_connections=200',
+      '-c',
+      'wal_init_zero=off',
+    ],
     onLog: () => {},
     onError: (e) => log(String(e)),
   });

@@ -187,7 +187,11 @@ export interface ConversionsTable {
   stripe_charge_id: ColumnType<string | null, string | null | undefined, string | null>;
   refunded_amount: Generated<number>;
   stripe_dispute_id: ColumnType<string | null, string | null | undefined, string | null>;
-  dispute_status: ColumnType<'open' | 'won' | 'lost' | null, 'open' | 'won' | 'lost' | null | undefined, 'open' | 'won' | 'lost' | null>;
+  dispute_status: ColumnType<
+    'open' | 'won' | 'lost' | null,
+    'open' | 'won' | 'lost' | null | undefined,
+    'open' | 'won' | 'lost' | null
+  >;
   disputed_amount: Generated<number>;
   dispute_updated_at: NullableTimestamp;
   subscription_ended_at: NullableTimestamp;

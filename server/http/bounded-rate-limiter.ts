@@ -19,7 +19,9 @@ import { LRUCache } from 'lru-cache';
 import { RateLimiterRes, type RateLimiterStoreAbstract as StoreAbstract } from 'rate-limiter-flexible';
 
 // The package's types declare `RateLimiterStoreAbstract` (the base of its stores) but its index does not export it.
-const RateLimiterStoreAbstract = createRequire(import.meta.url)('rate-limiter-flexible/lib/RateLimiterStoreAbstract.js') as typeof StoreAbstract;
+const RateLimiterStoreAbstract = createRequire(import.meta.url)(
+  'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js',
+) as typeof StoreAbstract;
 
 interface Counter {
   points: number;
@@ -44,7 +46,13 @@ export class BoundedRateLimiter extends RateLimiterStoreAbstract {
 
   constructor(opts: BoundedRateLimiterOptions) {
     const counters = new LRUCache<string, Counter>({ max: opts.maxKeys });
-    super({ points: opts.points, duration: opts.duration, blockDuration: opts.blockDuration, keyPrefix: opts.keyPrefix, storeClient: counters });
+    super({
+      points: opts.points,
+      duration: opts.duration,
+      blockDuration: opts.blockDuration,
+      keyPrefix: opts.keyPrefix,
+      storeClient: counters,
+    });
     this.#counters = counters;
   }
 

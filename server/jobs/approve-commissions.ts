@@ -9,7 +9,11 @@ export const APPROVE_COMMISSIONS = 'approve-commissions';
 /** How often the scheduled run happens. */
 export const APPROVE_COMMISSIONS_EVERY = '15 minutes';
 
-export function defineApproveCommissions(agenda: Agenda, commissions: CommissionsService, log: (msg: string) => void): void {
+export function defineApproveCommissions(
+  agenda: Agenda,
+  commissions: CommissionsService,
+  log: (msg: string) => void,
+): void {
   agenda.define(APPROVE_COMMISSIONS, async () => {
     const approved = await commissions.approveDue();
     if (approved > 0) log(`approve-commissions: ${approved} commission(s) approved`);

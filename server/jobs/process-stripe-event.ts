@@ -23,7 +23,11 @@ interface ProcessStripeEventData {
   eventId: string;
 }
 
-export function defineProcessStripeEvent(agenda: Agenda, webhooks: StripeWebhooksService, log: (msg: string) => void): void {
+export function defineProcessStripeEvent(
+  agenda: Agenda,
+  webhooks: StripeWebhooksService,
+  log: (msg: string) => void,
+): void {
   agenda.define<ProcessStripeEventData>(
     PROCESS_STRIPE_EVENT,
     async (job) => {

@@ -7,7 +7,11 @@ export function insertLink(db: DbOrTrx, row: Insertable<LinksTable>) {
   return db.insertInto('links').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-export function listLinks(db: DbOrTrx, programId: string, opts: { affiliateId?: string; limit: number; offset: number }) {
+export function listLinks(
+  db: DbOrTrx,
+  programId: string,
+  opts: { affiliateId?: string; limit: number; offset: number },
+) {
   let q = db.selectFrom('links').selectAll().where('program_id', '=', programId);
   if (opts.affiliateId) q = q.where('affiliate_id', '=', opts.affiliateId);
   return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();

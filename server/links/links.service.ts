@@ -16,7 +16,10 @@ import * as repo from './links.repository.ts';
 
 export const createLinkInput = z.object({
   affiliateId: z.string().min(1).max(100),
-  slug: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').optional(),
+  slug: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
+    .optional(),
   destinationUrl: z.url({ protocol: /^https?$/ }).optional(),
   campaign: z.string().trim().min(1).max(100).optional(),
 });
@@ -76,7 +79,10 @@ export function createLinksService(deps: { db: Db; config: Config }) {
       if (!affiliate) throw new NotFoundError('Affiliate');
       const destination = data.destinationUrl ?? program.website;
       if (!isMerchantUrl(program, destination)) {
-        throw new ValidationError("destinationUrl must be on the program's website or allowed domains", 'destination_not_allowed');
+        throw new ValidationError(
+          "destinationUrl must be on the program's website or allowed domains",
+          'destination_not_allowed',
+        );
       }
       try {
         const row = await repo.insertLink(db, {
@@ -89,7 +95,8 @@ export function createLinksService(deps: { db: Db; config: Config }) {
         });
         return toLink(row);
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new ConflictError('This slug is already taken', 'slug_taken');
+        if ((err as { code?: string }).code === '23505')
+          throw new ConflictError('This slug is already taken', 'slug_taken');
         throw err;
       }
     },

@@ -44,7 +44,10 @@ function parseSmtpUrl(smtpUrl: string, publicUrl: string): { url: string; from: 
   }
 }
 
-export function createMailer(config: Pick<Config, 'smtpUrl' | 'publicUrl'>, log: (msg: string, err?: unknown) => void): Mailer {
+export function createMailer(
+  config: Pick<Config, 'smtpUrl' | 'publicUrl'>,
+  log: (msg: string, err?: unknown) => void,
+): Mailer {
   if (!config.smtpUrl) {
     return {
       configured: false,

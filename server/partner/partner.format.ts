@@ -27,7 +27,9 @@ export function maskEmail(email: string | null | undefined): string | null {
 /** Basis points as a percentage for people: 1000 → `10%`, 1250 → `12.5%`, 333 → `3.33%`. */
 export function formatRate(rateBps: number): string {
   const whole = Math.trunc(rateBps / 100);
-  const frac = String(Math.abs(rateBps % 100)).padStart(2, '0').replace(/0+$/, '');
+  const frac = String(Math.abs(rateBps % 100))
+    .padStart(2, '0')
+    .replace(/0+$/, '');
   return `${whole}${frac ? `.${frac}` : ''}%`;
 }
 
@@ -58,9 +60,11 @@ export function commissionRule(c: {
   let description: string;
   if (c.kind === 'clawback') description = 'Clawback (refunded sale)';
   else if (c.kind === 'lead') description = 'Lead bounty';
-  else if (c.rate_bps !== null && base) description = `${formatRate(c.rate_bps)} of ${formatDecimal(base.amount, base.currency)} ${base.currency.toUpperCase()}`;
+  else if (c.rate_bps !== null && base)
+    description = `${formatRate(c.rate_bps)} of ${formatDecimal(base.amount, base.currency)} ${base.currency.toUpperCase()}`;
   else description = 'Fixed amount';
-  if (c.kind === 'recurring') description += c.payment_month ? ` (recurring, month ${c.payment_month})` : ' (recurring)';
+  if (c.kind === 'recurring')
+    description += c.payment_month ? ` (recurring, month ${c.payment_month})` : ' (recurring)';
   const name = c.rule_name ?? null;
   if (name && c.kind !== 'clawback') description = `${name}: ${description}`;
   return { kind: c.kind, name, rateBps: c.rate_bps, base, description };

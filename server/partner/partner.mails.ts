@@ -2,7 +2,13 @@
 import type { Mail } from '../mail/mailer.ts';
 
 /** After approval or a direct invite: the one-time link to set a password. */
-export function setPasswordMail(m: { to: string; name: string; programName: string; url: string; ttlDays: number }): Mail {
+export function setPasswordMail(m: {
+  to: string;
+  name: string;
+  programName: string;
+  url: string;
+  ttlDays: number;
+}): Mail {
   return {
     to: m.to,
     subject: `Set your password for the ${m.programName} partner program`,
@@ -20,7 +26,13 @@ export function setPasswordMail(m: { to: string; name: string; programName: stri
 }
 
 /** "Forgot your password". */
-export function resetPasswordMail(m: { to: string; name: string; programName: string; url: string; ttlMinutes: number }): Mail {
+export function resetPasswordMail(m: {
+  to: string;
+  name: string;
+  programName: string;
+  url: string;
+  ttlMinutes: number;
+}): Mail {
   return {
     to: m.to,
     subject: `Reset your ${m.programName} partner password`,
@@ -38,7 +50,13 @@ export function resetPasswordMail(m: { to: string; name: string; programName: st
 }
 
 /** Sent whenever the payout method changes, so a hijacked account cannot redirect payouts unnoticed. */
-export function payoutSettingsChangedMail(m: { to: string; name: string; programName: string; summary: string; url: string }): Mail {
+export function payoutSettingsChangedMail(m: {
+  to: string;
+  name: string;
+  programName: string;
+  summary: string;
+  url: string;
+}): Mail {
   return {
     to: m.to,
     subject: `Your ${m.programName} payout method was changed`,

@@ -47,7 +47,14 @@ export function retireTokens(db: DbOrTrx, affiliateId: string, purpose: 'set_pas
 
 export function insertSession(
   db: DbOrTrx,
-  row: { id_hash: string; affiliate_id: string; csrf_token: string; ip: string | null; user_agent: string | null; expires_at: Date },
+  row: {
+    id_hash: string;
+    affiliate_id: string;
+    csrf_token: string;
+    ip: string | null;
+    user_agent: string | null;
+    expires_at: Date;
+  },
 ) {
   return db.insertInto('partner_sessions').values(row).execute();
 }
@@ -64,9 +71,15 @@ const FIND_SESSION_SQL = namedStatement(
 
 /** The session and its affiliate, when unexpired and the affiliate may still log in. */
 export async function findSession(db: DbOrTrx, idHash: string, now: Date) {
-  const { rows } = await db.executeQuery<{ id_hash: string; csrf_token: string; expires_at: Date; last_seen_at: Date; affiliate_id: string; program_id: string; status: AffiliateRow['status'] }>(
-    CompiledQuery.raw(FIND_SESSION_SQL, [idHash, now]),
-  );
+  const { rows } = await db.executeQuery<{
+    id_hash: string;
+    csrf_token: string;
+    expires_at: Date;
+    last_seen_at: Date;
+    affiliate_id: string;
+    program_id: string;
+    status: AffiliateRow['status'];
+  }>(CompiledQuery.raw(FIND_SESSION_SQL, [idHash, now]));
   return rows[0];
 }
 
@@ -152,7 +165,13 @@ export function programOfAffiliate(db: DbOrTrx, affiliateId: string) {
     .executeTakeFirst();
 }
 
-export function updatePayoutSettings(db: DbOrTrx, affiliateId: string, method: PartnerPayoutMethod, details: Record<string, string>, now: Date) {
+export function updatePayoutSettings(
+  db: DbOrTrx,
+  affiliateId: string,
+  method: PartnerPayoutMethod,
+  details: Record<string, string>,
+  now: Date,
+) {
   return db
     .updateTable('affiliates')
     .set({ payout_method: method, payout_details: JSON.stringify(details), payout_updated_at: now })
@@ -199,7 +218,9 @@ const FUNNEL_SQL = namedStatement(
  * leaves those statuses, migration 0007). A few rows whatever the number of clicks and referrals.
  */
 export async function funnelCounts(db: DbOrTrx, affiliateId: string) {
-  const { rows } = await db.executeQuery<{ clicks: number; leads: number; customers: number }>(CompiledQuery.raw(FUNNEL_SQL, [affiliateId]));
+  const { rows } = await db.executeQuery<{ clicks: number; leads: number; customers: number }>(
+    CompiledQuery.raw(FUNNEL_SQL, [affiliateId]),
+  );
   return numbers(rows[0]!);
 }
 
@@ -215,7 +236,9 @@ const SALES_SQL = namedStatement(
  * number of sales. Currencies whose sales are all gone are left out, as a count over the conversions would.
  */
 export async function salesByCurrency(db: DbOrTrx, affiliateId: string) {
-  const { rows } = await db.executeQuery<{ currency: string; n: number; revenue: number }>(CompiledQuery.raw(SALES_SQL, [affiliateId]));
+  const { rows } = await db.executeQuery<{ currency: string; n: number; revenue: number }>(
+    CompiledQuery.raw(SALES_SQL, [affiliateId]),
+  );
   return rows.map(numbers);
 }
 
@@ -293,7 +316,12 @@ export function listLinksWithStats(db: DbOrTrx, affiliateId: string) {
       'l.destination_url',
       'l.campaign',
       'l.created_at',
-      eb.selectFrom('clicks as c').select(eb.fn.countAll<number>().as('n')).whereRef('c.link_id', '=', 'l.id').where('c.affiliate_id', '=', affiliateId).as('clicks'),
+      eb
+        .selectFrom('clicks as c')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('c.link_id', '=', 'l.id')
+        .where('c.affiliate_id', '=', affiliateId)
+        .as('clicks'),
       eb
         .selectFrom('conversions as v')
         .innerJoin('referrals as r', 'r.id', 'v.referral_id')
@@ -313,7 +341,12 @@ export function listLinksWithStats(db: DbOrTrx, affiliateId: string) {
 export async function defaultLinkStats(db: DbOrTrx, affiliateId: string) {
   const row = await db
     .selectNoFrom((eb) => [
-      eb.selectFrom('clicks').select(eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).where('link_id', 'is', null).as('clicks'),
+      eb
+        .selectFrom('clicks')
+        .select(eb.fn.countAll<number>().as('n'))
+        .where('affiliate_id', '=', affiliateId)
+        .where('link_id', 'is', null)
+        .as('clicks'),
       eb
         .selectFrom('conversions as v')
         .innerJoin('referrals as r', 'r.id', 'v.referral_id')
@@ -341,7 +374,10 @@ export function countLinks(db: DbOrTrx, affiliateId: string) {
 
 /** Referred visitors who became leads or customers, newest first, with the total count. */
 export async function listReferrals(db: DbOrTrx, affiliateId: string, opts: { limit: number; offset: number }) {
-  const base = db.selectFrom('referrals').where('affiliate_id', '=', affiliateId).where('status', 'in', ['lead', 'customer']);
+  const base = db
+    .selectFrom('referrals')
+    .where('affiliate_id', '=', affiliateId)
+    .where('status', 'in', ['lead', 'customer']);
   const [rows, total] = await Promise.all([
     base
       .select(['id', 'status', 'email', 'created_at'])
@@ -420,7 +456,13 @@ export async function listCommissions(
   let base = commissionsQuery(db, affiliateId);
   if (opts.statuses?.length) base = base.where('c.status', 'in', opts.statuses);
   const [rows, total] = await Promise.all([
-    base.select(COMMISSION_COLUMNS).orderBy('c.created_at', 'desc').orderBy('c.id').limit(opts.limit).offset(opts.offset).execute(),
+    base
+      .select(COMMISSION_COLUMNS)
+      .orderBy('c.created_at', 'desc')
+      .orderBy('c.id')
+      .limit(opts.limit)
+      .offset(opts.offset)
+      .execute(),
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows, total: n(total.n) };
@@ -443,7 +485,12 @@ export function commissionEvents(db: DbOrTrx, commissionId: string) {
 
 /** Every commission of the affiliate, oldest first, for the CSV export (bounded). */
 export function allCommissions(db: DbOrTrx, affiliateId: string, limit: number) {
-  return commissionsQuery(db, affiliateId).select(COMMISSION_COLUMNS).orderBy('c.created_at').orderBy('c.id').limit(limit).execute();
+  return commissionsQuery(db, affiliateId)
+    .select(COMMISSION_COLUMNS)
+    .orderBy('c.created_at')
+    .orderBy('c.id')
+    .limit(limit)
+    .execute();
 }
 
 /** The affiliate's payouts, newest first, with how many commissions each settles. */
@@ -461,7 +508,11 @@ export async function listPayouts(db: DbOrTrx, affiliateId: string, opts: { limi
         'p.failure_reason',
         'p.created_at',
         'p.completed_at',
-        eb.selectFrom('commissions as c').select(eb.fn.countAll<number>().as('n')).whereRef('c.payout_id', '=', 'p.id').as('commissions'),
+        eb
+          .selectFrom('commissions as c')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('c.payout_id', '=', 'p.id')
+          .as('commissions'),
       ])
       .orderBy('p.created_at', 'desc')
       .orderBy('p.id')
@@ -476,7 +527,17 @@ export async function listPayouts(db: DbOrTrx, affiliateId: string, opts: { limi
 export function findPayout(db: DbOrTrx, affiliateId: string, id: string) {
   return db
     .selectFrom('payouts')
-    .select(['id', 'amount', 'currency', 'status', 'method', 'reference', 'failure_reason', 'created_at', 'completed_at'])
+    .select([
+      'id',
+      'amount',
+      'currency',
+      'status',
+      'method',
+      'reference',
+      'failure_reason',
+      'created_at',
+      'completed_at',
+    ])
     .where('affiliate_id', '=', affiliateId)
     .where('id', '=', id)
     .executeTakeFirst();

@@ -21,7 +21,13 @@ import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import { stringify } from 'csv-stringify/sync';
 import { AppError, ForbiddenError, UnauthorizedError } from '../errors.ts';
 import { readJson } from '../http/input.ts';
-import { assertCsrf, SESSION_TTL_DAYS, type AuthenticatedPartner, type PartnerService, type SessionInfo } from './partner.service.ts';
+import {
+  assertCsrf,
+  SESSION_TTL_DAYS,
+  type AuthenticatedPartner,
+  type PartnerService,
+  type SessionInfo,
+} from './partner.service.ts';
 
 export const SESSION_COOKIE = 'pk_session';
 
@@ -42,7 +48,8 @@ export function sameOriginGuard(publicUrl?: string): Middleware {
   const publicHost = publicUrl ? new URL(publicUrl).host : null;
   return async (ctx, next) => {
     if (!SAFE_METHODS.has(ctx.method)) {
-      if (ctx.get('sec-fetch-site') === 'cross-site') throw new ForbiddenError('Cross-site request refused', 'csrf_failed');
+      if (ctx.get('sec-fetch-site') === 'cross-site')
+        throw new ForbiddenError('Cross-site request refused', 'csrf_failed');
       const origin = ctx.get('origin');
       if (origin) {
         let host: string | null = null;
@@ -51,7 +58,8 @@ export function sameOriginGuard(publicUrl?: string): Middleware {
         } catch {
           host = null;
         }
-        if (host !== ctx.host && host !== publicHost) throw new ForbiddenError('Cross-origin request refused', 'csrf_failed');
+        if (host !== ctx.host && host !== publicHost)
+          throw new ForbiddenError('Cross-origin request refused', 'csrf_failed');
       }
     }
     await next();
@@ -63,7 +71,10 @@ export function sameOriginGuard(publicUrl?: string): Middleware {
  * (else 401 `not_logged_in`), and state changes must carry its `X-CSRF-Token` (else 403 `csrf_failed`).
  * Sets `ctx.state.partner` and `Cache-Control: no-store`. Other modules (payout requests) reuse it.
  */
-export function partnerAuthenticated(partner: Pick<PartnerService, 'authenticate'>, publicUrl?: string): Middleware<PartnerState> {
+export function partnerAuthenticated(
+  partner: Pick<PartnerService, 'authenticate'>,
+  publicUrl?: string,
+): Middleware<PartnerState> {
   const guard = sameOriginGuard(publicUrl);
   return async (ctx, next: Next) => {
     ctx.set('Cache-Control', 'no-store');
@@ -83,7 +94,10 @@ function neutraliseFormula(cell: string): string {
   return /^[=+\-@\t\r]/.test(cell) && !/^-?\d+(\.\d+)?$/.test(cell) ? `'${cell}` : cell;
 }
 
-export function partnerRoutes(partner: PartnerService, opts: { secureCookies: boolean; publicUrl?: string }): Router<PartnerState> {
+export function partnerRoutes(
+  partner: PartnerService,
+  opts: { secureCookies: boolean; publicUrl?: string },
+): Router<PartnerState> {
   const router = new Router<PartnerState>({ prefix: '/api/v1/partner' });
   const authenticated = partnerAuthenticated(partner, opts.publicUrl);
   router.use(sameOriginGuard(opts.publicUrl));
@@ -106,7 +120,8 @@ export function partnerRoutes(partner: PartnerService, opts: { secureCookies: bo
     ctx.body = { csrfToken: s.csrfToken };
   };
   const requireJson = (ctx: Context) => {
-    if (!ctx.is('application/json')) throw new AppError(415, 'unsupported_media_type', 'Send JSON (Content-Type: application/json)');
+    if (!ctx.is('application/json'))
+      throw new AppError(415, 'unsupported_media_type', 'Send JSON (Content-Type: application/json)');
   };
   const client = (ctx: Context) => ({ ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null });
 

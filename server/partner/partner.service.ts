@@ -14,8 +14,23 @@ import { BoundedRateLimiter } from '../http/bounded-rate-limiter.ts';
 import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { AffiliateRow, CommissionStatus, PartnerPayoutMethod, PayoutMethod, PayoutStatus, ProgramRow } from '../db/schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError, UnprocessableError, ValidationError } from '../errors.ts';
+import type {
+  AffiliateRow,
+  CommissionStatus,
+  PartnerPayoutMethod,
+  PayoutMethod,
+  PayoutStatus,
+  ProgramRow,
+} from '../db/schema.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthorizedError,
+  UnprocessableError,
+  ValidationError,
+} from '../errors.ts';
 import { hashSecret, newId, newSecret } from '../ids.ts';
 import { parseInput } from '../http/input.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
@@ -84,8 +99,14 @@ export const applyInput = z.object({
 const programIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'is not a program id');
 
 export const createLinkInput = z.object({
-  slug: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').optional(),
-  destinationUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+  slug: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
+    .optional(),
+  destinationUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .max(2048)
+    .optional(),
   campaign: z.string().trim().min(1).max(100).optional(),
 });
 
@@ -106,7 +127,10 @@ export const listCommissionsInput = pageInput.extend({
 });
 
 export const statsInput = z.object({
-  days: z.coerce.number().pipe(z.union([z.literal(7), z.literal(30), z.literal(90)], { error: 'must be 7, 30 or 90' })).default(30),
+  days: z.coerce
+    .number()
+    .pipe(z.union([z.literal(7), z.literal(30), z.literal(90)], { error: 'must be 7, 30 or 90' }))
+    .default(30),
   tz: z
     .string()
     .max(64)
@@ -147,7 +171,12 @@ const bankDetails = z
       .transform((s) => s.replace(/\s+/g, '').toUpperCase())
       .refine((s) => s === '' || isValidIban(s), 'is not a valid IBAN')
       .optional(),
-    accountNumber: z.string().trim().regex(/^[0-9A-Za-z -]{4,34}$/, 'is not an account number').optional().or(z.literal('')),
+    accountNumber: z
+      .string()
+      .trim()
+      .regex(/^[0-9A-Za-z -]{4,34}$/, 'is not an account number')
+      .optional()
+      .or(z.literal('')),
     bic: z
       .string()
       .trim()
@@ -155,7 +184,12 @@ const bankDetails = z
       .regex(/^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$/, 'is not a BIC/SWIFT code')
       .optional()
       .or(z.literal('')),
-    routingNumber: z.string().trim().regex(/^[0-9 -]{5,20}$/, 'is not a routing number').optional().or(z.literal('')),
+    routingNumber: z
+      .string()
+      .trim()
+      .regex(/^[0-9 -]{5,20}$/, 'is not a routing number')
+      .optional()
+      .or(z.literal('')),
     bankName: z.string().trim().max(200).optional(),
     country: z
       .string()
@@ -163,15 +197,25 @@ const bankDetails = z
       .toUpperCase()
       .regex(/^[A-Z]{2}$/, 'must be a 2-letter country code'),
   })
-  .refine((b) => Boolean(b.iban) || Boolean(b.accountNumber), { message: 'an IBAN or an account number is required', path: ['iban'] });
+  .refine((b) => Boolean(b.iban) || Boolean(b.accountNumber), {
+    message: 'an IBAN or an account number is required',
+    path: ['iban'],
+  });
 const stripeConnectDetails = z.object({
-  accountId: z.string().trim().regex(/^acct_[A-Za-z0-9]{6,64}$/, 'must be a Stripe account id (acct_...)'),
+  accountId: z
+    .string()
+    .trim()
+    .regex(/^acct_[A-Za-z0-9]{6,64}$/, 'must be a Stripe account id (acct_...)'),
 });
 
 export const payoutSettingsInput = z.discriminatedUnion('method', [
   z.object({ method: z.literal('paypal'), details: paypalDetails, password: z.string().min(1).max(1000) }),
   z.object({ method: z.literal('bank_transfer'), details: bankDetails, password: z.string().min(1).max(1000) }),
-  z.object({ method: z.literal('stripe_connect'), details: stripeConnectDetails, password: z.string().min(1).max(1000) }),
+  z.object({
+    method: z.literal('stripe_connect'),
+    details: stripeConnectDetails,
+    password: z.string().min(1).max(1000),
+  }),
 ]);
 
 export interface SessionInfo {
@@ -276,7 +320,11 @@ function payoutSummary(method: PartnerPayoutMethod, d: Record<string, string>): 
 
 /** A readable code from the name ("Jane Doe" → "janedoe-x7k2"), like the admin API generates. */
 function generateCode(name: string): string {
-  const base = name.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '').slice(0, 16);
+  const base = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '')
+    .slice(0, 16);
   const suffix = randomBytes(4).toString('base64url').replace(/[-_]/g, '').slice(0, 4).toLowerCase();
   const code = base ? `${base}-${suffix}` : `aff-${randomBytes(5).toString('hex')}`;
   return AFFILIATE_CODE.test(code) ? code : `aff-${randomBytes(5).toString('hex')}`;
@@ -291,7 +339,13 @@ function payoutBalances(program: ProgramRow, money: repo.MoneyRow[]) {
     .map((m) => {
       const amount = m.balance;
       const minimum = minimumPayout(program, m.currency);
-      return { currency: m.currency, amount, maturing: m.maturing, minimum, reachesMinimum: amount > 0 && amount >= minimum };
+      return {
+        currency: m.currency,
+        amount,
+        maturing: m.maturing,
+        minimum,
+        reachesMinimum: amount > 0 && amount >= minimum,
+      };
     })
     .filter((b) => b.amount !== 0 || b.maturing !== 0 || b.currency === program.currency);
 }
@@ -299,7 +353,10 @@ function payoutBalances(program: ProgramRow, money: repo.MoneyRow[]) {
 /** The next run of the program's payout schedule (cron, UTC) after `at`, ISO 8601, or null when unreadable. */
 function nextPayoutRun(program: ProgramRow, at: Date): string | null {
   try {
-    return CronExpressionParser.parse(program.payout_schedule, { currentDate: at, tz: 'UTC' }).next().toDate().toISOString();
+    return CronExpressionParser.parse(program.payout_schedule, { currentDate: at, tz: 'UTC' })
+      .next()
+      .toDate()
+      .toISOString();
   } catch {
     return null;
   }
@@ -318,7 +375,11 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
   // Failed logins per e-mail + IP, and per IP across e-mails (credential stuffing): the per-account lockout
   // in the database (LOCKOUT_THRESHOLD) trips first for known accounts; these also cover unknown e-mails.
   // Each limiter remembers at most LIMITER_MAX_KEYS keys (a flood of distinct addresses cannot grow memory past it).
-  const loginPerEmailIp = new BoundedRateLimiter({ points: 2 * LOCKOUT_THRESHOLD, duration: LOCKOUT_MINUTES * 60, maxKeys: LIMITER_MAX_KEYS });
+  const loginPerEmailIp = new BoundedRateLimiter({
+    points: 2 * LOCKOUT_THRESHOLD,
+    duration: LOCKOUT_MINUTES * 60,
+    maxKeys: LIMITER_MAX_KEYS,
+  });
   const loginPerIp = new BoundedRateLimiter({ points: 100, duration: LOCKOUT_MINUTES * 60, maxKeys: LIMITER_MAX_KEYS });
   // Public forms: applications and reset requests per IP; reset mails per e-mail address.
   const applyPerIp = new BoundedRateLimiter({ points: 10, duration: 3600, maxKeys: LIMITER_MAX_KEYS });
@@ -345,7 +406,12 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     await db.transaction().execute(async (trx) => {
       // A new link replaces older unused ones of the same purpose: a leaked old link stops working.
       await repo.retireTokens(trx, affiliateId, purpose, now());
-      await repo.insertToken(trx, { token_hash: hashSecret(token), affiliate_id: affiliateId, purpose, expires_at: new Date(now().getTime() + ttl) });
+      await repo.insertToken(trx, {
+        token_hash: hashSecret(token),
+        affiliate_id: affiliateId,
+        purpose,
+        expires_at: new Date(now().getTime() + ttl),
+      });
     });
     return token;
   }
@@ -372,7 +438,8 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     const [affiliateId, daysText, tz] = key.split('|') as [string, string, string];
     const days = Number(daysText);
     const at = now();
-    const zone = tz !== 'UTC' && (await repo.recentRollupClicks(db, affiliateId, at, days)) > LOCAL_DAYS_MAX_CLICKS ? 'UTC' : tz;
+    const zone =
+      tz !== 'UTC' && (await repo.recentRollupClicks(db, affiliateId, at, days)) > LOCAL_DAYS_MAX_CLICKS ? 'UTC' : tz;
     const { counts, earnings } = await repo.dailySeries(db, affiliateId, at, days, zone);
     const dates = counts.map((r) => r.day);
     const index = new Map(dates.map((d, i) => [d, i]));
@@ -388,7 +455,9 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       dates,
       clicks: counts.map((r) => Number(r.clicks)),
       sales: counts.map((r) => Number(r.sales)),
-      earnings: [...perCurrency.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([currency, amounts]) => ({ currency, amounts })),
+      earnings: [...perCurrency.entries()]
+        .sort(([x], [y]) => x.localeCompare(y))
+        .map(([currency, amounts]) => ({ currency, amounts })),
     };
   });
 
@@ -432,7 +501,10 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
      * @returns the absolute URL to give the affiliate: `${publicUrl}/partner/#set-password=<token>`
      *   (`#reset-password=<token>` for a reset)
      */
-    async issueSetPasswordLink(affiliate: Pick<AffiliateRow, 'id'>, purpose: 'set_password' | 'reset_password' = 'set_password'): Promise<string> {
+    async issueSetPasswordLink(
+      affiliate: Pick<AffiliateRow, 'id'>,
+      purpose: 'set_password' | 'reset_password' = 'set_password',
+    ): Promise<string> {
       const token = await issueToken(affiliate.id, purpose);
       const fragment = purpose === 'set_password' ? 'set-password' : 'reset-password';
       return `${config.publicUrl}/partner/#${fragment}=${token}`;
@@ -448,7 +520,15 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       if (!a) throw new NotFoundError('Affiliate');
       const p = (await findProgramById(db, a.program_id))!;
       const setPasswordUrl = await service.issueSetPasswordLink(a);
-      const emailSent = await mailer.send(mails.setPasswordMail({ to: a.email, name: a.name, programName: p.name, url: setPasswordUrl, ttlDays: SET_PASSWORD_TTL_DAYS }));
+      const emailSent = await mailer.send(
+        mails.setPasswordMail({
+          to: a.email,
+          name: a.name,
+          programName: p.name,
+          url: setPasswordUrl,
+          ttlDays: SET_PASSWORD_TTL_DAYS,
+        }),
+      );
       return { setPasswordUrl, emailSent };
     },
 
@@ -459,7 +539,11 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     async invite(program: Pick<ProgramRow, 'id'>, affiliateId: string) {
       const a = await affiliatesRepo.findAffiliate(db, program.id, affiliateId);
       if (!a) throw new NotFoundError('Affiliate');
-      if (a.status !== 'approved') throw new UnprocessableError('Only an approved affiliate can be invited; approve it first', 'affiliate_not_approved');
+      if (a.status !== 'approved')
+        throw new UnprocessableError(
+          'Only an approved affiliate can be invited; approve it first',
+          'affiliate_not_approved',
+        );
       return service.sendSetPasswordLink(a.id);
     },
 
@@ -468,7 +552,14 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       const id = parseInput(programIdParam, programId);
       const p = await findProgramById(db, id);
       if (!p) throw new NotFoundError('Program', 'unknown_program');
-      return { id: p.id, name: p.name, website: p.website, currency: p.currency, defaultRateBps: p.default_rate_bps, cookieDays: p.cookie_days };
+      return {
+        id: p.id,
+        name: p.name,
+        website: p.website,
+        currency: p.currency,
+        defaultRateBps: p.default_rate_bps,
+        cookieDays: p.cookie_days,
+      };
     },
 
     /**
@@ -482,7 +573,10 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       const data = parseInput(applyInput, input);
       const program = await findProgramById(db, id);
       if (!program) throw new NotFoundError('Program', 'unknown_program');
-      if (client.ip) await applyPerIp.consume(client.ip).catch((r) => throwRateLimited(r.msBeforeNext ?? 3_600_000, 'Too many applications from this address'));
+      if (client.ip)
+        await applyPerIp
+          .consume(client.ip)
+          .catch((r) => throwRateLimited(r.msBeforeNext ?? 3_600_000, 'Too many applications from this address'));
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
           await repo.insertApplication(db, {
@@ -511,7 +605,10 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     async applications(program: Pick<ProgramRow, 'id'>, affiliateIds: string[]) {
       const rows = await repo.listApplications(db, program.id, affiliateIds);
       return new Map(
-        rows.map((r) => [r.id, { website: r.website, promotionMethod: r.promotion_method, appliedAt: r.applied_at?.toISOString() ?? null }]),
+        rows.map((r) => [
+          r.id,
+          { website: r.website, promotionMethod: r.promotion_method, appliedAt: r.applied_at?.toISOString() ?? null },
+        ]),
       );
     },
 
@@ -548,9 +645,13 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       const data = parseInput(loginInput, input);
       const emailKey = `${data.email.toLowerCase()}|${client.ip ?? ''}`;
       const ipKey = client.ip ?? '';
-      for (const [limiter, key] of [[loginPerEmailIp, emailKey], [loginPerIp, ipKey]] as const) {
+      for (const [limiter, key] of [
+        [loginPerEmailIp, emailKey],
+        [loginPerIp, ipKey],
+      ] as const) {
         const state = await limiter.get(key);
-        if (state && state.remainingPoints <= 0) throwRateLimited(state.msBeforeNext, 'Too many failed logins; try again later or reset your password');
+        if (state && state.remainingPoints <= 0)
+          throwRateLimited(state.msBeforeNext, 'Too many failed logins; try again later or reset your password');
       }
       const at = now();
       const candidates = (await affiliatesRepo.findAffiliatesByEmail(db, data.email, data.program)).filter(
@@ -570,7 +671,12 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         }
       }
       if (candidates.length === 0) await verifyPassword(await decoyHash(), data.password);
-      await repo.recordFailedLogin(db, open.map((a) => a.id), LOCKOUT_THRESHOLD, new Date(at.getTime() + LOCKOUT_MINUTES * MINUTE_MS));
+      await repo.recordFailedLogin(
+        db,
+        open.map((a) => a.id),
+        LOCKOUT_THRESHOLD,
+        new Date(at.getTime() + LOCKOUT_MINUTES * MINUTE_MS),
+      );
       await loginPerEmailIp.penalty(emailKey, 1);
       await loginPerIp.penalty(ipKey, 1);
       throw new UnauthorizedError('Wrong email or password', 'invalid_credentials');
@@ -590,12 +696,24 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         () => false,
       );
       if (!withinQuota) return { sent: true };
-      const affiliates = (await affiliatesRepo.findAffiliatesByEmail(db, data.email, data.program)).filter((a) => a.status === 'approved');
+      const affiliates = (await affiliatesRepo.findAffiliatesByEmail(db, data.email, data.program)).filter(
+        (a) => a.status === 'approved',
+      );
       const mailsOut: Promise<boolean>[] = [];
       for (const a of affiliates) {
         const p = await findProgramById(db, a.program_id);
         const url = await service.issueSetPasswordLink(a, 'reset_password');
-        mailsOut.push(mailer.send(mails.resetPasswordMail({ to: a.email, name: a.name, programName: p?.name ?? 'partner', url, ttlMinutes: RESET_PASSWORD_TTL_MINUTES })));
+        mailsOut.push(
+          mailer.send(
+            mails.resetPasswordMail({
+              to: a.email,
+              name: a.name,
+              programName: p?.name ?? 'partner',
+              url,
+              ttlMinutes: RESET_PASSWORD_TTL_MINUTES,
+            }),
+          ),
+        );
       }
       // Not awaited: talking to the SMTP server takes long enough to tell a known address from an unknown one.
       // `send` never rejects (failures are logged).
@@ -641,7 +759,15 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     async me(partner: AuthenticatedPartner) {
       const [a, p] = await Promise.all([requireAffiliate(partner), requireProgram(partner)]);
       return {
-        affiliate: { id: a.id, name: a.name, email: a.email, code: a.code, status: a.status, website: a.website, payoutMethod: a.payout_method },
+        affiliate: {
+          id: a.id,
+          name: a.name,
+          email: a.email,
+          code: a.code,
+          status: a.status,
+          website: a.website,
+          payoutMethod: a.payout_method,
+        },
         program: {
           id: p.id,
           name: p.name,
@@ -744,7 +870,8 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
           createdAt: row.created_at.toISOString(),
         };
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new ConflictError('This slug is already taken', 'slug_taken');
+        if ((err as { code?: string }).code === '23505')
+          throw new ConflictError('This slug is already taken', 'slug_taken');
         throw err;
       }
     },
@@ -756,7 +883,11 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     async referrals(partner: AuthenticatedPartner, query: unknown) {
       const page = parseInput(pageInput, query);
       const { rows, total } = await repo.listReferrals(db, partner.affiliateId, page);
-      const sales = await repo.salesOfReferrals(db, partner.affiliateId, rows.map((r) => r.id));
+      const sales = await repo.salesOfReferrals(
+        db,
+        partner.affiliateId,
+        rows.map((r) => r.id),
+      );
       return {
         data: rows.map((r) => {
           const own = sales.filter((s) => s.referral_id === r.id);
@@ -776,7 +907,12 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
               commission:
                 s.commission_id === null
                   ? null
-                  : { id: s.commission_id, amount: s.commission_amount!, currency: s.commission_currency!, status: s.commission_status! },
+                  : {
+                      id: s.commission_id,
+                      amount: s.commission_amount!,
+                      currency: s.commission_currency!,
+                      status: s.commission_status!,
+                    },
             })),
           };
         }),
@@ -789,7 +925,11 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     /** The affiliate's commissions, newest first; `status` filters (`pending` or `pending,approved`). */
     async commissions(partner: AuthenticatedPartner, query: unknown) {
       const q = parseInput(listCommissionsInput, query);
-      const { rows, total } = await repo.listCommissions(db, partner.affiliateId, { statuses: q.status, limit: q.limit, offset: q.offset });
+      const { rows, total } = await repo.listCommissions(db, partner.affiliateId, {
+        statuses: q.status,
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { data: rows.map(toPartnerCommission), total, limit: q.limit, offset: q.offset };
     },
 
@@ -800,7 +940,14 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       const events = await repo.commissionEvents(db, row.id);
       return {
         commission: toPartnerCommission(row),
-        history: events.map((e) => ({ from: e.from_status, to: e.to_status, amount: e.amount, actor: e.actor, reason: e.reason, at: e.created_at.toISOString() })),
+        history: events.map((e) => ({
+          from: e.from_status,
+          to: e.to_status,
+          amount: e.amount,
+          actor: e.actor,
+          reason: e.reason,
+          at: e.created_at.toISOString(),
+        })),
       };
     },
 
@@ -810,7 +957,21 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
      */
     async commissionsCsvRows(partner: AuthenticatedPartner): Promise<string[][]> {
       const rows = await repo.allCommissions(db, partner.affiliateId, CSV_EXPORT_LIMIT);
-      const header = ['id', 'created_at', 'status', 'kind', 'rule', 'sale_amount', 'amount', 'currency', 'amount_minor', 'payable_at', 'paid_at', 'payout_id', 'customer'];
+      const header = [
+        'id',
+        'created_at',
+        'status',
+        'kind',
+        'rule',
+        'sale_amount',
+        'amount',
+        'currency',
+        'amount_minor',
+        'payable_at',
+        'paid_at',
+        'payout_id',
+        'customer',
+      ];
       return [
         header,
         ...rows.map((r) => {
@@ -859,7 +1020,9 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         balance,
         minimum: { amount: program.min_payout_amount, currency: program.currency },
         nextPayoutDate: nextPayoutRun(program, at),
-        payoutMethod: a.payout_method ? { method: a.payout_method, summary: payoutSummary(a.payout_method, a.payout_details ?? {}) } : null,
+        payoutMethod: a.payout_method
+          ? { method: a.payout_method, summary: payoutSummary(a.payout_method, a.payout_details ?? {}) }
+          : null,
         openPayouts: open.reduce((n, o) => n + o.n, 0),
         canRequest: a.payout_method !== null && balance.some((b) => b.reachesMinimum && !openIn.has(b.currency)),
       };
@@ -881,7 +1044,12 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       const a = await requireAffiliate(partner);
       if (!a.payout_method) return { method: null, details: null, summary: null, updatedAt: null };
       const details = a.payout_details ?? {};
-      return { method: a.payout_method, details, summary: payoutSummary(a.payout_method, details), updatedAt: a.payout_updated_at?.toISOString() ?? null };
+      return {
+        method: a.payout_method,
+        details,
+        summary: payoutSummary(a.payout_method, details),
+        updatedAt: a.payout_updated_at?.toISOString() ?? null,
+      };
     },
 
     /**
@@ -897,11 +1065,21 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         throw new UnauthorizedError('The password is wrong', 'invalid_credentials');
       }
       const details = Object.fromEntries(
-        Object.entries(data.details as Record<string, string | undefined>).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''),
+        Object.entries(data.details as Record<string, string | undefined>).filter(
+          (e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '',
+        ),
       );
       await repo.updatePayoutSettings(db, a.id, data.method, details, now());
       const p = await requireProgram(partner);
-      await mailer.send(mails.payoutSettingsChangedMail({ to: a.email, name: a.name, programName: p.name, summary: payoutSummary(data.method, details), url: `${config.publicUrl}/partner/payouts` }));
+      await mailer.send(
+        mails.payoutSettingsChangedMail({
+          to: a.email,
+          name: a.name,
+          programName: p.name,
+          summary: payoutSummary(data.method, details),
+          url: `${config.publicUrl}/partner/payouts`,
+        }),
+      );
       return service.payoutSettings(partner);
     },
   };

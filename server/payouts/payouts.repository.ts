@@ -16,9 +16,16 @@ export type { BalanceRow } from '../commissions/balances.ts';
  * Balances of a program (optionally one affiliate, one currency), largest balance first. The buckets are
  * defined once, in `commissions/balances.ts`.
  */
-export async function balances(db: DbOrTrx, programId: string, opts: { affiliateId?: string; currency?: string } = {}): Promise<BalanceRow[]> {
+export async function balances(
+  db: DbOrTrx,
+  programId: string,
+  opts: { affiliateId?: string; currency?: string } = {},
+): Promise<BalanceRow[]> {
   const rows = await commissionBalances(db, { programId, ...opts });
-  return rows.sort((a, b) => b.balance - a.balance || a.affiliate_id.localeCompare(b.affiliate_id) || a.currency.localeCompare(b.currency));
+  return rows.sort(
+    (a, b) =>
+      b.balance - a.balance || a.affiliate_id.localeCompare(b.affiliate_id) || a.currency.localeCompare(b.currency),
+  );
 }
 
 /** Unsettled commissions of one affiliate in one currency, locked, oldest first (clawbacks included). */
@@ -65,13 +72,23 @@ export function insertPayout(db: DbOrTrx, row: Insertable<PayoutsTable>) {
   return db
     .insertInto('payouts')
     .values(row)
-    .onConflict((oc) => oc.columns(['program_id', 'affiliate_id', 'currency', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
+    .onConflict((oc) =>
+      oc
+        .columns(['program_id', 'affiliate_id', 'currency', 'idempotency_key'])
+        .where('idempotency_key', 'is not', null)
+        .doNothing(),
+    )
     .returningAll()
     .executeTakeFirst();
 }
 
 /** Point unsettled commissions at a payout. @returns the ids actually attached (those still unsettled). */
-export async function attachCommissions(db: DbOrTrx, payoutId: string, commissionIds: string[], at: Date): Promise<string[]> {
+export async function attachCommissions(
+  db: DbOrTrx,
+  payoutId: string,
+  commissionIds: string[],
+  at: Date,
+): Promise<string[]> {
   if (commissionIds.length === 0) return [];
   const rows = await db
     .updateTable('commissions')
@@ -94,11 +111,22 @@ export function insertCommissionEvents(db: DbOrTrx, events: Insertable<Commissio
 }
 
 export function lockPayout(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('payouts').selectAll().where('program_id', '=', programId).where('id', '=', id).forUpdate().executeTakeFirst();
+  return db
+    .selectFrom('payouts')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 export function findPayout(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('payouts').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('payouts')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export function updatePayout(db: DbOrTrx, id: string, patch: Updateable<PayoutsTable>) {
@@ -107,7 +135,14 @@ export function updatePayout(db: DbOrTrx, id: string, patch: Updateable<PayoutsT
 
 /** Commissions currently in a payout, locked. */
 export function lockPayoutCommissions(db: DbOrTrx, payoutId: string) {
-  return db.selectFrom('commissions').selectAll().where('payout_id', '=', payoutId).orderBy('created_at').orderBy('id').forUpdate().execute();
+  return db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('payout_id', '=', payoutId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .forUpdate()
+    .execute();
 }
 
 /** What a payout covered (kept after a failure), with each commission's current status. */
@@ -125,7 +160,15 @@ export function payoutItems(db: DbOrTrx, payoutId: string) {
 export function listPayouts(
   db: DbOrTrx,
   programId: string,
-  opts: { status?: PayoutStatus; affiliateId?: string; batchId?: string; currency?: string; method?: PayoutMethod; limit: number; offset: number },
+  opts: {
+    status?: PayoutStatus;
+    affiliateId?: string;
+    batchId?: string;
+    currency?: string;
+    method?: PayoutMethod;
+    limit: number;
+    offset: number;
+  },
 ) {
   let q = db
     .selectFrom('payouts')

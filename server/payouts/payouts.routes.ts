@@ -54,7 +54,11 @@ export function balancesRoutes(payouts: PayoutsService): Router<AdminState> {
 }
 
 /** Partner: `POST /api/v1/partner/payouts/request` `{ currency? }` → 201 `{ payouts: [...] }`. */
-export function partnerPayoutRoutes(payouts: PayoutsService, partner: PartnerService, opts: { publicUrl?: string } = {}): Router<PartnerState> {
+export function partnerPayoutRoutes(
+  payouts: PayoutsService,
+  partner: PartnerService,
+  opts: { publicUrl?: string } = {},
+): Router<PartnerState> {
   const router = new Router<PartnerState>({ prefix: '/api/v1/partner/payouts' });
   router.post('/request', partnerAuthenticated(partner, opts.publicUrl), async (ctx) => {
     const created = await payouts.requestByAffiliate(ctx.state.partner.affiliateId, await readJson(ctx));

@@ -158,7 +158,10 @@ export function minimumPayout(program: Pick<ProgramRow, 'min_payout_amount' | 'c
  * or before `at`, unless it came before the program existed or was already paid out.
  * @throws Error from cron-parser when the stored schedule is invalid (it is validated on write)
  */
-export function duePayoutOccurrence(program: Pick<ProgramRow, 'payout_schedule' | 'payouts_generated_for' | 'created_at'>, at: Date): Date | null {
+export function duePayoutOccurrence(
+  program: Pick<ProgramRow, 'payout_schedule' | 'payouts_generated_for' | 'created_at'>,
+  at: Date,
+): Date | null {
   const prev = CronExpressionParser.parse(program.payout_schedule, { currentDate: at, tz: 'UTC' }).prev().toDate();
   if (prev < program.created_at) return null;
   if (program.payouts_generated_for && program.payouts_generated_for >= prev) return null;
@@ -194,11 +197,15 @@ interface SettleOptions {
 }
 
 /** Method and the details to pay with (a snapshot: later edits of the affiliate's settings do not move money). */
-function payoutMethodFor(affiliate: AffiliateRow, wanted?: PayoutMethod): { method: PayoutMethod; details: Record<string, string> | null } | SettleRefusal {
+function payoutMethodFor(
+  affiliate: AffiliateRow,
+  wanted?: PayoutMethod,
+): { method: PayoutMethod; details: Record<string, string> | null } | SettleRefusal {
   const method = wanted ?? affiliate.payout_method ?? undefined;
   if (!method) return 'no_payout_method';
   if (method === 'store_credit' || method === 'check') return { method, details: null };
-  if (affiliate.payout_method === method && affiliate.payout_details) return { method, details: affiliate.payout_details };
+  if (affiliate.payout_method === method && affiliate.payout_details)
+    return { method, details: affiliate.payout_details };
   if (method === 'paypal') return { method, details: { email: affiliate.email } };
   return 'no_payout_details';
 }
@@ -208,15 +215,25 @@ const REFUSALS: Record<SettleRefusal, (balance: number, nearest: number) => AppE
   below_minimum: (b) => new UnprocessableError(`The balance (${b}) is below the minimum payout`, 'below_minimum'),
   insufficient_balance: (b) => new UnprocessableError(`The amount exceeds the balance (${b})`, 'insufficient_balance'),
   amount_not_settleable: (_b, n) =>
-    new UnprocessableError(`Commissions settle whole: the nearest payable amount not above it is ${n}`, 'amount_not_settleable'),
+    new UnprocessableError(
+      `Commissions settle whole: the nearest payable amount not above it is ${n}`,
+      'amount_not_settleable',
+    ),
   no_payout_method: () => new UnprocessableError('The affiliate has no payout method on file', 'no_payout_method'),
-  no_payout_details: () => new UnprocessableError('The affiliate has no details on file for this payout method', 'no_payout_details'),
+  no_payout_details: () =>
+    new UnprocessableError('The affiliate has no details on file for this payout method', 'no_payout_details'),
   payout_open: () => new ConflictError('A payout in this currency is already open', 'payout_open'),
-  affiliate_not_approved: () => new UnprocessableError('Only approved affiliates are paid out', 'affiliate_not_approved'),
+  affiliate_not_approved: () =>
+    new UnprocessableError('Only approved affiliates are paid out', 'affiliate_not_approved'),
   duplicate: () => new ConflictError('This payout was already created', 'duplicate_payout'),
 };
 
-export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEndpoint?: StripeEndpoint; log?: (msg: string, err?: unknown) => void }) {
+export function createPayoutsService(deps: {
+  db: Db;
+  now?: () => Date;
+  stripeEndpoint?: StripeEndpoint;
+  log?: (msg: string, err?: unknown) => void;
+}) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? (() => {});
@@ -233,8 +250,10 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
   ): Promise<{ payout: PayoutRow } | { refused: SettleRefusal; balance: number; nearest: number }> {
     const refuse = (refused: SettleRefusal, balance = 0, nearest = 0) => ({ refused, balance, nearest });
     if (o.requireApproved && affiliate.status !== 'approved') return refuse('affiliate_not_approved');
-    if (o.idempotencyKey && (await repo.findPayoutByKey(trx, program.id, affiliate.id, o.currency, o.idempotencyKey))) return refuse('duplicate');
-    if (o.oneOpenAtATime && (await repo.countOpenPayouts(trx, program.id, affiliate.id, o.currency)).n > 0) return refuse('payout_open');
+    if (o.idempotencyKey && (await repo.findPayoutByKey(trx, program.id, affiliate.id, o.currency, o.idempotencyKey)))
+      return refuse('duplicate');
+    if (o.oneOpenAtATime && (await repo.countOpenPayouts(trx, program.id, affiliate.id, o.currency)).n > 0)
+      return refuse('payout_open');
     const rows = await repo.lockUnsettled(trx, program.id, affiliate.id, o.currency);
     const clawbacks = rows.filter((r) => r.amount < 0);
     const credits = rows.filter((r) => r.amount >= 0 && r.status === 'approved');
@@ -273,10 +292,19 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
       created_at: at,
     });
     if (!payout) return refuse('duplicate');
-    const attached = await repo.attachCommissions(trx, payout.id, chosen.map((c) => c.id), at);
+    const attached = await repo.attachCommissions(
+      trx,
+      payout.id,
+      chosen.map((c) => c.id),
+      at,
+    );
     // Under the affiliate lock nothing else can take them; if it ever did, roll the whole payout back.
-    if (attached.length !== chosen.length) throw new ConflictError('Commissions changed while paying them; retry', 'concurrent_change');
-    await repo.insertPayoutItems(trx, chosen.map((c) => ({ payout_id: payout.id, commission_id: c.id, amount: c.amount })));
+    if (attached.length !== chosen.length)
+      throw new ConflictError('Commissions changed while paying them; retry', 'concurrent_change');
+    await repo.insertPayoutItems(
+      trx,
+      chosen.map((c) => ({ payout_id: payout.id, commission_id: c.id, amount: c.amount })),
+    );
     await repo.insertCommissionEvents(
       trx,
       chosen.map((c) => ({
@@ -309,7 +337,14 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
   }
 
   /** Move a locked payout's commissions to `paid` (complete) or back to the balance (fail), with history. */
-  async function closeCommissions(trx: DbOrTrx, payout: PayoutRow, outcome: 'completed' | 'failed', actor: 'system' | 'merchant', why: string, at: Date) {
+  async function closeCommissions(
+    trx: DbOrTrx,
+    payout: PayoutRow,
+    outcome: 'completed' | 'failed',
+    actor: 'system' | 'merchant',
+    why: string,
+    at: Date,
+  ) {
     const rows = await repo.lockPayoutCommissions(trx, payout.id);
     if (rows.length === 0) return;
     const ids = rows.map((r) => r.id);
@@ -317,17 +352,43 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
       // Only live ones are paid; a commission reversed while its payout was open keeps its status.
       const payable = rows.filter((r) => r.status === 'approved' || r.status === 'pending');
       if (payable.length) {
-        await trx.updateTable('commissions').set({ status: 'paid', paid_at: at, updated_at: at }).where('id', 'in', payable.map((r) => r.id)).execute();
+        await trx
+          .updateTable('commissions')
+          .set({ status: 'paid', paid_at: at, updated_at: at })
+          .where(
+            'id',
+            'in',
+            payable.map((r) => r.id),
+          )
+          .execute();
       }
       await repo.insertCommissionEvents(
         trx,
-        payable.map((c) => ({ commission_id: c.id, program_id: c.program_id, from_status: c.status, to_status: 'paid' as const, amount: c.amount, actor, reason: why, created_at: at })),
+        payable.map((c) => ({
+          commission_id: c.id,
+          program_id: c.program_id,
+          from_status: c.status,
+          to_status: 'paid' as const,
+          amount: c.amount,
+          actor,
+          reason: why,
+          created_at: at,
+        })),
       );
     } else {
       await trx.updateTable('commissions').set({ payout_id: null, updated_at: at }).where('id', 'in', ids).execute();
       await repo.insertCommissionEvents(
         trx,
-        rows.map((c) => ({ commission_id: c.id, program_id: c.program_id, from_status: c.status, to_status: c.status, amount: c.amount, actor, reason: why, created_at: at })),
+        rows.map((c) => ({
+          commission_id: c.id,
+          program_id: c.program_id,
+          from_status: c.status,
+          to_status: c.status,
+          amount: c.amount,
+          actor,
+          reason: why,
+          created_at: at,
+        })),
       );
     }
   }
@@ -397,11 +458,14 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
       const data = parseInput(requestPayoutInput, input ?? {});
       const affiliate = await findAffiliateById(db, affiliateId);
       if (!affiliate) throw new NotFoundError('Affiliate');
-      if (affiliate.status !== 'approved') throw new UnprocessableError('Only approved affiliates can request payouts', 'affiliate_not_approved');
+      if (affiliate.status !== 'approved')
+        throw new UnprocessableError('Only approved affiliates can request payouts', 'affiliate_not_approved');
       const program = await requireProgram(affiliate.program_id);
       const currencies = data.currency
         ? [data.currency]
-        : (await repo.balances(db, program.id, { affiliateId })).filter((b) => b.balance >= minimumPayout(program, b.currency) && b.balance > 0).map((b) => b.currency);
+        : (await repo.balances(db, program.id, { affiliateId }))
+            .filter((b) => b.balance >= minimumPayout(program, b.currency) && b.balance > 0)
+            .map((b) => b.currency);
       if (currencies.length === 0) throw REFUSALS.below_minimum(0, 0);
       const created: Payout[] = [];
       for (const currency of currencies) {
@@ -426,7 +490,9 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
      * e.g. suspended, are skipped and keep their balance). Idempotent per schedule occurrence, and safe with several workers running it at once.
      * @returns how many payouts were created, and the batch ids (one per program run)
      */
-    async generateDue(opts: { programId?: string; force?: boolean } = {}): Promise<{ payouts: number; batches: string[] }> {
+    async generateDue(
+      opts: { programId?: string; force?: boolean } = {},
+    ): Promise<{ payouts: number; batches: string[] }> {
       const at = now();
       let payouts = 0;
       const batches: string[] = [];
@@ -478,8 +544,13 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
           throw new ConflictError(`Cannot process a ${p.status} payout`, 'invalid_transition');
         }
         if (p.method === 'stripe_connect') {
-          if (!program.stripe_api_key) throw new UnprocessableError('Set the program’s Stripe API key first (PATCH /api/v1/program)', 'stripe_not_configured');
-          if (!p.method_details?.accountId) throw new UnprocessableError('The payout has no connected Stripe account', 'no_connected_account');
+          if (!program.stripe_api_key)
+            throw new UnprocessableError(
+              'Set the program’s Stripe API key first (PATCH /api/v1/program)',
+              'stripe_not_configured',
+            );
+          if (!p.method_details?.accountId)
+            throw new UnprocessableError('The payout has no connected Stripe account', 'no_connected_account');
         }
         const row = retry ? p : await repo.updatePayout(trx, p.id, { status: 'processing', processing_at: now() });
         return { payout: row, retry, done: false };
@@ -497,7 +568,11 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
       });
       if (outcome.status === 'unknown') {
         log(`payout ${p.id}: Stripe transfer outcome unknown (${outcome.reason}); it stays processing`);
-        throw new AppError(502, 'stripe_unavailable', 'Stripe did not answer; the payout stays processing: process it again later');
+        throw new AppError(
+          502,
+          'stripe_unavailable',
+          'Stripe did not answer; the payout stays processing: process it again later',
+        );
       }
       if (outcome.status === 'refused') return service.fail(program, p.id, { reason: outcome.reason }, 'system');
       return service.complete(program, p.id, { reference: outcome.transferId }, 'system', outcome.transferId);
@@ -508,7 +583,13 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
      * become `paid`. Completing again returns the payout unchanged.
      * @throws NotFoundError; ConflictError `invalid_transition` (failed payouts)
      */
-    async complete(program: ProgramRow, id: string, input: unknown, actor: 'system' | 'merchant' = 'merchant', stripeTransferId?: string): Promise<Payout> {
+    async complete(
+      program: ProgramRow,
+      id: string,
+      input: unknown,
+      actor: 'system' | 'merchant' = 'merchant',
+      stripeTransferId?: string,
+    ): Promise<Payout> {
       const { reference } = parseInput(completePayoutInput, input);
       const row = await db.transaction().execute(async (trx) => {
         const p = await repo.lockPayout(trx, program.id, id);
@@ -533,7 +614,12 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
      * balance (`approved`, no payout) for the next payout. Failing again returns the payout unchanged.
      * @throws NotFoundError; ConflictError `invalid_transition` (completed payouts)
      */
-    async fail(program: ProgramRow, id: string, input: unknown, actor: 'system' | 'merchant' = 'merchant'): Promise<Payout> {
+    async fail(
+      program: ProgramRow,
+      id: string,
+      input: unknown,
+      actor: 'system' | 'merchant' = 'merchant',
+    ): Promise<Payout> {
       const { reason } = parseInput(failPayoutInput, input);
       const row = await db.transaction().execute(async (trx) => {
         const p = await repo.lockPayout(trx, program.id, id);
@@ -558,10 +644,20 @@ export function createPayoutsService(deps: { db: Db; now?: () => Date; stripeEnd
       const q = parseInput(exportPayoutsInput, query);
       const method: PayoutMethod = q.format === 'paypal' ? 'paypal' : 'bank_transfer';
       // 5 000 rows: the most one PayPal Payouts file takes.
-      const rows = await repo.listPayouts(db, program.id, { status: q.status, batchId: q.batchId, currency: q.currency, method, limit: 5000, offset: 0 });
+      const rows = await repo.listPayouts(db, program.id, {
+        status: q.status,
+        batchId: q.batchId,
+        currency: q.currency,
+        method,
+        limit: 5000,
+        offset: 0,
+      });
       const currencies = new Set(rows.map((r) => r.currency));
       if (q.format === 'paypal' && currencies.size > 1) {
-        throw new UnprocessableError(`PayPal takes one currency per file: add currency= (one of ${[...currencies].join(', ')})`, 'mixed_currencies');
+        throw new UnprocessableError(
+          `PayPal takes one currency per file: add currency= (one of ${[...currencies].join(', ')})`,
+          'mixed_currencies',
+        );
       }
       const exportRows: ExportRow[] = rows
         .slice()

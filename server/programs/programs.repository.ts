@@ -7,12 +7,19 @@ export function insertProgram(db: DbOrTrx, row: Insertable<ProgramsTable>) {
   return db.insertInto('programs').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-export function insertApiKey(db: DbOrTrx, row: { id: string; program_id: string; key_hash: string; key_prefix: string }) {
+export function insertApiKey(
+  db: DbOrTrx,
+  row: { id: string; program_id: string; key_hash: string; key_prefix: string },
+) {
   return db.insertInto('api_keys').values(row).execute();
 }
 
 export function insertWebhookSecret(db: DbOrTrx, row: { id: string; program_id: string; secret: string }) {
-  return db.insertInto('stripe_webhook_secrets').values(row).onConflict((oc) => oc.doNothing()).execute();
+  return db
+    .insertInto('stripe_webhook_secrets')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 export function findProgramById(db: DbOrTrx, id: string) {
@@ -48,6 +55,7 @@ export async function listWebhookSecrets(db: DbOrTrx, programId: string): Promis
 
 /** Change a program's settings; an empty patch returns the row unchanged. */
 export async function updateProgram(db: DbOrTrx, id: string, patch: Updateable<ProgramsTable>) {
-  if (Object.keys(patch).length === 0) return db.selectFrom('programs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  if (Object.keys(patch).length === 0)
+    return db.selectFrom('programs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   return db.updateTable('programs').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }

@@ -19,7 +19,10 @@ export const createProgramInput = z.object({
     .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
     .transform((c) => c.toLowerCase())
     .default('usd'),
-  stripeWebhookSecret: z.string().regex(/^whsec_\S+$/, 'must start with whsec_').optional(),
+  stripeWebhookSecret: z
+    .string()
+    .regex(/^whsec_\S+$/, 'must start with whsec_')
+    .optional(),
 });
 export type CreateProgramInput = z.input<typeof createProgramInput>;
 
@@ -70,7 +73,10 @@ const cronSchedule = z
   .trim()
   .min(9)
   .max(100)
-  .refine((v) => v.split(/\s+/).length === 5 && nextPayoutAt(v) !== null, 'must be a 5-field cron expression, e.g. "0 0 1 * *"');
+  .refine(
+    (v) => v.split(/\s+/).length === 5 && nextPayoutAt(v) !== null,
+    'must be a 5-field cron expression, e.g. "0 0 1 * *"',
+  );
 
 /** What the merchant may change with `PATCH /api/v1/program`; omitted fields stay as they are. */
 export const updateSettingsInput = z
@@ -139,7 +145,11 @@ export function createProgramsService(deps: { db: Db; config: Config }) {
           key_prefix: apiKey.slice(0, 12),
         });
         if (data.stripeWebhookSecret) {
-          await repo.insertWebhookSecret(trx, { id: newId('whs'), program_id: program.id, secret: data.stripeWebhookSecret });
+          await repo.insertWebhookSecret(trx, {
+            id: newId('whs'),
+            program_id: program.id,
+            secret: data.stripeWebhookSecret,
+          });
         }
         return program;
       });

@@ -13,7 +13,12 @@ export async function funnel(db: DbOrTrx, programId: string, since: Date | null)
       count(*) FILTER (WHERE status = 'customer') AS customers
     FROM referrals WHERE program_id = ${programId} ${since ? sql`AND created_at >= ${since}` : sql``}`.execute(db);
   const r = rows[0]!;
-  return { clicks: Number(r.clicks), visitors: Number(r.visitors), leads: Number(r.leads), customers: Number(r.customers) };
+  return {
+    clicks: Number(r.clicks),
+    visitors: Number(r.visitors),
+    leads: Number(r.leads),
+    customers: Number(r.customers),
+  };
 }
 
 export function affiliatesByStatus(db: DbOrTrx, programId: string) {
@@ -33,5 +38,10 @@ export async function salesByCurrency(db: DbOrTrx, programId: string, since: Dat
     FROM conversions
     WHERE program_id = ${programId} AND kind = 'sale' ${since ? sql`AND occurred_at >= ${since}` : sql``}
     GROUP BY currency ORDER BY currency`.execute(db);
-  return rows.map((r) => ({ currency: r.currency, sales: Number(r.sales), revenue: Number(r.revenue), refunded: Number(r.refunded) }));
+  return rows.map((r) => ({
+    currency: r.currency,
+    sales: Number(r.sales),
+    revenue: Number(r.revenue),
+    refunded: Number(r.refunded),
+  }));
 }

@@ -30,7 +30,16 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
       ]);
       const commissions = new Map<string, Record<(typeof BUCKETS)[number], number> & { currency: string }>();
       for (const b of balances) {
-        const c = commissions.get(b.currency) ?? { currency: b.currency, pending: 0, on_hold: 0, approved: 0, clawbacks: 0, in_payouts: 0, paid: 0, balance: 0 };
+        const c = commissions.get(b.currency) ?? {
+          currency: b.currency,
+          pending: 0,
+          on_hold: 0,
+          approved: 0,
+          clawbacks: 0,
+          in_payouts: 0,
+          paid: 0,
+          balance: 0,
+        };
         for (const k of BUCKETS) c[k] += b[k];
         commissions.set(b.currency, c);
       }
@@ -42,7 +51,16 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
         sales,
         commissions: [...commissions.values()]
           .sort((a, b) => a.currency.localeCompare(b.currency))
-          .map((c) => ({ currency: c.currency, pending: c.pending, onHold: c.on_hold, approved: c.approved, clawbacks: c.clawbacks, inPayouts: c.in_payouts, paid: c.paid, balance: c.balance })),
+          .map((c) => ({
+            currency: c.currency,
+            pending: c.pending,
+            onHold: c.on_hold,
+            approved: c.approved,
+            clawbacks: c.clawbacks,
+            inPayouts: c.in_payouts,
+            paid: c.paid,
+            balance: c.balance,
+          })),
       };
     },
   };

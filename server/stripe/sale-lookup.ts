@@ -33,4 +33,6 @@ export async function findSaleForCharge(
 }
 
 /** The Stripe ids a refund or dispute can wait for (a sale known by one of them wakes it up). */
-export const waitKeys = (...ids: (string | null | undefined)[]): string[] => [...new Set(ids.filter((v): v is string => Boolean(v)))];
+export const waitKeys = (...ids: (string | null | undefined)[]): string[] => [
+  ...new Set(ids.filter((v): v is string => Boolean(v))),
+];

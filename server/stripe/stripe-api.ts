@@ -11,7 +11,15 @@
 import Stripe from 'stripe';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { charge, customer, invoicePayment, subscription, type Charge, type Customer, type Subscription } from './stripe-objects.ts';
+import {
+  charge,
+  customer,
+  invoicePayment,
+  subscription,
+  type Charge,
+  type Customer,
+  type Subscription,
+} from './stripe-objects.ts';
 
 /** Where the Stripe API is (default: api.stripe.com over HTTPS). */
 export interface StripeEndpoint {
@@ -43,7 +51,11 @@ async function read<T>(what: string, schema: z.ZodType<T>, call: () => Promise<u
   } catch (err) {
     if (isNotFound(err)) return null;
     const e = err as { type?: string; statusCode?: number; message?: string };
-    throw new StripeApiError(`Stripe API ${what}: ${e.statusCode ?? ''} ${e.type ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' ').slice(0, 500));
+    throw new StripeApiError(
+      `Stripe API ${what}: ${e.statusCode ?? ''} ${e.type ?? ''} ${e.message ?? String(err)}`
+        .replace(/\s+/g, ' ')
+        .slice(0, 500),
+    );
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new StripeApiError(`Stripe API ${what}: unexpected response shape`);
@@ -79,7 +91,8 @@ export function createStripeApi(endpoint?: StripeEndpoint) {
       const stripe = client(key);
       return {
         customer: (id) => read(`GET /v1/customers/${id}`, customer, () => stripe.customers.retrieve(id)),
-        subscription: (id) => read(`GET /v1/subscriptions/${id}`, subscription, () => stripe.subscriptions.retrieve(id)),
+        subscription: (id) =>
+          read(`GET /v1/subscriptions/${id}`, subscription, () => stripe.subscriptions.retrieve(id)),
         charge: (id) => read(`GET /v1/charges/${id}`, charge, () => stripe.charges.retrieve(id)),
         async invoiceForPaymentIntent(pi) {
           const list = await read('GET /v1/invoice_payments', invoicePaymentList, () =>

@@ -42,7 +42,12 @@ export async function claimEvent(
 }
 
 export function findEvent(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('stripe_events').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('stripe_events')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /**
@@ -52,7 +57,13 @@ export function findEvent(db: DbOrTrx, programId: string, id: string) {
 export function finishAttempt(
   db: DbOrTrx,
   ref: InboxRef,
-  o: { status: StripeEventStatus; error: string | null; at: Date; nextAttemptAt: Date | null; waitingFor: string[] | null },
+  o: {
+    status: StripeEventStatus;
+    error: string | null;
+    at: Date;
+    nextAttemptAt: Date | null;
+    waitingFor: string[] | null;
+  },
   opts: { count?: boolean } = {},
 ) {
   return db
@@ -98,7 +109,12 @@ export async function listDue(db: DbOrTrx, now: Date, limit: number): Promise<In
  * by one by primary key.
  * @returns the events made due now
  */
-export async function wakeWaiting(db: DbOrTrx, programId: string, keys: readonly string[], now: Date): Promise<InboxRef[]> {
+export async function wakeWaiting(
+  db: DbOrTrx,
+  programId: string,
+  keys: readonly string[],
+  now: Date,
+): Promise<InboxRef[]> {
   if (keys.length === 0) return [];
   const { rows } = await sql<{ program_id: string; id: string }>`
     SELECT program_id, id FROM stripe_events
@@ -113,7 +129,12 @@ export async function wakeWaiting(db: DbOrTrx, programId: string, keys: readonly
 }
 
 /** A failed or retrying event delivered again by Stripe (or replayed): due now. */
-export async function requeue(db: DbOrTrx, ref: InboxRef, now: Date, statuses: readonly StripeEventStatus[]): Promise<boolean> {
+export async function requeue(
+  db: DbOrTrx,
+  ref: InboxRef,
+  now: Date,
+  statuses: readonly StripeEventStatus[],
+): Promise<boolean> {
   const res = await db
     .updateTable('stripe_events')
     .set({ status: 'retrying', next_attempt_at: now })

@@ -20,20 +20,35 @@ export const stripeRef = z
   .nullish()
   .transform((v) => (v == null ? null : typeof v === 'string' ? v : v.id));
 
-export const stripeMetadata = z.record(z.string(), z.string()).nullish().transform((m) => m ?? {});
+export const stripeMetadata = z
+  .record(z.string(), z.string())
+  .nullish()
+  .transform((m) => m ?? {});
 
 /** Metadata inside an object the payload carries: null or unreadable reads as none. */
-const carriedMetadata = z.record(z.string(), z.string()).nullish().catch(null).transform((m) => m ?? {});
+const carriedMetadata = z
+  .record(z.string(), z.string())
+  .nullish()
+  .catch(null)
+  .transform((m) => m ?? {});
 
 /** Minor units (Stripe's integer amounts; zero-decimal currencies are whole units). */
 export const minorUnits = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** ISO 4217, stored lower-case as Stripe writes it. */
-export const currencyCode = z.string().regex(/^[A-Za-z]{3}$/).transform((c) => c.toLowerCase());
+export const currencyCode = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/)
+  .transform((c) => c.toLowerCase());
 /** Unix seconds, within a sane range (a garbage timestamp must not become an invalid Date). */
 export const unixSeconds = z.number().int().min(0).max(32_503_680_000);
 
 /** Text PostgreSQL can store in a `text` column (no NUL, no other control characters). */
-const storableText = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+const storableText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
 
 /** The event envelope. `data.object` is validated by each handler for its own type. */
 export const stripeEventEnvelope = z.looseObject({
@@ -53,7 +68,9 @@ const promotionCodeList = z
   .array(z.union([z.string(), promotionCodeHolder]))
   .nullish()
   .catch(null)
-  .transform((list) => (list ?? []).flatMap((d) => (typeof d === 'string' ? [] : d.promotion_code ? [d.promotion_code] : [])));
+  .transform((list) =>
+    (list ?? []).flatMap((d) => (typeof d === 'string' ? [] : d.promotion_code ? [d.promotion_code] : [])),
+  );
 
 export const checkoutSession = z.looseObject({
   id: z.string().min(1).max(255),
@@ -68,13 +85,18 @@ export const checkoutSession = z.looseObject({
   total_details: z.looseObject({ amount_tax: minorUnits.nullish() }).nullish(),
   customer: stripeRef,
   customer_email: z.string().max(512).nullish(),
-  customer_details: z.looseObject({ email: z.string().max(512).nullish() }).nullish().catch(null),
+  customer_details: z
+    .looseObject({ email: z.string().max(512).nullish() })
+    .nullish()
+    .catch(null),
   payment_intent: stripeRef,
   invoice: stripeRef,
   subscription: stripeRef,
   discounts: promotionCodeList,
   line_items: z
-    .looseObject({ data: z.array(z.looseObject({ price: z.looseObject({ id: z.string(), product: stripeRef }).nullish() })) })
+    .looseObject({
+      data: z.array(z.looseObject({ price: z.looseObject({ id: z.string(), product: stripeRef }).nullish() })),
+    })
     .nullish()
     .catch(null),
   created: unixSeconds.optional(),
@@ -84,7 +106,10 @@ export type CheckoutSession = z.infer<typeof checkoutSession>;
 const invoiceLine = z.looseObject({
   subscription: stripeRef.optional(),
   price: z.looseObject({ id: z.string(), product: stripeRef }).nullish().catch(null),
-  pricing: z.looseObject({ price_details: z.looseObject({ price: stripeRef, product: stripeRef.optional() }).nullish() }).nullish().catch(null),
+  pricing: z
+    .looseObject({ price_details: z.looseObject({ price: stripeRef, product: stripeRef.optional() }).nullish() })
+    .nullish()
+    .catch(null),
   parent: z
     .looseObject({ subscription_item_details: z.looseObject({ subscription: stripeRef }).nullish() })
     .nullish()
@@ -118,17 +143,29 @@ export const invoice = z.looseObject({
   payment_intent: stripeRef.optional(),
   discount: promotionCodeHolder.nullish().catch(null),
   // 2025-03-31 and later
-  total_taxes: z.array(z.looseObject({ amount: z.number().int() })).nullish().catch(null),
-  total_tax_amounts: z.array(z.looseObject({ amount: z.number().int() })).nullish().catch(null),
+  total_taxes: z
+    .array(z.looseObject({ amount: z.number().int() }))
+    .nullish()
+    .catch(null),
+  total_tax_amounts: z
+    .array(z.looseObject({ amount: z.number().int() }))
+    .nullish()
+    .catch(null),
   parent: z
     .looseObject({
       subscription_details: z.looseObject({ subscription: stripeRef, metadata: carriedMetadata }).nullish(),
     })
     .nullish()
     .catch(null),
-  payments: z.looseObject({ data: z.array(invoicePaymentRef) }).nullish().catch(null),
+  payments: z
+    .looseObject({ data: z.array(invoicePaymentRef) })
+    .nullish()
+    .catch(null),
   discounts: promotionCodeList,
-  lines: z.looseObject({ data: z.array(invoiceLine).catch([]) }).nullish().catch(null),
+  lines: z
+    .looseObject({ data: z.array(invoiceLine).catch([]) })
+    .nullish()
+    .catch(null),
 });
 export type Invoice = z.infer<typeof invoice>;
 
@@ -136,7 +173,9 @@ export const invoicePayment = z.looseObject({
   id: z.string(),
   object: z.literal('invoice_payment'),
   invoice: stripeRef,
-  payment: z.looseObject({ type: z.string().nullish(), payment_intent: stripeRef.optional(), charge: stripeRef.optional() }).nullish(),
+  payment: z
+    .looseObject({ type: z.string().nullish(), payment_intent: stripeRef.optional(), charge: stripeRef.optional() })
+    .nullish(),
   status: z.string().nullish(),
 });
 
@@ -190,7 +229,9 @@ export function invoiceSubscriptionId(inv: Invoice): string | null {
   return (
     inv.parent?.subscription_details?.subscription ??
     inv.subscription ??
-    inv.lines?.data.map((l) => l.parent?.subscription_item_details?.subscription ?? l.subscription ?? null).find((s) => s) ??
+    inv.lines?.data
+      .map((l) => l.parent?.subscription_item_details?.subscription ?? l.subscription ?? null)
+      .find((s) => s) ??
     null
   );
 }

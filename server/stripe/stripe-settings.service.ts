@@ -14,12 +14,17 @@ import { findAffiliate } from '../affiliates/affiliates.repository.ts';
  * A restricted key (`rk_live_…` / `rk_test_…`, read access to customers, subscriptions, charges and invoices) or
  * a secret key. Source: https://docs.stripe.com/keys#limit-access
  */
-export const stripeApiKeyInput = z.string().trim().regex(/^(rk|sk)_(test|live)_[A-Za-z0-9]{8,}$/, 'must be a Stripe key (rk_live_… or rk_test_…)');
+export const stripeApiKeyInput = z
+  .string()
+  .trim()
+  .regex(/^(rk|sk)_(test|live)_[A-Za-z0-9]{8,}$/, 'must be a Stripe key (rk_live_… or rk_test_…)');
 
 export const createPromotionCodeInput = z.strictObject({
   affiliateId: z.string().min(1).max(100),
   /** Stripe's id of the promotion code, `promo_…`. */
-  stripePromotionCodeId: z.string().regex(/^promo_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe promotion code id (promo_…)'),
+  stripePromotionCodeId: z
+    .string()
+    .regex(/^promo_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe promotion code id (promo_…)'),
   /** What customers type, e.g. JANE20. */
   code: z.string().trim().min(1).max(200).optional(),
 });
@@ -43,7 +48,11 @@ export function createStripeSettingsService(deps: { db: Db }) {
      */
     async setApiKey(programId: string, key: string | null): Promise<void> {
       const value = key === null ? null : parseInput(stripeApiKeyInput, key);
-      const res = await db.updateTable('programs').set({ stripe_api_key: value }).where('id', '=', programId).executeTakeFirst();
+      const res = await db
+        .updateTable('programs')
+        .set({ stripe_api_key: value })
+        .where('id', '=', programId)
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) throw new NotFoundError('Program', 'unknown_program');
     },
 
@@ -57,11 +66,21 @@ export function createStripeSettingsService(deps: { db: Db }) {
       if (!affiliate) throw new NotFoundError('Affiliate', 'unknown_affiliate');
       const row = await db
         .insertInto('affiliate_promotion_codes')
-        .values({ id: newId('apc'), program_id: program.id, affiliate_id: affiliate.id, stripe_promotion_code_id: data.stripePromotionCodeId, code: data.code ?? null })
+        .values({
+          id: newId('apc'),
+          program_id: program.id,
+          affiliate_id: affiliate.id,
+          stripe_promotion_code_id: data.stripePromotionCodeId,
+          code: data.code ?? null,
+        })
         .onConflict((oc) => oc.doNothing())
         .returningAll()
         .executeTakeFirst();
-      if (!row) throw new ConflictError('This promotion code (or code) already belongs to an affiliate of the program', 'promotion_code_taken');
+      if (!row)
+        throw new ConflictError(
+          'This promotion code (or code) already belongs to an affiliate of the program',
+          'promotion_code_taken',
+        );
       return toPromotionCode(row);
     },
 
@@ -74,13 +93,29 @@ export function createStripeSettingsService(deps: { db: Db }) {
 
     /** @throws NotFoundError */
     async removePromotionCode(program: ProgramRow, id: string): Promise<void> {
-      const res = await db.deleteFrom('affiliate_promotion_codes').where('program_id', '=', program.id).where('id', '=', id).executeTakeFirst();
+      const res = await db
+        .deleteFrom('affiliate_promotion_codes')
+        .where('program_id', '=', program.id)
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (Number(res.numDeletedRows) === 0) throw new NotFoundError('Promotion code');
     },
   };
 }
 export type StripeSettingsService = ReturnType<typeof createStripeSettingsService>;
 
-function toPromotionCode(r: { id: string; affiliate_id: string; stripe_promotion_code_id: string; code: string | null; created_at: Date }): PromotionCode {
-  return { id: r.id, affiliateId: r.affiliate_id, stripePromotionCodeId: r.stripe_promotion_code_id, code: r.code, createdAt: r.created_at.toISOString() };
+function toPromotionCode(r: {
+  id: string;
+  affiliate_id: string;
+  stripe_promotion_code_id: string;
+  code: string | null;
+  created_at: Date;
+}): PromotionCode {
+  return {
+    id: r.id,
+    affiliateId: r.affiliate_id,
+    stripePromotionCodeId: r.stripe_promotion_code_id,
+    code: r.code,
+    createdAt: r.created_at.toISOString(),
+  };
 }

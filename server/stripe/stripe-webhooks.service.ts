@@ -134,7 +134,10 @@ export function createStripeWebhooksService(deps: {
   let closed = false;
   const inbox = createInboxWriter(db);
   /** Program id → its active webhook secrets (null: no such program). The promise is cached, so a burst of deliveries reads them once. */
-  const secretsCache = new LRUCache<string, { secrets: Promise<string[] | null> }>({ max: 10_000, ttl: SECRETS_TTL_MS });
+  const secretsCache = new LRUCache<string, { secrets: Promise<string[] | null> }>({
+    max: 10_000,
+    ttl: SECRETS_TTL_MS,
+  });
 
   const programCache = new LRUCache<string, ProgramRow>({ max: 10_000, ttl: PROGRAM_TTL_MS });
   async function programFor(programId: string): Promise<ProgramRow | undefined> {
@@ -162,7 +165,9 @@ export function createStripeWebhooksService(deps: {
    */
   async function processingTransaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
     return db.connection().execute(async (conn) => {
-      await sql`BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL plan_cache_mode = force_generic_plan`.execute(conn);
+      await sql`BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL plan_cache_mode = force_generic_plan`.execute(
+        conn,
+      );
       let result: T;
       try {
         result = await fn(conn);
@@ -280,7 +285,14 @@ export function createStripeWebhooksService(deps: {
     const receivedAt = now().getTime(); // milliseconds, as stripe-node expects
     for (const secret of secrets) {
       try {
-        Stripe.webhooks.signature!.verifyHeader(raw, signature, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, receivedAt);
+        Stripe.webhooks.signature!.verifyHeader(
+          raw,
+          signature,
+          secret,
+          SIGNATURE_TOLERANCE_SECONDS,
+          undefined,
+          receivedAt,
+        );
         return true;
       } catch {
         // next secret
@@ -295,7 +307,10 @@ export function createStripeWebhooksService(deps: {
    * @param opts.ignoreSchedule run even before `next_attempt_at` (the scheduled job of that retry)
    * @throws only when the outcome of a failed attempt cannot be recorded (the database is gone)
    */
-  async function processEvent(ref: InboxRef, opts: { force?: boolean; ignoreSchedule?: boolean } = {}): Promise<AttemptResult> {
+  async function processEvent(
+    ref: InboxRef,
+    opts: { force?: boolean; ignoreSchedule?: boolean } = {},
+  ): Promise<AttemptResult> {
     const k = key(ref);
     const inHand = handedOver.get(k);
     handedOver.delete(k);
@@ -321,7 +336,8 @@ export function createStripeWebhooksService(deps: {
           : handler
             ? await handler({ trx, program, stripe: stripeApi.forKey(program.stripe_api_key), now: at }, event)
             : { status: 'ignored', reason: 'unhandled_type' };
-        if (result.status !== 'processed') await repo.finishAttempt(trx, ref, attemptRecord(result, attempts, at), { count: false });
+        if (result.status !== 'processed')
+          await repo.finishAttempt(trx, ref, attemptRecord(result, attempts, at), { count: false });
         return result;
       });
       if (!done) return 'skipped';
@@ -339,13 +355,27 @@ export function createStripeWebhooksService(deps: {
   }
 
   function attemptRecord(o: HandlerOutcome, attempts: number, at: Date) {
-    if (o.status === 'processed') return { status: 'processed' as const, error: null, at, nextAttemptAt: null, waitingFor: null };
-    if (o.status === 'ignored') return { status: 'ignored' as const, error: o.reason.slice(0, 1000), at, nextAttemptAt: null, waitingFor: null };
+    if (o.status === 'processed')
+      return { status: 'processed' as const, error: null, at, nextAttemptAt: null, waitingFor: null };
+    if (o.status === 'ignored')
+      return { status: 'ignored' as const, error: o.reason.slice(0, 1000), at, nextAttemptAt: null, waitingFor: null };
     // Deferred: keep `waiting_for` even after giving up, so a sale recorded later still wakes it.
     if (attempts >= MAX_ATTEMPTS) {
-      return { status: 'ignored' as const, error: `${o.reason} (gave up after ${attempts} attempts)`, at, nextAttemptAt: null, waitingFor: o.waitingFor };
+      return {
+        status: 'ignored' as const,
+        error: `${o.reason} (gave up after ${attempts} attempts)`,
+        at,
+        nextAttemptAt: null,
+        waitingFor: o.waitingFor,
+      };
     }
-    return { status: 'retrying' as const, error: o.reason, at, nextAttemptAt: new Date(at.getTime() + retryDelayMs(attempts)), waitingFor: o.waitingFor };
+    return {
+      status: 'retrying' as const,
+      error: o.reason,
+      at,
+      nextAttemptAt: new Date(at.getTime() + retryDelayMs(attempts)),
+      waitingFor: o.waitingFor,
+    };
   }
 
   /** The transaction rolled back: count the attempt, keep the error, retry later or give up (`failed`). */
@@ -367,7 +397,13 @@ export function createStripeWebhooksService(deps: {
     return give ? 'failed' : 'retrying';
   }
 
-  async function afterCommit(program: ProgramRow, ref: InboxRef, o: HandlerOutcome, attempts: number, at: Date): Promise<void> {
+  async function afterCommit(
+    program: ProgramRow,
+    ref: InboxRef,
+    o: HandlerOutcome,
+    attempts: number,
+    at: Date,
+  ): Promise<void> {
     if ((o.status === 'processed' || o.status === 'ignored') && o.wakes?.length) {
       for (const woken of await repo.wakeWaiting(db, program.id, o.wakes, at)) enqueue(woken);
     }
@@ -394,13 +430,19 @@ export function createStripeWebhooksService(deps: {
       if (!signature) throw new ValidationError('Missing Stripe-Signature header', 'missing_signature');
       if (secrets.length === 0) secrets = (await programSecrets(programId, true)) ?? [];
       if (secrets.length === 0) {
-        throw new ValidationError('This program has no Stripe webhook secret; add one with the CLI', 'webhook_secret_missing');
+        throw new ValidationError(
+          'This program has no Stripe webhook secret; add one with the CLI',
+          'webhook_secret_missing',
+        );
       }
       if (!verifies(raw, signature, secrets)) {
         // Maybe a secret added since we cached them (a rotation in progress): look once more.
         const fresh = (await programSecrets(programId, true)) ?? [];
         if (!verifies(raw, signature, fresh)) {
-          throw new ValidationError('The Stripe-Signature header does not match this program’s webhook secrets', 'invalid_signature');
+          throw new ValidationError(
+            'The Stripe-Signature header does not match this program’s webhook secrets',
+            'invalid_signature',
+          );
         }
       }
       const text = raw.toString('utf8');
@@ -435,7 +477,8 @@ export function createStripeWebhooksService(deps: {
       if (stored) {
         if (!handled) return { eventId: event.id, status: 'ignored' };
         // Not when jsonb may have refused the text and a cleaned copy was stored (`jsonbSafe`): processing reads that.
-        if (handedOver.size < HANDED_OVER_MAX && !closed && !MAYBE_NOT_JSONB.test(text)) handedOver.set(key(ref), event);
+        if (handedOver.size < HANDED_OVER_MAX && !closed && !MAYBE_NOT_JSONB.test(text))
+          handedOver.set(key(ref), event);
         enqueue(ref);
         await paced();
         return { eventId: event.id, status: 'received' };
@@ -483,10 +526,22 @@ export function createStripeWebhooksService(deps: {
      * @param q `eventId` (in one program, or in all), or `since` (received since), optionally `statuses`
      * @returns each event with the status its replay ended with
      */
-    async replay(q: { eventId?: string; programId?: string; since?: Date; statuses?: StripeEventStatus[]; limit?: number }) {
+    async replay(q: {
+      eventId?: string;
+      programId?: string;
+      since?: Date;
+      statuses?: StripeEventStatus[];
+      limit?: number;
+    }) {
       if (!q.eventId && !q.since) throw new ValidationError('Name an event (--event) or a start time (--since)');
       const rows = await repo.listForReplay(db, { ...q, limit: q.limit ?? 10_000 });
-      const results: { programId: string; eventId: string; type: string; before: StripeEventStatus; after: AttemptResult }[] = [];
+      const results: {
+        programId: string;
+        eventId: string;
+        type: string;
+        before: StripeEventStatus;
+        after: AttemptResult;
+      }[] = [];
       for (const r of rows) {
         const after = await processEvent(r, { force: true });
         results.push({ programId: r.programId, eventId: r.eventId, type: r.type, before: r.status, after });

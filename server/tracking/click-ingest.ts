@@ -122,12 +122,29 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
       const states = new Map<string, ReferralState>();
       if (wanted.length) {
         // Lock in id order so concurrent writers (other processes) cannot deadlock.
-        const rows = await sql<{ id: string; program_id: string; affiliate_id: string; code: string; last_click_at: Date; expires_at: Date; link_id: string | null }>`
+        const rows = await sql<{
+          id: string;
+          program_id: string;
+          affiliate_id: string;
+          code: string;
+          last_click_at: Date;
+          expires_at: Date;
+          link_id: string | null;
+        }>`
           SELECT r.id, r.program_id, r.affiliate_id, a.code, r.last_click_at, r.expires_at, r.link_id
           FROM referrals r JOIN affiliates a ON a.id = r.affiliate_id
           WHERE r.id = ANY(${wanted}::text[]) ORDER BY r.id FOR UPDATE OF r`.execute(trx);
         for (const r of rows.rows) {
-          states.set(r.id, { id: r.id, programId: r.program_id, affiliateId: r.affiliate_id, affiliateCode: r.code, lastClickAt: r.last_click_at, expiresAt: r.expires_at, isNew: false, linkId: r.link_id });
+          states.set(r.id, {
+            id: r.id,
+            programId: r.program_id,
+            affiliateId: r.affiliate_id,
+            affiliateCode: r.code,
+            lastClickAt: r.last_click_at,
+            expiresAt: r.expires_at,
+            isNew: false,
+            linkId: r.link_id,
+          });
         }
       }
       const touched = new Set<ReferralState>();
@@ -147,9 +164,23 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
           results.push({ referral: live.id, affiliateCode: p.affiliateCode, counted: !repeat, expiresAt });
         } else if (live && p.attributionModel === 'first_click') {
           clicks.push({ p, referralId: null });
-          results.push({ referral: live.id, affiliateCode: live.affiliateCode, counted: true, expiresAt: live.expiresAt });
+          results.push({
+            referral: live.id,
+            affiliateCode: live.affiliateCode,
+            counted: true,
+            expiresAt: live.expiresAt,
+          });
         } else {
-          const state: ReferralState = { id: newTimeOrderedId('ref', at.getTime()), programId: p.programId, affiliateId: p.affiliateId, affiliateCode: p.affiliateCode, lastClickAt: at, expiresAt, isNew: true, linkId: p.linkId };
+          const state: ReferralState = {
+            id: newTimeOrderedId('ref', at.getTime()),
+            programId: p.programId,
+            affiliateId: p.affiliateId,
+            affiliateCode: p.affiliateCode,
+            lastClickAt: at,
+            expiresAt,
+            isNew: true,
+            linkId: p.linkId,
+          };
           states.set(state.id, state);
           touched.add(state);
           clicks.push({ p, referralId: state.id });
@@ -160,13 +191,29 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
       const newReferrals: unknown[] = [];
       const extended: unknown[] = [];
       for (const s of touched) {
-        if (s.isNew) newReferrals.push({ id: s.id, program_id: s.programId, affiliate_id: s.affiliateId, link_id: s.linkId, expires_at: s.expiresAt.toISOString() });
+        if (s.isNew)
+          newReferrals.push({
+            id: s.id,
+            program_id: s.programId,
+            affiliate_id: s.affiliateId,
+            link_id: s.linkId,
+            expires_at: s.expiresAt.toISOString(),
+          });
         else extended.push({ id: s.id, expires_at: s.expiresAt.toISOString() });
       }
       const clickRows: unknown[] = [];
       const perAffiliate = new Map<string, { affiliate_id: string; program_id: string; n: number }>();
       for (const { p, referralId } of clicks) {
-        clickRows.push({ program_id: p.programId, affiliate_id: p.affiliateId, referral_id: referralId, link_id: p.linkId, url: p.url, referrer: p.referrer, ip: p.ip, user_agent: p.userAgent });
+        clickRows.push({
+          program_id: p.programId,
+          affiliate_id: p.affiliateId,
+          referral_id: referralId,
+          link_id: p.linkId,
+          url: p.url,
+          referrer: p.referrer,
+          ip: p.ip,
+          user_agent: p.userAgent,
+        });
         const e = perAffiliate.get(p.affiliateId);
         if (e) e.n++;
         else perAffiliate.set(p.affiliateId, { affiliate_id: p.affiliateId, program_id: p.programId, n: 1 });
@@ -174,7 +221,14 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
       // Rollup rows in affiliate order: concurrent writers (other processes) lock them in the same order.
       const rollup = [...perAffiliate.values()].sort((x, y) => (x.affiliate_id < y.affiliate_id ? -1 : 1));
       await trx.executeQuery(
-        CompiledQuery.raw(BATCH_SQL, [at.toISOString(), JSON.stringify(newReferrals), JSON.stringify(extended), JSON.stringify(clickRows), JSON.stringify(rollup), shard]),
+        CompiledQuery.raw(BATCH_SQL, [
+          at.toISOString(),
+          JSON.stringify(newReferrals),
+          JSON.stringify(extended),
+          JSON.stringify(clickRows),
+          JSON.stringify(rollup),
+          shard,
+        ]),
       );
       return results;
     }

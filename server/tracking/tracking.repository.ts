@@ -2,7 +2,12 @@
 import type { DbOrTrx } from '../db/database.ts';
 
 export function findReferral(db: DbOrTrx, programId: string, id: string) {
-  return db.selectFrom('referrals').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('referrals')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /** Record the lead's e-mail; a `visitor` becomes a `lead` (a `customer` stays a customer). */
@@ -11,7 +16,12 @@ export function markLead(db: DbOrTrx, id: string, email: string) {
     .updateTable('referrals')
     .set((eb) => ({
       email,
-      status: eb.case().when('status', '=', 'visitor').then('lead' as const).else(eb.ref('status')).end(),
+      status: eb
+        .case()
+        .when('status', '=', 'visitor')
+        .then('lead' as const)
+        .else(eb.ref('status'))
+        .end(),
     }))
     .where('id', '=', id)
     .execute();

@@ -35,7 +35,11 @@ function clientOf(ctx: Context) {
 
 // Verdicts per (page origin, API host): a program's pages come from a handful of origins, and parsing the
 // origin plus two registrable-domain look-ups on every click cost ~6 % of the click path.
-const sharedDomains = new LRUCache<string, { domain: string | null }>({ max: 1000, maxSize: 500_000, sizeCalculation: (_v, key) => key.length });
+const sharedDomains = new LRUCache<string, { domain: string | null }>({
+  max: 1000,
+  maxSize: 500_000,
+  sizeCalculation: (_v, key) => key.length,
+});
 
 /** The registrable domain the page at `origin` shares with `apiHost`, or null. */
 function sharedDomain(origin: string, apiHost: string): string | null {
@@ -62,7 +66,13 @@ function setReferralCookies(ctx: Context, result: ClickResult): void {
   if (!origin) return;
   const domain = sharedDomain(origin, ctx.hostname);
   if (!domain) return;
-  const options = { domain, path: '/', sameSite: 'lax' as const, secure: origin.startsWith('https:'), maxAge: result.cookieDays * 86_400 };
+  const options = {
+    domain,
+    path: '/',
+    sameSite: 'lax' as const,
+    secure: origin.startsWith('https:'),
+    maxAge: result.cookieDays * 86_400,
+  };
   ctx.append('Set-Cookie', serializeCookie(REFERRAL_COOKIE, result.referral, options));
   ctx.append('Set-Cookie', serializeCookie(AFFILIATE_COOKIE, result.affiliate, options));
 }

@@ -52,9 +52,17 @@ export const clickInput = z.object({
   code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an affiliate code'),
   referral: z.string().regex(REFERRAL_ID).optional(),
   // Long landing URLs (many tracking parameters) are cut, never refused: the click still counts.
-  url: z.string().max(16_384).transform((u) => storableText(u, 2048)).optional(),
+  url: z
+    .string()
+    .max(16_384)
+    .transform((u) => storableText(u, 2048))
+    .optional(),
   // An empty document.referrer means "none": stored as NULL.
-  referrer: z.string().max(16_384).transform((u) => storableText(u, 2048)).optional(),
+  referrer: z
+    .string()
+    .max(16_384)
+    .transform((u) => storableText(u, 2048))
+    .optional(),
 });
 
 export const leadInput = z.object({
@@ -85,9 +93,16 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
   const ingest = createClickIngest({ db, now, log: deps.log ?? (() => {}) });
   // Each cached program carries the verdicts on the origins seen for it (parsing a URL and looking up its
   // registrable domain on every click was ~2 % of the click path); they expire with the program.
-  const programs = new LRUCache<string, { program: ProgramRow; origins: Map<string, boolean> }>({ max: 10_000, ttl: CACHE_TTL_MS });
+  const programs = new LRUCache<string, { program: ProgramRow; origins: Map<string, boolean> }>({
+    max: 10_000,
+    ttl: CACHE_TTL_MS,
+  });
   // Visitors' user agents repeat; isbot's one large regular expression was ~3 % of the click path.
-  const botVerdicts = new LRUCache<string, boolean>({ max: 10_000, maxSize: 2_000_000, sizeCalculation: (_v, ua) => ua.length || 1 });
+  const botVerdicts = new LRUCache<string, boolean>({
+    max: 10_000,
+    maxSize: 2_000_000,
+    sizeCalculation: (_v, ua) => ua.length || 1,
+  });
   const affiliates = new LRUCache<string, { id: string; code: string }>({ max: 100_000, ttl: CACHE_TTL_MS });
   // Cookieless visitors seen lately, by a SHA-1 of program, affiliate, IP and user agent (27 characters instead
   // of ~200: ~260 B per visitor instead of ~460). The most recent 100,000 are kept: at peak that is the last
@@ -95,7 +110,11 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
   const visitors = new LRUCache<string, string>({ max: 100_000, ttl: CLICK_DEDUPE_MINUTES * 60_000 });
   // The IPs that clicked lately, at most CLICK_LIMITER_MAX_IPS (~11 MB): a burst of distinct visitors (or a flood of
   // forged addresses) cannot grow memory past it; an address still clicking is recent, so it keeps its count.
-  const perIp = new BoundedRateLimiter({ points: CLICKS_PER_IP_PER_MINUTE, duration: 60, maxKeys: CLICK_LIMITER_MAX_IPS });
+  const perIp = new BoundedRateLimiter({
+    points: CLICKS_PER_IP_PER_MINUTE,
+    duration: 60,
+    maxKeys: CLICK_LIMITER_MAX_IPS,
+  });
 
   async function programForKey(key: string, origin: string | null): Promise<ProgramRow> {
     let entry = programs.get(key);
@@ -124,7 +143,8 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
     if (hit) return hit;
     const row = await affiliatesRepo.findAffiliateByCode(db, programId, code);
     if (!row) throw new NotFoundError('Affiliate code', 'unknown_affiliate');
-    if (row.status !== 'approved') throw new UnprocessableError('This affiliate is not approved', 'affiliate_not_approved');
+    if (row.status !== 'approved')
+      throw new UnprocessableError('This affiliate is not approved', 'affiliate_not_approved');
     const found = { id: row.id, code: row.code };
     affiliates.set(key, found);
     return found;
@@ -144,14 +164,17 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
     try {
       await perIp.consume(ip);
     } catch (res) {
-      if (res instanceof RateLimiterRes) throw new RateLimitedError('Too many clicks from this address', Math.ceil(res.msBeforeNext / 1000));
+      if (res instanceof RateLimiterRes)
+        throw new RateLimitedError('Too many clicks from this address', Math.ceil(res.msBeforeNext / 1000));
       throw res;
     }
   }
 
   /** Submit to the group commit, recognising a cookieless repeat visitor by IP + user agent. */
   async function submit(req: ClickRequest) {
-    const visitorKey = req.ip ? hash('sha1', `${req.programId}|${req.affiliateId}|${req.ip}|${req.userAgent ?? ''}`, 'base64url') : null;
+    const visitorKey = req.ip
+      ? hash('sha1', `${req.programId}|${req.affiliateId}|${req.ip}|${req.userAgent ?? ''}`, 'base64url')
+      : null;
     if (!req.existingReferral && visitorKey) req.existingReferral = visitors.get(visitorKey);
     const attribution = await ingest.submit(req);
     if (visitorKey) visitors.set(visitorKey, attribution.referral);
@@ -209,11 +232,15 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
      * a bot, or a rate-limited IP still redirects, without a code and without a click.
      * @throws NotFoundError `unknown_link`
      */
-    async followLink(slug: string, ctx: ClickContext & { referer: string | null; existingReferral?: string }): Promise<string> {
+    async followLink(
+      slug: string,
+      ctx: ClickContext & { referer: string | null; existingReferral?: string },
+    ): Promise<string> {
       const link = await findLinkBySlug(db, slug);
       if (!link) throw new NotFoundError('Link', 'unknown_link');
       const destination = new URL(link.destination_url);
-      if (link.affiliate_status !== 'approved' || (ctx.userAgent && isBot(ctx.userAgent))) return destination.toString();
+      if (link.affiliate_status !== 'approved' || (ctx.userAgent && isBot(ctx.userAgent)))
+        return destination.toString();
       try {
         await limitIp(ctx.ip);
       } catch {
@@ -226,7 +253,8 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
         attributionModel: program.attribution_model,
         affiliateId: link.affiliate_id,
         affiliateCode: link.code,
-        existingReferral: ctx.existingReferral && REFERRAL_ID.test(ctx.existingReferral) ? ctx.existingReferral : undefined,
+        existingReferral:
+          ctx.existingReferral && REFERRAL_ID.test(ctx.existingReferral) ? ctx.existingReferral : undefined,
         linkId: link.id,
         url: link.destination_url,
         referrer: ctx.referer ? (storableText(ctx.referer, 2048) ?? null) : null,

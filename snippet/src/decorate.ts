@@ -23,7 +23,11 @@ export const decorate = (
       const host = (element as HTMLAnchorElement).hostname;
       const query = new URLSearchParams((element as HTMLAnchorElement).search);
       if (host == 'buy.stripe.com') query.set('client_reference_id', referral);
-      else if (affiliate && host != location.hostname && domains.some((domain) => ('.' + host).endsWith('.' + domain))) {
+      else if (
+        affiliate &&
+        host != location.hostname &&
+        domains.some((domain) => ('.' + host).endsWith('.' + domain))
+      ) {
         query.set(param, affiliate);
         query.set('pk_ref', referral);
       } else continue;
@@ -32,7 +36,9 @@ export const decorate = (
       // form.partnerkit_referral: the form's own named-control lookup finds the input added last time.
       (
         element.partnerkit_referral ||
-        element.appendChild(Object.assign(document.createElement('input'), { type: 'hidden', name: 'partnerkit_referral' }))
+        element.appendChild(
+          Object.assign(document.createElement('input'), { type: 'hidden', name: 'partnerkit_referral' }),
+        )
       ).value = referral;
     else element.setAttribute('client-reference-id', referral);
   }
@@ -45,7 +51,9 @@ export const decorate = (
  */
 export const onAdded = (callback: (element: Element) => void): MutationObserver => {
   const observer = new MutationObserver((mutations) =>
-    mutations.forEach((mutation) => mutation.addedNodes.forEach((node) => node.nodeType == 1 && callback(node as Element))),
+    mutations.forEach((mutation) =>
+      mutation.addedNodes.forEach((node) => node.nodeType == 1 && callback(node as Element)),
+    ),
   );
   observer.observe(document, { childList: true, subtree: true });
   return observer;

@@ -14,7 +14,10 @@ function serve(handler: Handler) {
   vi.stubGlobal('fetch', async (input: string, init: RequestInit = {}) => {
     calls.push({ path: input, init });
     const answer = await handler(input, init);
-    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
+    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
+      status: answer.status,
+      headers: { 'content-type': 'application/json' },
+    });
   });
   return calls;
 }
@@ -54,7 +57,11 @@ describe('dashboard shell', () => {
   it('says so when the server cannot be reached', async () => {
     serve(() => Promise.reject(new TypeError('Failed to fetch')));
     const root = open('/partner/');
-    await vi.waitFor(() => expect(root.querySelector('[role="alert"]')?.textContent).toBe('Cannot reach the server. Check your connection and try again.'));
+    await vi.waitFor(() =>
+      expect(root.querySelector('[role="alert"]')?.textContent).toBe(
+        'Cannot reach the server. Check your connection and try again.',
+      ),
+    );
   });
 
   it('shows “not found” for an unknown page', async () => {

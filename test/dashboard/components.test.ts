@@ -14,8 +14,25 @@ import { renderBalance, renderPayoutHistory, renderPayoutSettingsForm } from '..
 import type { Commission, Link, Me, Overview, Page, Payouts, Referral, Stats } from '../../dashboard/src/types.ts';
 
 const me: Me = {
-  affiliate: { id: 'aff_1', name: 'Jamie', email: 'jamie@creator.test', code: 'jamie', status: 'approved', website: null, payoutMethod: 'paypal' },
-  program: { id: 'prg_1', name: 'Acme', website: 'https://acme.test', currency: 'usd', minPayoutAmount: 5000, defaultRateBps: 1000, holdDays: 30, cookieDays: 30 },
+  affiliate: {
+    id: 'aff_1',
+    name: 'Jamie',
+    email: 'jamie@creator.test',
+    code: 'jamie',
+    status: 'approved',
+    website: null,
+    payoutMethod: 'paypal',
+  },
+  program: {
+    id: 'prg_1',
+    name: 'Acme',
+    website: 'https://acme.test',
+    currency: 'usd',
+    minPayoutAmount: 5000,
+    defaultRateBps: 1000,
+    holdDays: 30,
+    cookieDays: 30,
+  },
   referralLink: 'https://acme.test/?ref=jamie',
   linkBase: 'https://partners.acme.test/r/',
   csrfToken: 'csrf',
@@ -50,7 +67,11 @@ const mount = <T extends Node>(node: T): T => {
 };
 const text = (el: Element | null) => el?.textContent?.replace(/\s+/g, ' ').trim() ?? '';
 const tileValue = (root: Element, label: string) =>
-  text([...root.querySelectorAll('.tile')].find((t) => t.querySelector('.tile-label')?.textContent === label)?.querySelector('.tile-value') ?? null);
+  text(
+    [...root.querySelectorAll('.tile')]
+      .find((t) => t.querySelector('.tile-label')?.textContent === label)
+      ?.querySelector('.tile-value') ?? null,
+  );
 
 describe('overview', () => {
   it('shows the funnel and the money per currency', () => {
@@ -72,7 +93,12 @@ describe('overview', () => {
   });
 
   it('tells how far the minimum is', () => {
-    const root = mount(renderOverview(me, { ...overview, nextPayout: [{ currency: 'usd', amount: 1250, maturing: 0, minimum: 5000, reachesMinimum: false }] }));
+    const root = mount(
+      renderOverview(me, {
+        ...overview,
+        nextPayout: [{ currency: 'usd', amount: 1250, maturing: 0, minimum: 5000, reachesMinimum: false }],
+      }),
+    );
     const payout = root.querySelector('[aria-labelledby="next-payout-title"]')!;
     expect(text(payout)).toContain('Payouts start at $50.00; $37.50 to go.');
     expect(payout.querySelector('progress')!.getAttribute('value')).toBe('25');
@@ -80,9 +106,18 @@ describe('overview', () => {
   });
 
   it('shows the daily numbers as a table, newest day first', () => {
-    const stats: Stats = { days: 7, timeZone: 'UTC', dates: ['2025-03-01', '2025-03-02'], clicks: [3, 0], sales: [1, 0], earnings: [{ currency: 'usd', amounts: [490, 0] }] };
+    const stats: Stats = {
+      days: 7,
+      timeZone: 'UTC',
+      dates: ['2025-03-01', '2025-03-02'],
+      clicks: [3, 0],
+      sales: [1, 0],
+      earnings: [{ currency: 'usd', amounts: [490, 0] }],
+    };
     const table = mount(renderStatsTable(stats, 'usd'));
-    const rows = [...table.querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent));
+    const rows = [...table.querySelectorAll('tbody tr')].map((r) =>
+      [...r.querySelectorAll('td')].map((td) => td.textContent),
+    );
     expect(rows).toEqual([
       ['Mar 2', '0', '0', '$0.00'],
       ['Mar 1', '3', '1', '$4.90'],
@@ -94,7 +129,8 @@ describe('overview', () => {
   it('shows a loading state, then the numbers, then an empty state without clicks', async () => {
     let answer!: (o: Overview) => void;
     const api = {
-      get: (path: string) => (path === '/overview' ? new Promise<Overview>((r) => (answer = r)) : new Promise(() => {})),
+      get: (path: string) =>
+        path === '/overview' ? new Promise<Overview>((r) => (answer = r)) : new Promise(() => {}),
     } as unknown as Api;
     const root = mount(document.createElement('div'));
     void overviewView({ api, me, navigate() {}, refreshMe: async () => me } as AppContext, root);
@@ -108,7 +144,10 @@ describe('overview', () => {
 
   it('shows the server’s message when the numbers cannot be loaded', async () => {
     const api = {
-      get: (path: string) => (path === '/overview' ? Promise.reject(new ApiError(503, 'unavailable', 'The database is restarting')) : new Promise(() => {})),
+      get: (path: string) =>
+        path === '/overview'
+          ? Promise.reject(new ApiError(503, 'unavailable', 'The database is restarting'))
+          : new Promise(() => {}),
     } as unknown as Api;
     const root = mount(document.createElement('div'));
     void overviewView({ api, me, navigate() {}, refreshMe: async () => me } as AppContext, root);
@@ -130,12 +169,28 @@ describe('copy button', () => {
 });
 
 describe('links', () => {
-  const link: Link = { id: 'lnk_1', slug: 'spring', url: 'https://partners.acme.test/r/spring', destinationUrl: 'https://acme.test/pricing', campaign: 'newsletter', clicks: 12, conversions: 2, createdAt: '2025-03-01T10:00:00Z' };
+  const link: Link = {
+    id: 'lnk_1',
+    slug: 'spring',
+    url: 'https://partners.acme.test/r/spring',
+    destinationUrl: 'https://acme.test/pricing',
+    campaign: 'newsletter',
+    clicks: 12,
+    conversions: 2,
+    createdAt: '2025-03-01T10:00:00Z',
+  };
 
   it('lists links with clicks and conversions, or explains what links are for', () => {
     const table = mount(renderLinksTable([link]));
     const cells = [...table.querySelectorAll('tbody td')].map((td) => text(td));
-    expect(cells).toEqual(['partners.acme.test/r/springCopy', 'acme.test/pricing', 'newsletter', '12', '2', 'Mar 1, 2025']);
+    expect(cells).toEqual([
+      'partners.acme.test/r/springCopy',
+      'acme.test/pricing',
+      'newsletter',
+      '12',
+      '2',
+      'Mar 1, 2025',
+    ]);
     expect(table.querySelector('button')!.getAttribute('aria-label')).toBe('Copy https://partners.acme.test/r/spring');
     expect(text(mount(renderLinksTable([])))).toContain('No tracking links yet');
   });
@@ -143,10 +198,14 @@ describe('links', () => {
   it('checks the slug before sending, and shows a server error next to the field it names', async () => {
     let calls = 0;
     const form = mount(
-      renderCreateLinkForm(me, () => {}, async () => {
-        calls += 1;
-        throw new ApiError(400, 'destination_not_allowed', 'destinationUrl: must be a page of https://acme.test');
-      }),
+      renderCreateLinkForm(
+        me,
+        () => {},
+        async () => {
+          calls += 1;
+          throw new ApiError(400, 'destination_not_allowed', 'destinationUrl: must be a page of https://acme.test');
+        },
+      ),
     );
     const slug = form.querySelector('input[name="slug"]') as HTMLInputElement;
     slug.value = 'has space';
@@ -159,17 +218,27 @@ describe('links', () => {
     slug.value = 'ok-slug';
     (form.querySelector('input[name="destinationUrl"]') as HTMLInputElement).value = 'https://evil.test';
     form.dispatchEvent(new Event('submit', { cancelable: true }));
-    await vi.waitFor(() => expect(text(form.querySelector('[role="alert"]'))).toBe('destinationUrl: must be a page of https://acme.test'));
+    await vi.waitFor(() =>
+      expect(text(form.querySelector('[role="alert"]'))).toBe('destinationUrl: must be a page of https://acme.test'),
+    );
     expect(document.activeElement).toBe(form.querySelector('input[name="destinationUrl"]'));
     expect(slug.hasAttribute('aria-invalid')).toBe(false);
   });
 
   it('adds the created link and clears the form', async () => {
     const created: Link[] = [];
-    const form = mount(renderCreateLinkForm(me, (l) => created.push(l), async (body) => ({ ...link, slug: body.slug!, url: `https://partners.acme.test/r/${body.slug}` })));
+    const form = mount(
+      renderCreateLinkForm(
+        me,
+        (l) => created.push(l),
+        async (body) => ({ ...link, slug: body.slug!, url: `https://partners.acme.test/r/${body.slug}` }),
+      ),
+    );
     (form.querySelector('input[name="slug"]') as HTMLInputElement).value = 'new-one';
     form.dispatchEvent(new Event('submit', { cancelable: true }));
-    await vi.waitFor(() => expect(text(form.querySelector('[role="status"]'))).toBe('Created https://partners.acme.test/r/new-one'));
+    await vi.waitFor(() =>
+      expect(text(form.querySelector('[role="status"]'))).toBe('Created https://partners.acme.test/r/new-one'),
+    );
     expect(created.map((l) => l.slug)).toEqual(['new-one']);
     expect((form.querySelector('input[name="slug"]') as HTMLInputElement).value).toBe('');
     expect((form.querySelector('button[type="submit"]') as HTMLButtonElement).disabled).toBe(false);
@@ -189,22 +258,55 @@ describe('referrals and commissions', () => {
           customer: 'bi•••@s•••.io',
           since: '2025-03-01T00:00:00Z',
           revenue: [{ currency: 'usd', amount: 60_000 }],
-          sales: [{ id: 'cnv_1', amount: 60_000, currency: 'usd', occurredAt: '2025-03-01T00:00:00Z', commission: { id: 'com_1', amount: 6000, currency: 'usd', status: 'approved' } }],
+          sales: [
+            {
+              id: 'cnv_1',
+              amount: 60_000,
+              currency: 'usd',
+              occurredAt: '2025-03-01T00:00:00Z',
+              commission: { id: 'com_1', amount: 6000, currency: 'usd', status: 'approved' },
+            },
+          ],
         },
       ],
     };
     const cells = [...mount(renderReferrals(page, 'usd')).querySelectorAll('td')].map((td) => text(td));
     expect(cells).toEqual(['bi•••@s•••.io', 'Customer', 'Mar 1, 2025', '1', '$600.00', '$60.00']);
-    expect(text(mount(renderReferrals({ total: 0, limit: 25, offset: 0, data: [] }, 'usd')))).toContain('No referred customers yet');
+    expect(text(mount(renderReferrals({ total: 0, limit: 25, offset: 0, data: [] }, 'usd')))).toContain(
+      'No referred customers yet',
+    );
   });
 
   it('shows each commission with rule, amount, status and when it becomes payable', () => {
     const base: Commission = {
-      id: 'com_1', amount: 6000, currency: 'usd', kind: 'sale', status: 'pending',
-      rule: { kind: 'sale', rateBps: 1000, base: { amount: 60_000, currency: 'usd' }, description: '10% of 600.00 USD' },
-      customer: 'bi•••@s•••.io', saleAt: '2025-03-01T00:00:00Z', payableAt: '2025-03-31T00:00:00Z', approvedAt: null, paidAt: null, payoutId: null, reason: null, createdAt: '2025-03-01T00:00:00Z',
+      id: 'com_1',
+      amount: 6000,
+      currency: 'usd',
+      kind: 'sale',
+      status: 'pending',
+      rule: {
+        kind: 'sale',
+        rateBps: 1000,
+        base: { amount: 60_000, currency: 'usd' },
+        description: '10% of 600.00 USD',
+      },
+      customer: 'bi•••@s•••.io',
+      saleAt: '2025-03-01T00:00:00Z',
+      payableAt: '2025-03-31T00:00:00Z',
+      approvedAt: null,
+      paidAt: null,
+      payoutId: null,
+      reason: null,
+      createdAt: '2025-03-01T00:00:00Z',
     };
-    const clawback: Commission = { ...base, id: 'com_2', amount: -6000, kind: 'clawback', status: 'on_hold', rule: { ...base.rule, kind: 'clawback', description: 'Clawback (refunded sale)' } };
+    const clawback: Commission = {
+      ...base,
+      id: 'com_2',
+      amount: -6000,
+      kind: 'clawback',
+      status: 'on_hold',
+      rule: { ...base.rule, kind: 'clawback', description: 'Clawback (refunded sale)' },
+    };
     const root = mount(renderCommissions({ total: 2, limit: 25, offset: 0, data: [base, clawback] }));
     const rows = [...root.querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map((td) => text(td)));
     expect(rows).toEqual([
@@ -213,7 +315,14 @@ describe('referrals and commissions', () => {
     ]);
     expect(root.querySelector('tbody tr:nth-child(2) .negative')).not.toBeNull();
     // Stacked on phones, every cell keeps its column name.
-    expect([...root.querySelectorAll('tbody tr:first-child td')].map((td) => td.getAttribute('data-label'))).toEqual(['Date', 'Customer', 'Rule', 'Amount', 'Status', 'Payable on']);
+    expect([...root.querySelectorAll('tbody tr:first-child td')].map((td) => td.getAttribute('data-label'))).toEqual([
+      'Date',
+      'Customer',
+      'Rule',
+      'Amount',
+      'Status',
+      'Payable on',
+    ]);
   });
 });
 
@@ -222,7 +331,20 @@ describe('payouts', () => {
     total: 1,
     limit: 25,
     offset: 0,
-    data: [{ id: 'po_1', amount: 6000, currency: 'usd', status: 'completed', method: 'paypal', reference: 'PAYPAL-TX-42', failureReason: null, commissions: 1, createdAt: '2025-03-01T00:00:00Z', completedAt: '2025-03-02T00:00:00Z' }],
+    data: [
+      {
+        id: 'po_1',
+        amount: 6000,
+        currency: 'usd',
+        status: 'completed',
+        method: 'paypal',
+        reference: 'PAYPAL-TX-42',
+        failureReason: null,
+        commissions: 1,
+        createdAt: '2025-03-01T00:00:00Z',
+        completedAt: '2025-03-02T00:00:00Z',
+      },
+    ],
     balance: [{ currency: 'usd', amount: 1200, maturing: 0, minimum: 5000, reachesMinimum: false }],
     minimum: { amount: 5000, currency: 'usd' },
     nextPayoutDate: '2025-04-01T00:00:00Z',
@@ -241,35 +363,66 @@ describe('payouts', () => {
     const root = mount(renderBalance(payouts, async () => {}));
     const button = root.querySelector('button')!;
     expect(button.disabled).toBe(true);
-    expect(text(root.querySelector(`#${button.getAttribute('aria-describedby')}`))).toBe('Payouts start at $50.00; you have $12.00 approved.');
+    expect(text(root.querySelector(`#${button.getAttribute('aria-describedby')}`))).toBe(
+      'Payouts start at $50.00; you have $12.00 approved.',
+    );
     expect(text(root)).toContain('Next payout run: Apr 1, 2025');
   });
 
   it('requests a payout when allowed, and shows the refusal the server gives', async () => {
-    const ready = { ...payouts, canRequest: true, balance: [{ currency: 'usd', amount: 6000, maturing: 0, minimum: 5000, reachesMinimum: true }] };
-    const root = mount(renderBalance(ready, async () => Promise.reject(new ApiError(422, 'no_payout_details', 'The affiliate has no details on file for this payout method'))));
+    const ready = {
+      ...payouts,
+      canRequest: true,
+      balance: [{ currency: 'usd', amount: 6000, maturing: 0, minimum: 5000, reachesMinimum: true }],
+    };
+    const root = mount(
+      renderBalance(ready, async () =>
+        Promise.reject(
+          new ApiError(422, 'no_payout_details', 'The affiliate has no details on file for this payout method'),
+        ),
+      ),
+    );
     const button = root.querySelector('button')!;
     expect(button.disabled).toBe(false);
     button.click();
-    await vi.waitFor(() => expect(text(root.querySelector('[role="alert"]'))).toBe('The affiliate has no details on file for this payout method'));
+    await vi.waitFor(() =>
+      expect(text(root.querySelector('[role="alert"]'))).toBe(
+        'The affiliate has no details on file for this payout method',
+      ),
+    );
     expect(button.disabled).toBe(false);
   });
 
   it('shows only the chosen method’s fields and sends only them, with the password', async () => {
     let sent: unknown = null;
     const form = mount(
-      renderPayoutSettingsForm({ method: 'paypal', details: { email: 'old@paypal.test' }, summary: 'PayPal old@paypal.test', updatedAt: null }, async (body) => {
-        sent = body;
-        return { method: body.method, details: body.details, summary: 'Bank transfer •••• 3000', updatedAt: null };
-      }),
+      renderPayoutSettingsForm(
+        { method: 'paypal', details: { email: 'old@paypal.test' }, summary: 'PayPal old@paypal.test', updatedAt: null },
+        async (body) => {
+          sent = body;
+          return { method: body.method, details: body.details, summary: 'Bank transfer •••• 3000', updatedAt: null };
+        },
+      ),
     );
-    const visible = () => [...form.querySelectorAll('input:not([type="radio"])')].filter((i) => !i.closest('[hidden]')).map((i) => (i as HTMLInputElement).name);
+    const visible = () =>
+      [...form.querySelectorAll('input:not([type="radio"])')]
+        .filter((i) => !i.closest('[hidden]'))
+        .map((i) => (i as HTMLInputElement).name);
     expect(visible()).toEqual(['email', 'password']);
     expect((form.querySelector('input[name="email"]') as HTMLInputElement).value).toBe('old@paypal.test');
     const bank = form.querySelector('input[type="radio"][value="bank_transfer"]') as HTMLInputElement;
     bank.checked = true;
     bank.dispatchEvent(new Event('change'));
-    expect(visible()).toEqual(['accountHolder', 'iban', 'bic', 'accountNumber', 'routingNumber', 'bankName', 'country', 'password']);
+    expect(visible()).toEqual([
+      'accountHolder',
+      'iban',
+      'bic',
+      'accountNumber',
+      'routingNumber',
+      'bankName',
+      'country',
+      'password',
+    ]);
 
     form.dispatchEvent(new Event('submit', { cancelable: true }));
     expect(text(form.querySelector('[role="alert"]'))).toBe('password: Enter your password to confirm');
@@ -280,8 +433,14 @@ describe('payouts', () => {
     (form.querySelector('input[name="country"]') as HTMLInputElement).value = 'DE';
     (form.querySelector('input[name="password"]') as HTMLInputElement).value = 'my password';
     form.dispatchEvent(new Event('submit', { cancelable: true }));
-    await vi.waitFor(() => expect(text(form.querySelector('[role="status"]'))).toBe('Saved. Payouts go to Bank transfer •••• 3000.'));
-    expect(sent).toEqual({ method: 'bank_transfer', details: { accountHolder: 'Jamie Creator', iban: 'DE89 3704 0044 0532 0130 00', country: 'DE' }, password: 'my password' });
+    await vi.waitFor(() =>
+      expect(text(form.querySelector('[role="status"]'))).toBe('Saved. Payouts go to Bank transfer •••• 3000.'),
+    );
+    expect(sent).toEqual({
+      method: 'bank_transfer',
+      details: { accountHolder: 'Jamie Creator', iban: 'DE89 3704 0044 0532 0130 00', country: 'DE' },
+      password: 'my password',
+    });
     expect((form.querySelector('input[name="password"]') as HTMLInputElement).value).toBe('');
   });
 });

@@ -1,7 +1,14 @@
 // @vitest-environment happy-dom
 /** Money, counts and dates as the dashboard shows them (Intl.NumberFormat in the commission's currency). */
 import { describe, expect, it } from 'vitest';
-import { formatBps, formatDay, formatMoney, formatMoneyList, formatRate, toDecimal } from '../../dashboard/src/format.ts';
+import {
+  formatBps,
+  formatDay,
+  formatMoney,
+  formatMoneyList,
+  formatRate,
+  toDecimal,
+} from '../../dashboard/src/format.ts';
 
 describe('formatMoney', () => {
   it.each([
@@ -24,7 +31,15 @@ describe('formatMoney', () => {
   });
 
   it('joins several currencies and shows zero in the program currency when there is nothing', () => {
-    expect(formatMoneyList([{ amount: 6200, currency: 'usd' }, { amount: 500, currency: 'eur' }], 'usd')).toMatch(/^\$62\.00 · €5\.00$/);
+    expect(
+      formatMoneyList(
+        [
+          { amount: 6200, currency: 'usd' },
+          { amount: 500, currency: 'eur' },
+        ],
+        'usd',
+      ),
+    ).toMatch(/^\$62\.00 · €5\.00$/);
     expect(formatMoneyList([{ amount: 0, currency: 'eur' }], 'usd')).toBe('$0.00');
   });
 });

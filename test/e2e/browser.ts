@@ -105,7 +105,12 @@ export async function newVisitor(browser: Browser, opts: { headlessUserAgent?: b
   const consoleLines: ConsoleLine[] = [];
   const errors: Error[] = [];
   page.on('request', (request) => {
-    requests.push({ method: request.method(), url: request.url(), type: request.resourceType(), body: request.postData() });
+    requests.push({
+      method: request.method(),
+      url: request.url(),
+      type: request.resourceType(),
+      body: request.postData(),
+    });
   });
   page.on('console', (message) => {
     consoleLines.push({ type: message.type(), text: message.text(), url: message.location().url });

@@ -28,7 +28,6 @@ let page: Page;
 let program: { id: string; apiKey: string; publicKey: string };
 let admin: ReturnType<typeof adminClient>;
 
-
 /** A click from a new visitor (each call another browser, so the tracker does not merge them). */
 let visitors = 0;
 async function click(code: string): Promise<string> {
@@ -50,10 +49,19 @@ async function click(code: string): Promise<string> {
 
 /** Deliver a signed `checkout.session.completed` for `referral` and wait until its conversion is stored. */
 async function sale(referral: string, amountTotal: number, created?: number) {
-  const res = await deliver(app.url, program.id, checkoutCompleted({ referral, amountTotal, currency: 'usd', created }), SECRET);
+  const res = await deliver(
+    app.url,
+    program.id,
+    checkoutCompleted({ referral, amountTotal, currency: 'usd', created }),
+    SECRET,
+  );
   expect(res.status).toBe(200);
   await expect
-    .poll(async () => (await app.db.selectFrom('conversions').select('id').where('referral_id', '=', referral).execute()).length, { timeout: 10_000 })
+    .poll(
+      async () =>
+        (await app.db.selectFrom('conversions').select('id').where('referral_id', '=', referral).execute()).length,
+      { timeout: 10_000 },
+    )
     .toBe(1);
 }
 
@@ -69,11 +77,23 @@ beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
   const port = await freePort();
   app = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, TRUST_PROXY: 'on' });
-  program = await app.services.programs.create({ name: 'Acme Analytics', website: 'https://acme.test', stripeWebhookSecret: SECRET });
+  program = await app.services.programs.create({
+    name: 'Acme Analytics',
+    website: 'https://acme.test',
+    stripeWebhookSecret: SECRET,
+  });
   admin = adminClient(app, program.apiKey);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
   page = await context.newPage();
@@ -106,7 +126,14 @@ describe('partner dashboard in Chromium', () => {
 
     const pending = await admin.get('/api/v1/affiliates?status=pending');
     const applicant = pending.body.data.find((a: { email: string }) => a.email === email);
-    expect(applicant).toMatchObject({ name: 'Jamie Creator', status: 'pending', application: { website: 'https://creator.test', promotionMethod: 'Weekly newsletter (12k readers) and YouTube reviews.' } });
+    expect(applicant).toMatchObject({
+      name: 'Jamie Creator',
+      status: 'pending',
+      application: {
+        website: 'https://creator.test',
+        promotionMethod: 'Weekly newsletter (12k readers) and YouTube reviews.',
+      },
+    });
     const approved = await admin.post(`/api/v1/affiliates/${applicant.id}/approve`);
     expect(approved.status).toBe(200);
     expect(approved.body.setPasswordUrl).toMatch(new RegExp(`^${app.url}/partner/#set-password=pt_`));
@@ -145,7 +172,12 @@ describe('partner dashboard in Chromium', () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url });
     await page.goto(`${app.url}/partner/`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Welcome, Jamie Creator');
-    const focused = () => page.evaluate(() => ({ tag: document.activeElement?.tagName, id: document.activeElement?.id, text: document.activeElement?.textContent?.trim() }));
+    const focused = () =>
+      page.evaluate(() => ({
+        tag: document.activeElement?.tagName,
+        id: document.activeElement?.id,
+        text: document.activeElement?.textContent?.trim(),
+      }));
     await page.keyboard.press('Tab');
     expect((await focused()).text).toBe('Skip to content');
     await page.keyboard.press('Enter');
@@ -182,7 +214,10 @@ describe('partner dashboard in Chromium', () => {
 
     await page.reload();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Welcome, Jamie Creator');
-    const tile = (label: string) => page.locator('.tile', { has: page.locator('.tile-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.tile-value');
+    const tile = (label: string) =>
+      page
+        .locator('.tile', { has: page.locator('.tile-label', { hasText: new RegExp(`^${label}$`) }) })
+        .locator('.tile-value');
     await expect.poll(() => tile('Clicks').textContent()).toBe('3');
     expect(await tile('Customers').textContent()).toBe('2');
     expect(await tile('Revenue referred').textContent()).toBe('$178.00');
@@ -190,7 +225,11 @@ describe('partner dashboard in Chromium', () => {
     const sums = await app.db
       .selectFrom('commissions')
       .select((eb) => [eb.fn.sum<number>('amount').as('total')])
-      .where('affiliate_id', '=', (await app.db.selectFrom('affiliates').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id)
+      .where(
+        'affiliate_id',
+        '=',
+        (await app.db.selectFrom('affiliates').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id,
+      )
       .where('status', 'in', ['pending', 'on_hold'])
       .executeTakeFirstOrThrow();
     expect(Number(sums.total)).toBe(1_780); // 10 % of 129.00 + 10 % of 49.00
@@ -203,7 +242,9 @@ describe('partner dashboard in Chromium', () => {
     await expect.poll(() => page.getByRole('button', { name: '90 days' }).getAttribute('aria-pressed')).toBe('true');
     await page.getByText('Show as a table').click();
     await expect.poll(() => page.locator('details table tbody tr').count()).toBe(90);
-    const rows = await page.locator('details table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const rows = await page
+      .locator('details table tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     // Newest first: today one click, one sale, $4.90; twelve days ago the $129.00 sale earned $12.90.
     expect(rows[0]!.slice(1)).toEqual(['1', '1', '$4.90']);
     expect(rows[12]!.slice(1)).toEqual(['1', '1', '$12.90']);
@@ -228,22 +269,35 @@ describe('partner dashboard in Chromium', () => {
     await page.getByLabel('Slug').fill('spring-sale');
     await page.getByLabel('Destination').fill('https://evil.test/');
     await page.getByRole('button', { name: 'Create link' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('destinationUrl must be a page of https://acme.test');
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toContain('destinationUrl must be a page of https://acme.test');
     await page.getByLabel('Destination').fill('https://acme.test/pricing');
     await page.getByLabel('Campaign / sub-ID').fill('newsletter-may');
     await page.getByRole('button', { name: 'Create link' }).click();
     const row = page.locator('table tbody tr', { hasText: 'spring-sale' });
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.textContent()).toContain('newsletter-may');
-    const stored = await app.db.selectFrom('links').selectAll().where('slug', '=', 'spring-sale').executeTakeFirstOrThrow();
+    const stored = await app.db
+      .selectFrom('links')
+      .selectAll()
+      .where('slug', '=', 'spring-sale')
+      .executeTakeFirstOrThrow();
     expect(stored).toMatchObject({ destination_url: 'https://acme.test/pricing', campaign: 'newsletter-may' });
     await shot('partner-links');
 
     // A visit through the new link counts as a click of that link.
-    const visit = await app.request('/r/spring-sale', { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) e2e-2' } });
+    const visit = await app.request('/r/spring-sale', {
+      redirect: 'manual',
+      headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) e2e-2' },
+    });
     expect(visit.status).toBe(302);
     await page.reload();
-    await expect.poll(async () => (await page.locator('table tbody tr', { hasText: 'spring-sale' }).locator('td').nth(3).textContent())?.trim()).toBe('1');
+    await expect
+      .poll(async () =>
+        (await page.locator('table tbody tr', { hasText: 'spring-sale' }).locator('td').nth(3).textContent())?.trim(),
+      )
+      .toBe('1');
   });
 
   it('lists commissions with rule and payable date, exports CSV, and shows payouts', async () => {
@@ -256,7 +310,9 @@ describe('partner dashboard in Chromium', () => {
     const csv = await (await download).path();
     const { readFileSync } = await import('node:fs');
     const lines = readFileSync(csv!, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('id,created_at,status,kind,rule,sale_amount,amount,currency,amount_minor,payable_at,paid_at,payout_id,customer');
+    expect(lines[0]).toBe(
+      'id,created_at,status,kind,rule,sale_amount,amount,currency,amount_minor,payable_at,paid_at,payout_id,customer',
+    );
     expect(lines).toHaveLength(3);
     expect(lines.some((l) => l.includes(',4.90,USD,490,'))).toBe(true);
 
@@ -267,7 +323,11 @@ describe('partner dashboard in Chromium', () => {
     await page.getByLabel('Your password').fill(password);
     await page.getByRole('button', { name: 'Save payout method' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved.' }).count()).toBe(1);
-    const stored = await app.db.selectFrom('affiliates').select(['payout_method', 'payout_details']).where('email', '=', email).executeTakeFirstOrThrow();
+    const stored = await app.db
+      .selectFrom('affiliates')
+      .select(['payout_method', 'payout_details'])
+      .where('email', '=', email)
+      .executeTakeFirstOrThrow();
     expect(stored).toEqual({ payout_method: 'paypal', payout_details: { email: 'jamie@paypal.test' } });
     expect(await page.getByRole('button', { name: 'Request payout' }).isDisabled()).toBe(true);
     await shot('partner-payouts');

@@ -43,14 +43,17 @@ let site: MerchantSite;
 let browser: Browser;
 let tests = 0;
 
-
 beforeAll(async () => {
   // The built file is what merchants get: rebuild it when a lone `vitest run` finds it stale.
   builtSnippet();
   appPort = await freePort();
   app = await startTestApp({ PORT: String(appPort), PUBLIC_URL: `http://127.0.0.1:${appPort}` });
   site = await startMerchantSite();
-  browser = await launchChromium(['MAP *.shop.test 127.0.0.1', 'MAP *.shop-eu.test 127.0.0.1', 'MAP shop-eu.test 127.0.0.1']);
+  browser = await launchChromium([
+    'MAP *.shop.test 127.0.0.1',
+    'MAP *.shop-eu.test 127.0.0.1',
+    'MAP shop-eu.test 127.0.0.1',
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -73,19 +76,30 @@ async function setup(opts: { attribution?: 'first_click' | 'last_click'; allowed
   const program = await app.services.programs.create({ name: 'Shop', website: www() });
   await app.db
     .updateTable('programs')
-    .set({ cookie_days: COOKIE_DAYS, attribution_model: opts.attribution ?? 'last_click', allowed_domains: opts.allowedDomains ?? [] })
+    .set({
+      cookie_days: COOKIE_DAYS,
+      attribution_model: opts.attribution ?? 'last_click',
+      allowed_domains: opts.allowedDomains ?? [],
+    })
     .where('id', '=', program.id)
     .execute();
   const admin = adminClient(app, program.apiKey);
   const make = async (code: string) => {
-    const res = await admin.post('/api/v1/affiliates', { email: `${code}${t.slice(1)}@partners.test`, name: code, code, status: 'approved' });
+    const res = await admin.post('/api/v1/affiliates', {
+      email: `${code}${t.slice(1)}@partners.test`,
+      name: code,
+      code,
+      status: 'approved',
+    });
     expect(res.status).toBe(201);
     return res.body.affiliate as { id: string; code: string };
   };
   const alice = await make('alice');
   const bob = await make('bob');
   const tag = (attrs = '', host = `127.0.0.1:${appPort}`) =>
-    program.snippet.replace(`127.0.0.1:${appPort}`, host).replace(' data-key=', `${attrs ? ' ' + attrs : ''} data-key=`);
+    program.snippet
+      .replace(`127.0.0.1:${appPort}`, host)
+      .replace(' data-key=', `${attrs ? ' ' + attrs : ''} data-key=`);
   /** Publishes the pricing page (`landing.html`) at `<t><path>` with `tag`. */
   const landing = (path: string, snippetTag: string) =>
     site.publish(t + path, 'landing.html', { SNIPPET: snippetTag, PORT: String(site.port), EU_PATH: `${t}/eu` });
@@ -105,7 +119,11 @@ async function ready(v: Visitor): Promise<string | null> {
 const trackCalls = (v: Visitor) =>
   v.requests
     .filter((r) => r.url.includes('/api/v1/track/'))
-    .map((r) => ({ endpoint: r.url.replace(/^.*\/api\/v1\/track\//, ''), type: r.type, body: JSON.parse(r.body ?? 'null') }));
+    .map((r) => ({
+      endpoint: r.url.replace(/^.*\/api\/v1\/track\//, ''),
+      type: r.type,
+      body: JSON.parse(r.body ?? 'null'),
+    }));
 
 const href = (v: Visitor, selector: string) => v.page.locator(selector).getAttribute('href');
 const attr = (v: Visitor, selector: string, name: string) => v.page.locator(selector).getAttribute(name);
@@ -113,16 +131,28 @@ const attr = (v: Visitor, selector: string, name: string) => v.page.locator(sele
 /** The pk_* cookies Chromium would send to any page of both merchant domains, sorted by name then domain. */
 async function pkCookies(v: Visitor): Promise<RawCookie[]> {
   const all = await v.cookies([`${www()}/`, `${appHost()}/`, `${eu()}/`]);
-  return all.filter((c) => c.name.startsWith('pk_')).sort((a, b) => a.name.localeCompare(b.name) || a.domain.localeCompare(b.domain));
+  return all
+    .filter((c) => c.name.startsWith('pk_'))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.domain.localeCompare(b.domain));
 }
 
 /** Seconds until `expires`, in whole days. */
 const daysLeft = (cookie: RawCookie) => Math.round((cookie.expires - Date.now() / 1000) / DAY_S);
 
 const clicksOf = (affiliateId: string) =>
-  app.db.selectFrom('clicks').select(['referral_id', 'link_id', 'url', 'user_agent']).where('affiliate_id', '=', affiliateId).orderBy('id').execute();
+  app.db
+    .selectFrom('clicks')
+    .select(['referral_id', 'link_id', 'url', 'user_agent'])
+    .where('affiliate_id', '=', affiliateId)
+    .orderBy('id')
+    .execute();
 const referralsOf = (affiliateId: string) =>
-  app.db.selectFrom('referrals').select(['id', 'status', 'email', 'expires_at']).where('affiliate_id', '=', affiliateId).orderBy('created_at').execute();
+  app.db
+    .selectFrom('referrals')
+    .select(['id', 'status', 'email', 'expires_at'])
+    .where('affiliate_id', '=', affiliateId)
+    .orderBy('created_at')
+    .execute();
 
 /** Nothing in DevTools' console and no uncaught error: what a merchant checks after pasting the tag. */
 function expectQuietConsole(v: Visitor) {
@@ -153,25 +183,62 @@ describe('a visitor sent by an affiliate', () => {
     const [referralRow, ...otherReferrals] = await referralsOf(alice.id);
     expect(otherReferrals).toEqual([]);
     expect(referral).toBe(referralRow!.id);
-    expect(await clicksOf(alice.id)).toEqual([{ referral_id: referral, link_id: null, url: `${www()}${t}/pricing?ref=alice`, user_agent: DESKTOP_UA }]);
+    expect(await clicksOf(alice.id)).toEqual([
+      { referral_id: referral, link_id: null, url: `${www()}${t}/pricing?ref=alice`, user_agent: DESKTOP_UA },
+    ]);
     expect(Math.round((referralRow!.expires_at.getTime() - Date.now()) / 86_400_000)).toBe(COOKIE_DAYS);
 
     // Exactly the contract's request, once.
     expect(trackCalls(v)).toEqual([
-      { endpoint: 'click', type: 'fetch', body: { key: program.publicKey, code: 'alice', url: `${www()}${t}/pricing?ref=alice`, referrer: '' } },
+      {
+        endpoint: 'click',
+        type: 'fetch',
+        body: { key: program.publicKey, code: 'alice', url: `${www()}${t}/pricing?ref=alice`, referrer: '' },
+      },
     ]);
 
     // Two cookies, Domain=shop.test (not www.), SameSite=Lax, Max-Age = the program's window, readable by the page.
     const cookies = await pkCookies(v);
-    expect(cookies.map(({ name, value, domain, path, httpOnly, secure, session, sameSite }) => ({ name, value, domain, path, httpOnly, secure, session, sameSite }))).toEqual([
-      { name: 'pk_aff', value: 'alice', domain: '.shop.test', path: '/', httpOnly: false, secure: false, session: false, sameSite: 'Lax' },
-      { name: 'pk_ref', value: referral, domain: '.shop.test', path: '/', httpOnly: false, secure: false, session: false, sameSite: 'Lax' },
+    expect(
+      cookies.map(({ name, value, domain, path, httpOnly, secure, session, sameSite }) => ({
+        name,
+        value,
+        domain,
+        path,
+        httpOnly,
+        secure,
+        session,
+        sameSite,
+      })),
+    ).toEqual([
+      {
+        name: 'pk_aff',
+        value: 'alice',
+        domain: '.shop.test',
+        path: '/',
+        httpOnly: false,
+        secure: false,
+        session: false,
+        sameSite: 'Lax',
+      },
+      {
+        name: 'pk_ref',
+        value: referral,
+        domain: '.shop.test',
+        path: '/',
+        httpOnly: false,
+        secure: false,
+        session: false,
+        sameSite: 'Lax',
+      },
     ]);
     expect(cookies.map(daysLeft)).toEqual([COOKIE_DAYS, COOKIE_DAYS]);
 
     // The call the merchant queued before pk.js loaded ran with the referral.
     expect(await v.page.locator('html').getAttribute('data-referral')).toBe(referral);
-    expect(await v.page.evaluate(() => [(window as any).partnerkit.referral, (window as any).partnerkit.affiliate])).toEqual([referral, 'alice']);
+    expect(
+      await v.page.evaluate(() => [(window as any).partnerkit.referral, (window as any).partnerkit.affiliate]),
+    ).toEqual([referral, 'alice']);
     expectQuietConsole(v);
 
     // Later, on the app's subdomain without a code: the same referral, no new request, links decorated.
@@ -179,7 +246,9 @@ describe('a visitor sent by an affiliate', () => {
     await v.page.goto(`${appHost()}${t}/app`);
     expect(await ready(v)).toBe(referral);
     expect(trackCalls(v)).toHaveLength(1);
-    expect(await href(v, '#pay-monthly')).toBe(`https://buy.stripe.com/test_monthly?prefilled_email=ada%40example.com&client_reference_id=${referral}`);
+    expect(await href(v, '#pay-monthly')).toBe(
+      `https://buy.stripe.com/test_monthly?prefilled_email=ada%40example.com&client_reference_id=${referral}`,
+    );
     expect(await clicksOf(alice.id)).toHaveLength(1);
     expectQuietConsole(v);
   });
@@ -193,7 +262,9 @@ describe('a visitor sent by an affiliate', () => {
     const referral = await ready(v);
     expect(referral).toMatch(/^ref_/);
 
-    expect(await href(v, '#pay-monthly')).toBe(`https://buy.stripe.com/test_monthly?prefilled_email=ada%40example.com&client_reference_id=${referral}`);
+    expect(await href(v, '#pay-monthly')).toBe(
+      `https://buy.stripe.com/test_monthly?prefilled_email=ada%40example.com&client_reference_id=${referral}`,
+    );
     // Someone else's client_reference_id is replaced, not duplicated.
     expect(await href(v, '#pay-yearly')).toBe(`https://buy.stripe.com/test_yearly?client_reference_id=${referral}`);
     expect(await attr(v, '#table', 'client-reference-id')).toBe(referral);
@@ -207,13 +278,17 @@ describe('a visitor sent by an affiliate', () => {
     // The visitor opens the plans modal: rendered 50 ms later, decorated as it appears.
     await v.page.click('#open-plans');
     await v.page.waitForSelector('#pay-team');
-    await expect.poll(() => href(v, '#pay-team')).toBe(`https://buy.stripe.com/test_team?client_reference_id=${referral}`);
+    await expect
+      .poll(() => href(v, '#pay-team'))
+      .toBe(`https://buy.stripe.com/test_team?client_reference_id=${referral}`);
     await expect.poll(() => attr(v, '#late-table', 'client-reference-id')).toBe(referral);
 
     // The quote form reaches the merchant's backend with the referral.
     await v.page.click('#send-quote');
     await v.page.waitForURL(`**${t}/quote`);
-    expect(site.forms.filter((f) => f.path === `${t}/quote`)).toEqual([{ host: 'www.shop.test', path: `${t}/quote`, fields: { company: 'Initech', partnerkit_referral: referral } }]);
+    expect(site.forms.filter((f) => f.path === `${t}/quote`)).toEqual([
+      { host: 'www.shop.test', path: `${t}/quote`, fields: { company: 'Initech', partnerkit_referral: referral } },
+    ]);
     expect(await clicksOf(alice.id)).toHaveLength(1);
     expectQuietConsole(v);
   });
@@ -230,11 +305,17 @@ describe('attribution', () => {
     const second = await ready(v);
 
     expect(second).not.toBe(first);
-    expect(trackCalls(v).map((c) => [c.body.code, c.body.referral])).toEqual([['alice', undefined], ['bob', first]]);
+    expect(trackCalls(v).map((c) => [c.body.code, c.body.referral])).toEqual([
+      ['alice', undefined],
+      ['bob', first],
+    ]);
     expect((await referralsOf(bob.id)).map((r) => r.id)).toEqual([second]);
     expect((await clicksOf(bob.id)).map((c) => c.referral_id)).toEqual([second]);
     expect((await clicksOf(alice.id)).map((c) => c.referral_id)).toEqual([first]);
-    expect((await pkCookies(v)).map((c) => [c.name, c.value, c.domain])).toEqual([['pk_aff', 'bob', '.shop.test'], ['pk_ref', second, '.shop.test']]);
+    expect((await pkCookies(v)).map((c) => [c.name, c.value, c.domain])).toEqual([
+      ['pk_aff', 'bob', '.shop.test'],
+      ['pk_ref', second, '.shop.test'],
+    ]);
     expect(await href(v, '#pay-monthly')).toContain(`client_reference_id=${second}`);
 
     await v.page.goto(`${www()}${t}/pricing?ref=bob`);
@@ -253,11 +334,17 @@ describe('attribution', () => {
     expect(await ready(v)).toBe(first);
 
     // The snippet does not know the model: it asks, carrying the referral, and the server keeps alice.
-    expect(trackCalls(v).map((c) => [c.body.code, c.body.referral])).toEqual([['alice', undefined], ['bob', first]]);
+    expect(trackCalls(v).map((c) => [c.body.code, c.body.referral])).toEqual([
+      ['alice', undefined],
+      ['bob', first],
+    ]);
     expect(await referralsOf(bob.id)).toEqual([]);
     expect(await clicksOf(bob.id)).toEqual([expect.objectContaining({ referral_id: null })]);
     const cookies = await pkCookies(v);
-    expect(cookies.map((c) => [c.name, c.value])).toEqual([['pk_aff', 'alice'], ['pk_ref', first]]);
+    expect(cookies.map((c) => [c.name, c.value])).toEqual([
+      ['pk_aff', 'alice'],
+      ['pk_ref', first],
+    ]);
     expect(cookies.map(daysLeft)).toEqual([COOKIE_DAYS, COOKIE_DAYS]);
     expect(await href(v, '#pay-monthly')).toContain(`client_reference_id=${first}`);
     expectQuietConsole(v);
@@ -276,7 +363,10 @@ describe('attribution', () => {
     expect(trackCalls(v).map((c) => c.body.code)).toEqual(['alice']);
     expect(await clicksOf(bob.id)).toEqual([]);
     expect(await clicksOf(alice.id)).toHaveLength(1);
-    expect((await pkCookies(v)).map((c) => [c.name, c.value])).toEqual([['pk_aff', 'alice'], ['pk_ref', first]]);
+    expect((await pkCookies(v)).map((c) => [c.name, c.value])).toEqual([
+      ['pk_aff', 'alice'],
+      ['pk_ref', first],
+    ]);
     expectQuietConsole(v);
   });
 });
@@ -302,11 +392,19 @@ describe('consent', () => {
     const referral = await ready(v);
     expect(referral).toMatch(/^ref_/);
     expect((await clicksOf(alice.id)).map((c) => c.referral_id)).toEqual([referral]);
-    expect((await pkCookies(v)).map((c) => [c.name, c.value, c.domain])).toEqual([['pk_aff', 'alice', '.shop.test'], ['pk_ref', referral, '.shop.test']]);
+    expect((await pkCookies(v)).map((c) => [c.name, c.value, c.domain])).toEqual([
+      ['pk_aff', 'alice', '.shop.test'],
+      ['pk_ref', referral, '.shop.test'],
+    ]);
     expect(await href(v, '#pay')).toBe(`https://buy.stripe.com/test_consent?client_reference_id=${referral}`);
     // The waiting lead went out after the click, with its referral.
-    await expect.poll(() => referralsOf(alice.id)).toEqual([expect.objectContaining({ id: referral, status: 'lead', email: 'early@example.com' })]);
-    expect(trackCalls(v).map((c) => [c.endpoint, c.body.referral])).toEqual([['click', undefined], ['lead', referral]]);
+    await expect
+      .poll(() => referralsOf(alice.id))
+      .toEqual([expect.objectContaining({ id: referral, status: 'lead', email: 'early@example.com' })]);
+    expect(trackCalls(v).map((c) => [c.endpoint, c.body.referral])).toEqual([
+      ['click', undefined],
+      ['lead', referral],
+    ]);
 
     await v.page.click('#decline');
     expect(await pkCookies(v)).toEqual([]);
@@ -340,7 +438,9 @@ describe('consent', () => {
   it('Decline also deletes the cookies a same-site API set, even with data-cookie-domain="none"', async () => {
     const { t, tag } = await setup();
     // The merchant serves partnerkit on api.shop.test: its answer sets Domain=shop.test cookies itself.
-    site.publish(`${t}/welcome`, 'consent.html', { SNIPPET: tag('data-consent="required" data-cookie-domain="none"', `api.shop.test:${appPort}`) });
+    site.publish(`${t}/welcome`, 'consent.html', {
+      SNIPPET: tag('data-consent="required" data-cookie-domain="none"', `api.shop.test:${appPort}`),
+    });
     const v = await visit();
     await v.page.goto(`${www()}${t}/welcome?ref=alice`);
     await installed(v);
@@ -364,7 +464,8 @@ describe('consent', () => {
 describe('single-page apps', () => {
   it('records a new code reached by pushState and decorates the view rendered after it', async () => {
     const { t, alice, bob, tag } = await setup();
-    for (const path of ['/app/', '/app/pricing']) site.publish(t + path, 'spa.html', { SNIPPET: tag(), BASE: `${t}/app`, CODE: 'bob' });
+    for (const path of ['/app/', '/app/pricing'])
+      site.publish(t + path, 'spa.html', { SNIPPET: tag(), BASE: `${t}/app`, CODE: 'bob' });
     const v = await visit();
     await v.page.goto(`${www()}${t}/app/?ref=alice`);
     const first = await ready(v);
@@ -380,10 +481,15 @@ describe('single-page apps', () => {
       ['alice', undefined, `${www()}${t}/app/?ref=alice`],
       ['bob', first, `${www()}${t}/app/pricing?via=bob`],
     ]);
-    expect((await clicksOf(bob.id)).map((c) => [c.referral_id, c.url])).toEqual([[second, `${www()}${t}/app/pricing?via=bob`]]);
+    expect((await clicksOf(bob.id)).map((c) => [c.referral_id, c.url])).toEqual([
+      [second, `${www()}${t}/app/pricing?via=bob`],
+    ]);
     expect((await clicksOf(alice.id)).map((c) => c.referral_id)).toEqual([first]);
     await expect.poll(() => href(v, '#pay')).toBe(`https://buy.stripe.com/test_spa?client_reference_id=${second}`);
-    expect((await pkCookies(v)).map((c) => [c.name, c.value])).toEqual([['pk_aff', 'bob'], ['pk_ref', second]]);
+    expect((await pkCookies(v)).map((c) => [c.name, c.value])).toEqual([
+      ['pk_aff', 'bob'],
+      ['pk_ref', second],
+    ]);
 
     // Back and forth through the app (and the back button): the same code is not sent again.
     await v.page.click('#nav-home');
@@ -416,10 +522,16 @@ describe('the merchant’s other domains (data-domains)', () => {
     await v.page.click('#eu-shop');
     await v.page.waitForURL(`${eu()}${t}/eu?**`);
     expect(await ready(v)).toBe(referral);
-    expect(trackCalls(v).map((c) => [c.body.code, c.body.referral])).toEqual([['alice', undefined], ['alice', referral]]);
+    expect(trackCalls(v).map((c) => [c.body.code, c.body.referral])).toEqual([
+      ['alice', undefined],
+      ['alice', referral],
+    ]);
     // The other domain keeps its own first-party cookies, with the same referral.
     const euCookies = (await pkCookies(v)).filter((c) => c.domain === '.shop-eu.test');
-    expect(euCookies.map((c) => [c.name, c.value, c.sameSite])).toEqual([['pk_aff', 'alice', 'Lax'], ['pk_ref', referral, 'Lax']]);
+    expect(euCookies.map((c) => [c.name, c.value, c.sameSite])).toEqual([
+      ['pk_aff', 'alice', 'Lax'],
+      ['pk_ref', referral, 'Lax'],
+    ]);
     // One visitor, one referral, one click: crossing domains is not a second visit.
     expect((await referralsOf(alice.id)).map((r) => r.id)).toEqual([referral]);
     expect(await clicksOf(alice.id)).toHaveLength(1);
@@ -443,11 +555,15 @@ describe('leads', () => {
     await v.page.click('#start');
     await v.page.waitForURL(`**${t}/welcome`);
 
-    await expect.poll(() => referralsOf(alice.id)).toEqual([expect.objectContaining({ id: referral, status: 'lead', email: 'ada.lovelace@example.com' })]);
+    await expect
+      .poll(() => referralsOf(alice.id))
+      .toEqual([expect.objectContaining({ id: referral, status: 'lead', email: 'ada.lovelace@example.com' })]);
     expect(trackCalls(v).filter((c) => c.endpoint === 'lead')).toEqual([
       { endpoint: 'lead', type: 'ping', body: { key: program.publicKey, referral, email: 'Ada.Lovelace@Example.com' } },
     ]);
-    expect(site.forms.filter((f) => f.path === `${t}/welcome`)).toEqual([{ host: 'app.shop.test', path: `${t}/welcome`, fields: { email: 'Ada.Lovelace@Example.com' } }]);
+    expect(site.forms.filter((f) => f.path === `${t}/welcome`)).toEqual([
+      { host: 'app.shop.test', path: `${t}/welcome`, fields: { email: 'Ada.Lovelace@Example.com' } },
+    ]);
     expectQuietConsole(v);
   });
 
@@ -490,7 +606,13 @@ describe('when things go wrong', () => {
     // No exception, no unhandled rejection, no console call: the one line is Chromium's own network log of
     // the refused connection, which no script can suppress (it appears for any failed request).
     expect(v.errors).toEqual([]);
-    expect(v.console).toEqual([{ type: 'error', text: 'Failed to load resource: net::ERR_CONNECTION_REFUSED', url: `${deadApi}/api/v1/track/click` }]);
+    expect(v.console).toEqual([
+      {
+        type: 'error',
+        text: 'Failed to load resource: net::ERR_CONNECTION_REFUSED',
+        url: `${deadApi}/api/v1/track/click`,
+      },
+    ]);
   });
 
   it('an unknown code: nothing kept, and the page shows no error of ours', async () => {
@@ -505,7 +627,11 @@ describe('when things go wrong', () => {
     // A 404 answer is logged by Chromium as a failed resource, like any 4xx; CORS headers are on the
     // error answer too, so there is no CORS error on top.
     expect(v.console).toEqual([
-      { type: 'error', text: 'Failed to load resource: the server responded with a status of 404 (Not Found)', url: `http://127.0.0.1:${appPort}/api/v1/track/click` },
+      {
+        type: 'error',
+        text: 'Failed to load resource: the server responded with a status of 404 (Not Found)',
+        url: `http://127.0.0.1:${appPort}/api/v1/track/click`,
+      },
     ]);
   });
 
@@ -545,7 +671,16 @@ describe('same-site API and server-side links', () => {
     expect((await clicksOf(alice.id)).map((c) => c.referral_id)).toEqual([referral]);
 
     const cookies = await pkCookies(v);
-    expect(cookies.map(({ name, value, domain, path, httpOnly, sameSite }) => ({ name, value, domain, path, httpOnly, sameSite }))).toEqual([
+    expect(
+      cookies.map(({ name, value, domain, path, httpOnly, sameSite }) => ({
+        name,
+        value,
+        domain,
+        path,
+        httpOnly,
+        sameSite,
+      })),
+    ).toEqual([
       { name: 'pk_aff', value: 'alice', domain: '.shop.test', path: '/', httpOnly: false, sameSite: 'Lax' },
       { name: 'pk_ref', value: referral, domain: '.shop.test', path: '/', httpOnly: false, sameSite: 'Lax' },
     ]);
@@ -561,7 +696,11 @@ describe('same-site API and server-side links', () => {
   it('GET /r/:slug lands with ?ref=&pk_ref=: the snippet keeps that referral and the visit counts once', async () => {
     const { t, program, alice, tag, landing } = await setup();
     landing('/pricing', tag());
-    const link = await adminClient(app, program.apiKey).post('/api/v1/links', { affiliateId: alice.id, slug: `deal${t.slice(2)}`, destinationUrl: `${www()}${t}/pricing?plan=pro` });
+    const link = await adminClient(app, program.apiKey).post('/api/v1/links', {
+      affiliateId: alice.id,
+      slug: `deal${t.slice(2)}`,
+      destinationUrl: `${www()}${t}/pricing?plan=pro`,
+    });
     expect(link.status).toBe(201);
     const v = await visit();
     await v.page.goto(`${app.url}/r/${link.body.link.slug}`);
@@ -569,10 +708,19 @@ describe('same-site API and server-side links', () => {
     const referral = await ready(v);
 
     const landed = new URL(v.page.url());
-    expect([landed.searchParams.get('plan'), landed.searchParams.get('ref'), landed.searchParams.get('pk_ref')]).toEqual(['pro', 'alice', referral]);
+    expect([
+      landed.searchParams.get('plan'),
+      landed.searchParams.get('ref'),
+      landed.searchParams.get('pk_ref'),
+    ]).toEqual(['pro', 'alice', referral]);
     expect(trackCalls(v).map((c) => [c.body.code, c.body.referral])).toEqual([['alice', referral]]);
-    expect(await clicksOf(alice.id)).toEqual([expect.objectContaining({ referral_id: referral, link_id: link.body.link.id })]);
-    expect((await pkCookies(v)).map((c) => [c.name, c.value, c.domain])).toEqual([['pk_aff', 'alice', '.shop.test'], ['pk_ref', referral, '.shop.test']]);
+    expect(await clicksOf(alice.id)).toEqual([
+      expect.objectContaining({ referral_id: referral, link_id: link.body.link.id }),
+    ]);
+    expect((await pkCookies(v)).map((c) => [c.name, c.value, c.domain])).toEqual([
+      ['pk_aff', 'alice', '.shop.test'],
+      ['pk_ref', referral, '.shop.test'],
+    ]);
     expectQuietConsole(v);
   });
 });

@@ -16,7 +16,10 @@ export interface TestApp extends RunningApp {
 }
 
 /** @param opts app options besides the clock, e.g. `stripeEndpoint` of a loopback fake of Stripe's API */
-export async function startTestApp(env: Record<string, string> = {}, opts: Omit<AppOptions, 'now'> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: Omit<AppOptions, 'now'> = {},
+): Promise<TestApp> {
   const databaseUrl = await freshDatabaseUrl();
   let offset = 0;
   const config = loadConfig({
@@ -46,7 +49,10 @@ export function adminClient(app: TestApp, apiKey: string) {
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await app.request(path, {
       method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();

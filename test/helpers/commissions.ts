@@ -14,7 +14,7 @@ const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Geck
 export const DAY_MS = 86_400_000;
 
 /** A random documentation-range IP (needs the app started with `TRUST_PROXY: 'on'` to count). */
-export const randomIp = () => `198.18.${randomBytes(1)[0]}.${randomBytes(1)[0]! % 250 + 1}`;
+export const randomIp = () => `198.18.${randomBytes(1)[0]}.${(randomBytes(1)[0]! % 250) + 1}`;
 
 export interface Shop {
   id: string;
@@ -30,7 +30,12 @@ export async function createShop(app: TestApp, opts: { currency?: string } = {})
   const slug = randomBytes(4).toString('hex');
   const secret = `whsec_test_${slug}`;
   const website = `https://shop-${slug}.test`;
-  const created = await app.services.programs.create({ name: `Shop ${slug}`, website, currency: opts.currency, stripeWebhookSecret: secret });
+  const created = await app.services.programs.create({
+    name: `Shop ${slug}`,
+    website,
+    currency: opts.currency,
+    stripeWebhookSecret: secret,
+  });
   return { ...created, secret, website, admin: adminClient(app, created.apiKey) };
 }
 
@@ -40,15 +45,30 @@ export async function approvedAffiliate(shop: Shop, email = `${randomBytes(4).to
   expect(created.status).toBe(201);
   const approved = await shop.admin.post(`/api/v1/affiliates/${created.body.affiliate.id}/approve`);
   expect(approved.status).toBe(200);
-  return { id: approved.body.affiliate.id as string, code: approved.body.affiliate.code as string, email, setPasswordUrl: approved.body.setPasswordUrl as string };
+  return {
+    id: approved.body.affiliate.id as string,
+    code: approved.body.affiliate.code as string,
+    email,
+    setPasswordUrl: approved.body.setPasswordUrl as string,
+  };
 }
 
 /** A visitor's click on the affiliate's link; returns the referral id. */
-export async function click(app: TestApp, shop: Shop, code: string, opts: { ip?: string; referral?: string } = {}): Promise<string> {
+export async function click(
+  app: TestApp,
+  shop: Shop,
+  code: string,
+  opts: { ip?: string; referral?: string } = {},
+): Promise<string> {
   const res = await app.request('/api/v1/track/click', {
     method: 'POST',
     // A distinct browser per click: visitors sharing an IP are still different visitors.
-    headers: { 'content-type': 'text/plain', origin: shop.website, 'user-agent': `${UA} v${randomBytes(3).toString('hex')}`, 'x-forwarded-for': opts.ip ?? randomIp() },
+    headers: {
+      'content-type': 'text/plain',
+      origin: shop.website,
+      'user-agent': `${UA} v${randomBytes(3).toString('hex')}`,
+      'x-forwarded-for': opts.ip ?? randomIp(),
+    },
     body: JSON.stringify({ key: shop.publicKey, code, referral: opts.referral }),
   });
   const body = await res.json();
@@ -57,8 +77,18 @@ export async function click(app: TestApp, shop: Shop, code: string, opts: { ip?:
 }
 
 /** A signed, paid Checkout Session for `referral` delivered to the webhook route (processed asynchronously). */
-export async function checkout(app: TestApp, shop: Shop, referral: string, opts: { amount: number; currency?: string; created?: number }) {
-  const event = checkoutCompleted({ referral, amountTotal: opts.amount, currency: opts.currency ?? 'usd', created: opts.created });
+export async function checkout(
+  app: TestApp,
+  shop: Shop,
+  referral: string,
+  opts: { amount: number; currency?: string; created?: number },
+) {
+  const event = checkoutCompleted({
+    referral,
+    amountTotal: opts.amount,
+    currency: opts.currency ?? 'usd',
+    created: opts.created,
+  });
   const res = await deliver(app.url, shop.id, event, shop.secret);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return { event };
@@ -72,10 +102,22 @@ export async function recordPaidSale(
   app: TestApp,
   shop: Shop,
   referral: string,
-  opts: { amount: number; currency?: string; email?: string; occurredAt?: Date; subscription?: string; sequence?: number; lineItems?: SaleLineItem[] },
+  opts: {
+    amount: number;
+    currency?: string;
+    email?: string;
+    occurredAt?: Date;
+    subscription?: string;
+    sequence?: number;
+    lineItems?: SaleLineItem[];
+  },
 ) {
   const program = (await app.services.programs.findById(shop.id))!;
-  const owner = await app.db.selectFrom('referrals').select(['id', 'affiliate_id']).where('id', '=', referral).executeTakeFirstOrThrow();
+  const owner = await app.db
+    .selectFrom('referrals')
+    .select(['id', 'affiliate_id'])
+    .where('id', '=', referral)
+    .executeTakeFirstOrThrow();
   const result = await app.db.transaction().execute((trx) =>
     recordSale(trx, program, owner, {
       amount: opts.amount,
@@ -96,14 +138,24 @@ export async function recordPaidSale(
 }
 
 /** Click + paid sale: one referred sale; returns its commission row (or null when none was created). */
-export async function referredSale(app: TestApp, shop: Shop, code: string, opts: { amount: number; currency?: string; email?: string; ip?: string }) {
+export async function referredSale(
+  app: TestApp,
+  shop: Shop,
+  code: string,
+  opts: { amount: number; currency?: string; email?: string; ip?: string },
+) {
   const referral = await click(app, shop, code, { ip: opts.ip });
   const commission = await recordPaidSale(app, shop, referral, opts);
   return { referral, commission };
 }
 
 /** The payout method an affiliate saves in the partner dashboard (`PUT /api/v1/partner/payout-settings`). */
-export async function savePayoutMethod(app: TestApp, affiliateId: string, method: 'paypal' | 'bank_transfer' | 'stripe_connect', details: Record<string, string>) {
+export async function savePayoutMethod(
+  app: TestApp,
+  affiliateId: string,
+  method: 'paypal' | 'bank_transfer' | 'stripe_connect',
+  details: Record<string, string>,
+) {
   await app.db
     .updateTable('affiliates')
     .set({ payout_method: method, payout_details: JSON.stringify(details), payout_updated_at: new Date() })
@@ -112,7 +164,14 @@ export async function savePayoutMethod(app: TestApp, affiliateId: string, method
 }
 
 /** `n` referred sales of `amount` each, approved at once (the merchant skips the hold period). */
-export async function approvedSales(app: TestApp, shop: Shop, code: string, n: number, amount: number, currency = 'usd') {
+export async function approvedSales(
+  app: TestApp,
+  shop: Shop,
+  code: string,
+  n: number,
+  amount: number,
+  currency = 'usd',
+) {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const { commission } = await referredSale(app, shop, code, { amount, currency });

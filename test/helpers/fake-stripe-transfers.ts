@@ -42,7 +42,10 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake_${++counter}` });
         res.end(JSON.stringify(body));
       };
-      if (!String(req.headers.authorization ?? '').startsWith('Bearer sk_') && !String(req.headers.authorization ?? '').startsWith('Bearer rk_')) {
+      if (
+        !String(req.headers.authorization ?? '').startsWith('Bearer sk_') &&
+        !String(req.headers.authorization ?? '').startsWith('Bearer rk_')
+      ) {
         return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
       }
       if (req.method === 'POST' && url.pathname === '/v1/transfers') {
@@ -61,7 +64,11 @@ export async function startFakeStripe(): Promise<FakeStripe> {
           destination: form.destination,
           transfer_group: form.transfer_group ?? null,
           description: form.description ?? null,
-          metadata: Object.fromEntries(Object.entries(form).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice(9, -1), v])),
+          metadata: Object.fromEntries(
+            Object.entries(form)
+              .filter(([k]) => k.startsWith('metadata['))
+              .map(([k, v]) => [k.slice(9, -1), v]),
+          ),
           created: Math.floor(Date.now() / 1000),
           livemode: false,
           reversed: false,
@@ -75,7 +82,9 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         const data = [...transfers.values()].filter((t) => !group || t.transfer_group === group);
         return send(200, { object: 'list', data, has_more: false, url: '/v1/transfers' });
       }
-      send(404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${url.pathname})` } });
+      send(404, {
+        error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${url.pathname})` },
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

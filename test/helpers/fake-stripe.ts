@@ -55,7 +55,8 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
       if (!/^Bearer (rk|sk)_/.test(String(req.headers.authorization ?? ''))) {
         return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
       }
-      if (req.method !== 'GET') return send(405, { error: { type: 'invalid_request_error', message: 'read-only fake' } });
+      if (req.method !== 'GET')
+        return send(405, { error: { type: 'invalid_request_error', message: 'read-only fake' } });
       const [, v1, resource, id] = url.pathname.split('/');
       if (v1 !== 'v1') return missing('route');
       const one = (map: Map<string, Record<string, unknown>>, what: string) => {

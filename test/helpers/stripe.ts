@@ -30,7 +30,14 @@ export const freshId = (prefix: string) => `${prefix}_test${randomBytes(8).toStr
 /**
  * A `checkout.session.completed` event from the real fixture for `referral`, amount in minor units.
  */
-export function checkoutCompleted(opts: { referral?: string | null; amountTotal?: number; tax?: number; currency?: string; metadataReferral?: string; created?: number }) {
+export function checkoutCompleted(opts: {
+  referral?: string | null;
+  amountTotal?: number;
+  tax?: number;
+  currency?: string;
+  metadataReferral?: string;
+  created?: number;
+}) {
   const event = loadEvent('checkout_session_completed');
   event.id = freshId('evt');
   event.created = opts.created ?? Math.floor(Date.now() / 1000);
@@ -54,7 +61,13 @@ export function sign(payload: string, secret: string, timestamp?: number): strin
 }
 
 /** POST a signed event to the program's webhook route. */
-export async function deliver(baseUrl: string, programId: string, event: unknown, secret: string, opts: { signature?: string } = {}) {
+export async function deliver(
+  baseUrl: string,
+  programId: string,
+  event: unknown,
+  secret: string,
+  opts: { signature?: string } = {},
+) {
   const payload = JSON.stringify(event);
   const res = await fetch(`${baseUrl}/api/v1/webhooks/stripe/${programId}`, {
     method: 'POST',
@@ -85,7 +98,11 @@ const BASIL_API_VERSION = '2025-03-31.basil';
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Wrap a Stripe object in an event envelope, as Stripe sends it. */
-export function envelope(type: string, object: unknown, opts: { created?: number; apiVersion?: string; id?: string } = {}) {
+export function envelope(
+  type: string,
+  object: unknown,
+  opts: { created?: number; apiVersion?: string; id?: string } = {},
+) {
   return {
     id: opts.id ?? freshId('evt'),
     object: 'event',
@@ -143,7 +160,10 @@ export function checkoutSession(o: CheckoutOpts = {}) {
   s.currency = o.currency ?? 'usd';
   s.total_details = { amount_discount: 0, amount_shipping: 0, amount_tax: o.tax ?? 0 };
   s.customer = o.customer === undefined ? freshId('cus') : o.customer;
-  s.customer_details = { ...(s.customer_details ?? {}), email: o.email === undefined ? `${freshId('buyer')}@example.com` : o.email };
+  s.customer_details = {
+    ...(s.customer_details ?? {}),
+    email: o.email === undefined ? `${freshId('buyer')}@example.com` : o.email,
+  };
   s.customer_email = null;
   if (mode === 'payment') {
     s.payment_intent = o.paymentIntent === undefined ? freshId('pi') : o.paymentIntent;
@@ -224,13 +244,27 @@ export function invoicePaid(o: InvoiceOpts = {}) {
   inv.subtotal_excluding_tax = amountPaid - tax;
   inv.total = amountPaid;
   inv.total_excluding_tax = amountPaid - tax;
-  inv.total_taxes = tax ? [{ amount: tax, tax_behavior: 'exclusive', taxability_reason: 'standard_rated', taxable_amount: amountPaid - tax, type: 'tax_rate_details' }] : [];
+  inv.total_taxes = tax
+    ? [
+        {
+          amount: tax,
+          tax_behavior: 'exclusive',
+          taxability_reason: 'standard_rated',
+          taxable_amount: amountPaid - tax,
+          type: 'tax_rate_details',
+        },
+      ]
+    : [];
   inv.currency = o.currency ?? 'usd';
   inv.customer = o.customer ?? freshId('cus');
   inv.customer_email = o.email === undefined ? null : o.email;
   inv.billing_reason = o.billingReason ?? 'subscription_cycle';
   inv.parent = subscription
-    ? { type: 'subscription_details', quote_details: null, subscription_details: { subscription, metadata: o.subscriptionMetadata ?? {} } }
+    ? {
+        type: 'subscription_details',
+        quote_details: null,
+        subscription_details: { subscription, metadata: o.subscriptionMetadata ?? {} },
+      }
     : null;
   inv.discounts = o.promotionCode ? [{ id: 'di_test', object: 'discount', promotion_code: o.promotionCode }] : [];
   inv.shipping_cost = null;
@@ -238,7 +272,17 @@ export function invoicePaid(o: InvoiceOpts = {}) {
   inv.status_transitions = { ...inv.status_transitions, paid_at: created };
   for (const line of inv.lines.data) {
     line.parent = subscription
-      ? { type: 'subscription_item_details', invoice_item_details: null, subscription_item_details: { subscription, subscription_item: 'si_test', proration: false, invoice_item: null, proration_details: null } }
+      ? {
+          type: 'subscription_item_details',
+          invoice_item_details: null,
+          subscription_item_details: {
+            subscription,
+            subscription_item: 'si_test',
+            proration: false,
+            invoice_item: null,
+            proration_details: null,
+          },
+        }
       : null;
   }
   return envelope('invoice.paid', inv, { created });
@@ -269,7 +313,10 @@ export function chargeRefunded(o: ChargeOpts) {
   ch.payment_intent = o.paymentIntent ?? null;
   if (shape === 'legacy') ch.invoice = o.invoice ?? null;
   else delete ch.invoice;
-  return envelope('charge.refunded', ch, { created: o.created, apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION });
+  return envelope('charge.refunded', ch, {
+    created: o.created,
+    apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION,
+  });
 }
 
 export interface DisputeOpts {
@@ -287,28 +334,52 @@ export interface DisputeOpts {
 /** A `charge.dispute.created` / `charge.dispute.closed` event, in either generation. */
 export function disputeEvent(phase: 'created' | 'closed', o: DisputeOpts) {
   const shape = o.shape ?? 'legacy';
-  const d = shape === 'legacy' ? loadEvent(phase === 'created' ? 'charge_dispute_created' : 'charge_dispute_closed').data.object : loadResource('dispute');
+  const d =
+    shape === 'legacy'
+      ? loadEvent(phase === 'created' ? 'charge_dispute_created' : 'charge_dispute_closed').data.object
+      : loadResource('dispute');
   d.id = o.disputeId ?? freshId('dp');
   d.charge = o.charge;
   d.payment_intent = o.paymentIntent ?? null;
   d.amount = o.amount;
   d.currency = o.currency ?? 'usd';
   d.status = o.status ?? (phase === 'created' ? 'needs_response' : 'lost');
-  return envelope(`charge.dispute.${phase}`, d, { created: o.created, apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION });
+  return envelope(`charge.dispute.${phase}`, d, {
+    created: o.created,
+    apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION,
+  });
 }
 
 /** A `customer.created` / `customer.updated` event carrying `metadata`. */
-export function customerEvent(phase: 'created' | 'updated', o: { customerId?: string; metadata?: Record<string, string>; email?: string | null; shape?: PayloadShape; created?: number }) {
+export function customerEvent(
+  phase: 'created' | 'updated',
+  o: {
+    customerId?: string;
+    metadata?: Record<string, string>;
+    email?: string | null;
+    shape?: PayloadShape;
+    created?: number;
+  },
+) {
   const shape = o.shape ?? 'legacy';
   const c = shape === 'legacy' ? loadEvent('customer_updated').data.object : loadResource('customer');
   c.id = o.customerId ?? freshId('cus');
   c.metadata = o.metadata ?? {};
   c.email = o.email === undefined ? `${freshId('cust')}@example.com` : o.email;
-  return envelope(`customer.${phase}`, c, { created: o.created, apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION });
+  return envelope(`customer.${phase}`, c, {
+    created: o.created,
+    apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION,
+  });
 }
 
 /** A `customer.subscription.deleted` event. */
-export function subscriptionDeleted(o: { subscriptionId: string; customer?: string; endedAt?: number; shape?: PayloadShape; created?: number }) {
+export function subscriptionDeleted(o: {
+  subscriptionId: string;
+  customer?: string;
+  endedAt?: number;
+  shape?: PayloadShape;
+  created?: number;
+}) {
   const shape = o.shape ?? 'legacy';
   const s = shape === 'legacy' ? loadEvent('subscription_deleted').data.object : loadResource('subscription');
   s.id = o.subscriptionId;
@@ -316,7 +387,10 @@ export function subscriptionDeleted(o: { subscriptionId: string; customer?: stri
   s.status = 'canceled';
   s.ended_at = o.endedAt ?? nowSeconds();
   s.canceled_at = s.ended_at;
-  return envelope('customer.subscription.deleted', s, { created: o.created, apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION });
+  return envelope('customer.subscription.deleted', s, {
+    created: o.created,
+    apiVersion: shape === 'legacy' ? '2020-03-02' : BASIL_API_VERSION,
+  });
 }
 
 /** POST raw bytes signed for `secret` (garbage bodies, exact byte strings). */

@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { deliver, freshId, loadEvent } from '../helpers/stripe.ts';
-import { approvedAffiliate, checkout, click, createShop, DAY_MS, randomIp, recordPaidSale, type Shop } from '../helpers/commissions.ts';
+import {
+  approvedAffiliate,
+  checkout,
+  click,
+  createShop,
+  DAY_MS,
+  randomIp,
+  recordPaidSale,
+  type Shop,
+} from '../helpers/commissions.ts';
 
 let app: TestApp;
 
@@ -37,16 +46,29 @@ async function refund(shop: Shop, sale: { paymentIntent: string; amount: number 
   const event = loadEvent('charge_refunded');
   event.id = freshId('evt');
   event.created = Math.floor(Date.now() / 1000);
-  Object.assign(event.data.object, { id: freshId('ch'), payment_intent: sale.paymentIntent, invoice: null, amount: sale.amount, amount_refunded: refunded, currency: 'usd' });
+  Object.assign(event.data.object, {
+    id: freshId('ch'),
+    payment_intent: sale.paymentIntent,
+    invoice: null,
+    amount: sale.amount,
+    amount_refunded: refunded,
+    currency: 'usd',
+  });
   expect((await deliver(app.url, shop.id, event, shop.secret)).status).toBe(200);
   await app.services.stripeWebhooks.idle();
 }
 
-const commission = (id: string) => app.db.selectFrom('commissions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+const commission = (id: string) =>
+  app.db.selectFrom('commissions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const history = async (shop: Shop, id: string) =>
-  ((await shop.admin.get(`/api/v1/commissions/${id}`)).body.commission.events as { from: string | null; to: string; actor: string; reason: string }[]).map(
-    (e) => `${e.from ?? '∅'}→${e.to} ${e.actor}`,
-  );
+  (
+    (await shop.admin.get(`/api/v1/commissions/${id}`)).body.commission.events as {
+      from: string | null;
+      to: string;
+      actor: string;
+      reason: string;
+    }[]
+  ).map((e) => `${e.from ?? '∅'}→${e.to} ${e.actor}`);
 
 describe('hold period', () => {
   it('approves a commission only after the program’s hold period, on the app’s clock', async () => {
@@ -69,7 +91,9 @@ describe('hold period', () => {
     expect((await commission(c.id)).status).toBe('approved');
     expect(await history(shop, c.id)).toEqual(['∅→pending stripe', 'pending→approved system']);
     // The history is append-only: the database refuses to rewrite it.
-    await expect(app.db.deleteFrom('commission_events').where('commission_id', '=', c.id).execute()).rejects.toThrow(/append-only/);
+    await expect(app.db.deleteFrom('commission_events').where('commission_id', '=', c.id).execute()).rejects.toThrow(
+      /append-only/,
+    );
   });
 });
 
@@ -81,7 +105,9 @@ describe('refunds', () => {
     await app.services.commissions.approveDue({ programId: shop.id, skipHold: true });
     await refund(shop, sale, 20_000);
     expect(await commission(sale.commission.id)).toMatchObject({ status: 'reversed', amount: 0 });
-    expect((await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' })).body.error.code).toBe('nothing_to_pay');
+    expect((await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' })).body.error.code).toBe(
+      'nothing_to_pay',
+    );
   });
 
   it('after payment: a clawback is netted into the next payout', async () => {
@@ -94,20 +120,37 @@ describe('refunds', () => {
     await shop.admin.post(`/api/v1/payouts/${p1.id}/complete`, { reference: 'CHK-1' });
 
     await refund(shop, first, 10_000); // a third refunded → 10.00 clawed back
-    const clawbacks = await app.db.selectFrom('commissions').selectAll().where('reverses_commission_id', '=', first.commission.id).execute();
+    const clawbacks = await app.db
+      .selectFrom('commissions')
+      .selectAll()
+      .where('reverses_commission_id', '=', first.commission.id)
+      .execute();
     expect(clawbacks.map((c) => [c.kind, c.amount, c.status])).toEqual([['clawback', -1000, 'approved']]);
     expect((await commission(first.commission.id)).status).toBe('paid');
-    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({ clawbacks: -1000, balance: -1000, paid: 3000 });
-    expect((await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' })).body.error.code).toBe('nothing_to_pay');
+    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({
+      clawbacks: -1000,
+      balance: -1000,
+      paid: 3000,
+    });
+    expect((await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' })).body.error.code).toBe(
+      'nothing_to_pay',
+    );
 
     await checkoutSale(shop, a.code, 25_000); // earns 25.00
     await app.services.commissions.approveDue({ programId: shop.id, skipHold: true });
     const p2 = (await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' })).body.payout;
     expect(p2.amount).toBe(1500); // 25.00 − 10.00
-    expect((await shop.admin.get(`/api/v1/payouts/${p2.id}`)).body.payout.commissions.map((c: { amount: number }) => c.amount).sort()).toEqual([-1000, 2500]);
+    expect(
+      (await shop.admin.get(`/api/v1/payouts/${p2.id}`)).body.payout.commissions
+        .map((c: { amount: number }) => c.amount)
+        .sort(),
+    ).toEqual([-1000, 2500]);
     await shop.admin.post(`/api/v1/payouts/${p2.id}/complete`, { reference: 'CHK-2' });
     expect((await commission(clawbacks[0]!.id)).status).toBe('paid');
-    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({ balance: 0, paid: 3000 - 1000 + 2500 });
+    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({
+      balance: 0,
+      paid: 3000 - 1000 + 2500,
+    });
   });
 
   it('while its payout is still open: the commission counts as paid and is clawed back', async () => {
@@ -120,7 +163,11 @@ describe('refunds', () => {
     const c = await commission(sale.commission.id);
     expect(c).toMatchObject({ status: 'approved', amount: 4000, payout_id: p.id });
     await shop.admin.post(`/api/v1/payouts/${p.id}/complete`, { reference: 'CHK-3' });
-    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({ paid: 4000, clawbacks: -4000, balance: -4000 });
+    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({
+      paid: 4000,
+      clawbacks: -4000,
+      balance: -4000,
+    });
   });
 });
 
@@ -136,14 +183,21 @@ describe('fraud checks', () => {
     const listed = await shop.admin.get('/api/v1/commissions?status=on_hold');
     expect(listed.body.data).toEqual([expect.objectContaining({ id: held!.id, holdReason: 'self_referral_email' })]);
 
-    const approved = await shop.admin.post(`/api/v1/commissions/${held!.id}/approve`, { reason: 'her company account, checked' });
+    const approved = await shop.admin.post(`/api/v1/commissions/${held!.id}/approve`, {
+      reason: 'her company account, checked',
+    });
     expect(approved.body.commission).toMatchObject({ status: 'approved' });
     expect(await history(shop, held!.id)).toEqual(['∅→on_hold stripe', 'on_hold→approved merchant']);
 
-    const again = await recordPaidSale(app, shop, await click(app, shop, a.code), { amount: 10_000, email: 'jane.doe@partners.test' });
+    const again = await recordPaidSale(app, shop, await click(app, shop, a.code), {
+      amount: 10_000,
+      email: 'jane.doe@partners.test',
+    });
     const rejected = await shop.admin.post(`/api/v1/commissions/${again!.id}/reject`, { reason: 'self-referral' });
     expect(rejected.body.commission).toMatchObject({ status: 'rejected', reason: 'self-referral' });
-    expect((await shop.admin.post(`/api/v1/commissions/${again!.id}/approve`)).body.error.code).toBe('invalid_transition');
+    expect((await shop.admin.post(`/api/v1/commissions/${again!.id}/approve`)).body.error.code).toBe(
+      'invalid_transition',
+    );
   });
 
   it('holds a sale whose click came from the affiliate’s own login IP', async () => {
@@ -159,21 +213,32 @@ describe('fraud checks', () => {
     expect(login.status).toBe(200);
     const own = await recordPaidSale(app, shop, await click(app, shop, a.code, { ip }), { amount: 10_000 });
     expect(own).toMatchObject({ status: 'on_hold', hold_reason: 'self_referral_ip' });
-    const stranger = await recordPaidSale(app, shop, await click(app, shop, a.code, { ip: randomIp() }), { amount: 10_000 });
+    const stranger = await recordPaidSale(app, shop, await click(app, shop, a.code, { ip: randomIp() }), {
+      amount: 10_000,
+    });
     expect(stranger).toMatchObject({ status: 'pending', hold_reason: null });
   });
 
   it('holds conversions above the program’s per-IP daily limit', async () => {
     const shop = await createShop(app);
-    expect((await shop.admin.patch('/api/v1/program', { fraudIpDailyLimit: 2 })).body.program.fraudIpDailyLimit).toBe(2);
+    expect((await shop.admin.patch('/api/v1/program', { fraudIpDailyLimit: 2 })).body.program.fraudIpDailyLimit).toBe(
+      2,
+    );
     const a = await approvedAffiliate(shop);
     const ip = randomIp();
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await recordPaidSale(app, shop, await click(app, shop, a.code, { ip }), { amount: 10_000 }))!.hold_reason);
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (await recordPaidSale(app, shop, await click(app, shop, a.code, { ip }), { amount: 10_000 }))!.hold_reason,
+      );
     expect(statuses).toEqual([null, null, 'ip_conversion_limit']);
     // Another IP the same day is fine; the limit can be switched off.
-    expect((await recordPaidSale(app, shop, await click(app, shop, a.code), { amount: 10_000 }))!.status).toBe('pending');
+    expect((await recordPaidSale(app, shop, await click(app, shop, a.code), { amount: 10_000 }))!.status).toBe(
+      'pending',
+    );
     await shop.admin.patch('/api/v1/program', { fraudIpDailyLimit: null });
-    expect((await recordPaidSale(app, shop, await click(app, shop, a.code, { ip }), { amount: 10_000 }))!.status).toBe('pending');
+    expect((await recordPaidSale(app, shop, await click(app, shop, a.code, { ip }), { amount: 10_000 }))!.status).toBe(
+      'pending',
+    );
   });
 });

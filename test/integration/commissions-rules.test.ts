@@ -18,7 +18,8 @@ afterAll(async () => {
   await app?.stop();
 });
 
-const monthsAfter = (d: Date, n: number) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, d.getUTCDate(), 12));
+const monthsAfter = (d: Date, n: number) =>
+  new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, d.getUTCDate(), 12));
 
 async function rule(shop: Shop, body: Record<string, unknown>) {
   const res = await shop.admin.post('/api/v1/commission-rules', body);
@@ -30,9 +31,30 @@ describe('/api/v1/commission-rules', () => {
   it('creates, lists in evaluation order, updates and archives rules, validating every field', async () => {
     const shop = await createShop(app);
     const a = await approvedAffiliate(shop);
-    const flat = await rule(shop, { name: 'Flat 25', priority: 20, type: 'flat', flatAmounts: { USD: 2500, eur: 2300 }, maxAmounts: { usd: 5000 } });
-    const vip = await rule(shop, { name: 'VIP', priority: 5, affiliateId: a.id, type: 'percentage', rateBps: 3000, recurring: 'months', recurringMonths: 12 });
-    expect(flat).toMatchObject({ type: 'flat', flatAmounts: { usd: 2500, eur: 2300 }, rateBps: null, recurring: 'lifetime', event: 'sale', archivedAt: null });
+    const flat = await rule(shop, {
+      name: 'Flat 25',
+      priority: 20,
+      type: 'flat',
+      flatAmounts: { USD: 2500, eur: 2300 },
+      maxAmounts: { usd: 5000 },
+    });
+    const vip = await rule(shop, {
+      name: 'VIP',
+      priority: 5,
+      affiliateId: a.id,
+      type: 'percentage',
+      rateBps: 3000,
+      recurring: 'months',
+      recurringMonths: 12,
+    });
+    expect(flat).toMatchObject({
+      type: 'flat',
+      flatAmounts: { usd: 2500, eur: 2300 },
+      rateBps: null,
+      recurring: 'lifetime',
+      event: 'sale',
+      archivedAt: null,
+    });
 
     const list = await shop.admin.get('/api/v1/commission-rules');
     expect(list.body.data.map((r: { id: string }) => r.id)).toEqual([vip.id, flat.id]);
@@ -45,27 +67,47 @@ describe('/api/v1/commission-rules', () => {
       [{ name: 'x', type: 'flat', flatAmounts: { usd: 2.5 } }, 'flatAmounts'],
       [{ name: 'x', type: 'percentage', rateBps: 100, recurring: 'months' }, 'recurringMonths'],
       [{ name: 'x', type: 'percentage', rateBps: 100, rateAfterBps: 50 }, 'rateAfterBps'],
-      [{ name: 'x', type: 'percentage', rateBps: 100, minAmounts: { usd: 500 }, maxAmounts: { usd: 100 } }, 'maxAmounts'],
+      [
+        { name: 'x', type: 'percentage', rateBps: 100, minAmounts: { usd: 500 }, maxAmounts: { usd: 100 } },
+        'maxAmounts',
+      ],
       [{ name: 'x', type: 'percentage', rateBps: 100, surprise: true }, 'body'],
       [{ type: 'percentage', rateBps: 100 }, 'name'],
     ];
     for (const [body, field] of invalid) {
       const res = await shop.admin.post('/api/v1/commission-rules', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(res.body.error.message.startsWith(field), `${JSON.stringify(body)} → ${res.body.error.message}`).toBe(true);
+      expect(res.body.error.message.startsWith(field), `${JSON.stringify(body)} → ${res.body.error.message}`).toBe(
+        true,
+      );
     }
-    const unknown = await shop.admin.post('/api/v1/commission-rules', { name: 'x', affiliateId: 'aff_nope', type: 'percentage', rateBps: 100 });
+    const unknown = await shop.admin.post('/api/v1/commission-rules', {
+      name: 'x',
+      affiliateId: 'aff_nope',
+      type: 'percentage',
+      rateBps: 100,
+    });
     expect(unknown).toMatchObject({ status: 422, body: { error: { code: 'unknown_affiliate' } } });
 
     const patched = await shop.admin.patch(`/api/v1/commission-rules/${flat.id}`, { priority: 1, maxAmounts: {} });
     expect(patched.body.rule).toMatchObject({ priority: 1, maxAmounts: {}, flatAmounts: { usd: 2500, eur: 2300 } });
     const switchType = await shop.admin.patch(`/api/v1/commission-rules/${flat.id}`, { type: 'percentage' });
     expect(switchType.status).toBe(400);
-    expect((await shop.admin.patch(`/api/v1/commission-rules/${flat.id}`, { type: 'percentage', rateBps: 1500, flatAmounts: null })).body.rule).toMatchObject({ type: 'percentage', rateBps: 1500 });
+    expect(
+      (
+        await shop.admin.patch(`/api/v1/commission-rules/${flat.id}`, {
+          type: 'percentage',
+          rateBps: 1500,
+          flatAmounts: null,
+        })
+      ).body.rule,
+    ).toMatchObject({ type: 'percentage', rateBps: 1500 });
 
     const archived = await shop.admin.delete(`/api/v1/commission-rules/${flat.id}`);
     expect(archived.body.rule.archivedAt).not.toBeNull();
-    expect((await shop.admin.get('/api/v1/commission-rules')).body.data.map((r: { id: string }) => r.id)).toEqual([vip.id]);
+    expect((await shop.admin.get('/api/v1/commission-rules')).body.data.map((r: { id: string }) => r.id)).toEqual([
+      vip.id,
+    ]);
     expect((await shop.admin.get('/api/v1/commission-rules?includeArchived=true')).body.data).toHaveLength(2);
     expect((await shop.admin.patch(`/api/v1/commission-rules/${flat.id}`, { priority: 3 })).status).toBe(404);
 
@@ -80,18 +122,53 @@ describe('rules applied to sales', () => {
     const shop = await createShop(app);
     const vip = await approvedAffiliate(shop);
     const other = await approvedAffiliate(shop);
-    const vipRule = await rule(shop, { name: 'VIP 30 %', priority: 1, affiliateId: vip.id, type: 'percentage', rateBps: 3000, maxAmounts: { usd: 4000 } });
-    const flat = await rule(shop, { name: 'Flat', priority: 5, type: 'flat', flatAmounts: { usd: 1500 }, minAmounts: { usd: 2000 } });
-    const pro = await rule(shop, { name: 'Pro plan', priority: 3, stripeProductId: 'prod_pro', type: 'percentage', rateBps: 2500 });
+    const vipRule = await rule(shop, {
+      name: 'VIP 30 %',
+      priority: 1,
+      affiliateId: vip.id,
+      type: 'percentage',
+      rateBps: 3000,
+      maxAmounts: { usd: 4000 },
+    });
+    const flat = await rule(shop, {
+      name: 'Flat',
+      priority: 5,
+      type: 'flat',
+      flatAmounts: { usd: 1500 },
+      minAmounts: { usd: 2000 },
+    });
+    const pro = await rule(shop, {
+      name: 'Pro plan',
+      priority: 3,
+      stripeProductId: 'prod_pro',
+      type: 'percentage',
+      rateBps: 2500,
+    });
     const jpy = await rule(shop, { name: 'Yen flat', priority: 6, type: 'flat', flatAmounts: { jpy: 800 } });
 
-    const sale = async (code: string, amount: number, currency = 'usd', lineItems?: { stripeProductId?: string; stripePriceId?: string }[]) =>
-      recordPaidSale(app, shop, await click(app, shop, code), { amount, currency, lineItems });
+    const sale = async (
+      code: string,
+      amount: number,
+      currency = 'usd',
+      lineItems?: { stripeProductId?: string; stripePriceId?: string }[],
+    ) => recordPaidSale(app, shop, await click(app, shop, code), { amount, currency, lineItems });
 
-    expect(await sale(vip.code, 10_000)).toMatchObject({ amount: 3000, rule_id: vipRule.id, rate_bps: 3000, kind: 'sale', payment_month: 1 });
+    expect(await sale(vip.code, 10_000)).toMatchObject({
+      amount: 3000,
+      rule_id: vipRule.id,
+      rate_bps: 3000,
+      kind: 'sale',
+      payment_month: 1,
+    });
     expect(await sale(vip.code, 50_000)).toMatchObject({ amount: 4000, rule_id: vipRule.id }); // max cap
-    expect(await sale(other.code, 10_000, 'usd', [{ stripeProductId: 'prod_pro', stripePriceId: 'price_pro_monthly' }])).toMatchObject({ amount: 2500, rule_id: pro.id });
-    expect(await sale(other.code, 10_000, 'usd', [{ stripeProductId: 'prod_basic' }])).toMatchObject({ amount: 2000, rule_id: flat.id, rate_bps: null }); // min cap lifts 15.00
+    expect(
+      await sale(other.code, 10_000, 'usd', [{ stripeProductId: 'prod_pro', stripePriceId: 'price_pro_monthly' }]),
+    ).toMatchObject({ amount: 2500, rule_id: pro.id });
+    expect(await sale(other.code, 10_000, 'usd', [{ stripeProductId: 'prod_basic' }])).toMatchObject({
+      amount: 2000,
+      rule_id: flat.id,
+      rate_bps: null,
+    }); // min cap lifts 15.00
     expect(await sale(other.code, 10_000, 'jpy')).toMatchObject({ amount: 800, rule_id: jpy.id, currency: 'jpy' });
     expect(await sale(other.code, 1999, 'eur')).toMatchObject({ amount: 200, rule_id: null, rate_bps: 1000 }); // no rule for eur: program default
 
@@ -105,13 +182,27 @@ describe('rules applied to sales', () => {
   it('counts recurring months from the customer’s first payment: 30 % for 3 months, then 10 %', async () => {
     const shop = await createShop(app);
     const a = await approvedAffiliate(shop);
-    const step = await rule(shop, { name: 'Launch', type: 'percentage', rateBps: 3000, recurring: 'months', recurringMonths: 3, rateAfterBps: 1000 });
+    const step = await rule(shop, {
+      name: 'Launch',
+      type: 'percentage',
+      rateBps: 3000,
+      recurring: 'months',
+      recurringMonths: 3,
+      rateAfterBps: 1000,
+    });
     const referral = await click(app, shop, a.code);
     const sub = freshId('sub');
     const start = new Date(Date.now() - 200 * DAY_MS);
     const rows = [];
     for (let i = 0; i < 5; i++) {
-      rows.push(await recordPaidSale(app, shop, referral, { amount: 10_000, subscription: sub, sequence: i + 1, occurredAt: monthsAfter(start, i) }));
+      rows.push(
+        await recordPaidSale(app, shop, referral, {
+          amount: 10_000,
+          subscription: sub,
+          sequence: i + 1,
+          occurredAt: monthsAfter(start, i),
+        }),
+      );
     }
     expect(rows.map((c) => [c!.kind, c!.payment_month, c!.amount, c!.rule_id])).toEqual([
       ['sale', 1, 3000, step.id],
@@ -129,9 +220,22 @@ describe('rules applied to sales', () => {
     const referral = await click(app, shop, a.code);
     const sub = freshId('sub');
     const start = new Date(Date.now() - 100 * DAY_MS);
-    expect(await recordPaidSale(app, shop, referral, { amount: 2900, subscription: sub, sequence: 1, occurredAt: start })).toMatchObject({ amount: 5000 });
-    expect(await recordPaidSale(app, shop, referral, { amount: 2900, subscription: sub, sequence: 2, occurredAt: monthsAfter(start, 1) })).toBeNull();
-    const conversions = await app.db.selectFrom('conversions').select('id').where('referral_id', '=', referral).execute();
+    expect(
+      await recordPaidSale(app, shop, referral, { amount: 2900, subscription: sub, sequence: 1, occurredAt: start }),
+    ).toMatchObject({ amount: 5000 });
+    expect(
+      await recordPaidSale(app, shop, referral, {
+        amount: 2900,
+        subscription: sub,
+        sequence: 2,
+        occurredAt: monthsAfter(start, 1),
+      }),
+    ).toBeNull();
+    const conversions = await app.db
+      .selectFrom('conversions')
+      .select('id')
+      .where('referral_id', '=', referral)
+      .execute();
     expect(conversions).toHaveLength(2);
   });
 
@@ -141,7 +245,11 @@ describe('rules applied to sales', () => {
     const lead = (referral: string) =>
       app.request('/api/v1/conversions', {
         method: 'POST',
-        headers: { authorization: `Bearer ${shop.apiKey}`, 'content-type': 'application/json', 'idempotency-key': freshId('idem') },
+        headers: {
+          authorization: `Bearer ${shop.apiKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': freshId('idem'),
+        },
         body: JSON.stringify({ type: 'lead', referral, customerEmail: `${freshId('u')}@customers.test` }),
       });
     const before = await lead(await click(app, shop, a.code));
@@ -152,7 +260,11 @@ describe('rules applied to sales', () => {
     const res = await lead(await click(app, shop, a.code));
     const body = await res.json();
     expect(body.commission).toMatchObject({ kind: 'lead', amount: 300, currency: 'usd', status: 'pending' });
-    const row = await app.db.selectFrom('commissions').select(['rule_id', 'payment_month']).where('id', '=', body.commission.id).executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('commissions')
+      .select(['rule_id', 'payment_month'])
+      .where('id', '=', body.commission.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ rule_id: bounty.id, payment_month: null });
   });
 });
@@ -165,7 +277,9 @@ describe('program settings: attribution on the server', () => {
     const bad = await shop.admin.patch('/api/v1/program', { attributionModel: 'linear' });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
     expect(bad.body.error.message).toMatch(/^attributionModel/);
-    expect((await shop.admin.patch('/api/v1/program', { payoutSchedule: 'every day' })).body.error.message).toMatch(/^payoutSchedule/);
+    expect((await shop.admin.patch('/api/v1/program', { payoutSchedule: 'every day' })).body.error.message).toMatch(
+      /^payoutSchedule/,
+    );
     const set = await shop.admin.patch('/api/v1/program', { attributionModel: 'first_click', cookieDays: 7 });
     expect(set.body.program).toMatchObject({ attributionModel: 'first_click', cookieDays: 7 });
 
@@ -173,7 +287,12 @@ describe('program settings: attribution on the server', () => {
     const referral = await click(app, shop, first.code);
     const res = await app.request('/api/v1/track/click', {
       method: 'POST',
-      headers: { 'content-type': 'text/plain', origin: shop.website, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0', 'x-forwarded-for': '198.51.100.23' },
+      headers: {
+        'content-type': 'text/plain',
+        origin: shop.website,
+        'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0',
+        'x-forwarded-for': '198.51.100.23',
+      },
       body: JSON.stringify({ key: shop.publicKey, code: second.code, referral }),
     });
     const body = await res.json();
@@ -184,11 +303,22 @@ describe('program settings: attribution on the server', () => {
     // The 7-day window: a sale reported 8 days after the click is refused.
     const late = await app.request('/api/v1/conversions', {
       method: 'POST',
-      headers: { authorization: `Bearer ${shop.apiKey}`, 'content-type': 'application/json', 'idempotency-key': freshId('idem') },
-      body: JSON.stringify({ referral: await click(app, shop, second.code), amount: 10_000, currency: 'usd', occurredAt: new Date(Date.now() + 8 * DAY_MS).toISOString() }),
+      headers: {
+        authorization: `Bearer ${shop.apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': freshId('idem'),
+      },
+      body: JSON.stringify({
+        referral: await click(app, shop, second.code),
+        amount: 10_000,
+        currency: 'usd',
+        occurredAt: new Date(Date.now() + 8 * DAY_MS).toISOString(),
+      }),
     });
     expect(late.status).toBe(422);
     expect((await late.json()).error.code).toBe('referral_expired');
-    expect(await app.db.selectFrom('commissions').select('id').where('affiliate_id', '=', second.id).execute()).toEqual([]);
+    expect(await app.db.selectFrom('commissions').select('id').where('affiliate_id', '=', second.id).execute()).toEqual(
+      [],
+    );
   });
 });

@@ -20,15 +20,27 @@ afterAll(async () => {
   await app?.stop();
 });
 
-
 it('approves a commission through Agenda after the hold period, and keeps a recurring schedule', async () => {
-  const program = await app.services.programs.create({ name: 'Jobs', website: 'https://jobs.test', stripeWebhookSecret: SECRET });
+  const program = await app.services.programs.create({
+    name: 'Jobs',
+    website: 'https://jobs.test',
+    stripeWebhookSecret: SECRET,
+  });
   const row = (await app.services.programs.findById(program.id))!;
   const affiliate = await app.services.affiliates.create(row, { email: 'a@jobs.test', name: 'Al', status: 'approved' });
-  const click = (await app.services.tracking.recordClick({ key: program.publicKey, code: affiliate.code }, { ip: null, userAgent: null, origin: null })) as { referral: string };
-  const res = await deliver(app.url, program.id, checkoutCompleted({ referral: click.referral, amountTotal: 5000, currency: 'usd' }), SECRET);
+  const click = (await app.services.tracking.recordClick(
+    { key: program.publicKey, code: affiliate.code },
+    { ip: null, userAgent: null, origin: null },
+  )) as { referral: string };
+  const res = await deliver(
+    app.url,
+    program.id,
+    checkoutCompleted({ referral: click.referral, amountTotal: 5000, currency: 'usd' }),
+    SECRET,
+  );
   expect(res.status).toBe(200);
-  const status = () => app.db.selectFrom('commissions').select('status').where('program_id', '=', program.id).executeTakeFirst();
+  const status = () =>
+    app.db.selectFrom('commissions').select('status').where('program_id', '=', program.id).executeTakeFirst();
   await waitFor(async () => ((await status())?.status ? true : undefined));
 
   // Still inside the 30-day hold period: a completed run changes nothing.
@@ -53,7 +65,9 @@ it('approves a commission through Agenda after the hold period, and keeps a recu
 
 it('survives PostgreSQL ending Agenda’s LISTEN connection: logged, and jobs still run', async () => {
   const listener = () =>
-    sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`.execute(app.db);
+    sql<{
+      pid: number;
+    }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`.execute(app.db);
   const before = (await listener()).rows;
   expect(before.length).toBeGreaterThan(0);
   // What a PostgreSQL restart or an admin does to the connection (an unhandled error here crashed the process).

@@ -7,7 +7,8 @@ import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutCompleted, deliver, sign } from '../helpers/stripe.ts';
 
 const SECRET = 'whsec_test_main_flow_secret';
-const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 let app: TestApp;
 let program: { id: string; publicKey: string; apiKey: string };
 let admin: ReturnType<typeof adminClient>;
@@ -31,7 +32,11 @@ async function click(code: string, extra: Record<string, unknown> = {}) {
 
 beforeAll(async () => {
   app = await startTestApp();
-  program = await app.services.programs.create({ name: 'Acme', website: 'https://acme.test', stripeWebhookSecret: SECRET });
+  program = await app.services.programs.create({
+    name: 'Acme',
+    website: 'https://acme.test',
+    stripeWebhookSecret: SECRET,
+  });
   admin = adminClient(app, program.apiKey);
 });
 afterAll(async () => {
@@ -109,7 +114,12 @@ describe('click → checkout → commission → dashboard', () => {
   it('rounds half-up per currency: 1000 jpy at 10 % earns 100 jpy', async () => {
     const { affiliate } = await approvedAffiliate('kenji@example.com');
     const c = await click(affiliate.code);
-    const res = await deliver(app.url, program.id, checkoutCompleted({ referral: c.body.referral, amountTotal: 1000, currency: 'jpy' }), SECRET);
+    const res = await deliver(
+      app.url,
+      program.id,
+      checkoutCompleted({ referral: c.body.referral, amountTotal: 1000, currency: 'jpy' }),
+      SECRET,
+    );
     expect(res.body.status).toBe('received');
     await app.services.stripeWebhooks.idle();
     const list = await admin.get(`/api/v1/commissions?affiliateId=${affiliate.id}`);
@@ -119,7 +129,13 @@ describe('click → checkout → commission → dashboard', () => {
   it('counts the amount paid excluding tax, and attributes through metadata too', async () => {
     const { affiliate } = await approvedAffiliate('tax@example.com');
     const c = await click(affiliate.code);
-    const event = checkoutCompleted({ referral: null, metadataReferral: c.body.referral, amountTotal: 12_000, tax: 2_000, currency: 'eur' });
+    const event = checkoutCompleted({
+      referral: null,
+      metadataReferral: c.body.referral,
+      amountTotal: 12_000,
+      tax: 2_000,
+      currency: 'eur',
+    });
     expect((await deliver(app.url, program.id, event, SECRET)).body.status).toBe('received');
     await app.services.stripeWebhooks.idle();
     const list = await admin.get(`/api/v1/conversions?affiliateId=${affiliate.id}`);
@@ -147,29 +163,57 @@ describe('webhook route', () => {
   });
 
   it('stores and acknowledges an event type it does not handle', async () => {
-    const event = { id: 'evt_unhandled_1', object: 'event', type: 'payout.paid', created: 1_700_000_000, api_version: '2020-03-02', livemode: false, data: { object: { id: 'po_1', object: 'payout' } } };
+    const event = {
+      id: 'evt_unhandled_1',
+      object: 'event',
+      type: 'payout.paid',
+      created: 1_700_000_000,
+      api_version: '2020-03-02',
+      livemode: false,
+      data: { object: { id: 'po_1', object: 'payout' } },
+    };
     const res = await deliver(app.url, program.id, event, SECRET);
     expect(res).toMatchObject({ status: 200, body: { status: 'ignored' } });
-    const row = await app.db.selectFrom('stripe_events').selectAll().where('id', '=', 'evt_unhandled_1').executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('stripe_events')
+      .selectAll()
+      .where('id', '=', 'evt_unhandled_1')
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ type: 'payout.paid', status: 'ignored', error: 'unhandled_type' });
   });
 
   it('acknowledges a checkout without a known referral and creates no conversion', async () => {
-    const before = await app.db.selectFrom('conversions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await app.db
+      .selectFrom('conversions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const event = checkoutCompleted({ referral: 'ref_nobody', amountTotal: 500 });
     const res = await deliver(app.url, program.id, event, SECRET);
     expect(res.body.status).toBe('received');
     await app.services.stripeWebhooks.idle();
-    const row = await app.db.selectFrom('stripe_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('stripe_events')
+      .selectAll()
+      .where('id', '=', event.id)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'ignored', error: 'unknown_referral' });
-    const after = await app.db.selectFrom('conversions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await app.db
+      .selectFrom('conversions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
   });
 });
 
 describe('click endpoint', () => {
   it('rejects an unknown affiliate code and an unknown program key, storing nothing', async () => {
-    const count = async () => (await app.db.selectFrom('clicks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const count = async () =>
+      (
+        await app.db
+          .selectFrom('clicks')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n;
     const before = await count();
     const unknownCode = await click('nobody-here');
     expect(unknownCode.status).toBe(404);
@@ -224,7 +268,11 @@ describe('admin API', () => {
     const a = await admin.post('/api/v1/affiliates', { email: 'gen@example.com', name: 'Gen Erated' });
     expect(a.status).toBe(201);
     expect(a.body.affiliate.code).toMatch(/^generated-[a-z0-9]{4}$/);
-    const dup = await admin.post('/api/v1/affiliates', { email: 'dup@example.com', name: 'Dup', code: a.body.affiliate.code });
+    const dup = await admin.post('/api/v1/affiliates', {
+      email: 'dup@example.com',
+      name: 'Dup',
+      code: a.body.affiliate.code,
+    });
     expect(dup).toMatchObject({ status: 409, body: { error: { code: 'code_taken' } } });
     const bad = await admin.post('/api/v1/affiliates', { email: 'not-an-email', name: 'X' });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
@@ -232,9 +280,18 @@ describe('admin API', () => {
 
   it('creates links only to the merchant’s own site', async () => {
     const { affiliate } = await approvedAffiliate('links@example.com');
-    const ok = await admin.post('/api/v1/links', { affiliateId: affiliate.id, slug: 'spring-sale', destinationUrl: 'https://www.acme.test/pricing', campaign: 'spring' });
+    const ok = await admin.post('/api/v1/links', {
+      affiliateId: affiliate.id,
+      slug: 'spring-sale',
+      destinationUrl: 'https://www.acme.test/pricing',
+      campaign: 'spring',
+    });
     expect(ok.status).toBe(201);
-    expect(ok.body.link).toMatchObject({ slug: 'spring-sale', campaign: 'spring', destinationUrl: 'https://www.acme.test/pricing' });
+    expect(ok.body.link).toMatchObject({
+      slug: 'spring-sale',
+      campaign: 'spring',
+      destinationUrl: 'https://www.acme.test/pricing',
+    });
     expect(ok.body.link.url).toMatch(/\/r\/spring-sale$/);
     const evil = await admin.post('/api/v1/links', { affiliateId: affiliate.id, destinationUrl: 'https://evil.test/' });
     expect(evil).toMatchObject({ status: 400, body: { error: { code: 'destination_not_allowed' } } });
@@ -245,9 +302,15 @@ describe('admin API', () => {
 
 describe('GET /api/v1/stats', () => {
   it('shows the merchant the program at a glance, to the cent, and only their own program', async () => {
-    const own = await app.services.programs.create({ name: 'Stats', website: 'https://acme.test', stripeWebhookSecret: SECRET });
+    const own = await app.services.programs.create({
+      name: 'Stats',
+      website: 'https://acme.test',
+      stripeWebhookSecret: SECRET,
+    });
     const ownAdmin = adminClient(app, own.apiKey);
-    const a = (await ownAdmin.post('/api/v1/affiliates', { email: 'stats@example.com', name: 'Stat', status: 'approved' })).body.affiliate;
+    const a = (
+      await ownAdmin.post('/api/v1/affiliates', { email: 'stats@example.com', name: 'Stat', status: 'approved' })
+    ).body.affiliate;
     await ownAdmin.post('/api/v1/affiliates', { email: 'waiting@example.com', name: 'Wait' });
     const res = await app.request('/api/v1/track/click', {
       method: 'POST',
@@ -271,6 +334,9 @@ describe('GET /api/v1/stats', () => {
     expect((await ownAdmin.get('/api/v1/stats?days=0')).status).toBe(400);
     // The first program's key sees only its own usd sale (the 19.99 of the first test), not this one.
     const first = await admin.get('/api/v1/stats');
-    expect(first.body.sales.find((s: { currency: string }) => s.currency === 'usd')).toMatchObject({ sales: 1, revenue: 1999 });
+    expect(first.body.sales.find((s: { currency: string }) => s.currency === 'usd')).toMatchObject({
+      sales: 1,
+      revenue: 1999,
+    });
   });
 });

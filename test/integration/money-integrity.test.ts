@@ -28,14 +28,32 @@ async function failure(p: Promise<unknown>): Promise<string | undefined> {
 
 it('refuses money rows whose affiliate is not of their program, and keeps a program with money history', async () => {
   const s = app.services;
-  const shop = (await s.programs.findById((await s.programs.create({ name: 'Shop', website: 'https://shop.test' })).id))!;
-  const other = (await s.programs.findById((await s.programs.create({ name: 'Other', website: 'https://other.test' })).id))!;
+  const shop = (await s.programs.findById(
+    (
+      await s.programs.create({ name: 'Shop', website: 'https://shop.test' })
+    ).id,
+  ))!;
+  const other = (await s.programs.findById(
+    (
+      await s.programs.create({ name: 'Other', website: 'https://other.test' })
+    ).id,
+  ))!;
   const a = await s.affiliates.create(shop, { email: 'a@partners.test', name: 'A', status: 'approved' });
-  const click = (await s.tracking.recordClick({ key: shop.public_key, code: a.code }, { ip: '203.0.113.9', userAgent: null, origin: null })) as { referral: string };
+  const click = (await s.tracking.recordClick(
+    { key: shop.public_key, code: a.code },
+    { ip: '203.0.113.9', userAgent: null, origin: null },
+  )) as { referral: string };
 
-  const sale = await app.db.transaction().execute((trx) =>
-    recordSale(trx, shop, { id: click.referral, affiliate_id: a.id }, { amount: 10_000, currency: 'usd', occurredAt: new Date(), source: 'api', externalId: 'order-1' }),
-  );
+  const sale = await app.db
+    .transaction()
+    .execute((trx) =>
+      recordSale(
+        trx,
+        shop,
+        { id: click.referral, affiliate_id: a.id },
+        { amount: 10_000, currency: 'usd', occurredAt: new Date(), source: 'api', externalId: 'order-1' },
+      ),
+    );
   expect(sale.duplicate).toBe(false);
   const commission = !sale.duplicate ? sale.commission : null;
   expect(commission).toMatchObject({ program_id: shop.id, affiliate_id: a.id, amount: 1000 });
@@ -53,7 +71,9 @@ it('refuses money rows whose affiliate is not of their program, and keeps a prog
   // Deleting the program (or the affiliate) does not sweep its money history away.
   expect(await failure(sql`DELETE FROM programs WHERE id = ${shop.id}`.execute(app.db))).toBe('23503');
   expect(await failure(sql`DELETE FROM affiliates WHERE id = ${a.id}`.execute(app.db))).toBe('23503');
-  const kept = await sql<{ n: number }>`SELECT count(*)::int AS n FROM conversions WHERE program_id = ${shop.id}`.execute(app.db);
+  const kept = await sql<{
+    n: number;
+  }>`SELECT count(*)::int AS n FROM conversions WHERE program_id = ${shop.id}`.execute(app.db);
   expect(kept.rows[0]!.n).toBe(1);
 
   // A program without money history can still be deleted.

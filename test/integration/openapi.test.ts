@@ -16,17 +16,29 @@ afterAll(async () => {
 it('documents only routes that exist, with their authentication and request schemas', async () => {
   const res = await app.request('/api/v1/openapi.json');
   expect(res.status).toBe(200);
-  const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { security: Array<Record<string, unknown>>; requestBody?: any }>> };
+  const doc = (await res.json()) as {
+    openapi: string;
+    paths: Record<string, Record<string, { security: Array<Record<string, unknown>>; requestBody?: any }>>;
+  };
   expect(doc.openapi).toBe('3.1.0');
-  const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, o]) => ({ path, method, o })));
+  const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, o]) => ({ path, method, o })),
+  );
   expect(operations.length).toBeGreaterThan(50);
   for (const { path, method, o } of operations) {
     const url = path.replace(/\{\w+\}/g, 'x_missing');
-    const r = await app.request(url, { method: method.toUpperCase(), redirect: 'manual', headers: { 'content-type': 'application/json' }, body: method === 'get' ? undefined : '{}' });
+    const r = await app.request(url, {
+      method: method.toUpperCase(),
+      redirect: 'manual',
+      headers: { 'content-type': 'application/json' },
+      body: method === 'get' ? undefined : '{}',
+    });
     const body = r.headers.get('content-type')?.includes('json') ? await r.json() : null;
     expect(body?.error?.code, `${method.toUpperCase()} ${path}`).not.toBe('route_not_found');
-    if (o.security.some((s) => 'apiKey' in s)) expect(r.status, `${method.toUpperCase()} ${path} without a key`).toBe(401);
-    if (o.security.some((s) => 'partnerSession' in s)) expect(r.status, `${method.toUpperCase()} ${path} without a session`).toBe(401);
+    if (o.security.some((s) => 'apiKey' in s))
+      expect(r.status, `${method.toUpperCase()} ${path} without a key`).toBe(401);
+    if (o.security.some((s) => 'partnerSession' in s))
+      expect(r.status, `${method.toUpperCase()} ${path} without a session`).toBe(401);
   }
   const createAffiliate = doc.paths['/api/v1/affiliates']!.post!.requestBody.content['application/json'].schema;
   expect(createAffiliate.required).toEqual(expect.arrayContaining(['email', 'name']));

@@ -18,7 +18,8 @@ interface Received {
 
 function startSmtpSink(): Promise<{ port: number; messages: Received[]; close(): Promise<void> }> {
   const messages: Received[] = [];
-  const decodeQp = (s: string) => s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const decodeQp = (s: string) =>
+    s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   const server = net.createServer((sock) => {
     let buffer = '';
     let inData = false;
@@ -94,24 +95,40 @@ function session(cookie: string, csrf: string) {
   const call = async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
     const res = await app.request(`/api/v1/partner${path}`, {
       method,
-      headers: { cookie, 'x-csrf-token': csrf, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extra },
+      headers: {
+        cookie,
+        'x-csrf-token': csrf,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...extra,
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
   };
-  return { cookie, csrf, get: (p: string) => call('GET', p), post: (p: string, b: unknown = {}, h?: Record<string, string>) => call('POST', p, b, h) };
+  return {
+    cookie,
+    csrf,
+    get: (p: string) => call('GET', p),
+    post: (p: string, b: unknown = {}, h?: Record<string, string>) => call('POST', p, b, h),
+  };
 }
 
 async function login(email: string, password: string, ip = freshIp(), extra: Record<string, unknown> = {}) {
   const res = await post('/api/v1/partner/login', { email, password, ...extra }, { 'x-forwarded-for': ip });
-  return { ...res, session: res.status === 200 ? session(res.headers.get('set-cookie')!.split(';')[0]!, res.body.csrfToken) : null };
+  return {
+    ...res,
+    session: res.status === 200 ? session(res.headers.get('set-cookie')!.split(';')[0]!, res.body.csrfToken) : null,
+  };
 }
 
 async function setPassword(url: string, password: string) {
   const token = url.split(/#(?:set|reset)-password=/)[1]!;
   const res = await post('/api/v1/partner/password', { token, password }, { 'x-forwarded-for': freshIp() });
-  return { ...res, session: res.status === 200 ? session(res.headers.get('set-cookie')!.split(';')[0]!, res.body.csrfToken) : null };
+  return {
+    ...res,
+    session: res.status === 200 ? session(res.headers.get('set-cookie')!.split(';')[0]!, res.body.csrfToken) : null,
+  };
 }
 
 /** An approved affiliate with a password, logged in. */
@@ -128,7 +145,10 @@ const mailsTo = (to: string) => smtp.messages.filter((m) => m.to.includes(to));
 async function resetLinkFor(to: string): Promise<string> {
   let link: string | undefined;
   await vi.waitFor(() => {
-    link = mailsTo(to).filter((m) => m.data.includes('#reset-password=')).map(linkIn).at(-1);
+    link = mailsTo(to)
+      .filter((m) => m.data.includes('#reset-password='))
+      .map(linkIn)
+      .at(-1);
     expect(link).toBeDefined();
   });
   return link!;
@@ -152,36 +172,95 @@ describe('public application', () => {
   it('shows the program and files a pending application the merchant sees with its answers', async () => {
     const info = await app.request(`/api/v1/partner/programs/${program.id}`);
     expect(info.status).toBe(200);
-    expect(await info.json()).toEqual({ program: { id: program.id, name: 'Acme', website: 'https://acme.test', currency: 'usd', defaultRateBps: 1000, cookieDays: 30 } });
+    expect(await info.json()).toEqual({
+      program: {
+        id: program.id,
+        name: 'Acme',
+        website: 'https://acme.test',
+        currency: 'usd',
+        defaultRateBps: 1000,
+        cookieDays: 30,
+      },
+    });
 
-    const res = await post(`/api/v1/partner/programs/${program.id}/apply`, { name: 'Ana Blogger', email: 'Ana@Blog.test', website: 'https://blog.test/ana', promotionMethod: 'Reviews on my blog' }, { 'x-forwarded-for': freshIp() });
+    const res = await post(
+      `/api/v1/partner/programs/${program.id}/apply`,
+      {
+        name: 'Ana Blogger',
+        email: 'Ana@Blog.test',
+        website: 'https://blog.test/ana',
+        promotionMethod: 'Reviews on my blog',
+      },
+      { 'x-forwarded-for': freshIp() },
+    );
     expect(res).toMatchObject({ status: 202, body: { status: 'pending' } });
     const pending = await admin.get('/api/v1/affiliates?status=pending');
     const ana = pending.body.data.find((a: { email: string }) => a.email === 'Ana@Blog.test');
-    expect(ana).toMatchObject({ name: 'Ana Blogger', status: 'pending', hasPassword: false, application: { website: 'https://blog.test/ana', promotionMethod: 'Reviews on my blog', appliedAt: expect.any(String) } });
+    expect(ana).toMatchObject({
+      name: 'Ana Blogger',
+      status: 'pending',
+      hasPassword: false,
+      application: {
+        website: 'https://blog.test/ana',
+        promotionMethod: 'Reviews on my blog',
+        appliedAt: expect.any(String),
+      },
+    });
     // A pending applicant cannot log in yet.
     expect((await login('ana@blog.test', 'anything at all')).status).toBe(401);
   });
 
   it('answers a second application with the same e-mail the same way and changes nothing', async () => {
     const ip = freshIp();
-    const first = await post(`/api/v1/partner/programs/${program.id}/apply`, { name: 'Bo', email: 'bo@site.test', promotionMethod: 'YouTube' }, { 'x-forwarded-for': ip });
-    const again = await post(`/api/v1/partner/programs/${program.id}/apply`, { name: 'Mallory', email: 'BO@site.test', promotionMethod: 'spam' }, { 'x-forwarded-for': ip });
+    const first = await post(
+      `/api/v1/partner/programs/${program.id}/apply`,
+      { name: 'Bo', email: 'bo@site.test', promotionMethod: 'YouTube' },
+      { 'x-forwarded-for': ip },
+    );
+    const again = await post(
+      `/api/v1/partner/programs/${program.id}/apply`,
+      { name: 'Mallory', email: 'BO@site.test', promotionMethod: 'spam' },
+      { 'x-forwarded-for': ip },
+    );
     expect(again).toEqual({ ...first, headers: again.headers });
-    const rows = await app.db.selectFrom('affiliates').select(['name', 'promotion_method']).where('program_id', '=', program.id).where((eb) => eb(eb.fn('lower', ['email']), '=', 'bo@site.test')).execute();
+    const rows = await app.db
+      .selectFrom('affiliates')
+      .select(['name', 'promotion_method'])
+      .where('program_id', '=', program.id)
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', 'bo@site.test'))
+      .execute();
     expect(rows).toEqual([{ name: 'Bo', promotion_method: 'YouTube' }]);
   });
 
   it('rejects bad input with a 400 naming the field, an unknown program with 404, and non-JSON with 415', async () => {
     const ip = freshIp();
-    const missing = await post(`/api/v1/partner/programs/${program.id}/apply`, { name: 'X', email: 'x@y.test' }, { 'x-forwarded-for': ip });
-    expect(missing).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', message: expect.stringMatching(/^promotionMethod/) } } });
-    const badSite = await post(`/api/v1/partner/programs/${program.id}/apply`, { name: 'X', email: 'x@y.test', website: 'javascript:alert(1)', promotionMethod: 'x' }, { 'x-forwarded-for': ip });
+    const missing = await post(
+      `/api/v1/partner/programs/${program.id}/apply`,
+      { name: 'X', email: 'x@y.test' },
+      { 'x-forwarded-for': ip },
+    );
+    expect(missing).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', message: expect.stringMatching(/^promotionMethod/) } },
+    });
+    const badSite = await post(
+      `/api/v1/partner/programs/${program.id}/apply`,
+      { name: 'X', email: 'x@y.test', website: 'javascript:alert(1)', promotionMethod: 'x' },
+      { 'x-forwarded-for': ip },
+    );
     expect(badSite).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^website/) } } });
-    const unknown = await post('/api/v1/partner/programs/prg_nope/apply', { name: 'X', email: 'x@y.test', promotionMethod: 'x' }, { 'x-forwarded-for': ip });
+    const unknown = await post(
+      '/api/v1/partner/programs/prg_nope/apply',
+      { name: 'X', email: 'x@y.test', promotionMethod: 'x' },
+      { 'x-forwarded-for': ip },
+    );
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'unknown_program' } } });
     expect((await app.request('/api/v1/partner/programs/prg_nope')).status).toBe(404);
-    const form = await app.request(`/api/v1/partner/programs/${program.id}/apply`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ name: 'X', email: 'x@y.test', promotionMethod: 'x' }) });
+    const form = await app.request(`/api/v1/partner/programs/${program.id}/apply`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ name: 'X', email: 'x@y.test', promotionMethod: 'x' }),
+    });
     expect(form.status).toBe(415);
     const stored = await app.db.selectFrom('affiliates').select('id').where('email', '=', 'x@y.test').execute();
     expect(stored).toEqual([]);
@@ -190,20 +269,36 @@ describe('public application', () => {
   it('limits applications to 10 per IP per hour', async () => {
     const ip = freshIp();
     for (let i = 0; i < 10; i++) {
-      const r = await post(`/api/v1/partner/programs/${program.id}/apply`, { name: `Spam ${i}`, email: `spam${i}@x.test`, promotionMethod: 'x' }, { 'x-forwarded-for': ip });
+      const r = await post(
+        `/api/v1/partner/programs/${program.id}/apply`,
+        { name: `Spam ${i}`, email: `spam${i}@x.test`, promotionMethod: 'x' },
+        { 'x-forwarded-for': ip },
+      );
       expect(r.status).toBe(202);
     }
-    const blocked = await post(`/api/v1/partner/programs/${program.id}/apply`, { name: 'Spam', email: 'spam10@x.test', promotionMethod: 'x' }, { 'x-forwarded-for': ip });
+    const blocked = await post(
+      `/api/v1/partner/programs/${program.id}/apply`,
+      { name: 'Spam', email: 'spam10@x.test', promotionMethod: 'x' },
+      { 'x-forwarded-for': ip },
+    );
     expect(blocked).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(await app.db.selectFrom('affiliates').select('id').where('email', '=', 'spam10@x.test').execute()).toEqual([]);
+    expect(await app.db.selectFrom('affiliates').select('id').where('email', '=', 'spam10@x.test').execute()).toEqual(
+      [],
+    );
   });
 });
 
 describe('approval, invites and set-password links', () => {
   it('e-mails the set-password link on approval; the link works once', async () => {
-    await post(`/api/v1/partner/programs/${program.id}/apply`, { name: 'Cy', email: 'cy@site.test', promotionMethod: 'Podcast' }, { 'x-forwarded-for': freshIp() });
-    const cy = (await admin.get('/api/v1/affiliates?status=pending')).body.data.find((a: { email: string }) => a.email === 'cy@site.test');
+    await post(
+      `/api/v1/partner/programs/${program.id}/apply`,
+      { name: 'Cy', email: 'cy@site.test', promotionMethod: 'Podcast' },
+      { 'x-forwarded-for': freshIp() },
+    );
+    const cy = (await admin.get('/api/v1/affiliates?status=pending')).body.data.find(
+      (a: { email: string }) => a.email === 'cy@site.test',
+    );
     const approved = await admin.post(`/api/v1/affiliates/${cy.id}/approve`);
     expect(approved).toMatchObject({ status: 200, body: { affiliate: { status: 'approved' }, emailSent: true } });
     const url: string = approved.body.setPasswordUrl;
@@ -218,10 +313,16 @@ describe('approval, invites and set-password links', () => {
     expect(weak).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^password/) } } });
     const ok = await setPassword(url, 'a long enough passphrase');
     expect(ok.status).toBe(200);
-    expect(ok.headers.get('set-cookie')).toMatch(/^pk_session=ps_[^;]+; Max-Age=2592000; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(ok.headers.get('set-cookie')).toMatch(
+      /^pk_session=ps_[^;]+; Max-Age=2592000; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
     expect((await ok.session!.get('/me')).body.affiliate).toMatchObject({ email: 'cy@site.test', status: 'approved' });
     expect((await setPassword(url, 'another long passphrase')).status).toBe(401);
-    const row = await app.db.selectFrom('affiliates').select('password_hash').where('id', '=', cy.id).executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('affiliates')
+      .select('password_hash')
+      .where('id', '=', cy.id)
+      .executeTakeFirstOrThrow();
     expect(row.password_hash).toMatch(/^\$argon2id\$/);
   });
 
@@ -229,7 +330,10 @@ describe('approval, invites and set-password links', () => {
     const created = await admin.post('/api/v1/affiliates', { email: 'dee@site.test', name: 'Dee', status: 'approved' });
     const first: string = created.body.setPasswordUrl;
     const invite = await admin.post(`/api/v1/affiliates/${created.body.affiliate.id}/invite`);
-    expect(invite).toMatchObject({ status: 200, body: { affiliate: { id: created.body.affiliate.id }, emailSent: true } });
+    expect(invite).toMatchObject({
+      status: 200,
+      body: { affiliate: { id: created.body.affiliate.id }, emailSent: true },
+    });
     expect(invite.body.setPasswordUrl).not.toBe(first);
     expect(mailsTo('dee@site.test').map(linkIn)).toEqual([first, invite.body.setPasswordUrl]);
     expect((await setPassword(first, 'a long enough passphrase')).status).toBe(401);
@@ -238,18 +342,36 @@ describe('approval, invites and set-password links', () => {
 
   it('refuses to invite a pending affiliate (422) or another program’s (404)', async () => {
     const pending = await admin.post('/api/v1/affiliates', { email: 'eve@site.test', name: 'Eve' });
-    expect(await admin.post(`/api/v1/affiliates/${pending.body.affiliate.id}/invite`)).toMatchObject({ status: 422, body: { error: { code: 'affiliate_not_approved' } } });
+    expect(await admin.post(`/api/v1/affiliates/${pending.body.affiliate.id}/invite`)).toMatchObject({
+      status: 422,
+      body: { error: { code: 'affiliate_not_approved' } },
+    });
     const other = await app.services.programs.create({ name: 'Other', website: 'https://other.test' });
-    const approved = await admin.post('/api/v1/affiliates', { email: 'fay@site.test', name: 'Fay', status: 'approved' });
-    expect((await adminClient(app, other.apiKey).post(`/api/v1/affiliates/${approved.body.affiliate.id}/invite`)).status).toBe(404);
-    expect(await app.db.selectFrom('partner_tokens').select('token_hash').where('affiliate_id', '=', pending.body.affiliate.id).execute()).toEqual([]);
+    const approved = await admin.post('/api/v1/affiliates', {
+      email: 'fay@site.test',
+      name: 'Fay',
+      status: 'approved',
+    });
+    expect(
+      (await adminClient(app, other.apiKey).post(`/api/v1/affiliates/${approved.body.affiliate.id}/invite`)).status,
+    ).toBe(404);
+    expect(
+      await app.db
+        .selectFrom('partner_tokens')
+        .select('token_hash')
+        .where('affiliate_id', '=', pending.body.affiliate.id)
+        .execute(),
+    ).toEqual([]);
   });
 
   it('expires set-password links after 7 days', async () => {
     const created = await admin.post('/api/v1/affiliates', { email: 'gus@site.test', name: 'Gus', status: 'approved' });
     app.advance(7 * DAY + MIN);
     try {
-      expect(await setPassword(created.body.setPasswordUrl, 'a long enough passphrase')).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
+      expect(await setPassword(created.body.setPasswordUrl, 'a long enough passphrase')).toMatchObject({
+        status: 401,
+        body: { error: { code: 'invalid_token' } },
+      });
     } finally {
       app.advance(-(7 * DAY + MIN));
     }
@@ -261,9 +383,17 @@ describe('login, lockout and sessions', () => {
     const https = await startTestApp({ PUBLIC_URL: 'https://partners.acme.test' });
     try {
       const p = await https.services.programs.create({ name: 'Secure', website: 'https://acme.test' });
-      const a = await adminClient(https, p.apiKey).post('/api/v1/affiliates', { email: 'sec@site.test', name: 'Sec', status: 'approved' });
+      const a = await adminClient(https, p.apiKey).post('/api/v1/affiliates', {
+        email: 'sec@site.test',
+        name: 'Sec',
+        status: 'approved',
+      });
       const token = a.body.setPasswordUrl.split('#set-password=')[1];
-      const res = await https.request('/api/v1/partner/password', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, password: 'a long enough passphrase' }) });
+      const res = await https.request('/api/v1/partner/password', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, password: 'a long enough passphrase' }),
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('set-cookie')).toMatch(/; HttpOnly; Secure; SameSite=Lax$/);
     } finally {
@@ -275,7 +405,10 @@ describe('login, lockout and sessions', () => {
     const p = await partner('hal@site.test');
     const wrong = await login(p.email, 'not the password');
     const unknown = await login('nobody@site.test', 'not the password');
-    expect(wrong).toMatchObject({ status: 401, body: { error: { code: 'invalid_credentials', message: 'Wrong email or password' } } });
+    expect(wrong).toMatchObject({
+      status: 401,
+      body: { error: { code: 'invalid_credentials', message: 'Wrong email or password' } },
+    });
     expect(unknown.body).toEqual(wrong.body);
   });
 
@@ -293,7 +426,11 @@ describe('login, lockout and sessions', () => {
     } finally {
       app.advance(-(15 * MIN + 1000));
     }
-    const row = await app.db.selectFrom('affiliates').select(['failed_logins', 'locked_until']).where('id', '=', p.id).executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('affiliates')
+      .select(['failed_logins', 'locked_until'])
+      .where('id', '=', p.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ failed_logins: 0, locked_until: null });
   });
 
@@ -301,7 +438,9 @@ describe('login, lockout and sessions', () => {
     const p = await partner('jo@site.test');
     for (let i = 0; i < 10; i++) await login(p.email, `guess number ${i}`);
     expect((await login(p.email, p.password)).status).toBe(429);
-    expect((await post('/api/v1/partner/password/reset', { email: p.email }, { 'x-forwarded-for': freshIp() })).status).toBe(202);
+    expect(
+      (await post('/api/v1/partner/password/reset', { email: p.email }, { 'x-forwarded-for': freshIp() })).status,
+    ).toBe(202);
     const link = await resetLinkFor(p.email);
     expect(link).toContain('#reset-password=');
     expect((await setPassword(link, 'a brand new passphrase')).status).toBe(200);
@@ -326,7 +465,9 @@ describe('login, lockout and sessions', () => {
     expect((await second.post('/logout', { everywhere: true })).status).toBe(204);
     expect((await second.get('/me')).status).toBe(401);
     expect((await third.get('/me')).status).toBe(401);
-    expect(await app.db.selectFrom('partner_sessions').select('id_hash').where('affiliate_id', '=', p.id).execute()).toEqual([]);
+    expect(
+      await app.db.selectFrom('partner_sessions').select('id_hash').where('affiliate_id', '=', p.id).execute(),
+    ).toEqual([]);
   });
 
   it('ends sessions after 30 days and when the affiliate is suspended', async () => {
@@ -347,8 +488,13 @@ describe('login, lockout and sessions', () => {
   it('changes the password with the current one, ending the other sessions', async () => {
     const p = await partner('max@site.test');
     const other = (await login(p.email, p.password)).session!;
-    expect(await p.session.post('/password/change', { currentPassword: 'wrong one', newPassword: 'a brand new passphrase' })).toMatchObject({ status: 401, body: { error: { code: 'invalid_credentials' } } });
-    expect((await p.session.post('/password/change', { currentPassword: p.password, newPassword: 'a brand new passphrase' })).status).toBe(204);
+    expect(
+      await p.session.post('/password/change', { currentPassword: 'wrong one', newPassword: 'a brand new passphrase' }),
+    ).toMatchObject({ status: 401, body: { error: { code: 'invalid_credentials' } } });
+    expect(
+      (await p.session.post('/password/change', { currentPassword: p.password, newPassword: 'a brand new passphrase' }))
+        .status,
+    ).toBe(204);
     expect((await p.session.get('/me')).status).toBe(200);
     expect((await other.get('/me')).status).toBe(401);
     expect((await login(p.email, p.password)).status).toBe(401);
@@ -359,8 +505,16 @@ describe('login, lockout and sessions', () => {
 describe('password reset', () => {
   it('mails a one-hour reset link to a known e-mail, and nothing (with the same answer) to an unknown one', async () => {
     const p = await partner('ned@site.test');
-    const known = await post('/api/v1/partner/password/reset', { email: 'NED@site.test' }, { 'x-forwarded-for': freshIp() });
-    const unknown = await post('/api/v1/partner/password/reset', { email: 'nobody-here@site.test' }, { 'x-forwarded-for': freshIp() });
+    const known = await post(
+      '/api/v1/partner/password/reset',
+      { email: 'NED@site.test' },
+      { 'x-forwarded-for': freshIp() },
+    );
+    const unknown = await post(
+      '/api/v1/partner/password/reset',
+      { email: 'nobody-here@site.test' },
+      { 'x-forwarded-for': freshIp() },
+    );
     expect(known).toMatchObject({ status: 202, body: { sent: true } });
     expect(unknown.body).toEqual(known.body);
     const link = await resetLinkFor(p.email);
@@ -376,7 +530,10 @@ describe('password reset', () => {
 
   it('sends at most 3 reset mails per address per hour', async () => {
     const p = await partner('oli@site.test');
-    for (let i = 0; i < 5; i++) expect((await post('/api/v1/partner/password/reset', { email: p.email }, { 'x-forwarded-for': freshIp() })).status).toBe(202);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await post('/api/v1/partner/password/reset', { email: p.email }, { 'x-forwarded-for': freshIp() })).status,
+      ).toBe(202);
     const resets = () => mailsTo(p.email).filter((m) => m.data.includes('Subject: Reset your'));
     await vi.waitFor(() => expect(resets()).toHaveLength(3));
     // Give a fourth mail, if one were (wrongly) on its way, time to arrive.
@@ -389,30 +546,63 @@ describe('CSRF', () => {
   it('refuses a logged-in state change without the X-CSRF-Token header, or with another session’s token', async () => {
     const p = await partner('pam@site.test');
     const q = await partner('quinn@site.test');
-    const noHeader = await app.request('/api/v1/partner/links', { method: 'POST', headers: { cookie: p.session.cookie, 'content-type': 'application/json' }, body: JSON.stringify({ slug: 'csrf-1' }) });
+    const noHeader = await app.request('/api/v1/partner/links', {
+      method: 'POST',
+      headers: { cookie: p.session.cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ slug: 'csrf-1' }),
+    });
     expect(noHeader.status).toBe(403);
     expect((await noHeader.json()).error.code).toBe('csrf_failed');
-    const otherToken = await app.request('/api/v1/partner/links', { method: 'POST', headers: { cookie: p.session.cookie, 'x-csrf-token': q.session.csrf, 'content-type': 'application/json' }, body: JSON.stringify({ slug: 'csrf-2' }) });
+    const otherToken = await app.request('/api/v1/partner/links', {
+      method: 'POST',
+      headers: { cookie: p.session.cookie, 'x-csrf-token': q.session.csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ slug: 'csrf-2' }),
+    });
     expect(otherToken.status).toBe(403);
-    const logout = await app.request('/api/v1/partner/logout', { method: 'POST', headers: { cookie: p.session.cookie } });
+    const logout = await app.request('/api/v1/partner/logout', {
+      method: 'POST',
+      headers: { cookie: p.session.cookie },
+    });
     expect(logout.status).toBe(403);
     expect((await p.session.get('/me')).status).toBe(200);
-    expect(await app.db.selectFrom('links').select('slug').where('slug', 'in', ['csrf-1', 'csrf-2']).execute()).toEqual([]);
+    expect(await app.db.selectFrom('links').select('slug').where('slug', 'in', ['csrf-1', 'csrf-2']).execute()).toEqual(
+      [],
+    );
     expect((await p.session.post('/links', { slug: 'csrf-ok' })).status).toBe(201);
   });
 
   it('refuses cross-site requests even before login, and form-encodable bodies', async () => {
     const p = await partner('ray@site.test');
-    const evil = await post('/api/v1/partner/login', { email: p.email, password: p.password }, { origin: 'https://evil.test' });
+    const evil = await post(
+      '/api/v1/partner/login',
+      { email: p.email, password: p.password },
+      { origin: 'https://evil.test' },
+    );
     expect(evil).toMatchObject({ status: 403, body: { error: { code: 'csrf_failed' } } });
-    const fetchMeta = await post('/api/v1/partner/login', { email: p.email, password: p.password }, { 'sec-fetch-site': 'cross-site' });
+    const fetchMeta = await post(
+      '/api/v1/partner/login',
+      { email: p.email, password: p.password },
+      { 'sec-fetch-site': 'cross-site' },
+    );
     expect(fetchMeta.status).toBe(403);
-    const form = await app.request('/api/v1/partner/login', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ email: p.email, password: p.password }) });
+    const form = await app.request('/api/v1/partner/login', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ email: p.email, password: p.password }),
+    });
     expect(form.status).toBe(415);
     expect(form.headers.get('set-cookie')).toBeNull();
     const withCookie = await p.session.post('/links', { slug: 'evil-link' }, { origin: 'https://evil.test' });
     expect(withCookie.status).toBe(403);
     // The dashboard's own origin is fine.
-    expect((await post('/api/v1/partner/login', { email: p.email, password: p.password }, { origin: app.url, 'x-forwarded-for': freshIp() })).status).toBe(200);
+    expect(
+      (
+        await post(
+          '/api/v1/partner/login',
+          { email: p.email, password: p.password },
+          { origin: app.url, 'x-forwarded-for': freshIp() },
+        )
+      ).status,
+    ).toBe(200);
   });
 });

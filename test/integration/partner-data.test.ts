@@ -40,13 +40,26 @@ function client(cookie: string, csrf: string) {
 
 /** An approved affiliate of `apiKey`'s program with a password, logged in. */
 async function partner(email: string, apiKey = program.apiKey, code?: string) {
-  const created = await adminClient(app, apiKey).post('/api/v1/affiliates', { email, name: `Partner ${email}`, code, status: 'approved' });
+  const created = await adminClient(app, apiKey).post('/api/v1/affiliates', {
+    email,
+    name: `Partner ${email}`,
+    code,
+    status: 'approved',
+  });
   expect(created.status).toBe(201);
   const token = created.body.setPasswordUrl.split('#set-password=')[1];
-  const res = await app.request('/api/v1/partner/password', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, password: PASSWORD }) });
+  const res = await app.request('/api/v1/partner/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, password: PASSWORD }),
+  });
   expect(res.status).toBe(200);
   const csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
-  return { id: created.body.affiliate.id as string, code: created.body.affiliate.code as string, ...client(res.headers.get('set-cookie')!.split(';')[0]!, csrf) };
+  return {
+    id: created.body.affiliate.id as string,
+    code: created.body.affiliate.code as string,
+    ...client(res.headers.get('set-cookie')!.split(';')[0]!, csrf),
+  };
 }
 
 /** A click from a new visitor (own IP and browser: not the affiliate's login IP, not a repeat). */
@@ -54,7 +67,12 @@ async function click(code: string): Promise<string> {
   visitor += 1;
   const res = await app.request('/api/v1/track/click', {
     method: 'POST',
-    headers: { 'content-type': 'text/plain', origin: 'https://acme.test', 'user-agent': `Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0 visitor-${visitor}`, 'x-forwarded-for': `203.0.113.${visitor}` },
+    headers: {
+      'content-type': 'text/plain',
+      origin: 'https://acme.test',
+      'user-agent': `Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0 visitor-${visitor}`,
+      'x-forwarded-for': `203.0.113.${visitor}`,
+    },
     body: JSON.stringify({ key: program.publicKey, code, url: `https://acme.test/?ref=${code}` }),
   });
   expect(res.status).toBe(200);
@@ -65,11 +83,22 @@ async function click(code: string): Promise<string> {
 async function sale(referral: string, amountTotal: number, currency = 'usd') {
   const res = await deliver(app.url, program.id, checkoutCompleted({ referral, amountTotal, currency }), SECRET);
   expect(res.status).toBe(200);
-  await vi.waitFor(async () => expect(await app.db.selectFrom('conversions').select('id').where('referral_id', '=', referral).execute()).toHaveLength(1), { timeout: 10_000 });
+  await vi.waitFor(
+    async () =>
+      expect(
+        await app.db.selectFrom('conversions').select('id').where('referral_id', '=', referral).execute(),
+      ).toHaveLength(1),
+    { timeout: 10_000 },
+  );
 }
 
 async function commissionsOf(affiliateId: string) {
-  return app.db.selectFrom('commissions').selectAll().where('affiliate_id', '=', affiliateId).orderBy('created_at').execute();
+  return app.db
+    .selectFrom('commissions')
+    .selectAll()
+    .where('affiliate_id', '=', affiliateId)
+    .orderBy('created_at')
+    .execute();
 }
 
 let ann: Session;
@@ -78,7 +107,11 @@ let annReferrals: string[] = [];
 
 beforeAll(async () => {
   app = await startTestApp({ TRUST_PROXY: 'on' });
-  program = await app.services.programs.create({ name: 'Acme', website: 'https://acme.test', stripeWebhookSecret: SECRET });
+  program = await app.services.programs.create({
+    name: 'Acme',
+    website: 'https://acme.test',
+    stripeWebhookSecret: SECRET,
+  });
   admin = adminClient(app, program.apiKey);
   ann = await partner('ann@creator.test', program.apiKey, 'ann');
   ben = await partner('ben@creator.test', program.apiKey, 'ben');
@@ -151,22 +184,55 @@ describe('overview and stats', () => {
     expect(auckland.body.dates).toHaveLength(90);
     expect(auckland.body.clicks.reduce((a: number, b: number) => a + b, 0)).toBe(4);
     expect((await ann.get('/stats?days=5')).status).toBe(400);
-    expect(await ann.get('/stats?tz=Mars/Olympus')).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^tz/) } } });
+    expect(await ann.get('/stats?tz=Mars/Olympus')).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/^tz/) } },
+    });
     expect((await ann.get("/stats?tz=UTC';DROP TABLE clicks;--")).status).toBe(400);
   });
 });
 
 describe('links', () => {
   it('creates links on the merchant’s site only, with unique slugs, and counts their clicks', async () => {
-    const created = await ann.post('/links', { slug: 'ann-spring', destinationUrl: 'https://www.acme.test/pricing', campaign: 'newsletter' });
-    expect(created).toMatchObject({ status: 201, body: { link: { slug: 'ann-spring', url: 'http://localhost:0/r/ann-spring', destinationUrl: 'https://www.acme.test/pricing', campaign: 'newsletter', clicks: 0 } } });
-    expect(await ben.post('/links', { slug: 'ann-spring' })).toMatchObject({ status: 409, body: { error: { code: 'slug_taken' } } });
-    expect(await ann.post('/links', { destinationUrl: 'https://evil.test/x' })).toMatchObject({ status: 400, body: { error: { code: 'destination_not_allowed' } } });
-    expect(await ann.post('/links', { slug: 'has space' })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^slug/) } } });
+    const created = await ann.post('/links', {
+      slug: 'ann-spring',
+      destinationUrl: 'https://www.acme.test/pricing',
+      campaign: 'newsletter',
+    });
+    expect(created).toMatchObject({
+      status: 201,
+      body: {
+        link: {
+          slug: 'ann-spring',
+          url: 'http://localhost:0/r/ann-spring',
+          destinationUrl: 'https://www.acme.test/pricing',
+          campaign: 'newsletter',
+          clicks: 0,
+        },
+      },
+    });
+    expect(await ben.post('/links', { slug: 'ann-spring' })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'slug_taken' } },
+    });
+    expect(await ann.post('/links', { destinationUrl: 'https://evil.test/x' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'destination_not_allowed' } },
+    });
+    expect(await ann.post('/links', { slug: 'has space' })).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringMatching(/^slug/) } },
+    });
     const random = await ann.post('/links', {});
     expect(random.body.link).toMatchObject({ destinationUrl: 'https://acme.test', campaign: null });
 
-    const visit = await app.request('/r/ann-spring', { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0 link-visitor', 'x-forwarded-for': '203.0.113.250' } });
+    const visit = await app.request('/r/ann-spring', {
+      redirect: 'manual',
+      headers: {
+        'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0 link-visitor',
+        'x-forwarded-for': '203.0.113.250',
+      },
+    });
     expect(visit.status).toBe(302);
     const list = await ann.get('/links');
     expect(list.body.defaultLink).toEqual({ url: 'https://acme.test/?ref=ann', clicks: 4, conversions: 3 });
@@ -188,10 +254,21 @@ describe('referrals and commissions', () => {
     const lead = res.body.data.find((r: { status: string }) => r.status === 'lead');
     expect(lead).toMatchObject({ customer: 'le•••@e•••.org', sales: [], revenue: [] });
     const big = customers.find((r: { revenue: { amount: number }[] }) => r.revenue[0]?.amount === 60_000);
-    expect(big.sales).toEqual([expect.objectContaining({ amount: 60_000, currency: 'usd', commission: expect.objectContaining({ amount: 6_000, currency: 'usd', status: 'pending' }) })]);
+    expect(big.sales).toEqual([
+      expect.objectContaining({
+        amount: 60_000,
+        currency: 'usd',
+        commission: expect.objectContaining({ amount: 6_000, currency: 'usd', status: 'pending' }),
+      }),
+    ]);
     expect(JSON.stringify(res.body)).not.toContain('billz@supabase.io');
     expect(JSON.stringify(res.body)).not.toContain('lena.lead');
-    expect((await ann.get('/referrals?limit=2&offset=2')).body).toMatchObject({ total: 4, limit: 2, offset: 2, data: [{}, {}] });
+    expect((await ann.get('/referrals?limit=2&offset=2')).body).toMatchObject({
+      total: 4,
+      limit: 2,
+      offset: 2,
+      data: [{}, {}],
+    });
     expect((await ben.get('/referrals')).body.total).toBe(1);
   });
 
@@ -227,11 +304,17 @@ describe('referrals and commissions', () => {
     const res = await ann.get('/commissions.csv');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="commissions-\d{4}-\d{2}-\d{2}\.csv"$/);
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="commissions-\d{4}-\d{2}-\d{2}\.csv"$/,
+    );
     const lines = (res.body as string).trim().split('\n');
-    expect(lines[0]).toBe('id,created_at,status,kind,rule,sale_amount,amount,currency,amount_minor,payable_at,paid_at,payout_id,customer');
+    expect(lines[0]).toBe(
+      'id,created_at,status,kind,rule,sale_amount,amount,currency,amount_minor,payable_at,paid_at,payout_id,customer',
+    );
     expect(lines).toHaveLength(4);
-    expect(lines.find((l) => l.includes(',6000,'))).toMatch(/,approved,sale,10% of 600\.00 USD,600\.00,60\.00,USD,6000,/);
+    expect(lines.find((l) => l.includes(',6000,'))).toMatch(
+      /,approved,sale,10% of 600\.00 USD,600\.00,60\.00,USD,6000,/,
+    );
     expect(lines.find((l) => l.includes(',200,'))).toMatch(/,2\.00,USD,200,/);
     expect(lines.find((l) => l.includes('EUR'))).toMatch(/,50\.00,5\.00,EUR,500,/);
     const benCsv = (await ben.get('/commissions.csv')).body as string;
@@ -242,20 +325,68 @@ describe('referrals and commissions', () => {
 
 describe('payouts and payout method', () => {
   it('needs the password to set a payout method, validates it, and never touches another affiliate', async () => {
-    expect((await ann.get('/payout-settings')).body).toEqual({ method: null, details: null, summary: null, updatedAt: null });
-    expect(await ann.put('/payout-settings', { method: 'paypal', details: { email: 'ann@paypal.test' } })).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^password/) } } });
-    expect(await ann.put('/payout-settings', { method: 'paypal', details: { email: 'ann@paypal.test' }, password: 'wrong' })).toMatchObject({ status: 401, body: { error: { code: 'invalid_credentials' } } });
-    const badIban = await ann.put('/payout-settings', { method: 'bank_transfer', details: { accountHolder: 'Ann', iban: 'DE89 3704 0044 0532 0130 01', country: 'DE' }, password: PASSWORD });
+    expect((await ann.get('/payout-settings')).body).toEqual({
+      method: null,
+      details: null,
+      summary: null,
+      updatedAt: null,
+    });
+    expect(
+      await ann.put('/payout-settings', { method: 'paypal', details: { email: 'ann@paypal.test' } }),
+    ).toMatchObject({ status: 400, body: { error: { message: expect.stringMatching(/^password/) } } });
+    expect(
+      await ann.put('/payout-settings', { method: 'paypal', details: { email: 'ann@paypal.test' }, password: 'wrong' }),
+    ).toMatchObject({ status: 401, body: { error: { code: 'invalid_credentials' } } });
+    const badIban = await ann.put('/payout-settings', {
+      method: 'bank_transfer',
+      details: { accountHolder: 'Ann', iban: 'DE89 3704 0044 0532 0130 01', country: 'DE' },
+      password: PASSWORD,
+    });
     expect(badIban).toMatchObject({ status: 400, body: { error: { message: 'details.iban: is not a valid IBAN' } } });
-    expect((await ann.put('/payout-settings', { method: 'stripe_connect', details: { accountId: 'cus_123' }, password: PASSWORD })).status).toBe(400);
+    expect(
+      (
+        await ann.put('/payout-settings', {
+          method: 'stripe_connect',
+          details: { accountId: 'cus_123' },
+          password: PASSWORD,
+        })
+      ).status,
+    ).toBe(400);
     expect((await ann.put('/payout-settings', { method: 'check', details: {}, password: PASSWORD })).status).toBe(400);
-    expect((await app.db.selectFrom('affiliates').select('payout_method').where('id', '=', ann.id).executeTakeFirstOrThrow()).payout_method).toBeNull();
+    expect(
+      (await app.db.selectFrom('affiliates').select('payout_method').where('id', '=', ann.id).executeTakeFirstOrThrow())
+        .payout_method,
+    ).toBeNull();
 
-    const bank = await ann.put('/payout-settings', { method: 'bank_transfer', details: { accountHolder: 'Ann Creator', iban: 'de89 3704 0044 0532 0130 00', bic: 'cobadeffxxx', country: 'de' }, password: PASSWORD });
-    expect(bank).toMatchObject({ status: 200, body: { method: 'bank_transfer', details: { accountHolder: 'Ann Creator', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', country: 'DE' }, summary: 'Bank transfer •••• 3000' } });
-    const paypal = await ann.put('/payout-settings', { method: 'paypal', details: { email: 'ann@paypal.test' }, password: PASSWORD });
-    expect(paypal.body).toMatchObject({ method: 'paypal', details: { email: 'ann@paypal.test' }, summary: 'PayPal ann@paypal.test' });
-    const stored = await app.db.selectFrom('affiliates').select(['id', 'payout_method', 'payout_details']).where('id', 'in', [ann.id, ben.id]).orderBy('email').execute();
+    const bank = await ann.put('/payout-settings', {
+      method: 'bank_transfer',
+      details: { accountHolder: 'Ann Creator', iban: 'de89 3704 0044 0532 0130 00', bic: 'cobadeffxxx', country: 'de' },
+      password: PASSWORD,
+    });
+    expect(bank).toMatchObject({
+      status: 200,
+      body: {
+        method: 'bank_transfer',
+        details: { accountHolder: 'Ann Creator', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', country: 'DE' },
+        summary: 'Bank transfer •••• 3000',
+      },
+    });
+    const paypal = await ann.put('/payout-settings', {
+      method: 'paypal',
+      details: { email: 'ann@paypal.test' },
+      password: PASSWORD,
+    });
+    expect(paypal.body).toMatchObject({
+      method: 'paypal',
+      details: { email: 'ann@paypal.test' },
+      summary: 'PayPal ann@paypal.test',
+    });
+    const stored = await app.db
+      .selectFrom('affiliates')
+      .select(['id', 'payout_method', 'payout_details'])
+      .where('id', 'in', [ann.id, ben.id])
+      .orderBy('email')
+      .execute();
     expect(stored).toEqual([
       { id: ann.id, payout_method: 'paypal', payout_details: { email: 'ann@paypal.test' } },
       { id: ben.id, payout_method: null, payout_details: null },
@@ -264,20 +395,46 @@ describe('payouts and payout method', () => {
 
   it('shows the balance, the payout history with method and reference, and one payout with its commissions', async () => {
     const before = await ann.get('/payouts');
-    expect(before.body).toMatchObject({ total: 0, data: [], minimum: { amount: 5_000, currency: 'usd' }, payoutMethod: { method: 'paypal', summary: 'PayPal ann@paypal.test' }, openPayouts: 0, canRequest: true });
-    expect(before.body.balance.find((b: { currency: string }) => b.currency === 'usd')).toEqual({ currency: 'usd', amount: 6_000, maturing: 200, minimum: 5_000, reachesMinimum: true });
+    expect(before.body).toMatchObject({
+      total: 0,
+      data: [],
+      minimum: { amount: 5_000, currency: 'usd' },
+      payoutMethod: { method: 'paypal', summary: 'PayPal ann@paypal.test' },
+      openPayouts: 0,
+      canRequest: true,
+    });
+    expect(before.body.balance.find((b: { currency: string }) => b.currency === 'usd')).toEqual({
+      currency: 'usd',
+      amount: 6_000,
+      maturing: 200,
+      minimum: 5_000,
+      reachesMinimum: true,
+    });
 
     const created = await admin.post('/api/v1/payouts', { affiliateId: ann.id });
     expect(created.status).toBe(201);
     const payoutId: string = created.body.payout.id;
     const during = await ann.get('/payouts');
-    expect(during.body).toMatchObject({ openPayouts: 1, canRequest: false, data: [{ id: payoutId, amount: 6_000, currency: 'usd', status: 'pending', method: 'paypal', commissions: 1 }] });
-    expect((await ann.get('/overview')).body.earnings.find((e: { currency: string }) => e.currency === 'usd')).toMatchObject({ approved: 0, inPayouts: 6_000 });
+    expect(during.body).toMatchObject({
+      openPayouts: 1,
+      canRequest: false,
+      data: [{ id: payoutId, amount: 6_000, currency: 'usd', status: 'pending', method: 'paypal', commissions: 1 }],
+    });
+    expect(
+      (await ann.get('/overview')).body.earnings.find((e: { currency: string }) => e.currency === 'usd'),
+    ).toMatchObject({ approved: 0, inPayouts: 6_000 });
 
     expect((await admin.post(`/api/v1/payouts/${payoutId}/complete`, { reference: 'PAYPAL-TX-42' })).status).toBe(200);
     const after = await ann.get('/payouts');
-    expect(after.body.data[0]).toMatchObject({ id: payoutId, status: 'completed', reference: 'PAYPAL-TX-42', completedAt: expect.any(String) });
-    expect((await ann.get('/overview')).body.earnings.find((e: { currency: string }) => e.currency === 'usd')).toMatchObject({ paid: 6_000, inPayouts: 0 });
+    expect(after.body.data[0]).toMatchObject({
+      id: payoutId,
+      status: 'completed',
+      reference: 'PAYPAL-TX-42',
+      completedAt: expect.any(String),
+    });
+    expect(
+      (await ann.get('/overview')).body.earnings.find((e: { currency: string }) => e.currency === 'usd'),
+    ).toMatchObject({ paid: 6_000, inPayouts: 0 });
     const one = await ann.get(`/payouts/${payoutId}`);
     expect(one.body.payout).toMatchObject({ id: payoutId, amount: 6_000, reference: 'PAYPAL-TX-42' });
     expect(one.body.commissions).toEqual([expect.objectContaining({ amount: 6_000, status: 'paid', payoutId })]);
@@ -288,8 +445,13 @@ describe('isolation between affiliates', () => {
   it('answers 404 for another affiliate’s commission or payout, and lists only one’s own rows', async () => {
     const annCommission = (await commissionsOf(ann.id))[0]!;
     const benCommission = (await commissionsOf(ben.id))[0]!;
-    const annPayout = (await app.db.selectFrom('payouts').select('id').where('affiliate_id', '=', ann.id).executeTakeFirstOrThrow()).id;
-    expect(await ben.get(`/commissions/${annCommission.id}`)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const annPayout = (
+      await app.db.selectFrom('payouts').select('id').where('affiliate_id', '=', ann.id).executeTakeFirstOrThrow()
+    ).id;
+    expect(await ben.get(`/commissions/${annCommission.id}`)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } },
+    });
     expect((await ben.get(`/payouts/${annPayout}`)).status).toBe(404);
     expect((await ann.get(`/commissions/${benCommission.id}`)).status).toBe(404);
     expect((await ben.get('/commissions')).body.data.map((c: { id: string }) => c.id)).toEqual([benCommission.id]);
@@ -300,7 +462,10 @@ describe('isolation between affiliates', () => {
   it('keeps the same e-mail in another program apart: login picks the program, data stays separate', async () => {
     const other = await app.services.programs.create({ name: 'Other', website: 'https://other.test' });
     const twin = await partner('ann@creator.test', other.apiKey, 'ann-other');
-    expect((await twin.get('/me')).body).toMatchObject({ affiliate: { id: twin.id, code: 'ann-other' }, program: { id: other.id } });
+    expect((await twin.get('/me')).body).toMatchObject({
+      affiliate: { id: twin.id, code: 'ann-other' },
+      program: { id: other.id },
+    });
     expect((await twin.get('/overview')).body).toMatchObject({ clicks: 0, customers: 0, revenue: [], earnings: [] });
     expect((await twin.get('/commissions')).body.total).toBe(0);
     expect((await twin.get(`/commissions/${(await commissionsOf(ann.id))[0]!.id}`)).status).toBe(404);
@@ -309,24 +474,45 @@ describe('isolation between affiliates', () => {
       headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.77' },
       body: JSON.stringify({ email: 'ann@creator.test', password: PASSWORD, program: other.id }),
     });
-    const me = await app.request('/api/v1/partner/me', { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]! } });
+    const me = await app.request('/api/v1/partner/me', {
+      headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]! },
+    });
     expect(((await me.json()) as { program: { id: string } }).program.id).toBe(other.id);
   });
 
   it('answers 401 on every partner route without a session, and ignores ids smuggled in the request', async () => {
     const routes: [string, string][] = [
-      ['GET', '/me'], ['GET', '/overview'], ['GET', '/stats'], ['GET', '/links'], ['POST', '/links'], ['GET', '/referrals'],
-      ['GET', '/commissions'], ['GET', '/commissions.csv'], ['GET', '/commissions/com_x'], ['GET', '/payouts'], ['GET', '/payouts/po_x'],
-      ['GET', '/payout-settings'], ['PUT', '/payout-settings'], ['POST', '/logout'], ['POST', '/password/change'],
+      ['GET', '/me'],
+      ['GET', '/overview'],
+      ['GET', '/stats'],
+      ['GET', '/links'],
+      ['POST', '/links'],
+      ['GET', '/referrals'],
+      ['GET', '/commissions'],
+      ['GET', '/commissions.csv'],
+      ['GET', '/commissions/com_x'],
+      ['GET', '/payouts'],
+      ['GET', '/payouts/po_x'],
+      ['GET', '/payout-settings'],
+      ['PUT', '/payout-settings'],
+      ['POST', '/logout'],
+      ['POST', '/password/change'],
     ];
     for (const [method, path] of routes) {
-      const res = await app.request(`/api/v1/partner${path}`, { method, headers: { cookie: 'pk_session=ps_forged', 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+      const res = await app.request(`/api/v1/partner${path}`, {
+        method,
+        headers: { cookie: 'pk_session=ps_forged', 'content-type': 'application/json' },
+        body: method === 'GET' ? undefined : '{}',
+      });
       expect([method, path, res.status]).toEqual([method, path, 401]);
     }
     // An affiliateId in the body or query changes nothing: the session decides whose data it is.
     const smuggled = await ben.post('/links', { slug: 'ben-own', affiliateId: ann.id });
     expect(smuggled.status).toBe(201);
-    expect((await app.db.selectFrom('links').select('affiliate_id').where('slug', '=', 'ben-own').executeTakeFirstOrThrow()).affiliate_id).toBe(ben.id);
+    expect(
+      (await app.db.selectFrom('links').select('affiliate_id').where('slug', '=', 'ben-own').executeTakeFirstOrThrow())
+        .affiliate_id,
+    ).toBe(ben.id);
     expect((await ben.get(`/commissions?affiliateId=${ann.id}`)).body.total).toBe(1);
   });
 });

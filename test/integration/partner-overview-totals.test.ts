@@ -32,9 +32,17 @@ afterAll(async () => {
 
 /** A new approved affiliate of `program` (default: the context's), logged in to the partner dashboard. */
 async function affiliate(program = ctx.program) {
-  const a = await ctx.app.services.affiliates.create(program, { email: `p${freshId('x')}@partners.test`, name: 'Partner', status: 'approved' });
+  const a = await ctx.app.services.affiliates.create(program, {
+    email: `p${freshId('x')}@partners.test`,
+    name: 'Partner',
+    status: 'approved',
+  });
   const token = (await ctx.app.services.partner.issueSetPasswordLink(a)).split('#set-password=')[1];
-  const res = await ctx.app.request('/api/v1/partner/password', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, password: PASSWORD }) });
+  const res = await ctx.app.request('/api/v1/partner/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, password: PASSWORD }),
+  });
   expect(res.status).toBe(200);
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   return {
@@ -51,7 +59,10 @@ type Partner = Awaited<ReturnType<typeof affiliate>>;
 
 /** A click on the affiliate's link by a new visitor: the referral id. */
 async function click(p: Partner, program = ctx.program): Promise<string> {
-  const r = (await ctx.app.services.tracking.recordClick({ key: program.public_key, code: p.code }, { ip: null, userAgent: null, origin: null })) as { referral: string };
+  const r = (await ctx.app.services.tracking.recordClick(
+    { key: program.public_key, code: p.code },
+    { ip: null, userAgent: null, origin: null },
+  )) as { referral: string };
   return r.referral;
 }
 
@@ -59,13 +70,23 @@ async function click(p: Partner, program = ctx.program): Promise<string> {
 async function sale(referral: string, amount: number, currency = 'usd') {
   const ids = { charge: freshId('ch'), pi: freshId('pi') };
   await ctx.send(
-    invoicePaid({ invoiceId: freshId('in'), subscriptionMetadata: { partnerkit_referral: referral }, billingReason: 'subscription_create', amountPaid: amount, currency, charge: ids.charge, paymentIntent: ids.pi }),
+    invoicePaid({
+      invoiceId: freshId('in'),
+      subscriptionMetadata: { partnerkit_referral: referral },
+      billingReason: 'subscription_create',
+      amountPaid: amount,
+      currency,
+      charge: ids.charge,
+      paymentIntent: ids.pi,
+    }),
   );
   return { ...ids, amount, currency };
 }
 
 async function refund(s: { charge: string; pi: string; amount: number; currency: string }, amountRefunded: number) {
-  await ctx.send(chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: s.amount, amountRefunded, currency: s.currency }));
+  await ctx.send(
+    chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: s.amount, amountRefunded, currency: s.currency }),
+  );
 }
 
 async function commissionOf(affiliateId: string, kind = 'sale', i = 0) {
@@ -89,16 +110,28 @@ async function recount(affiliateId: string) {
   const sales = (
     await sql<{ currency: string; n: number; revenue: number }>`
       SELECT currency, count(*) AS n, (sum(amount) - sum(refunded_amount))::bigint AS revenue
-      FROM conversions WHERE affiliate_id = ${affiliateId} AND kind = 'sale' GROUP BY currency ORDER BY currency`.execute(db)
+      FROM conversions WHERE affiliate_id = ${affiliateId} AND kind = 'sale' GROUP BY currency ORDER BY currency`.execute(
+      db,
+    )
   ).rows;
-  const money = (await commissionBalances(db, { affiliateId, until })).sort((a, b) => a.currency.localeCompare(b.currency));
+  const money = (await commissionBalances(db, { affiliateId, until })).sort((a, b) =>
+    a.currency.localeCompare(b.currency),
+  );
   return {
     clicks: Number(funnel.clicks),
     leads: Number(funnel.leads),
     customers: Number(funnel.customers),
     conversions: sales.reduce((s, x) => s + Number(x.n), 0),
     revenue: sales.map((x) => ({ currency: x.currency, amount: Number(x.revenue) })),
-    earnings: money.map((m) => ({ currency: m.currency, pending: m.pending, onHold: m.on_hold, approved: m.approved, clawbacks: m.clawbacks, inPayouts: m.in_payouts, paid: m.paid })),
+    earnings: money.map((m) => ({
+      currency: m.currency,
+      pending: m.pending,
+      onHold: m.on_hold,
+      approved: m.approved,
+      clawbacks: m.clawbacks,
+      inPayouts: m.in_payouts,
+      paid: m.paid,
+    })),
     payable: money.map((m) => ({ currency: m.currency, amount: m.balance, maturing: m.maturing })),
   };
 }
@@ -110,7 +143,8 @@ async function overviewMatchingRecount(p: Partner) {
   expect(shown).toMatchObject(rest);
   expect(shown.revenue).toEqual(expected.revenue);
   expect(shown.earnings).toEqual(expected.earnings);
-  for (const b of shown.nextPayout) expect(payable).toContainEqual({ currency: b.currency, amount: b.amount, maturing: b.maturing });
+  for (const b of shown.nextPayout)
+    expect(payable).toContainEqual({ currency: b.currency, amount: b.amount, maturing: b.maturing });
   return shown;
 }
 
@@ -119,16 +153,28 @@ async function expectTotalsEqualRecount() {
   const db = ctx.app.db;
   const pairs = [
     [
-      sql<Record<string, unknown>>`SELECT affiliate_id, currency, sales::bigint AS n, amount::bigint AS a, refunded_amount::bigint AS b FROM affiliate_sales_totals WHERE sales <> 0`,
-      sql<Record<string, unknown>>`SELECT affiliate_id, currency, count(*)::bigint AS n, sum(amount)::bigint AS a, sum(refunded_amount)::bigint AS b FROM conversions WHERE kind = 'sale' GROUP BY 1, 2`,
+      sql<
+        Record<string, unknown>
+      >`SELECT affiliate_id, currency, sales::bigint AS n, amount::bigint AS a, refunded_amount::bigint AS b FROM affiliate_sales_totals WHERE sales <> 0`,
+      sql<
+        Record<string, unknown>
+      >`SELECT affiliate_id, currency, count(*)::bigint AS n, sum(amount)::bigint AS a, sum(refunded_amount)::bigint AS b FROM conversions WHERE kind = 'sale' GROUP BY 1, 2`,
     ],
     [
-      sql<Record<string, unknown>>`SELECT affiliate_id, currency, status, in_payout, negative, commissions::bigint AS n, amount::bigint AS a FROM affiliate_commission_totals WHERE commissions <> 0`,
-      sql<Record<string, unknown>>`SELECT affiliate_id, currency, status, payout_id IS NOT NULL AS in_payout, amount < 0 AS negative, count(*)::bigint AS n, sum(amount)::bigint AS a FROM commissions GROUP BY 1, 2, 3, 4, 5`,
+      sql<
+        Record<string, unknown>
+      >`SELECT affiliate_id, currency, status, in_payout, negative, commissions::bigint AS n, amount::bigint AS a FROM affiliate_commission_totals WHERE commissions <> 0`,
+      sql<
+        Record<string, unknown>
+      >`SELECT affiliate_id, currency, status, payout_id IS NOT NULL AS in_payout, amount < 0 AS negative, count(*)::bigint AS n, sum(amount)::bigint AS a FROM commissions GROUP BY 1, 2, 3, 4, 5`,
     ],
     [
-      sql<Record<string, unknown>>`SELECT affiliate_id, status, referrals::bigint AS n FROM affiliate_referral_totals WHERE referrals <> 0`,
-      sql<Record<string, unknown>>`SELECT affiliate_id, status, count(*)::bigint AS n FROM referrals WHERE status IN ('lead', 'customer') GROUP BY 1, 2`,
+      sql<
+        Record<string, unknown>
+      >`SELECT affiliate_id, status, referrals::bigint AS n FROM affiliate_referral_totals WHERE referrals <> 0`,
+      sql<
+        Record<string, unknown>
+      >`SELECT affiliate_id, status, count(*)::bigint AS n FROM referrals WHERE status IN ('lead', 'customer') GROUP BY 1, 2`,
     ],
   ] as const;
   for (const [totals, source] of pairs) {
@@ -147,11 +193,16 @@ async function expectTotalsEqualRecount() {
 /** `affiliateBalances` (totals) equals `commissionBalances` (the rows) for every affiliate with commissions. */
 async function expectFastBalancesEqualReference(until: Date) {
   const db = ctx.app.db;
-  const ids = (await db.selectFrom('commissions').select('affiliate_id').distinct().execute()).map((r) => r.affiliate_id);
+  const ids = (await db.selectFrom('commissions').select('affiliate_id').distinct().execute()).map(
+    (r) => r.affiliate_id,
+  );
   expect(ids.length).toBeGreaterThan(0);
-  const byCurrency = (rows: Array<{ currency: string }>) => [...rows].sort((a, b) => a.currency.localeCompare(b.currency));
+  const byCurrency = (rows: Array<{ currency: string }>) =>
+    [...rows].sort((a, b) => a.currency.localeCompare(b.currency));
   for (const id of ids) {
-    expect(byCurrency(await affiliateBalances(db, id, until))).toEqual(byCurrency(await commissionBalances(db, { affiliateId: id, until })));
+    expect(byCurrency(await affiliateBalances(db, id, until))).toEqual(
+      byCurrency(await commissionBalances(db, { affiliateId: id, until })),
+    );
   }
 }
 
@@ -159,7 +210,14 @@ describe('the overview after real writes', () => {
   it('sale, refund, dispute lost and won, approval, payout, clawback and the hold-period job: every number as the rows say', async () => {
     const ann = await affiliate();
     const bystander = await affiliate();
-    expect(await overviewMatchingRecount(ann)).toMatchObject({ clicks: 0, leads: 0, customers: 0, conversions: 0, revenue: [], earnings: [] });
+    expect(await overviewMatchingRecount(ann)).toMatchObject({
+      clicks: 0,
+      leads: 0,
+      customers: 0,
+      conversions: 0,
+      revenue: [],
+      earnings: [],
+    });
 
     // Four visitors; the fourth signs up (a lead).
     const [r1, r2, r3, r4] = [await click(ann), await click(ann), await click(ann), await click(ann)];
@@ -204,10 +262,14 @@ describe('the overview after real writes', () => {
     await ctx.send(disputeEvent('created', { disputeId: dp, charge: b.charge, amount: 5_000, created: t0() }));
     o = await overviewMatchingRecount(ann);
     expect(o.earnings).toContainEqual(expect.objectContaining({ currency: 'usd', pending: 700, onHold: 500 }));
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge: b.charge, amount: 5_000, status: 'lost', created: t0() + 60 }));
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge: b.charge, amount: 5_000, status: 'lost', created: t0() + 60 }),
+    );
     o = await overviewMatchingRecount(ann);
     expect(o.earnings).toContainEqual(expect.objectContaining({ currency: 'usd', pending: 700, onHold: 0 }));
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge: b.charge, amount: 5_000, status: 'won', created: t0() + 120 }));
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge: b.charge, amount: 5_000, status: 'won', created: t0() + 120 }),
+    );
     o = await overviewMatchingRecount(ann);
     expect(o.earnings).toContainEqual(expect.objectContaining({ currency: 'usd', pending: 1_200, onHold: 0 }));
 
@@ -222,8 +284,12 @@ describe('the overview after real writes', () => {
     const payout = await ctx.admin.post('/api/v1/payouts', { affiliateId: ann.id, currency: 'usd', method: 'paypal' });
     expect(payout.status).toBe(201);
     o = await overviewMatchingRecount(ann);
-    expect(o.earnings).toContainEqual(expect.objectContaining({ currency: 'usd', approved: 0, inPayouts: 1_200, paid: 0 }));
-    expect((await ctx.admin.post(`/api/v1/payouts/${payout.body.payout.id}/complete`, { reference: 'PP-1' })).status).toBe(200);
+    expect(o.earnings).toContainEqual(
+      expect.objectContaining({ currency: 'usd', approved: 0, inPayouts: 1_200, paid: 0 }),
+    );
+    expect(
+      (await ctx.admin.post(`/api/v1/payouts/${payout.body.payout.id}/complete`, { reference: 'PP-1' })).status,
+    ).toBe(200);
     o = await overviewMatchingRecount(ann);
     expect(o.earnings).toContainEqual(expect.objectContaining({ currency: 'usd', inPayouts: 0, paid: 1_200 }));
 
@@ -254,9 +320,19 @@ describe('the overview after real writes', () => {
   it('API conversions and a rejected commission: a lead conversion is not a sale, a rejection leaves every bucket', async () => {
     const cam = await affiliate();
     const r = await click(cam);
-    const leadConversion = await ctx.admin.post('/api/v1/conversions', { type: 'lead', referral: r, customerEmail: 'cam.lead@example.org', externalId: freshId('signup') });
+    const leadConversion = await ctx.admin.post('/api/v1/conversions', {
+      type: 'lead',
+      referral: r,
+      customerEmail: 'cam.lead@example.org',
+      externalId: freshId('signup'),
+    });
     expect(leadConversion.status).toBeLessThan(300);
-    const apiSale = await ctx.admin.post('/api/v1/conversions', { referral: await click(cam), amount: 4_000, currency: 'gbp', externalId: freshId('order') });
+    const apiSale = await ctx.admin.post('/api/v1/conversions', {
+      referral: await click(cam),
+      amount: 4_000,
+      currency: 'gbp',
+      externalId: freshId('order'),
+    });
     expect(apiSale.status).toBeLessThan(300);
     let o = await overviewMatchingRecount(cam);
     expect(o).toMatchObject({ conversions: 1, revenue: [{ currency: 'gbp', amount: 4_000 }] });
@@ -266,7 +342,15 @@ describe('the overview after real writes', () => {
     expect((await ctx.admin.post(`/api/v1/commissions/${c.id}/reject`, { reason: 'test order' })).status).toBe(200);
     o = await overviewMatchingRecount(cam);
     // The currency stays listed (a commission exists in it), with nothing in any bucket.
-    expect(o.earnings).toContainEqual({ currency: 'gbp', pending: 0, onHold: 0, approved: 0, clawbacks: 0, inPayouts: 0, paid: 0 });
+    expect(o.earnings).toContainEqual({
+      currency: 'gbp',
+      pending: 0,
+      onHold: 0,
+      approved: 0,
+      clawbacks: 0,
+      inPayouts: 0,
+      paid: 0,
+    });
     await expectTotalsEqualRecount();
   });
 
@@ -280,24 +364,51 @@ describe('the overview after real writes', () => {
       ids: { charge: freshId('ch'), pi: freshId('pi') },
     }));
     const events = sales.map((s) =>
-      invoicePaid({ invoiceId: freshId('in'), subscriptionMetadata: { partnerkit_referral: s.referral }, billingReason: 'subscription_create', amountPaid: s.amount, charge: s.ids.charge, paymentIntent: s.ids.pi }),
+      invoicePaid({
+        invoiceId: freshId('in'),
+        subscriptionMetadata: { partnerkit_referral: s.referral },
+        billingReason: 'subscription_create',
+        amountPaid: s.amount,
+        charge: s.ids.charge,
+        paymentIntent: s.ids.pi,
+      }),
     );
-    await Promise.all([...events.map(async (e) => expect((await deliver(ctx.app.url, ctx.program.id, e, ctx.secret)).status).toBe(200)), dan.overview(), dan.overview()]);
+    await Promise.all([
+      ...events.map(async (e) => expect((await deliver(ctx.app.url, ctx.program.id, e, ctx.secret)).status).toBe(200)),
+      dan.overview(),
+      dan.overview(),
+    ]);
     await ctx.app.services.stripeWebhooks.idle();
     let o = await overviewMatchingRecount(dan);
     expect(o).toMatchObject({ customers: 12, conversions: 12, revenue: [{ currency: 'usd', amount: 78_000 }] });
-    expect(o.earnings).toEqual([{ currency: 'usd', pending: 7_800, onHold: 0, approved: 0, clawbacks: 0, inPayouts: 0, paid: 0 }]);
+    expect(o.earnings).toEqual([
+      { currency: 'usd', pending: 7_800, onHold: 0, approved: 0, clawbacks: 0, inPayouts: 0, paid: 0 },
+    ]);
 
     // At once: half of the sales refunded in part, the other half approved by the merchant.
     const commissions = await ctx.commissions(dan.id);
     const byCharge = new Map(sales.map((s) => [s.referral, s]));
-    const conversions = await ctx.app.db.selectFrom('conversions').select(['id', 'referral_id']).where('affiliate_id', '=', dan.id).execute();
+    const conversions = await ctx.app.db
+      .selectFrom('conversions')
+      .select(['id', 'referral_id'])
+      .where('affiliate_id', '=', dan.id)
+      .execute();
     const saleOf = new Map(conversions.map((c) => [c.id, byCharge.get(c.referral_id!)!]));
     await Promise.all(
       commissions.map(async (c, i) => {
         const s = saleOf.get(c.conversion_id!)!;
         if (i % 2 === 0) {
-          const res = await deliver(ctx.app.url, ctx.program.id, chargeRefunded({ chargeId: s.ids.charge, paymentIntent: s.ids.pi, amount: s.amount, amountRefunded: s.amount / 2 }), ctx.secret);
+          const res = await deliver(
+            ctx.app.url,
+            ctx.program.id,
+            chargeRefunded({
+              chargeId: s.ids.charge,
+              paymentIntent: s.ids.pi,
+              amount: s.amount,
+              amountRefunded: s.amount / 2,
+            }),
+            ctx.secret,
+          );
           expect(res.status).toBe(200);
         } else {
           expect((await ctx.admin.post(`/api/v1/commissions/${c.id}/approve`)).status).toBe(200);
@@ -306,27 +417,50 @@ describe('the overview after real writes', () => {
     );
     await ctx.app.services.stripeWebhooks.idle();
     o = await overviewMatchingRecount(dan);
-    const refunded = commissions.filter((_, i) => i % 2 === 0).reduce((sum, c) => sum + saleOf.get(c.conversion_id!)!.amount / 2, 0);
+    const refunded = commissions
+      .filter((_, i) => i % 2 === 0)
+      .reduce((sum, c) => sum + saleOf.get(c.conversion_id!)!.amount / 2, 0);
     const approved = commissions.filter((_, i) => i % 2 === 1).reduce((sum, c) => sum + c.amount, 0);
     expect(o.revenue).toEqual([{ currency: 'usd', amount: 78_000 - refunded }]);
-    expect(o.earnings).toEqual([{ currency: 'usd', pending: 7_800 - approved - refunded / 10, onHold: 0, approved, clawbacks: 0, inPayouts: 0, paid: 0 }]);
+    expect(o.earnings).toEqual([
+      {
+        currency: 'usd',
+        pending: 7_800 - approved - refunded / 10,
+        onHold: 0,
+        approved,
+        clawbacks: 0,
+        inPayouts: 0,
+        paid: 0,
+      },
+    ]);
     await expectTotalsEqualRecount();
   });
 
   it('maturing: a pending commission counts once its payable date comes within the look-ahead', async () => {
     // A program with a 45-day hold: a new commission is pending but not payable within MATURING_DAYS (30).
-    const created = await ctx.app.services.programs.create({ name: 'Slow', website: 'https://acme.test', stripeWebhookSecret: 'whsec_test_overview_slow' });
+    const created = await ctx.app.services.programs.create({
+      name: 'Slow',
+      website: 'https://acme.test',
+      stripeWebhookSecret: 'whsec_test_overview_slow',
+    });
     const slow = (await ctx.app.services.programs.findById(created.id))!;
     await ctx.app.services.programs.updateSettings(slow, { holdDays: 45 });
     const eve = await affiliate(slow);
     const res = await ctx.app.request('/api/v1/conversions', {
       method: 'POST',
       headers: { authorization: `Bearer ${created.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ referral: await click(eve, slow), amount: 8_000, currency: 'usd', externalId: freshId('order') }),
+      body: JSON.stringify({
+        referral: await click(eve, slow),
+        amount: 8_000,
+        currency: 'usd',
+        externalId: freshId('order'),
+      }),
     });
     expect(res.status).toBeLessThan(300);
     let o = await overviewMatchingRecount(eve);
-    expect(o.earnings).toEqual([{ currency: 'usd', pending: 800, onHold: 0, approved: 0, clawbacks: 0, inPayouts: 0, paid: 0 }]);
+    expect(o.earnings).toEqual([
+      { currency: 'usd', pending: 800, onHold: 0, approved: 0, clawbacks: 0, inPayouts: 0, paid: 0 },
+    ]);
     expect(o.nextPayout).toContainEqual(expect.objectContaining({ currency: 'usd', amount: 0, maturing: 0 }));
     await expectFastBalancesEqualReference(new Date(Date.now() + MATURING_DAYS * DAY));
 

@@ -43,12 +43,18 @@ describe('50 concurrent create-payout requests for one affiliate', () => {
     ]);
 
     const results = await Promise.all(
-      Array.from({ length: 50 }, () => shop.admin.post('/api/v1/payouts', { affiliateId: a.id, amount: 1000, method: 'paypal' })),
+      Array.from({ length: 50 }, () =>
+        shop.admin.post('/api/v1/payouts', { affiliateId: a.id, amount: 1000, method: 'paypal' }),
+      ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(10);
     expect(statuses.filter((s) => s === 422)).toHaveLength(40);
-    expect(results.filter((r) => r.status === 422).every((r) => ['insufficient_balance', 'nothing_to_pay'].includes(r.body.error.code))).toBe(true);
+    expect(
+      results
+        .filter((r) => r.status === 422)
+        .every((r) => ['insufficient_balance', 'nothing_to_pay'].includes(r.body.error.code)),
+    ).toBe(true);
 
     const payouts = await payoutsOf(a.id);
     expect(payouts).toHaveLength(10);
@@ -65,9 +71,13 @@ describe('50 concurrent create-payout requests for one affiliate', () => {
     const shop = await createShop(app);
     const a = await approvedAffiliate(shop);
     await approvedSales(app, shop, a.code, 3, 20_000);
-    const results = await Promise.all(Array.from({ length: 50 }, () => shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' })),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 422).map((r) => r.body.error.code)).toEqual(Array(49).fill('nothing_to_pay'));
+    expect(results.filter((r) => r.status === 422).map((r) => r.body.error.code)).toEqual(
+      Array(49).fill('nothing_to_pay'),
+    );
     const payouts = await payoutsOf(a.id);
     expect(payouts.map((p) => [p.amount, p.method, p.status])).toEqual([[6000, 'check', 'pending']]);
     expect(await itemsOf(a.id)).toHaveLength(3);
@@ -83,7 +93,12 @@ describe('generate-payouts on two Agenda workers at once', () => {
     // Every minute, so an occurrence after the program's creation is due two minutes from now.
     expect((await shop.admin.patch('/api/v1/program', { payoutSchedule: '* * * * *' })).status).toBe(200);
 
-    const config = loadConfig({ DATABASE_URL: app.databaseUrl, PORT: '0', SECRET_KEY: 'test-secret-key-test-secret-key-0123456789', LOG_LEVEL: 'error' });
+    const config = loadConfig({
+      DATABASE_URL: app.databaseUrl,
+      PORT: '0',
+      SECRET_KEY: 'test-secret-key-test-secret-key-0123456789',
+      LOG_LEVEL: 'error',
+    });
     const clock = () => new Date(Date.now() + 120_000);
     // Two processes: each its own pool, services and Agenda. The second starts once the first has created
     // Agenda's table (as a real deployment would: one migrates first).
@@ -91,7 +106,12 @@ describe('generate-payouts on two Agenda workers at once', () => {
     for (let i = 0; i < 2; i++) {
       const handle = openDatabase(app.databaseUrl, 5);
       const services = createServices(handle.db, config, { now: clock });
-      const scheduler = createScheduler({ pool: handle.pool, commissions: services.commissions, payouts: services.payouts, log: () => {} });
+      const scheduler = createScheduler({
+        pool: handle.pool,
+        commissions: services.commissions,
+        payouts: services.payouts,
+        log: () => {},
+      });
       await scheduler.agenda.ready;
       workers.push({ handle, scheduler });
     }
@@ -120,10 +140,20 @@ describe('generate-payouts on two Agenda workers at once', () => {
     }
     const payouts = await payoutsOf(a.id);
     expect(payouts).toHaveLength(1);
-    expect(payouts[0]).toMatchObject({ amount: 6000, currency: 'usd', method: 'paypal', status: 'pending', requested_by: 'system' });
+    expect(payouts[0]).toMatchObject({
+      amount: 6000,
+      currency: 'usd',
+      method: 'paypal',
+      status: 'pending',
+      requested_by: 'system',
+    });
     expect(payouts[0]!.method_details).toEqual({ email: 'pat@paypal.test' });
     expect(payouts[0]!.idempotency_key).toMatch(/^schedule:/);
-    const program = await app.db.selectFrom('programs').select('payouts_generated_for').where('id', '=', shop.id).executeTakeFirstOrThrow();
+    const program = await app.db
+      .selectFrom('programs')
+      .select('payouts_generated_for')
+      .where('id', '=', shop.id)
+      .executeTakeFirstOrThrow();
     expect(program.payouts_generated_for).not.toBeNull();
   });
 });

@@ -21,7 +21,14 @@ afterAll(async () => {
 });
 
 const statuses = async (ids: string[]) =>
-  (await app.db.selectFrom('commissions').select(['id', 'status', 'payout_id']).where('id', 'in', ids).orderBy('id').execute()).map((c) => [c.status, c.payout_id]);
+  (
+    await app.db
+      .selectFrom('commissions')
+      .select(['id', 'status', 'payout_id'])
+      .where('id', 'in', ids)
+      .orderBy('id')
+      .execute()
+  ).map((c) => [c.status, c.payout_id]);
 
 describe('payouts by hand', () => {
   it('pays never more than the balance, in whole commissions, and completes with a reference', async () => {
@@ -40,15 +47,28 @@ describe('payouts by hand', () => {
 
     const first = await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, amount: 2000, method: 'paypal' });
     expect(first.status).toBe(201);
-    expect(first.body.payout).toMatchObject({ amount: 2000, currency: 'usd', status: 'pending', method: 'paypal', methodDetails: { email: a.email }, requestedBy: 'merchant' });
+    expect(first.body.payout).toMatchObject({
+      amount: 2000,
+      currency: 'usd',
+      status: 'pending',
+      method: 'paypal',
+      methodDetails: { email: a.email },
+      requestedBy: 'merchant',
+    });
     const rest = await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'check' });
     expect(rest.body.payout).toMatchObject({ amount: 1000, method: 'check' });
     expect((await shop.admin.post('/api/v1/payouts', { affiliateId: a.id })).body.error.code).toBe('nothing_to_pay');
 
-    const done = await shop.admin.post(`/api/v1/payouts/${first.body.payout.id}/complete`, { reference: 'PAYPAL-TXN-1' });
+    const done = await shop.admin.post(`/api/v1/payouts/${first.body.payout.id}/complete`, {
+      reference: 'PAYPAL-TXN-1',
+    });
     expect(done.body.payout).toMatchObject({ status: 'completed', reference: 'PAYPAL-TXN-1' });
-    expect((await shop.admin.post(`/api/v1/payouts/${first.body.payout.id}/complete`, { reference: 'PAYPAL-TXN-1' })).status).toBe(200);
-    expect((await shop.admin.post(`/api/v1/payouts/${first.body.payout.id}/fail`, { reason: 'too late' })).body.error.code).toBe('invalid_transition');
+    expect(
+      (await shop.admin.post(`/api/v1/payouts/${first.body.payout.id}/complete`, { reference: 'PAYPAL-TXN-1' })).status,
+    ).toBe(200);
+    expect(
+      (await shop.admin.post(`/api/v1/payouts/${first.body.payout.id}/fail`, { reason: 'too late' })).body.error.code,
+    ).toBe('invalid_transition');
 
     const detail = await shop.admin.get(`/api/v1/payouts/${first.body.payout.id}`);
     expect(detail.body.payout.commissions.map((c: { status: string }) => c.status)).toEqual(['paid', 'paid']);
@@ -79,10 +99,15 @@ describe('payouts by hand', () => {
       ['approved', null],
       ['approved', null],
     ]);
-    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({ balance: 6000, inPayouts: 0 });
+    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({
+      balance: 6000,
+      inPayouts: 0,
+    });
     // The failed payout still shows what it covered.
     expect((await shop.admin.get(`/api/v1/payouts/${p.id}`)).body.payout.commissions).toHaveLength(2);
-    expect((await shop.admin.post(`/api/v1/payouts/${p.id}/complete`, { reference: 'x' })).body.error.code).toBe('invalid_transition');
+    expect((await shop.admin.post(`/api/v1/payouts/${p.id}/complete`, { reference: 'x' })).body.error.code).toBe(
+      'invalid_transition',
+    );
 
     const again = await shop.admin.post('/api/v1/payouts', { affiliateId: a.id, method: 'bank_transfer' });
     expect(again).toMatchObject({ status: 422, body: { error: { code: 'no_payout_details' } } });
@@ -138,7 +163,15 @@ describe('the affiliate asks for a payout', () => {
     const ok = await ask();
     expect(ok.status).toBe(201);
     const { payouts } = await ok.json();
-    expect(payouts).toEqual([expect.objectContaining({ amount: 6000, currency: 'usd', method: 'paypal', requestedBy: 'affiliate', methodDetails: { email: 'pat@paypal.test' } })]);
+    expect(payouts).toEqual([
+      expect.objectContaining({
+        amount: 6000,
+        currency: 'usd',
+        method: 'paypal',
+        requestedBy: 'affiliate',
+        methodDetails: { email: 'pat@paypal.test' },
+      }),
+    ]);
 
     await approvedSales(app, shop, a.code, 3, 20_000);
     const open = await ask({ currency: 'usd' });
@@ -157,7 +190,12 @@ describe('scheduled payouts and payment files', () => {
     const none = await approvedAffiliate(shop, 'none@partners.test');
     const suspended = await approvedAffiliate(shop, 'suspended@partners.test');
     await savePayoutMethod(app, pal.id, 'paypal', { email: '=HYPERLINK("x")@paypal.test' });
-    await savePayoutMethod(app, bank.id, 'bank_transfer', { accountHolder: 'Bank Partner GmbH', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', country: 'DE' });
+    await savePayoutMethod(app, bank.id, 'bank_transfer', {
+      accountHolder: 'Bank Partner GmbH',
+      iban: 'DE89370400440532013000',
+      bic: 'COBADEFFXXX',
+      country: 'DE',
+    });
     await savePayoutMethod(app, small.id, 'paypal', { email: 'small@paypal.test' });
     await approvedSales(app, shop, pal.code, 1, 99_990); // 99.99 usd
     await approvedSales(app, shop, bank.code, 1, 100_000, 'eur'); // 100.00 eur
@@ -169,7 +207,10 @@ describe('scheduled payouts and payment files', () => {
     expect((await shop.admin.post(`/api/v1/affiliates/${suspended.id}/suspend`)).status).toBe(200); // not paid while suspended
 
     // Monthly on the 1st (the default): the program was created after the last 1st, so nothing is due yet.
-    expect((await shop.admin.get('/api/v1/program')).body.program).toMatchObject({ payoutSchedule: '0 0 1 * *', minPayoutAmount: 5000 });
+    expect((await shop.admin.get('/api/v1/program')).body.program).toMatchObject({
+      payoutSchedule: '0 0 1 * *',
+      minPayoutAmount: 5000,
+    });
     expect(await app.services.payouts.generateDue({ programId: shop.id })).toEqual({ payouts: 0, batches: [] });
     // On the next 1st it is.
     const next = new Date((await shop.admin.get('/api/v1/program')).body.program.nextPayoutAt);
@@ -180,7 +221,12 @@ describe('scheduled payouts and payment files', () => {
       expect(run.payouts).toBe(3);
       expect(await app.services.payouts.generateDue({ programId: shop.id })).toEqual({ payouts: 0, batches: [] });
       const batch = run.batches[0]!;
-      const list = (await shop.admin.get(`/api/v1/payouts?batchId=${batch}`)).body.data as { affiliateId: string; amount: number; currency: string; method: string }[];
+      const list = (await shop.admin.get(`/api/v1/payouts?batchId=${batch}`)).body.data as {
+        affiliateId: string;
+        amount: number;
+        currency: string;
+        method: string;
+      }[];
       expect(list.map((p) => [p.affiliateId, p.amount, p.currency, p.method]).sort()).toEqual(
         [
           [pal.id, 9999, 'usd', 'paypal'],
@@ -189,16 +235,24 @@ describe('scheduled payouts and payment files', () => {
         ].sort(),
       );
 
-      const paypal = await app.request(`/api/v1/payouts/export?format=paypal&batchId=${batch}`, { headers: { authorization: `Bearer ${shop.apiKey}` } });
+      const paypal = await app.request(`/api/v1/payouts/export?format=paypal&batchId=${batch}`, {
+        headers: { authorization: `Bearer ${shop.apiKey}` },
+      });
       expect(paypal.status).toBe(200);
       expect(paypal.headers.get('content-type')).toMatch(/^text\/csv/);
       const palPayout = list.find((p) => p.affiliateId === pal.id) as unknown as { id: string };
       // One row, no header; a cell that a spreadsheet would run as a formula is defused with a quote.
-      expect(await paypal.text()).toBe(`"'=HYPERLINK(""x"")@paypal.test",99.99,USD,${palPayout.id},${await expectedNote(shop, palPayout.id)},PAYPAL\n`);
+      expect(await paypal.text()).toBe(
+        `"'=HYPERLINK(""x"")@paypal.test",99.99,USD,${palPayout.id},${await expectedNote(shop, palPayout.id)},PAYPAL\n`,
+      );
 
-      const wise = await app.request(`/api/v1/payouts/export?format=wise&batchId=${batch}`, { headers: { authorization: `Bearer ${shop.apiKey}` } });
+      const wise = await app.request(`/api/v1/payouts/export?format=wise&batchId=${batch}`, {
+        headers: { authorization: `Bearer ${shop.apiKey}` },
+      });
       const lines = (await wise.text()).trim().split('\n');
-      expect(lines[0]).toBe('name,recipientEmail,paymentReference,receiverType,amountCurrency,amount,sourceCurrency,targetCurrency,IBAN,BIC,accountNumber,abartn');
+      expect(lines[0]).toBe(
+        'name,recipientEmail,paymentReference,receiverType,amountCurrency,amount,sourceCurrency,targetCurrency,IBAN,BIC,accountNumber,abartn',
+      );
       expect(lines.slice(1).sort()).toEqual(
         list
           .filter((p) => p.method === 'bank_transfer')
@@ -209,7 +263,9 @@ describe('scheduled payouts and payment files', () => {
           })
           .sort(),
       );
-      const mixed = await app.request(`/api/v1/payouts/export?format=wise&batchId=${batch}&currency=eur`, { headers: { authorization: `Bearer ${shop.apiKey}` } });
+      const mixed = await app.request(`/api/v1/payouts/export?format=wise&batchId=${batch}&currency=eur`, {
+        headers: { authorization: `Bearer ${shop.apiKey}` },
+      });
       expect((await mixed.text()).trim().split('\n')).toHaveLength(2);
       const badFormat = await shop.admin.get('/api/v1/payouts/export?format=excel');
       expect(badFormat).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
@@ -220,7 +276,11 @@ describe('scheduled payouts and payment files', () => {
 });
 
 async function expectedNote(shop: { id: string }, payoutId: string) {
-  const program = await app.db.selectFrom('programs').select('name').where('id', '=', shop.id).executeTakeFirstOrThrow();
+  const program = await app.db
+    .selectFrom('programs')
+    .select('name')
+    .where('id', '=', shop.id)
+    .executeTakeFirstOrThrow();
   return `${program.name}: commission payout ${payoutId}`;
 }
 
@@ -231,7 +291,11 @@ describe('Stripe Connect payouts', () => {
     await savePayoutMethod(app, a.id, 'stripe_connect', { accountId: 'acct_1Pfake0000000001' });
     const ids = await approvedSales(app, shop, a.code, 2, 25_000);
     const p = (await shop.admin.post('/api/v1/payouts', { affiliateId: a.id })).body.payout;
-    expect(p).toMatchObject({ method: 'stripe_connect', amount: 5000, methodDetails: { accountId: 'acct_1Pfake0000000001' } });
+    expect(p).toMatchObject({
+      method: 'stripe_connect',
+      amount: 5000,
+      methodDetails: { accountId: 'acct_1Pfake0000000001' },
+    });
 
     const noKey = await shop.admin.post(`/api/v1/payouts/${p.id}/process`);
     expect(noKey).toMatchObject({ status: 422, body: { error: { code: 'stripe_not_configured' } } });
@@ -243,12 +307,22 @@ describe('Stripe Connect payouts', () => {
     const before = stripe.requests.length;
     const done = await shop.admin.post(`/api/v1/payouts/${p.id}/process`);
     expect(done.status).toBe(200);
-    expect(done.body.payout).toMatchObject({ status: 'completed', reference: expect.stringMatching(/^tr_fake_/), stripeTransferId: expect.stringMatching(/^tr_fake_/) });
+    expect(done.body.payout).toMatchObject({
+      status: 'completed',
+      reference: expect.stringMatching(/^tr_fake_/),
+      stripeTransferId: expect.stringMatching(/^tr_fake_/),
+    });
     const sent = stripe.requests.slice(before).filter((r) => r.method === 'POST' && r.path === '/v1/transfers');
     expect(sent).toHaveLength(1);
     expect(sent[0]!.headers['idempotency-key']).toBe(p.id);
     expect(sent[0]!.headers.authorization).toBe('Bearer rk_test_51FakeKeyForTransfers');
-    expect(sent[0]!.form).toMatchObject({ amount: '5000', currency: 'usd', destination: 'acct_1Pfake0000000001', transfer_group: p.id, 'metadata[partnerkit_payout_id]': p.id });
+    expect(sent[0]!.form).toMatchObject({
+      amount: '5000',
+      currency: 'usd',
+      destination: 'acct_1Pfake0000000001',
+      transfer_group: p.id,
+      'metadata[partnerkit_payout_id]': p.id,
+    });
     expect(await statuses(ids)).toEqual([
       ['paid', p.id],
       ['paid', p.id],
@@ -265,11 +339,17 @@ describe('Stripe Connect payouts', () => {
     await shop.admin.patch('/api/v1/program', { stripeApiKey: 'sk_test_51FakeKeyForTransfers' });
     const ids = await approvedSales(app, shop, a.code, 1, 70_000);
     const p = (await shop.admin.post('/api/v1/payouts', { affiliateId: a.id })).body.payout;
-    stripe.failNextTransfer(400, { type: 'invalid_request_error', code: 'balance_insufficient', message: 'Insufficient funds in Stripe account.' });
+    stripe.failNextTransfer(400, {
+      type: 'invalid_request_error',
+      code: 'balance_insufficient',
+      message: 'Insufficient funds in Stripe account.',
+    });
     const res = await shop.admin.post(`/api/v1/payouts/${p.id}/process`);
     expect(res.body.payout).toMatchObject({ status: 'failed' });
     expect(res.body.payout.failureReason).toContain('balance_insufficient');
     expect(await statuses(ids)).toEqual([['approved', null]]);
-    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({ balance: 7000 });
+    expect((await shop.admin.get(`/api/v1/balances?affiliateId=${a.id}`)).body.data[0]).toMatchObject({
+      balance: 7000,
+    });
   });
 });

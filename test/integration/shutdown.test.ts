@@ -21,7 +21,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' },
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'error',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -30,7 +37,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const until = Date.now() + 60_000;
-      while (!existsSync(path.join(dataDir, 'postgres.url')) || !(await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`).then((r) => r.ok).catch(() => false))) {
+      while (
+        !existsSync(path.join(dataDir, 'postgres.url')) ||
+        !(await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`)
+          .then((r) => r.ok)
+          .catch(() => false))
+      ) {
         if (Date.now() > until) throw new Error(`server did not start:\n${output}`);
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -60,19 +60,50 @@ const rows: Row[] = [
   {
     name: 'checkout.session.completed, payment mode: the amount excluding tax, by client_reference_id',
     shape: 'legacy',
-    events: (r) => [checkoutSession({ referral: r.referral, amountTotal: 12_000, tax: 2_000, currency: 'eur', paymentIntent: r.paymentIntent })],
+    events: (r) => [
+      checkoutSession({
+        referral: r.referral,
+        amountTotal: 12_000,
+        tax: 2_000,
+        currency: 'eur',
+        paymentIntent: r.paymentIntent,
+      }),
+    ],
     outcomes: [['processed', null]],
-    conversions: [{ amount: 10_000, currency: 'eur', sequence: 1, attributedBy: 'client_reference_id', stripePaymentIntentId: expect.stringMatching(/^pi_/) }],
+    conversions: [
+      {
+        amount: 10_000,
+        currency: 'eur',
+        sequence: 1,
+        attributedBy: 'client_reference_id',
+        stripePaymentIntentId: expect.stringMatching(/^pi_/),
+      },
+    ],
     commissions: [{ kind: 'sale', amount: 1_000, currency: 'eur', status: 'pending' }],
   },
   {
     name: 'checkout.session.completed, subscription mode, by session metadata',
     shape: 'basil',
     events: (r) => [
-      checkoutSession({ shape: 'basil', mode: 'subscription', metadata: { partnerkit_referral: r.referral }, amountTotal: 2_900, subscription: r.subscription, invoice: r.invoice }),
+      checkoutSession({
+        shape: 'basil',
+        mode: 'subscription',
+        metadata: { partnerkit_referral: r.referral },
+        amountTotal: 2_900,
+        subscription: r.subscription,
+        invoice: r.invoice,
+      }),
     ],
     outcomes: [['processed', null]],
-    conversions: [{ amount: 2_900, sequence: 1, attributedBy: 'session_metadata', stripeSubscriptionId: expect.stringMatching(/^sub_/), stripeInvoiceId: expect.stringMatching(/^in_/) }],
+    conversions: [
+      {
+        amount: 2_900,
+        sequence: 1,
+        attributedBy: 'session_metadata',
+        stripeSubscriptionId: expect.stringMatching(/^sub_/),
+        stripeInvoiceId: expect.stringMatching(/^in_/),
+      },
+    ],
     commissions: [{ kind: 'sale', amount: 290, status: 'pending' }],
   },
   {
@@ -81,8 +112,20 @@ const rows: Row[] = [
     events: (r) => {
       const sessionId = freshId('cs');
       return [
-        checkoutSession({ referral: r.referral, sessionId, paymentStatus: 'unpaid', paymentIntent: r.paymentIntent, amountTotal: 5_000 }),
-        checkoutSession({ type: 'checkout.session.async_payment_succeeded', referral: r.referral, sessionId, paymentIntent: r.paymentIntent, amountTotal: 5_000 }),
+        checkoutSession({
+          referral: r.referral,
+          sessionId,
+          paymentStatus: 'unpaid',
+          paymentIntent: r.paymentIntent,
+          amountTotal: 5_000,
+        }),
+        checkoutSession({
+          type: 'checkout.session.async_payment_succeeded',
+          referral: r.referral,
+          sessionId,
+          paymentIntent: r.paymentIntent,
+          amountTotal: 5_000,
+        }),
       ];
     },
     outcomes: [
@@ -99,7 +142,13 @@ const rows: Row[] = [
       const sessionId = freshId('cs');
       return [
         checkoutSession({ shape: 'basil', referral: r.referral, sessionId, paymentIntent: r.paymentIntent }),
-        checkoutSession({ shape: 'basil', type: 'checkout.session.async_payment_succeeded', referral: r.referral, sessionId, paymentIntent: r.paymentIntent }),
+        checkoutSession({
+          shape: 'basil',
+          type: 'checkout.session.async_payment_succeeded',
+          referral: r.referral,
+          sessionId,
+          paymentIntent: r.paymentIntent,
+        }),
       ];
     },
     outcomes: [
@@ -113,8 +162,21 @@ const rows: Row[] = [
     name: 'a trial checkout earns nothing but binds the customer; the first paid invoice is the sale',
     shape: 'legacy',
     events: (r) => [
-      checkoutSession({ referral: r.referral, mode: 'subscription', paymentStatus: 'no_payment_required', amountTotal: 0, customer: r.customer, subscription: r.subscription, invoice: null }),
-      invoicePaid({ customer: r.customer, subscription: r.subscription, billingReason: 'subscription_cycle', amountPaid: 3_000 }),
+      checkoutSession({
+        referral: r.referral,
+        mode: 'subscription',
+        paymentStatus: 'no_payment_required',
+        amountTotal: 0,
+        customer: r.customer,
+        subscription: r.subscription,
+        invoice: null,
+      }),
+      invoicePaid({
+        customer: r.customer,
+        subscription: r.subscription,
+        billingReason: 'subscription_cycle',
+        amountPaid: 3_000,
+      }),
     ],
     outcomes: [
       ['ignored', 'zero_amount'],
@@ -127,27 +189,78 @@ const rows: Row[] = [
     name: 'invoice.paid, first payment, subscription metadata in subscription_details, charge and payment intent kept',
     shape: 'legacy',
     events: (r) => [
-      invoicePaid({ subscriptionMetadata: { partnerkit_referral: r.referral }, billingReason: 'subscription_create', amountPaid: 2_400, tax: 400, charge: r.charge, paymentIntent: r.paymentIntent }),
+      invoicePaid({
+        subscriptionMetadata: { partnerkit_referral: r.referral },
+        billingReason: 'subscription_create',
+        amountPaid: 2_400,
+        tax: 400,
+        charge: r.charge,
+        paymentIntent: r.paymentIntent,
+      }),
     ],
     outcomes: [['processed', null]],
-    conversions: [{ amount: 2_000, sequence: 1, attributedBy: 'subscription_metadata', stripeChargeId: expect.stringMatching(/^ch_/), stripePaymentIntentId: expect.stringMatching(/^pi_/) }],
+    conversions: [
+      {
+        amount: 2_000,
+        sequence: 1,
+        attributedBy: 'subscription_metadata',
+        stripeChargeId: expect.stringMatching(/^ch_/),
+        stripePaymentIntentId: expect.stringMatching(/^pi_/),
+      },
+    ],
     commissions: [{ kind: 'sale', amount: 200 }],
   },
   {
     name: 'invoice.paid, first payment, parent.subscription_details.metadata, tax from total_taxes',
     shape: 'basil',
-    events: (r) => [invoicePaid({ shape: 'basil', subscriptionMetadata: { partnerkit_referral: r.referral }, billingReason: 'subscription_create', amountPaid: 6_000, tax: 1_000 })],
+    events: (r) => [
+      invoicePaid({
+        shape: 'basil',
+        subscriptionMetadata: { partnerkit_referral: r.referral },
+        billingReason: 'subscription_create',
+        amountPaid: 6_000,
+        tax: 1_000,
+      }),
+    ],
     outcomes: [['processed', null]],
-    conversions: [{ amount: 5_000, sequence: 1, attributedBy: 'subscription_metadata', stripeSubscriptionId: expect.stringMatching(/^sub_/), stripeChargeId: null }],
+    conversions: [
+      {
+        amount: 5_000,
+        sequence: 1,
+        attributedBy: 'subscription_metadata',
+        stripeSubscriptionId: expect.stringMatching(/^sub_/),
+        stripeChargeId: null,
+      },
+    ],
     commissions: [{ kind: 'sale', amount: 500 }],
   },
   {
     name: 'subscription checkout + its first invoice.paid = one sale; the next invoice.paid is a recurring commission',
     shape: 'legacy',
     events: (r) => [
-      checkoutSession({ referral: r.referral, mode: 'subscription', subscription: r.subscription, invoice: r.invoice, customer: r.customer, amountTotal: 1_500 }),
-      invoicePaid({ invoiceId: r.invoice, subscription: r.subscription, customer: r.customer, billingReason: 'subscription_create', amountPaid: 1_500, charge: r.charge }),
-      invoicePaid({ subscription: r.subscription, customer: r.customer, billingReason: 'subscription_cycle', amountPaid: 1_500, created: nextMonth() }),
+      checkoutSession({
+        referral: r.referral,
+        mode: 'subscription',
+        subscription: r.subscription,
+        invoice: r.invoice,
+        customer: r.customer,
+        amountTotal: 1_500,
+      }),
+      invoicePaid({
+        invoiceId: r.invoice,
+        subscription: r.subscription,
+        customer: r.customer,
+        billingReason: 'subscription_create',
+        amountPaid: 1_500,
+        charge: r.charge,
+      }),
+      invoicePaid({
+        subscription: r.subscription,
+        customer: r.customer,
+        billingReason: 'subscription_cycle',
+        amountPaid: 1_500,
+        created: nextMonth(),
+      }),
     ],
     outcomes: [
       ['processed', null],
@@ -167,9 +280,30 @@ const rows: Row[] = [
     name: 'subscription checkout without an invoice id + first invoice.paid (basil) = one sale, then a renewal',
     shape: 'basil',
     events: (r) => [
-      checkoutSession({ shape: 'basil', referral: r.referral, mode: 'subscription', subscription: r.subscription, invoice: null, customer: r.customer, amountTotal: 1_000 }),
-      invoicePaid({ shape: 'basil', subscription: r.subscription, customer: r.customer, billingReason: 'subscription_create', amountPaid: 1_000 }),
-      invoicePaid({ shape: 'basil', subscription: r.subscription, customer: r.customer, billingReason: 'subscription_cycle', amountPaid: 1_000, created: nextMonth() }),
+      checkoutSession({
+        shape: 'basil',
+        referral: r.referral,
+        mode: 'subscription',
+        subscription: r.subscription,
+        invoice: null,
+        customer: r.customer,
+        amountTotal: 1_000,
+      }),
+      invoicePaid({
+        shape: 'basil',
+        subscription: r.subscription,
+        customer: r.customer,
+        billingReason: 'subscription_create',
+        amountPaid: 1_000,
+      }),
+      invoicePaid({
+        shape: 'basil',
+        subscription: r.subscription,
+        customer: r.customer,
+        billingReason: 'subscription_cycle',
+        amountPaid: 1_000,
+        created: nextMonth(),
+      }),
     ],
     outcomes: [
       ['processed', null],
@@ -203,7 +337,14 @@ const rows: Row[] = [
     name: 'charge.refunded (charge.invoice), partial: the commission is reduced pro rata before payment',
     shape: 'legacy',
     events: (r) => [
-      invoicePaid({ invoiceId: r.invoice, subscriptionMetadata: { partnerkit_referral: r.referral }, billingReason: 'subscription_create', amountPaid: 10_000, charge: null, paymentIntent: null }),
+      invoicePaid({
+        invoiceId: r.invoice,
+        subscriptionMetadata: { partnerkit_referral: r.referral },
+        billingReason: 'subscription_create',
+        amountPaid: 10_000,
+        charge: null,
+        paymentIntent: null,
+      }),
       chargeRefunded({ invoice: r.invoice, amount: 10_000, amountRefunded: 2_500 }),
     ],
     outcomes: [
@@ -217,7 +358,13 @@ const rows: Row[] = [
     name: 'charge.refunded (payment intent only), in full: the commission is reversed',
     shape: 'basil',
     events: (r) => [
-      checkoutSession({ shape: 'basil', referral: r.referral, paymentIntent: r.paymentIntent, amountTotal: 8_000, tax: 800 }),
+      checkoutSession({
+        shape: 'basil',
+        referral: r.referral,
+        paymentIntent: r.paymentIntent,
+        amountTotal: 8_000,
+        tax: 800,
+      }),
       chargeRefunded({ shape: 'basil', paymentIntent: r.paymentIntent, amount: 8_000, amountRefunded: 8_000 }),
     ],
     outcomes: [
@@ -245,7 +392,13 @@ const rows: Row[] = [
     name: 'charge.dispute.created naming only the charge (current shape): found through the charge id of the invoice',
     shape: 'basil',
     events: (r) => [
-      invoicePaid({ invoiceId: r.invoice, subscriptionMetadata: { partnerkit_referral: r.referral }, billingReason: 'subscription_create', amountPaid: 2_000, charge: r.charge }),
+      invoicePaid({
+        invoiceId: r.invoice,
+        subscriptionMetadata: { partnerkit_referral: r.referral },
+        billingReason: 'subscription_create',
+        amountPaid: 2_000,
+        charge: r.charge,
+      }),
       disputeEvent('created', { shape: 'basil', charge: r.charge, paymentIntent: null, amount: 2_000 }),
     ],
     outcomes: [
@@ -260,8 +413,20 @@ const rows: Row[] = [
     shape: 'legacy',
     events: (r) => [
       checkoutSession({ referral: r.referral, paymentIntent: r.paymentIntent, amountTotal: 3_000 }),
-      disputeEvent('created', { disputeId: `dp_${r.charge}`, charge: r.charge, paymentIntent: r.paymentIntent, amount: 3_000 }),
-      disputeEvent('closed', { disputeId: `dp_${r.charge}`, charge: r.charge, paymentIntent: r.paymentIntent, amount: 3_000, status: 'lost', created: Math.floor(Date.now() / 1000) + 60 }),
+      disputeEvent('created', {
+        disputeId: `dp_${r.charge}`,
+        charge: r.charge,
+        paymentIntent: r.paymentIntent,
+        amount: 3_000,
+      }),
+      disputeEvent('closed', {
+        disputeId: `dp_${r.charge}`,
+        charge: r.charge,
+        paymentIntent: r.paymentIntent,
+        amount: 3_000,
+        status: 'lost',
+        created: Math.floor(Date.now() / 1000) + 60,
+      }),
     ],
     outcomes: [
       ['processed', null],
@@ -276,8 +441,22 @@ const rows: Row[] = [
     shape: 'basil',
     events: (r) => [
       checkoutSession({ shape: 'basil', referral: r.referral, paymentIntent: r.paymentIntent, amountTotal: 3_000 }),
-      disputeEvent('created', { shape: 'basil', disputeId: `dp_${r.charge}`, charge: r.charge, paymentIntent: r.paymentIntent, amount: 3_000 }),
-      disputeEvent('closed', { shape: 'basil', disputeId: `dp_${r.charge}`, charge: r.charge, paymentIntent: r.paymentIntent, amount: 3_000, status: 'won', created: Math.floor(Date.now() / 1000) + 60 }),
+      disputeEvent('created', {
+        shape: 'basil',
+        disputeId: `dp_${r.charge}`,
+        charge: r.charge,
+        paymentIntent: r.paymentIntent,
+        amount: 3_000,
+      }),
+      disputeEvent('closed', {
+        shape: 'basil',
+        disputeId: `dp_${r.charge}`,
+        charge: r.charge,
+        paymentIntent: r.paymentIntent,
+        amount: 3_000,
+        status: 'won',
+        created: Math.floor(Date.now() / 1000) + 60,
+      }),
     ],
     outcomes: [
       ['processed', null],
@@ -291,7 +470,11 @@ const rows: Row[] = [
     name: 'customer.created with metadata binds the customer; its invoice is the affiliate’s',
     shape: 'basil',
     events: (r) => [
-      customerEvent('created', { shape: 'basil', customerId: r.customer, metadata: { partnerkit_referral: r.referral } }),
+      customerEvent('created', {
+        shape: 'basil',
+        customerId: r.customer,
+        metadata: { partnerkit_referral: r.referral },
+      }),
       invoicePaid({ shape: 'basil', customer: r.customer, billingReason: 'subscription_create', amountPaid: 4_000 }),
     ],
     outcomes: [
@@ -321,7 +504,13 @@ const rows: Row[] = [
     events: (r) => {
       const t = Math.floor(Date.now() / 1000);
       return [
-        checkoutSession({ referral: r.referral, mode: 'subscription', subscription: r.subscription, customer: r.customer, amountTotal: 1_000 }),
+        checkoutSession({
+          referral: r.referral,
+          mode: 'subscription',
+          subscription: r.subscription,
+          customer: r.customer,
+          amountTotal: 1_000,
+        }),
         subscriptionDeleted({ subscriptionId: r.subscription, customer: r.customer, endedAt: t }),
         invoicePaid({ subscription: r.subscription, customer: r.customer, amountPaid: 1_000, created: t + 3_600 }),
       ];
@@ -338,7 +527,13 @@ const rows: Row[] = [
     name: 'customer.subscription.deleted (current shape) marks the subscription ended',
     shape: 'basil',
     events: (r) => [
-      invoicePaid({ shape: 'basil', subscription: r.subscription, subscriptionMetadata: { partnerkit_referral: r.referral }, billingReason: 'subscription_create', amountPaid: 1_000 }),
+      invoicePaid({
+        shape: 'basil',
+        subscription: r.subscription,
+        subscriptionMetadata: { partnerkit_referral: r.referral },
+        billingReason: 'subscription_create',
+        amountPaid: 1_000,
+      }),
       subscriptionDeleted({ shape: 'basil', subscriptionId: r.subscription }),
     ],
     outcomes: [
@@ -352,7 +547,11 @@ const rows: Row[] = [
     name: 'an affiliate’s promotion code used at checkout attributes the sale',
     shape: 'legacy',
     setup: async (r) => {
-      const res = await ctx.admin.post('/api/v1/promotion-codes', { affiliateId: r.affiliateId, stripePromotionCodeId: `promo_${r.charge}`, code: `SAVE${r.charge.slice(-6)}` });
+      const res = await ctx.admin.post('/api/v1/promotion-codes', {
+        affiliateId: r.affiliateId,
+        stripePromotionCodeId: `promo_${r.charge}`,
+        code: `SAVE${r.charge.slice(-6)}`,
+      });
       expect(res.status).toBe(201);
     },
     events: (r) => [checkoutSession({ promotionCode: `promo_${r.charge}`, amountTotal: 9_000 })],
@@ -367,7 +566,11 @@ const rows: Row[] = [
       const res = await ctx.app.request('/api/v1/track/lead', {
         method: 'POST',
         headers: { 'content-type': 'text/plain' },
-        body: JSON.stringify({ key: ctx.program.public_key, referral: r.referral, email: `Lead.${r.charge}@Example.com` }),
+        body: JSON.stringify({
+          key: ctx.program.public_key,
+          referral: r.referral,
+          email: `Lead.${r.charge}@Example.com`,
+        }),
       });
       expect(res.status).toBe(200);
     },

@@ -24,9 +24,17 @@ export interface StripeTestContext {
   commissions(affiliateId: string): Promise<any[]>;
 }
 
-export async function stripeTestContext(opts: { secret: string; stripeEndpoint?: { host: string; port: number; protocol: 'http' }; env?: Record<string, string> }): Promise<StripeTestContext> {
+export async function stripeTestContext(opts: {
+  secret: string;
+  stripeEndpoint?: { host: string; port: number; protocol: 'http' };
+  env?: Record<string, string>;
+}): Promise<StripeTestContext> {
   const app = await startTestApp(opts.env ?? {}, opts.stripeEndpoint ? { stripeEndpoint: opts.stripeEndpoint } : {});
-  const created = await app.services.programs.create({ name: 'Acme', website: 'https://acme.test', stripeWebhookSecret: opts.secret });
+  const created = await app.services.programs.create({
+    name: 'Acme',
+    website: 'https://acme.test',
+    stripeWebhookSecret: opts.secret,
+  });
   const program = (await app.services.programs.findById(created.id))!;
   const admin = adminClient(app, created.apiKey);
   let n = 0;
@@ -38,8 +46,15 @@ export async function stripeTestContext(opts: { secret: string; stripeEndpoint?:
     admin,
     async referral() {
       n++;
-      const affiliate = await app.services.affiliates.create(program, { email: `aff${n}-${Date.now()}@partners.test`, name: `Affiliate ${n}`, status: 'approved' });
-      const click = (await app.services.tracking.recordClick({ key: program.public_key, code: affiliate.code }, { ip: null, userAgent: null, origin: null })) as { referral: string };
+      const affiliate = await app.services.affiliates.create(program, {
+        email: `aff${n}-${Date.now()}@partners.test`,
+        name: `Affiliate ${n}`,
+        status: 'approved',
+      });
+      const click = (await app.services.tracking.recordClick(
+        { key: program.public_key, code: affiliate.code },
+        { ip: null, userAgent: null, origin: null },
+      )) as { referral: string };
       return { affiliateId: affiliate.id, code: affiliate.code, referral: click.referral };
     },
     async send(event) {
@@ -48,26 +63,49 @@ export async function stripeTestContext(opts: { secret: string; stripeEndpoint?:
       await app.services.stripeWebhooks.idle();
       return { response, row: await ctx.inbox(event.id) };
     },
-    inbox: (eventId) => app.db.selectFrom('stripe_events').selectAll().where('program_id', '=', program.id).where('id', '=', eventId).executeTakeFirstOrThrow(),
+    inbox: (eventId) =>
+      app.db
+        .selectFrom('stripe_events')
+        .selectAll()
+        .where('program_id', '=', program.id)
+        .where('id', '=', eventId)
+        .executeTakeFirstOrThrow(),
     async conversions(affiliateId) {
       const res = await admin.get(`/api/v1/conversions?affiliateId=${affiliateId}`);
       expect(res.status).toBe(200);
       return [...res.body.data].reverse();
     },
     commissions: (affiliateId) =>
-      app.db.selectFrom('commissions').selectAll().where('affiliate_id', '=', affiliateId).orderBy('created_at').orderBy('id').execute(),
+      app.db
+        .selectFrom('commissions')
+        .selectAll()
+        .where('affiliate_id', '=', affiliateId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
   };
   return ctx;
 }
 
 /** The history of one commission, oldest first: `[from, to, amount, actor, reason]`. */
 export async function history(ctx: StripeTestContext, commissionId: string) {
-  const rows = await ctx.app.db.selectFrom('commission_events').selectAll().where('commission_id', '=', commissionId).orderBy('id').execute();
+  const rows = await ctx.app.db
+    .selectFrom('commission_events')
+    .selectAll()
+    .where('commission_id', '=', commissionId)
+    .orderBy('id')
+    .execute();
   return rows.map((r) => [r.from_status, r.to_status, r.amount, r.actor, r.reason] as const);
 }
 
 /** Count rows of a table (for "nothing was written" assertions). */
-export async function countRows(ctx: StripeTestContext, table: 'conversions' | 'commissions' | 'commission_events' | 'referrals' | 'stripe_events') {
-  const row = await ctx.app.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+export async function countRows(
+  ctx: StripeTestContext,
+  table: 'conversions' | 'commissions' | 'commission_events' | 'referrals' | 'stripe_events',
+) {
+  const row = await ctx.app.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

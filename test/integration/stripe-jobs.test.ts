@@ -14,14 +14,17 @@ let fake: FakeStripeApi;
 let ctx: StripeTestContext;
 beforeAll(async () => {
   fake = await startFakeStripeApi();
-  ctx = await stripeTestContext({ secret: 'whsec_test_stripe_jobs', stripeEndpoint: fake.endpoint, env: { JOBS: 'on' } });
+  ctx = await stripeTestContext({
+    secret: 'whsec_test_stripe_jobs',
+    stripeEndpoint: fake.endpoint,
+    env: { JOBS: 'on' },
+  });
   await ctx.app.services.stripeSettings.setApiKey(ctx.program.id, 'rk_test_partnerkitJobs0001');
 });
 afterAll(async () => {
   await ctx?.app.stop();
   await fake?.close();
 });
-
 
 it('a failed attempt is retried by the process-stripe-event job after its backoff, and succeeds', async () => {
   const r = await ctx.referral();
@@ -31,11 +34,13 @@ it('a failed attempt is retried by the process-stripe-event job after its backof
   const first = await ctx.send(event);
   expect(first.row).toMatchObject({ status: 'retrying', attempts: 1 });
   const job = await waitFor(async () =>
-    (await ctx.app.db
-      .selectFrom('agenda_jobs' as any)
-      .select(['name' as any, 'data' as any, 'next_run_at' as any])
-      .where('name' as any, '=', PROCESS_STRIPE_EVENT)
-      .execute()).find((j: any) => j.data?.eventId === event.id),
+    (
+      await ctx.app.db
+        .selectFrom('agenda_jobs' as any)
+        .select(['name' as any, 'data' as any, 'next_run_at' as any])
+        .where('name' as any, '=', PROCESS_STRIPE_EVENT)
+        .execute()
+    ).find((j: any) => j.data?.eventId === event.id),
   );
   expect(job.data).toEqual({ programId: ctx.program.id, eventId: event.id });
 
@@ -47,7 +52,9 @@ it('a failed attempt is retried by the process-stripe-event job after its backof
     return row.status === 'processed' ? row : undefined;
   });
   expect(done).toMatchObject({ attempts: 2, error: null });
-  expect(await ctx.conversions(r.affiliateId)).toEqual([expect.objectContaining({ amount: 2_500, attributedBy: 'customer_metadata' })]);
+  expect(await ctx.conversions(r.affiliateId)).toEqual([
+    expect.objectContaining({ amount: 2_500, attributedBy: 'customer_metadata' }),
+  ]);
 
   const sweeps = await ctx.app.db
     .selectFrom('agenda_jobs' as any)

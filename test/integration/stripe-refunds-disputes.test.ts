@@ -54,18 +54,31 @@ describe('refunds', () => {
     expect(later).toMatchObject({ status: 'processed', error: null, attempts: 2, waiting_for: null });
     const [conversion] = await ctx.conversions(s.affiliateId);
     expect(conversion).toMatchObject({ amount: 10_000, refundedAmount: 10_000 });
-    expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'reversed', amount: 0, reversed_amount: 1_000 });
+    expect(await onlyCommission(s.affiliateId)).toMatchObject({
+      status: 'reversed',
+      amount: 0,
+      reversed_amount: 1_000,
+    });
   });
 
   it("a sale wakes only its own program's waiting refunds, even when another program's Stripe account uses the same ids", async () => {
     const otherSecret = 'whsec_test_other_program';
-    const other = await ctx.app.services.programs.create({ name: 'Other', website: 'https://other.test', stripeWebhookSecret: otherSecret });
+    const other = await ctx.app.services.programs.create({
+      name: 'Other',
+      website: 'https://other.test',
+      stripeWebhookSecret: otherSecret,
+    });
     const s = await sale();
     const refund = chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: 10_000, amountRefunded: 10_000 });
     expect((await deliver(ctx.app.url, other.id, refund, otherSecret)).status).toBe(200);
     await ctx.app.services.stripeWebhooks.idle();
     const otherInbox = () =>
-      ctx.app.db.selectFrom('stripe_events').selectAll().where('program_id', '=', other.id).where('id', '=', refund.id).executeTakeFirstOrThrow();
+      ctx.app.db
+        .selectFrom('stripe_events')
+        .selectAll()
+        .where('program_id', '=', other.id)
+        .where('id', '=', refund.id)
+        .executeTakeFirstOrThrow();
     expect(await otherInbox()).toMatchObject({ status: 'retrying', error: 'sale_not_found', attempts: 1 });
 
     await ctx.send(s.event); // the sale with those ids, in the first program
@@ -96,7 +109,11 @@ describe('refunds', () => {
     } finally {
       ctx.app.advance(-moved);
     }
-    expect(row).toMatchObject({ status: 'ignored', error: `sale_not_found (gave up after ${MAX_ATTEMPTS} attempts)`, next_attempt_at: null });
+    expect(row).toMatchObject({
+      status: 'ignored',
+      error: `sale_not_found (gave up after ${MAX_ATTEMPTS} attempts)`,
+      next_attempt_at: null,
+    });
 
     await ctx.send(s.event);
     expect(await ctx.inbox(refund.id)).toMatchObject({ status: 'processed', attempts: MAX_ATTEMPTS + 1 });
@@ -106,18 +123,36 @@ describe('refunds', () => {
   it('partial then full refund takes back 30 % then the rest; an older partial event afterwards changes nothing', async () => {
     const s = await sale();
     await ctx.send(s.event);
-    const partial = chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: 10_000, amountRefunded: 3_000, created: t0() });
+    const partial = chargeRefunded({
+      chargeId: s.charge,
+      paymentIntent: s.pi,
+      amount: 10_000,
+      amountRefunded: 3_000,
+      created: t0(),
+    });
     expect((await ctx.send(partial)).row.status).toBe('processed');
     let c = await onlyCommission(s.affiliateId);
     expect(c).toMatchObject({ status: 'pending', amount: 700, reversed_amount: 300 });
 
-    const full = chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: 10_000, amountRefunded: 10_000, created: t0() + 60 });
+    const full = chargeRefunded({
+      chargeId: s.charge,
+      paymentIntent: s.pi,
+      amount: 10_000,
+      amountRefunded: 10_000,
+      created: t0() + 60,
+    });
     expect((await ctx.send(full)).row.status).toBe('processed');
     c = await onlyCommission(s.affiliateId);
     expect(c).toMatchObject({ status: 'reversed', amount: 0, reversed_amount: 1_000, reason: 'refunded' });
 
     // The same partial refund reported again under another event id (Stripe resends, reorders).
-    const stale = chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: 10_000, amountRefunded: 3_000, created: t0() });
+    const stale = chargeRefunded({
+      chargeId: s.charge,
+      paymentIntent: s.pi,
+      amount: 10_000,
+      amountRefunded: 3_000,
+      created: t0(),
+    });
     expect((await ctx.send(stale)).row).toMatchObject({ status: 'ignored', error: 'refund_already_applied' });
     expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'reversed', amount: 0 });
     expect((await ctx.conversions(s.affiliateId))[0]).toMatchObject({ refundedAmount: 10_000 });
@@ -147,7 +182,11 @@ describe('disputes', () => {
     await ctx.send(s.event);
     const dp = freshId('dp');
     await ctx.send(disputeEvent('created', { disputeId: dp, charge: s.charge, amount: 10_000, created: t0() }));
-    expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'on_hold', hold_reason: 'dispute', amount: 1_000 });
+    expect(await onlyCommission(s.affiliateId)).toMatchObject({
+      status: 'on_hold',
+      hold_reason: 'dispute',
+      amount: 1_000,
+    });
     // The hold is not approved by the hold-period job, whatever the time.
     ctx.app.advance(40 * 86_400_000);
     try {
@@ -157,11 +196,20 @@ describe('disputes', () => {
     }
     expect((await onlyCommission(s.affiliateId)).status).toBe('on_hold');
 
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'lost', created: t0() + 60 }));
-    expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'reversed', amount: 0, reversed_amount: 1_000, hold_reason: null });
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'lost', created: t0() + 60 }),
+    );
+    expect(await onlyCommission(s.affiliateId)).toMatchObject({
+      status: 'reversed',
+      amount: 0,
+      reversed_amount: 1_000,
+      hold_reason: null,
+    });
     expect((await ctx.conversions(s.affiliateId))[0]).toMatchObject({ disputeStatus: 'lost' });
 
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'won', created: t0() + 120 }));
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'won', created: t0() + 120 }),
+    );
     const c = await onlyCommission(s.affiliateId);
     expect(c).toMatchObject({ status: 'pending', amount: 1_000, reversed_amount: 0, hold_reason: null });
     expect((await history(ctx, c.id)).map(([from, to, amount, actor]) => [from, to, amount, actor])).toEqual([
@@ -178,9 +226,27 @@ describe('disputes', () => {
     const [c0] = await ctx.commissions(s.affiliateId);
     expect((await ctx.admin.post(`/api/v1/commissions/${c0!.id}/approve`)).status).toBe(200);
     const dp = freshId('dp');
-    await ctx.send(disputeEvent('created', { shape: 'basil', disputeId: dp, charge: s.charge, amount: 10_000, status: 'warning_needs_response', created: t0() }));
+    await ctx.send(
+      disputeEvent('created', {
+        shape: 'basil',
+        disputeId: dp,
+        charge: s.charge,
+        amount: 10_000,
+        status: 'warning_needs_response',
+        created: t0(),
+      }),
+    );
     expect((await onlyCommission(s.affiliateId)).status).toBe('on_hold');
-    await ctx.send(disputeEvent('closed', { shape: 'basil', disputeId: dp, charge: s.charge, amount: 10_000, status: 'warning_closed', created: t0() + 30 }));
+    await ctx.send(
+      disputeEvent('closed', {
+        shape: 'basil',
+        disputeId: dp,
+        charge: s.charge,
+        amount: 10_000,
+        status: 'warning_closed',
+        created: t0() + 30,
+      }),
+    );
     expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'approved', amount: 1_000, hold_reason: null });
   });
 
@@ -188,8 +254,12 @@ describe('disputes', () => {
     const s = await sale();
     await ctx.send(s.event);
     const dp = freshId('dp');
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'won', created: t0() + 60 }));
-    const late = await ctx.send(disputeEvent('created', { disputeId: dp, charge: s.charge, amount: 10_000, created: t0() }));
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'won', created: t0() + 60 }),
+    );
+    const late = await ctx.send(
+      disputeEvent('created', { disputeId: dp, charge: s.charge, amount: 10_000, created: t0() }),
+    );
     expect(late.row).toMatchObject({ status: 'ignored', error: 'stale_dispute_event' });
     expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'pending', amount: 1_000 });
   });
@@ -207,10 +277,20 @@ describe('disputes', () => {
     const r = await ctx.referral();
     const charge = freshId('ch');
     // 120.00 paid, 20.00 of it tax: the sale is 100.00, the commission 10.00.
-    await ctx.send(invoicePaid({ subscriptionMetadata: { partnerkit_referral: r.referral }, billingReason: 'subscription_create', amountPaid: 12_000, tax: 2_000, charge }));
+    await ctx.send(
+      invoicePaid({
+        subscriptionMetadata: { partnerkit_referral: r.referral },
+        billingReason: 'subscription_create',
+        amountPaid: 12_000,
+        tax: 2_000,
+        charge,
+      }),
+    );
     const dp = freshId('dp');
     await ctx.send(disputeEvent('created', { disputeId: dp, charge, amount: 3_000, created: t0() }));
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge, amount: 3_000, status: 'lost', created: t0() + 60 }));
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge, amount: 3_000, status: 'lost', created: t0() + 60 }),
+    );
     // 30.00 of 120.00 = 25 %: 2.50 taken back.
     expect(await onlyCommission(r.affiliateId)).toMatchObject({ status: 'pending', amount: 750, reversed_amount: 250 });
   });
@@ -224,7 +304,9 @@ describe('after payment: clawbacks', () => {
     expect((await ctx.admin.post(`/api/v1/commissions/${paid.id}/approve`)).status).toBe(200);
     const payout = await ctx.admin.post('/api/v1/payouts', { affiliateId: s.affiliateId, method: 'paypal' });
     expect(payout.status).toBe(201);
-    expect((await ctx.admin.post(`/api/v1/payouts/${payout.body.payout.id}/complete`, { reference: 'PP-1' })).status).toBe(200);
+    expect(
+      (await ctx.admin.post(`/api/v1/payouts/${payout.body.payout.id}/complete`, { reference: 'PP-1' })).status,
+    ).toBe(200);
     expect((await onlyCommission(s.affiliateId)).status).toBe('paid');
 
     // 30 % refunded: a clawback of 3.00, due at once.
@@ -232,7 +314,12 @@ describe('after payment: clawbacks', () => {
     let all = await ctx.commissions(s.affiliateId);
     expect(all).toHaveLength(2);
     expect(all[0]).toMatchObject({ id: paid.id, status: 'paid', amount: 1_000 });
-    expect(all[1]).toMatchObject({ kind: 'clawback', amount: -300, status: 'approved', reverses_commission_id: paid.id });
+    expect(all[1]).toMatchObject({
+      kind: 'clawback',
+      amount: -300,
+      status: 'approved',
+      reverses_commission_id: paid.id,
+    });
     const balance = async () => (await ctx.admin.get(`/api/v1/balances?affiliateId=${s.affiliateId}`)).body.data[0];
     expect(await balance()).toMatchObject({ clawbacks: -300, balance: -300 });
 
@@ -245,14 +332,18 @@ describe('after payment: clawbacks', () => {
     expect(await balance()).toMatchObject({ clawbacks: -300 });
 
     // Lost: the held clawback is released and owed.
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'lost', created: t0() + 60 }));
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'lost', created: t0() + 60 }),
+    );
     all = await ctx.commissions(s.affiliateId);
     expect(all).toHaveLength(3);
     expect(all[2]).toMatchObject({ amount: -700, status: 'approved', hold_reason: null });
     expect(await balance()).toMatchObject({ clawbacks: -1_000 });
 
     // Won after all: the 7.00 clawback no payout netted yet is reversed.
-    await ctx.send(disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'won', created: t0() + 120 }));
+    await ctx.send(
+      disputeEvent('closed', { disputeId: dp, charge: s.charge, amount: 10_000, status: 'won', created: t0() + 120 }),
+    );
     all = await ctx.commissions(s.affiliateId);
     expect(all).toHaveLength(3);
     expect(all[2]).toMatchObject({ amount: -700, status: 'reversed' });

@@ -5,7 +5,17 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkoutSession, chargeRefunded, deliver, deliverRaw, disputeEvent, envelope, freshId, invoicePaid, sign } from '../helpers/stripe.ts';
+import {
+  checkoutSession,
+  chargeRefunded,
+  deliver,
+  deliverRaw,
+  disputeEvent,
+  envelope,
+  freshId,
+  invoicePaid,
+  sign,
+} from '../helpers/stripe.ts';
 import { countRows, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { createStripeWebhooksService } from '../../server/stripe/stripe-webhooks.service.ts';
 
@@ -21,7 +31,17 @@ afterAll(async () => {
 /** A random JSON value (deterministic size bound), including strings a database may choke on. */
 function garbage(depth = 0): unknown {
   const pick = randomInt(depth > 2 ? 6 : 9);
-  const nasty = ['', '\u0000', '\ud800', 'é', '💸', "'; DROP TABLE conversions; --", 'x'.repeat(300), 'constructor', '__proto__'];
+  const nasty = [
+    '',
+    '\u0000',
+    '\ud800',
+    'é',
+    '💸',
+    "'; DROP TABLE conversions; --",
+    'x'.repeat(300),
+    'constructor',
+    '__proto__',
+  ];
   switch (pick) {
     case 0:
       return null;
@@ -37,8 +57,30 @@ function garbage(depth = 0): unknown {
     case 6:
       return Array.from({ length: randomInt(4) }, () => garbage(depth + 1));
     default: {
-      const keys = ['id', 'object', 'amount', 'amount_refunded', 'currency', 'customer', 'metadata', 'charge', 'payment_intent', 'invoice', 'status', 'mode', 'payment_status', 'client_reference_id', 'subscription', 'parent', 'discounts', 'lines', randomBytes(3).toString('hex')];
-      return Object.fromEntries(Array.from({ length: randomInt(6) }, () => [keys[randomInt(keys.length)]!, garbage(depth + 1)]));
+      const keys = [
+        'id',
+        'object',
+        'amount',
+        'amount_refunded',
+        'currency',
+        'customer',
+        'metadata',
+        'charge',
+        'payment_intent',
+        'invoice',
+        'status',
+        'mode',
+        'payment_status',
+        'client_reference_id',
+        'subscription',
+        'parent',
+        'discounts',
+        'lines',
+        randomBytes(3).toString('hex'),
+      ];
+      return Object.fromEntries(
+        Array.from({ length: randomInt(6) }, () => [keys[randomInt(keys.length)]!, garbage(depth + 1)]),
+      );
     }
   }
 }
@@ -59,7 +101,10 @@ describe('hostile and odd input', () => {
   it('200 random event types and garbage objects, signed correctly: never a 5xx, nothing written but the inbox row', async () => {
     // A referral and a promotion code exist, so a garbage object that names them could do harm if mishandled.
     const r = await ctx.referral();
-    await ctx.admin.post('/api/v1/promotion-codes', { affiliateId: r.affiliateId, stripePromotionCodeId: 'promo_garbage' });
+    await ctx.admin.post('/api/v1/promotion-codes', {
+      affiliateId: r.affiliateId,
+      stripePromotionCodeId: 'promo_garbage',
+    });
     const before = {
       conversions: await countRows(ctx, 'conversions'),
       commissions: await countRows(ctx, 'commissions'),
@@ -72,15 +117,30 @@ describe('hostile and odd input', () => {
       const type =
         i % 2 === 0
           ? HANDLED[i % HANDLED.length]!
-          : ['payout.paid', 'toString', 'constructor', '__proto__', `x.${randomBytes(4).toString('hex')}`, 'invoice.payment_failed', 'é.💸'][i % 7]!;
+          : [
+              'payout.paid',
+              'toString',
+              'constructor',
+              '__proto__',
+              `x.${randomBytes(4).toString('hex')}`,
+              'invoice.payment_failed',
+              'é.💸',
+            ][i % 7]!;
       const object = garbage();
-      const event = envelope(type, object && typeof object === 'object' && !Array.isArray(object) ? object : { value: object });
+      const event = envelope(
+        type,
+        object && typeof object === 'object' && !Array.isArray(object) ? object : { value: object },
+      );
       const res = await deliver(ctx.app.url, ctx.program.id, event, SECRET);
       expect(res.status, `${type} ${JSON.stringify(event).slice(0, 200)}`).toBe(200);
       stored.push(event.id);
     }
     await ctx.app.services.stripeWebhooks.idle();
-    const rows = await ctx.app.db.selectFrom('stripe_events').select(['id', 'status']).where('id', 'in', stored).execute();
+    const rows = await ctx.app.db
+      .selectFrom('stripe_events')
+      .select(['id', 'status'])
+      .where('id', 'in', stored)
+      .execute();
     expect(rows).toHaveLength(200);
     expect(rows.filter((row) => row.status !== 'ignored')).toEqual([]);
     expect(await countRows(ctx, 'stripe_events')).toBe(before.inbox + 200);
@@ -92,10 +152,18 @@ describe('hostile and odd input', () => {
 
   it('signed bodies that are not events are refused with a 4xx and store nothing', async () => {
     const before = await countRows(ctx, 'stripe_events');
-    const bodies = ['', 'not json', '[]', 'null', '42', '{"id":"evt_1"}', '{"id":"evt_2","type":"x","created":"soon","data":{"object":{}}}',
+    const bodies = [
+      '',
+      'not json',
+      '[]',
+      'null',
+      '42',
+      '{"id":"evt_1"}',
+      '{"id":"evt_2","type":"x","created":"soon","data":{"object":{}}}',
       JSON.stringify({ id: 'evt_\u0000nul', type: 'payout.paid', created: 1, data: { object: {} } }),
       JSON.stringify({ id: 'evt_far', type: 'payout.paid', created: 1e15, data: { object: {} } }),
-      JSON.stringify({ id: 'x'.repeat(300), type: 'payout.paid', created: 1, data: { object: {} } })];
+      JSON.stringify({ id: 'x'.repeat(300), type: 'payout.paid', created: 1, data: { object: {} } }),
+    ];
     for (const body of bodies) {
       const res = await deliverRaw(ctx.app.url, ctx.program.id, body, SECRET);
       expect(res.status, body.slice(0, 80)).toBe(400);
@@ -119,10 +187,15 @@ describe('hostile and odd input', () => {
     const event = envelope('payout.paid', { id: 'po_1' });
     const payload = JSON.stringify(event);
     expect((await deliver(ctx.app.url, 'prg_nope', event, SECRET)).status).toBe(404);
-    const unsigned = await fetch(`${ctx.app.url}/api/v1/webhooks/stripe/${ctx.program.id}`, { method: 'POST', body: payload });
+    const unsigned = await fetch(`${ctx.app.url}/api/v1/webhooks/stripe/${ctx.program.id}`, {
+      method: 'POST',
+      body: payload,
+    });
     expect(unsigned.status).toBe(400);
     expect((await unsigned.json()).error.code).toBe('missing_signature');
-    const wrong = await deliver(ctx.app.url, ctx.program.id, event, SECRET, { signature: sign(payload, 'whsec_other') });
+    const wrong = await deliver(ctx.app.url, ctx.program.id, event, SECRET, {
+      signature: sign(payload, 'whsec_other'),
+    });
     expect(wrong).toMatchObject({ status: 400, body: { error: { code: 'invalid_signature' } } });
     const big = JSON.stringify({ ...event, pad: 'x'.repeat(1_100_000) });
     const tooBig = await deliverRaw(ctx.app.url, ctx.program.id, big, SECRET);
@@ -141,11 +214,15 @@ describe('signatures', () => {
     const now = Math.floor(Date.now() / 1000);
     const fresh = envelope('payout.paid', { id: 'po_c' });
     const p1 = JSON.stringify(fresh);
-    const okOld = await deliver(ctx.app.url, ctx.program.id, fresh, SECRET, { signature: sign(p1, 'whsec_test_rotated_in', now - 290) });
+    const okOld = await deliver(ctx.app.url, ctx.program.id, fresh, SECRET, {
+      signature: sign(p1, 'whsec_test_rotated_in', now - 290),
+    });
     expect(okOld.status).toBe(200);
     const stale = envelope('payout.paid', { id: 'po_d' });
     const p2 = JSON.stringify(stale);
-    const tooOld = await deliver(ctx.app.url, ctx.program.id, stale, SECRET, { signature: sign(p2, SECRET, now - 310) });
+    const tooOld = await deliver(ctx.app.url, ctx.program.id, stale, SECRET, {
+      signature: sign(p2, SECRET, now - 310),
+    });
     expect(tooOld).toMatchObject({ status: 400, body: { error: { code: 'invalid_signature' } } });
   });
 });
@@ -156,25 +233,58 @@ describe('exactly once', () => {
     const sub = freshId('sub');
     const inv = freshId('in');
     const cus = freshId('cus');
-    const checkout = checkoutSession({ referral: r.referral, mode: 'subscription', subscription: sub, invoice: inv, customer: cus, amountTotal: 5_000 });
-    const firstInvoice = invoicePaid({ invoiceId: inv, subscription: sub, customer: cus, billingReason: 'subscription_create', amountPaid: 5_000 });
-    const basilInvoice = invoicePaid({ shape: 'basil', invoiceId: inv, subscription: sub, customer: cus, billingReason: 'subscription_create', amountPaid: 5_000 });
+    const checkout = checkoutSession({
+      referral: r.referral,
+      mode: 'subscription',
+      subscription: sub,
+      invoice: inv,
+      customer: cus,
+      amountTotal: 5_000,
+    });
+    const firstInvoice = invoicePaid({
+      invoiceId: inv,
+      subscription: sub,
+      customer: cus,
+      billingReason: 'subscription_create',
+      amountPaid: 5_000,
+    });
+    const basilInvoice = invoicePaid({
+      shape: 'basil',
+      invoiceId: inv,
+      subscription: sub,
+      customer: cus,
+      billingReason: 'subscription_create',
+      amountPaid: 5_000,
+    });
     const deliveries = Array.from({ length: 20 }, (_, i) => [checkout, firstInvoice, basilInvoice][i % 3]!);
     const responses = await Promise.all(deliveries.map((e) => deliver(ctx.app.url, ctx.program.id, e, SECRET)));
     expect(responses.every((res) => res.status === 200)).toBe(true);
     expect(responses.filter((res) => res.body.status === 'received')).toHaveLength(3);
     await ctx.app.services.stripeWebhooks.processPending();
     const conversions = await ctx.conversions(r.affiliateId);
-    expect(conversions).toEqual([expect.objectContaining({ amount: 5_000, sequence: 1, stripeInvoiceId: inv, stripeSubscriptionId: sub })]);
+    expect(conversions).toEqual([
+      expect.objectContaining({ amount: 5_000, sequence: 1, stripeInvoiceId: inv, stripeSubscriptionId: sub }),
+    ]);
     expect(await ctx.commissions(r.affiliateId)).toEqual([expect.objectContaining({ amount: 500, kind: 'sale' })]);
-    const rows = await ctx.app.db.selectFrom('stripe_events').select(['status', 'error']).where('id', 'in', [checkout.id, firstInvoice.id, basilInvoice.id]).execute();
+    const rows = await ctx.app.db
+      .selectFrom('stripe_events')
+      .select(['status', 'error'])
+      .where('id', 'in', [checkout.id, firstInvoice.id, basilInvoice.id])
+      .execute();
     expect(rows.map((row) => row.status).sort()).toEqual(['ignored', 'ignored', 'processed']);
   });
 
   it('concurrent refunds of one sale (a partial and the full one, in any order) end at the full reversal', async () => {
     const r = await ctx.referral();
     const charge = freshId('ch');
-    await ctx.send(invoicePaid({ subscriptionMetadata: { partnerkit_referral: r.referral }, billingReason: 'subscription_create', amountPaid: 10_000, charge }));
+    await ctx.send(
+      invoicePaid({
+        subscriptionMetadata: { partnerkit_referral: r.referral },
+        billingReason: 'subscription_create',
+        amountPaid: 10_000,
+        charge,
+      }),
+    );
     const events = [
       chargeRefunded({ chargeId: charge, amount: 10_000, amountRefunded: 2_000 }),
       chargeRefunded({ chargeId: charge, amount: 10_000, amountRefunded: 10_000 }),
@@ -192,11 +302,23 @@ describe('exactly once', () => {
 describe('acknowledgement pacing (backpressure)', () => {
   it('while processing trails, acknowledgements wait for it to catch up; every event is stored and processed once', async () => {
     // Its own service over the app's database: one event at a time, and "trailing" as soon as anything waits.
-    const webhooks = createStripeWebhooksService({ db: ctx.app.db, concurrency: 1, ackPacing: { lagMs: 0, maxWaitMs: 60_000 } });
+    const webhooks = createStripeWebhooksService({
+      db: ctx.app.db,
+      concurrency: 1,
+      ackPacing: { lagMs: 0, maxWaitMs: 60_000 },
+    });
     const referrals = await Promise.all(Array.from({ length: 8 }, () => ctx.referral()));
     const events = referrals.map((r) => checkoutSession({ referral: r.referral, amountTotal: 5_000 }));
     const converted = async () => {
-      const rows = await ctx.app.db.selectFrom('conversions').select('affiliate_id').where('affiliate_id', 'in', referrals.map((r) => r.affiliateId)).execute();
+      const rows = await ctx.app.db
+        .selectFrom('conversions')
+        .select('affiliate_id')
+        .where(
+          'affiliate_id',
+          'in',
+          referrals.map((r) => r.affiliateId),
+        )
+        .execute();
       return rows.length;
     };
     const acks = await Promise.all(

@@ -6,7 +6,8 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 
-const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
+const UA =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 let app: TestApp;
 let ipCounter = 0;
 const nextIp = () => `203.0.113.${++ipCounter % 250}`;
@@ -21,7 +22,12 @@ afterAll(async () => {
 
 async function setup(opts: { attribution?: 'first_click' | 'last_click' } = {}) {
   const program = await app.services.programs.create({ name: 'Shop', website: 'https://www.shop.test' });
-  if (opts.attribution) await app.db.updateTable('programs').set({ attribution_model: opts.attribution }).where('id', '=', program.id).execute();
+  if (opts.attribution)
+    await app.db
+      .updateTable('programs')
+      .set({ attribution_model: opts.attribution })
+      .where('id', '=', program.id)
+      .execute();
   const admin = adminClient(app, program.apiKey);
   const make = async (email: string) => {
     const created = await admin.post('/api/v1/affiliates', { email, name: email.split('@')[0], status: 'approved' });
@@ -30,7 +36,11 @@ async function setup(opts: { attribution?: 'first_click' | 'last_click' } = {}) 
   return { program, admin, make };
 }
 
-async function click(key: string, code: string, opts: { ip?: string; ua?: string; origin?: string; referral?: string; host?: string } = {}) {
+async function click(
+  key: string,
+  code: string,
+  opts: { ip?: string; ua?: string; origin?: string; referral?: string; host?: string } = {},
+) {
   const res = await app.request('/api/v1/track/click', {
     method: 'POST',
     headers: {
@@ -45,7 +55,13 @@ async function click(key: string, code: string, opts: { ip?: string; ua?: string
 }
 
 const clickCount = async (affiliateId: string) =>
-  (await app.db.selectFrom('clicks').select((eb) => eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).executeTakeFirstOrThrow()).n;
+  (
+    await app.db
+      .selectFrom('clicks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('affiliate_id', '=', affiliateId)
+      .executeTakeFirstOrThrow()
+  ).n;
 
 describe('POST /api/v1/track/click', () => {
   it('accepts the merchant’s own subdomains and refuses other origins, storing nothing', async () => {
@@ -67,14 +83,20 @@ describe('POST /api/v1/track/click', () => {
       body: JSON.stringify({ key: program.publicKey, code: a.code, url }),
     });
     expect(res.status).toBe(200);
-    const row = await app.db.selectFrom('clicks').select('url').where('affiliate_id', '=', a.id).executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('clicks')
+      .select('url')
+      .where('affiliate_id', '=', a.id)
+      .executeTakeFirstOrThrow();
     expect(row.url).toBe(url.slice(0, 2048));
   });
 
   it('drops known bots without storing a click', async () => {
     const { program, make } = await setup();
     const a = await make('bot@x.test');
-    const res = await click(program.publicKey, a.code, { ua: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' });
+    const res = await click(program.publicKey, a.code, {
+      ua: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    });
     expect(res).toMatchObject({ status: 202, body: { ignored: 'bot' } });
     expect(await clickCount(a.id)).toBe(0);
   });
@@ -84,7 +106,8 @@ describe('POST /api/v1/track/click', () => {
     const a = await make('flood@x.test');
     const ip = '198.51.100.7';
     const statuses: number[] = [];
-    for (let i = 0; i < 65; i++) statuses.push((await click(program.publicKey, a.code, { ip, ua: `${UA} r${i}` })).status);
+    for (let i = 0; i < 65; i++)
+      statuses.push((await click(program.publicKey, a.code, { ip, ua: `${UA} r${i}` })).status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(60);
     expect(statuses.slice(60)).toEqual([429, 429, 429, 429, 429]);
     expect(await clickCount(a.id)).toBe(60);
@@ -95,7 +118,10 @@ describe('POST /api/v1/track/click', () => {
     const a = await make('forged@x.test');
     const statuses: number[] = [];
     // The client forges a new first entry each time; the proxy (TRUST_PROXY=on: one hop) appends the real address.
-    for (let i = 0; i < 62; i++) statuses.push((await click(program.publicKey, a.code, { ip: `10.9.${i}.1, 198.51.100.99`, ua: `${UA} f${i}` })).status);
+    for (let i = 0; i < 62; i++)
+      statuses.push(
+        (await click(program.publicKey, a.code, { ip: `10.9.${i}.1, 198.51.100.99`, ua: `${UA} f${i}` })).status,
+      );
     expect(statuses.filter((s) => s === 200)).toHaveLength(60);
     expect(statuses.slice(60)).toEqual([429, 429]);
     const ips = await app.db.selectFrom('clicks').select('ip').distinct().where('affiliate_id', '=', a.id).execute();
@@ -162,17 +188,37 @@ describe('POST /api/v1/track/click', () => {
     const { port } = new URL(app.url);
     const body = JSON.stringify({ key: program.publicKey, code: a.code });
     const res = await new Promise<{ status: number; cookies: string[]; body: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/api/v1/track/click', method: 'POST', headers: { host: 'track.shop.test', origin: 'https://www.shop.test', 'content-type': 'text/plain', 'user-agent': UA, 'x-forwarded-for': nextIp(), 'content-length': Buffer.byteLength(body) } }, (r) => {
-        let data = '';
-        r.on('data', (c) => (data += c));
-        r.on('end', () => resolve({ status: r.statusCode!, cookies: (r.headers['set-cookie'] as string[]) ?? [], body: data }));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/v1/track/click',
+          method: 'POST',
+          headers: {
+            host: 'track.shop.test',
+            origin: 'https://www.shop.test',
+            'content-type': 'text/plain',
+            'user-agent': UA,
+            'x-forwarded-for': nextIp(),
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (r) => {
+          let data = '';
+          r.on('data', (c) => (data += c));
+          r.on('end', () =>
+            resolve({ status: r.statusCode!, cookies: (r.headers['set-cookie'] as string[]) ?? [], body: data }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
     expect(res.status).toBe(200);
     const referral = JSON.parse(res.body).referral;
-    expect(res.cookies).toContain(`pk_ref=${referral}; Max-Age=2592000; Domain=shop.test; Path=/; Secure; SameSite=Lax`);
+    expect(res.cookies).toContain(
+      `pk_ref=${referral}; Max-Age=2592000; Domain=shop.test; Path=/; Secure; SameSite=Lax`,
+    );
     expect(res.cookies).toContain(`pk_aff=${a.code}; Max-Age=2592000; Domain=shop.test; Path=/; Secure; SameSite=Lax`);
     // A different site gets no cookie from us (it would be a third-party cookie).
     const elsewhere = await click(program.publicKey, a.code);
@@ -182,12 +228,18 @@ describe('POST /api/v1/track/click', () => {
   it('answers every one of 300 simultaneous clicks and stores exactly 300', async () => {
     const { program, make } = await setup();
     const a = await make('burst@x.test');
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => click(program.publicKey, a.code, { ip: `10.1.${i >> 8}.${i & 255}` })));
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => click(program.publicKey, a.code, { ip: `10.1.${i >> 8}.${i & 255}` })),
+    );
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(new Set(results.map((r) => r.body.referral)).size).toBe(300);
     expect(await clickCount(a.id)).toBe(300);
     // The daily rollup the dashboards read agrees with the click rows.
-    const rollup = await app.db.selectFrom('affiliate_daily_clicks').select('clicks').where('affiliate_id', '=', a.id).execute();
+    const rollup = await app.db
+      .selectFrom('affiliate_daily_clicks')
+      .select('clicks')
+      .where('affiliate_id', '=', a.id)
+      .execute();
     expect(rollup.reduce((n, r) => n + r.clicks, 0)).toBe(300);
   });
 
@@ -197,7 +249,12 @@ describe('POST /api/v1/track/click', () => {
     const hostile = (i: number, fields: Record<string, string>, ip = nextIp()) =>
       app.request('/api/v1/track/click', {
         method: 'POST',
-        headers: { 'content-type': 'text/plain', origin: 'https://www.shop.test', 'user-agent': UA, 'x-forwarded-for': ip },
+        headers: {
+          'content-type': 'text/plain',
+          origin: 'https://www.shop.test',
+          'user-agent': UA,
+          'x-forwarded-for': ip,
+        },
         body: JSON.stringify({ key: program.publicKey, code: a.code, ...fields }),
       });
     const answers = await Promise.all([
@@ -208,7 +265,11 @@ describe('POST /api/v1/track/click', () => {
     ]);
     expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
     expect(await clickCount(a.id)).toBe(23);
-    const urls = await app.db.selectFrom('clicks').select(['url', 'referrer']).where('affiliate_id', '=', a.id).execute();
+    const urls = await app.db
+      .selectFrom('clicks')
+      .select(['url', 'referrer'])
+      .where('affiliate_id', '=', a.id)
+      .execute();
     expect(urls.map((u) => u.url)).toContain('https://www.shop.test/?ref=xy');
     expect(urls.map((u) => u.referrer)).toContain('https://blog.test/\ufffd');
   });
@@ -225,7 +286,11 @@ describe('POST /api/v1/track/lead', () => {
       body: JSON.stringify({ key: program.publicKey, referral: c.body.referral, email: 'Buyer@Example.com' }),
     });
     expect(res.status).toBe(200);
-    const row = await app.db.selectFrom('referrals').select(['status', 'email']).where('id', '=', c.body.referral).executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('referrals')
+      .select(['status', 'email'])
+      .where('id', '=', c.body.referral)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'lead', email: 'buyer@example.com' });
   });
 });
@@ -234,15 +299,28 @@ describe('GET /r/:slug', () => {
   it('records a click and redirects to the merchant’s page with the code and referral', async () => {
     const { admin, make } = await setup();
     const a = await make('slug@x.test');
-    const link = (await admin.post('/api/v1/links', { affiliateId: a.id, slug: `deal-${a.id.slice(-6)}`, destinationUrl: 'https://www.shop.test/pricing?plan=pro' })).body.link;
-    const res = await app.request(`/r/${link.slug}`, { redirect: 'manual', headers: { 'user-agent': UA, 'x-forwarded-for': nextIp() } });
+    const link = (
+      await admin.post('/api/v1/links', {
+        affiliateId: a.id,
+        slug: `deal-${a.id.slice(-6)}`,
+        destinationUrl: 'https://www.shop.test/pricing?plan=pro',
+      })
+    ).body.link;
+    const res = await app.request(`/r/${link.slug}`, {
+      redirect: 'manual',
+      headers: { 'user-agent': UA, 'x-forwarded-for': nextIp() },
+    });
     expect(res.status).toBe(302);
     const target = new URL(res.headers.get('location')!);
     expect(`${target.origin}${target.pathname}`).toBe('https://www.shop.test/pricing');
     expect(target.searchParams.get('plan')).toBe('pro');
     expect(target.searchParams.get('ref')).toBe(a.code);
     const referral = target.searchParams.get('pk_ref')!;
-    const row = await app.db.selectFrom('clicks').select(['link_id', 'referral_id']).where('affiliate_id', '=', a.id).executeTakeFirstOrThrow();
+    const row = await app.db
+      .selectFrom('clicks')
+      .select(['link_id', 'referral_id'])
+      .where('affiliate_id', '=', a.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ link_id: link.id, referral_id: referral });
   });
 
@@ -255,7 +333,8 @@ describe('GET /r/:slug', () => {
   it('still sends the visitor on, without a code, when the affiliate is suspended', async () => {
     const { admin, make } = await setup();
     const a = await make('susp@x.test');
-    const link = (await admin.post('/api/v1/links', { affiliateId: a.id, destinationUrl: 'https://www.shop.test/' })).body.link;
+    const link = (await admin.post('/api/v1/links', { affiliateId: a.id, destinationUrl: 'https://www.shop.test/' }))
+      .body.link;
     await admin.post(`/api/v1/affiliates/${a.id}/suspend`);
     const res = await app.request(`/r/${link.slug}`, { redirect: 'manual', headers: { 'user-agent': UA } });
     expect(res.headers.get('location')).toBe('https://www.shop.test/');

@@ -45,7 +45,8 @@ export async function startApiServer(code: string, answerClick: ClickAnswer) {
         return send(204, '');
       }
       if (req.method == 'POST' && req.url == '/api/v1/track/click') return send(...answerClick(JSON.parse(text)));
-      if (req.method == 'POST' && req.url == '/api/v1/track/lead') return send(200, { referral: JSON.parse(text).referral });
+      if (req.method == 'POST' && req.url == '/api/v1/track/lead')
+        return send(200, { referral: JSON.parse(text).referral });
       send(404, { error: { code: 'not_found', message: 'Not found' } });
     });
   });

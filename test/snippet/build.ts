@@ -26,10 +26,14 @@ export function builtSnippet(): string {
     ...readdirSync(root + 'snippet/src').map((name) => root + 'snippet/src/' + name),
   ];
   if (mtime(BUILT) < Math.max(...sources.map(mtime))) {
-    execFileSync(process.execPath, [root + 'node_modules/rollup/dist/bin/rollup', '-c', 'snippet/rollup.config.mjs', '--silent'], {
-      cwd: root,
-      stdio: 'pipe',
-    });
+    execFileSync(
+      process.execPath,
+      [root + 'node_modules/rollup/dist/bin/rollup', '-c', 'snippet/rollup.config.mjs', '--silent'],
+      {
+        cwd: root,
+        stdio: 'pipe',
+      },
+    );
   }
   return readFileSync(BUILT, 'utf8');
 }

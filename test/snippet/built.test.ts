@@ -80,7 +80,14 @@ describe('built pk.js in a page', () => {
     );
     const cookies = browser.defaultContext.cookieContainer.getCookies(new URL('http://app.shop.test/checkout') as any);
     const byName = Object.fromEntries(cookies.map((c) => [c.key, c]));
-    expect(byName.pk_ref).toMatchObject({ value: 'ref_1', domain: 'shop.test', path: '/', sameSite: 'Lax', secure: false, httpOnly: false });
+    expect(byName.pk_ref).toMatchObject({
+      value: 'ref_1',
+      domain: 'shop.test',
+      path: '/',
+      sameSite: 'Lax',
+      secure: false,
+      httpOnly: false,
+    });
     expect(byName.pk_aff).toMatchObject({ value: 'alice', domain: 'shop.test', path: '/', sameSite: 'Lax' });
     expect(Math.round((byName.pk_ref.expires!.getTime() - Date.now()) / 86400_000)).toBe(45);
     expect(Object.keys(byName).sort()).toEqual(['pk_aff', 'pk_ref']); // and nothing else
@@ -99,7 +106,9 @@ describe('built pk.js in a page', () => {
     expect(api.posts()).toHaveLength(before + 1);
     expect(JSON.parse(api.posts().at(-1)!.text)).toMatchObject({ code: 'ghost', referral: 'ref_1' });
     expect(window.readyWith).toBe('ref_1');
-    const [pkRef] = browser.defaultContext.cookieContainer.getCookies(new URL('http://www.shop.test/') as any).filter((c) => c.key == 'pk_ref');
+    const [pkRef] = browser.defaultContext.cookieContainer
+      .getCookies(new URL('http://www.shop.test/') as any)
+      .filter((c) => c.key == 'pk_ref');
     expect(pkRef.value).toBe('ref_1');
   });
 
@@ -131,7 +140,10 @@ describe('size', () => {
   });
 
   it('npm run size (scripts/size.mjs) reports the same gzip size and passes', () => {
-    const out = execFileSync(process.execPath, ['scripts/size.mjs', BUILT], { cwd: new URL('../../', import.meta.url), encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['scripts/size.mjs', BUILT], {
+      cwd: new URL('../../', import.meta.url),
+      encoding: 'utf8',
+    });
     expect(out).toContain(`${gzipSync(code, { level: 9 }).length} B gzip -9 (budget 1536)`);
   });
 
@@ -140,7 +152,10 @@ describe('size', () => {
     // Random hex does not compress well: 4 KB stays over 1536 B gzip.
     writeFileSync(tooBig, randomBytes(2048).toString('hex'));
     try {
-      const run = spawnSync(process.execPath, ['scripts/size.mjs', tooBig], { cwd: new URL('../../', import.meta.url), encoding: 'utf8' });
+      const run = spawnSync(process.execPath, ['scripts/size.mjs', tooBig], {
+        cwd: new URL('../../', import.meta.url),
+        encoding: 'utf8',
+      });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain('over budget');
     } finally {

@@ -30,7 +30,11 @@ describe('writeCookie / readCookie', () => {
   it('is not Secure on http, host-only without a domain', () => {
     openPage(browser, 'http://www.shop.test/');
     writeCookie('pk_aff', 'alice', 60, '');
-    expect(cookiesFor(browser, 'http://www.shop.test/').pk_aff).toMatchObject({ value: 'alice', secure: false, domain: '' });
+    expect(cookiesFor(browser, 'http://www.shop.test/').pk_aff).toMatchObject({
+      value: 'alice',
+      secure: false,
+      domain: '',
+    });
     expect(cookiesFor(browser, 'http://app.shop.test/').pk_aff).toBeUndefined();
   });
 

@@ -42,7 +42,11 @@ describe('decorate: the referral reaches Stripe and the merchant’s other domai
   });
 
   it('gives a <form data-partnerkit> one hidden partnerkit_referral input, updated, never duplicated', () => {
-    openPage(browser, 'https://www.shop.test/', `<form data-partnerkit action="/checkout"><input name="plan" value="pro"></form><form id="other"></form>`);
+    openPage(
+      browser,
+      'https://www.shop.test/',
+      `<form data-partnerkit action="/checkout"><input name="plan" value="pro"></form><form id="other"></form>`,
+    );
     decorate(document, 'ref_1', 'alice', [], 'ref');
     decorate(document, 'ref_2', 'bob', [], 'ref');
     const form = document.querySelector<HTMLFormElement>('form[data-partnerkit]')!;

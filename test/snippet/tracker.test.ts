@@ -46,11 +46,22 @@ describe('a visitor arriving with ?ref=', () => {
         credentials: 'include',
         keepalive: true,
         via: 'fetch',
-        body: { key: 'pk_test_1', code: 'alice', url: `${SHOP}/pricing?ref=alice&utm_source=news`, referrer: 'https://blog.test/post' },
+        body: {
+          key: 'pk_test_1',
+          code: 'alice',
+          url: `${SHOP}/pricing?ref=alice&utm_source=news`,
+          referrer: 'https://blog.test/post',
+        },
       },
     ]);
     const cookies = cookiesFor(browser, 'https://app.shop.test/');
-    expect(cookies.pk_ref).toMatchObject({ value: 'ref_alice', domain: 'shop.test', path: '/', sameSite: 'Lax', secure: true });
+    expect(cookies.pk_ref).toMatchObject({
+      value: 'ref_alice',
+      domain: 'shop.test',
+      path: '/',
+      sameSite: 'Lax',
+      secure: true,
+    });
     expect(cookies.pk_aff).toMatchObject({ value: 'alice', domain: 'shop.test' });
     const days = (cookies.pk_ref.expires!.getTime() - Date.now()) / 86400_000;
     expect(days).toBeGreaterThan(29.99);
@@ -61,7 +72,10 @@ describe('a visitor arriving with ?ref=', () => {
 
   it('uses the program’s cookieDays from the answer, or data-cookie-days when set', async () => {
     browser = visitor();
-    const answer: Answer = (body) => [200, { referral: 'ref_1', affiliate: body.code, cookieDays: 90, attribution: 'last_click' }];
+    const answer: Answer = (body) => [
+      200,
+      { referral: 'ref_1', affiliate: body.code, cookieDays: 90, attribution: 'last_click' },
+    ];
     const first = load(`${SHOP}/?ref=alice`, { answer });
     await ready(first.window);
     const days = () => (cookiesFor(browser, `${SHOP}/`).pk_ref.expires!.getTime() - Date.now()) / 86400_000;
@@ -79,14 +93,17 @@ describe('a visitor arriving with ?ref=', () => {
     ['www.shop.co.uk', 'shop.co.uk'], // co.uk is a public suffix: the browser refuses it
     ['myshop.github.io', 'myshop.github.io'], // so is github.io
     ['localhost', ''],
-  ])('on %s keeps the cookies on the registrable domain (%s) with data-cookie-domain="auto" (the default)', async (host, domain) => {
-    browser = visitor();
-    const { window } = load(`https://${host}/?ref=alice`);
-    await ready(window);
-    const cookies = cookiesFor(browser, `https://${host}/`);
-    expect(Object.keys(cookies).sort()).toEqual(['pk_aff', 'pk_ref']);
-    expect([cookies.pk_ref.domain, cookies.pk_aff.domain]).toEqual([domain, domain]);
-  });
+  ])(
+    'on %s keeps the cookies on the registrable domain (%s) with data-cookie-domain="auto" (the default)',
+    async (host, domain) => {
+      browser = visitor();
+      const { window } = load(`https://${host}/?ref=alice`);
+      await ready(window);
+      const cookies = cookiesFor(browser, `https://${host}/`);
+      expect(Object.keys(cookies).sort()).toEqual(['pk_aff', 'pk_ref']);
+      expect([cookies.pk_ref.domain, cookies.pk_aff.domain]).toEqual([domain, domain]);
+    },
+  );
 
   it('keeps a host-only cookie with data-cookie-domain="none"', async () => {
     browser = visitor();
@@ -98,7 +115,9 @@ describe('a visitor arriving with ?ref=', () => {
 
   it('reads the code from data-params only, and posts to data-api', async () => {
     browser = visitor();
-    const { window, requests } = load(`${SHOP}/?ref=alice&aff=carol`, { attributes: 'data-params="aff" data-api="https://t.shop.test/"' });
+    const { window, requests } = load(`${SHOP}/?ref=alice&aff=carol`, {
+      attributes: 'data-params="aff" data-api="https://t.shop.test/"',
+    });
     expect(await ready(window)).toBe('ref_carol');
     expect(requests.map((r) => [r.url, r.body.code])).toEqual([['https://t.shop.test/api/v1/track/click', 'carol']]);
   });
@@ -140,7 +159,10 @@ describe('a visitor arriving with ?ref=', () => {
   it('continues the referral a pk_ref in the URL carries (from /r/:slug or another domain of the merchant)', async () => {
     browser = visitor();
     const { window, requests } = load(`${SHOP}/?ref=alice&pk_ref=ref_from_link`, {
-      answer: (body) => [200, { referral: body.referral, affiliate: body.code, cookieDays: 30, attribution: 'last_click' }],
+      answer: (body) => [
+        200,
+        { referral: body.referral, affiliate: body.code, cookieDays: 30, attribution: 'last_click' },
+      ],
     });
     expect(await ready(window)).toBe('ref_from_link');
     expect(requests[0].body.referral).toBe('ref_from_link');
@@ -348,7 +370,9 @@ describe('elements added after load', () => {
     );
     await settle();
     const doc = window.document;
-    expect(doc.querySelector<HTMLAnchorElement>('#late')!.href).toBe('https://buy.stripe.com/test_late?client_reference_id=ref_alice');
+    expect(doc.querySelector<HTMLAnchorElement>('#late')!.href).toBe(
+      'https://buy.stripe.com/test_late?client_reference_id=ref_alice',
+    );
     expect(doc.querySelector('stripe-buy-button')!.getAttribute('client-reference-id')).toBe('ref_alice');
     expect(doc.querySelector<HTMLInputElement>('form input[name=partnerkit_referral]')!.value).toBe('ref_alice');
   });
@@ -357,7 +381,10 @@ describe('elements added after load', () => {
     browser = visitor();
     const { window } = load(`${SHOP}/`);
     await ready(window);
-    window.document.body.insertAdjacentHTML('beforeend', '<stripe-pricing-table></stripe-pricing-table><form data-partnerkit></form>');
+    window.document.body.insertAdjacentHTML(
+      'beforeend',
+      '<stripe-pricing-table></stripe-pricing-table><form data-partnerkit></form>',
+    );
     await settle();
     expect(window.document.querySelector('stripe-pricing-table')!.hasAttribute('client-reference-id')).toBe(false);
     expect(window.document.querySelector('form')!.children).toHaveLength(0);

@@ -13,7 +13,11 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-const rejection = (p: Promise<unknown>) => p.then(() => null, (r: unknown) => r);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (r: unknown) => r,
+  );
 
 it('allows `points` per duration per key, then refuses with the time left, and starts again when the duration ends', async () => {
   const limiter = new BoundedRateLimiter({ points: 3, duration: 60, maxKeys: 100 });
@@ -21,7 +25,11 @@ it('allows `points` per duration per key, then refuses with the time left, and s
   expect(first).toMatchObject({ consumedPoints: 1, remainingPoints: 2, isFirstInDuration: true, msBeforeNext: 60_000 });
   await limiter.consume('10.0.0.1');
   vi.setSystemTime(new Date('2026-11-29T12:00:20Z'));
-  expect(await limiter.consume('10.0.0.1')).toMatchObject({ consumedPoints: 3, remainingPoints: 0, isFirstInDuration: false });
+  expect(await limiter.consume('10.0.0.1')).toMatchObject({
+    consumedPoints: 3,
+    remainingPoints: 0,
+    isFirstInDuration: false,
+  });
   const refused = await rejection(limiter.consume('10.0.0.1'));
   expect(refused).toBeInstanceOf(RateLimiterRes);
   expect(refused).toMatchObject({ consumedPoints: 4, remainingPoints: 0, msBeforeNext: 40_000 });
@@ -29,7 +37,11 @@ it('allows `points` per duration per key, then refuses with the time left, and s
   expect(await limiter.consume('10.0.0.2')).toMatchObject({ consumedPoints: 1 });
 
   vi.setSystemTime(new Date('2026-11-29T12:01:00.001Z'));
-  expect(await limiter.consume('10.0.0.1')).toMatchObject({ consumedPoints: 1, isFirstInDuration: true, msBeforeNext: 60_000 });
+  expect(await limiter.consume('10.0.0.1')).toMatchObject({
+    consumedPoints: 1,
+    isFirstInDuration: true,
+    msBeforeNext: 60_000,
+  });
 });
 
 it('blocks a key that went over for blockDuration', async () => {
@@ -47,7 +59,11 @@ it('reads, penalises and forgets a key as the partner login does', async () => {
   expect(await limiter.get('a@b.test|10.0.0.1')).toBeNull();
   await limiter.penalty('a@b.test|10.0.0.1', 1);
   await limiter.penalty('a@b.test|10.0.0.1', 1);
-  expect(await limiter.get('a@b.test|10.0.0.1')).toMatchObject({ remainingPoints: 0, consumedPoints: 2, msBeforeNext: 900_000 });
+  expect(await limiter.get('a@b.test|10.0.0.1')).toMatchObject({
+    remainingPoints: 0,
+    consumedPoints: 2,
+    msBeforeNext: 900_000,
+  });
   expect(await limiter.delete('a@b.test|10.0.0.1')).toBe(true);
   expect(await limiter.get('a@b.test|10.0.0.1')).toBeNull();
   expect(await limiter.delete('a@b.test|10.0.0.1')).toBe(false);

@@ -4,7 +4,12 @@
  * currencies; and the payment-month count.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluateCommission, paymentMonth, type CommissionFacts, type CommissionRuleSpec } from '../../server/commissions/rules.ts';
+import {
+  evaluateCommission,
+  paymentMonth,
+  type CommissionFacts,
+  type CommissionRuleSpec,
+} from '../../server/commissions/rules.ts';
 
 const rule = (id: string, over: Partial<CommissionRuleSpec> = {}): CommissionRuleSpec => ({
   id,
@@ -38,21 +43,69 @@ const sale = (over: Partial<CommissionFacts> = {}): CommissionFacts => ({
 const DEFAULT_BPS = 1000;
 
 describe('evaluateCommission', () => {
-  const cases: { name: string; rules: CommissionRuleSpec[]; facts: CommissionFacts; amount: number; ruleId: string | null; rateBps?: number | null }[] = [
-    { name: 'no rule: the program default rate', rules: [], facts: sale({ amount: 1999 }), amount: 200, ruleId: null, rateBps: 1000 },
+  const cases: {
+    name: string;
+    rules: CommissionRuleSpec[];
+    facts: CommissionFacts;
+    amount: number;
+    ruleId: string | null;
+    rateBps?: number | null;
+  }[] = [
+    {
+      name: 'no rule: the program default rate',
+      rules: [],
+      facts: sale({ amount: 1999 }),
+      amount: 200,
+      ruleId: null,
+      rateBps: 1000,
+    },
     { name: 'percentage rule', rules: [rule('r20')], facts: sale(), amount: 2000, ruleId: 'r20', rateBps: 2000 },
-    { name: 'percentage rounds half-up', rules: [rule('r15', { rateBps: 1500 })], facts: sale({ amount: 1999 }), amount: 300, ruleId: 'r15' },
-    { name: 'flat amount in the sale currency', rules: [rule('flat', { type: 'flat', rateBps: null, flatAmounts: { usd: 2500, eur: 2300 } })], facts: sale(), amount: 2500, ruleId: 'flat', rateBps: null },
+    {
+      name: 'percentage rounds half-up',
+      rules: [rule('r15', { rateBps: 1500 })],
+      facts: sale({ amount: 1999 }),
+      amount: 300,
+      ruleId: 'r15',
+    },
+    {
+      name: 'flat amount in the sale currency',
+      rules: [rule('flat', { type: 'flat', rateBps: null, flatAmounts: { usd: 2500, eur: 2300 } })],
+      facts: sale(),
+      amount: 2500,
+      ruleId: 'flat',
+      rateBps: null,
+    },
     {
       name: 'flat rule without this currency does not match: the next rule does',
-      rules: [rule('flat', { priority: 1, type: 'flat', rateBps: null, flatAmounts: { eur: 2300 } }), rule('pct', { priority: 2 })],
+      rules: [
+        rule('flat', { priority: 1, type: 'flat', rateBps: null, flatAmounts: { eur: 2300 } }),
+        rule('pct', { priority: 2 }),
+      ],
       facts: sale(),
       amount: 2000,
       ruleId: 'pct',
     },
-    { name: 'min cap lifts a small commission', rules: [rule('min', { minAmounts: { usd: 500 } })], facts: sale({ amount: 1000 }), amount: 500, ruleId: 'min' },
-    { name: 'max cap limits a large commission', rules: [rule('max', { maxAmounts: { usd: 5000 } })], facts: sale({ amount: 100_000 }), amount: 5000, ruleId: 'max' },
-    { name: 'caps of another currency do not apply', rules: [rule('max', { maxAmounts: { eur: 1 } })], facts: sale(), amount: 2000, ruleId: 'max' },
+    {
+      name: 'min cap lifts a small commission',
+      rules: [rule('min', { minAmounts: { usd: 500 } })],
+      facts: sale({ amount: 1000 }),
+      amount: 500,
+      ruleId: 'min',
+    },
+    {
+      name: 'max cap limits a large commission',
+      rules: [rule('max', { maxAmounts: { usd: 5000 } })],
+      facts: sale({ amount: 100_000 }),
+      amount: 5000,
+      ruleId: 'max',
+    },
+    {
+      name: 'caps of another currency do not apply',
+      rules: [rule('max', { maxAmounts: { eur: 1 } })],
+      facts: sale(),
+      amount: 2000,
+      ruleId: 'max',
+    },
     {
       name: 'lower priority number wins',
       rules: [rule('late', { priority: 50, rateBps: 5000 }), rule('early', { priority: 10, rateBps: 3000 })],
@@ -84,7 +137,9 @@ describe('evaluateCommission', () => {
     {
       name: 'product rule matches a line item of that product',
       rules: [rule('pro', { priority: 1, stripeProductId: 'prod_pro', rateBps: 3000 })],
-      facts: sale({ lineItems: [{ stripeProductId: 'prod_basic' }, { stripeProductId: 'prod_pro', stripePriceId: 'price_pro_m' }] }),
+      facts: sale({
+        lineItems: [{ stripeProductId: 'prod_basic' }, { stripeProductId: 'prod_pro', stripePriceId: 'price_pro_m' }],
+      }),
       amount: 3000,
       ruleId: 'pro',
     },
@@ -97,7 +152,9 @@ describe('evaluateCommission', () => {
     },
     {
       name: 'price rule matches the price',
-      rules: [rule('annual', { stripePriceId: 'price_annual', type: 'flat', rateBps: null, flatAmounts: { usd: 9900 } })],
+      rules: [
+        rule('annual', { stripePriceId: 'price_annual', type: 'flat', rateBps: null, flatAmounts: { usd: 9900 } }),
+      ],
       facts: sale({ lineItems: [{ stripeProductId: 'prod_pro', stripePriceId: 'price_annual' }] }),
       amount: 9900,
       ruleId: 'annual',
@@ -140,13 +197,33 @@ describe('evaluateCommission', () => {
     },
     {
       name: 'caps apply to the rate after N months too',
-      rules: [rule('step', { rateBps: 3000, recurring: 'months', recurringMonths: 3, rateAfterBps: 1000, minAmounts: { usd: 1500 } })],
+      rules: [
+        rule('step', {
+          rateBps: 3000,
+          recurring: 'months',
+          recurringMonths: 3,
+          rateAfterBps: 1000,
+          minAmounts: { usd: 1500 },
+        }),
+      ],
       facts: sale({ month: 4, firstPayment: false }),
       amount: 1500,
       ruleId: 'step',
     },
-    { name: 'lifetime: month 60 earns', rules: [rule('life')], facts: sale({ month: 60, firstPayment: false }), amount: 2000, ruleId: 'life' },
-    { name: 'a zero sale (trial invoice) earns nothing, even with a min cap', rules: [rule('min', { minAmounts: { usd: 500 } })], facts: sale({ amount: 0 }), amount: 0, ruleId: null },
+    {
+      name: 'lifetime: month 60 earns',
+      rules: [rule('life')],
+      facts: sale({ month: 60, firstPayment: false }),
+      amount: 2000,
+      ruleId: 'life',
+    },
+    {
+      name: 'a zero sale (trial invoice) earns nothing, even with a min cap',
+      rules: [rule('min', { minAmounts: { usd: 500 } })],
+      facts: sale({ amount: 0 }),
+      amount: 0,
+      ruleId: null,
+    },
     {
       name: 'lead bounty: flat amount for a signup',
       rules: [rule('sale20'), rule('lead', { event: 'lead', type: 'flat', rateBps: null, flatAmounts: { usd: 300 } })],
@@ -154,7 +231,13 @@ describe('evaluateCommission', () => {
       amount: 300,
       ruleId: 'lead',
     },
-    { name: 'lead without a lead rule earns nothing (sale rules do not apply)', rules: [rule('sale20')], facts: sale({ kind: 'lead', amount: 0 }), amount: 0, ruleId: null },
+    {
+      name: 'lead without a lead rule earns nothing (sale rules do not apply)',
+      rules: [rule('sale20')],
+      facts: sale({ kind: 'lead', amount: 0 }),
+      amount: 0,
+      ruleId: null,
+    },
     {
       name: 'sale rules ignore leads and lead rules ignore sales',
       rules: [rule('lead', { priority: 1, event: 'lead', type: 'flat', rateBps: null, flatAmounts: { usd: 300 } })],
@@ -162,8 +245,20 @@ describe('evaluateCommission', () => {
       amount: 1000,
       ruleId: null,
     },
-    { name: 'zero-decimal currency: 1000 jpy at the 10 % default = 100 jpy', rules: [], facts: sale({ amount: 1000, currency: 'jpy' }), amount: 100, ruleId: null },
-    { name: 'zero-decimal currency: 1999 jpy at 10 % = 200 jpy (half-up on whole yen)', rules: [], facts: sale({ amount: 1995, currency: 'jpy' }), amount: 200, ruleId: null },
+    {
+      name: 'zero-decimal currency: 1000 jpy at the 10 % default = 100 jpy',
+      rules: [],
+      facts: sale({ amount: 1000, currency: 'jpy' }),
+      amount: 100,
+      ruleId: null,
+    },
+    {
+      name: 'zero-decimal currency: 1999 jpy at 10 % = 200 jpy (half-up on whole yen)',
+      rules: [],
+      facts: sale({ amount: 1995, currency: 'jpy' }),
+      amount: 200,
+      ruleId: null,
+    },
     {
       name: 'zero-decimal currency: flat and max in whole yen',
       rules: [rule('jp', { maxAmounts: { jpy: 800 }, rateBps: 2000 })],

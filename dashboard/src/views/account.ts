@@ -10,15 +10,30 @@ export function accountView(ctx: AppContext, root: HTMLElement): void {
     { class: 'stack', novalidate: true, 'aria-labelledby': 'pw-title' },
     h('h2', { id: 'pw-title' }, 'Change password'),
     h('div', { class: 'form-status' }),
-    field({ label: 'Current password', name: 'currentPassword', type: 'password', required: true, autocomplete: 'current-password' }),
-    field({ label: 'New password', name: 'newPassword', type: 'password', required: true, autocomplete: 'new-password', minlength: 10, hint: 'At least 10 characters. Your other devices are logged out.' }),
+    field({
+      label: 'Current password',
+      name: 'currentPassword',
+      type: 'password',
+      required: true,
+      autocomplete: 'current-password',
+    }),
+    field({
+      label: 'New password',
+      name: 'newPassword',
+      type: 'password',
+      required: true,
+      autocomplete: 'new-password',
+      minlength: 10,
+      hint: 'At least 10 characters. Your other devices are logged out.',
+    }),
     h('div', null, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Change password')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const v = formValues(form);
     if (!v.currentPassword) return showFormError(form, 'currentPassword: Enter your current password');
-    if (!v.newPassword || v.newPassword.length < 10) return showFormError(form, 'newPassword: Use at least 10 characters');
+    if (!v.newPassword || v.newPassword.length < 10)
+      return showFormError(form, 'newPassword: Use at least 10 characters');
     try {
       await busy(form, 'Saving…', () => ctx.api.post('/password/change', v));
       form.reset();
@@ -50,10 +65,31 @@ export function accountView(ctx: AppContext, root: HTMLElement): void {
       h(
         'section',
         { class: 'card' },
-        h('dl', { class: 'facts' }, h('dt', null, 'Name'), h('dd', null, me.affiliate.name), h('dt', null, 'Email'), h('dd', null, me.affiliate.email), h('dt', null, 'Referral code'), h('dd', { class: 'mono' }, me.affiliate.code), h('dt', null, 'Program'), h('dd', null, me.program.name)),
+        h(
+          'dl',
+          { class: 'facts' },
+          h('dt', null, 'Name'),
+          h('dd', null, me.affiliate.name),
+          h('dt', null, 'Email'),
+          h('dd', null, me.affiliate.email),
+          h('dt', null, 'Referral code'),
+          h('dd', { class: 'mono' }, me.affiliate.code),
+          h('dt', null, 'Program'),
+          h('dd', null, me.program.name),
+        ),
       ),
       h('section', { class: 'card' }, form),
-      h('section', { class: 'card stack' }, h('h2', null, 'Sessions'), h('p', { class: 'muted' }, 'Lost a device or logged in on a shared computer? End every session, including this one.'), h('div', null, everywhere)),
+      h(
+        'section',
+        { class: 'card stack' },
+        h('h2', null, 'Sessions'),
+        h(
+          'p',
+          { class: 'muted' },
+          'Lost a device or logged in on a shared computer? End every session, including this one.',
+        ),
+        h('div', null, everywhere),
+      ),
     ),
   );
 }

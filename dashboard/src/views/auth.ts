@@ -18,14 +18,22 @@ export function loginView(ctx: AppContext, root: HTMLElement, params: Record<str
     'form',
     { class: 'stack', novalidate: true },
     h('div', { class: 'form-status' }),
-    field({ label: 'Email', name: 'email', type: 'email', required: true, autocomplete: 'username', inputmode: 'email' }),
+    field({
+      label: 'Email',
+      name: 'email',
+      type: 'email',
+      required: true,
+      autocomplete: 'username',
+      inputmode: 'email',
+    }),
     field({ label: 'Password', name: 'password', type: 'password', required: true, autocomplete: 'current-password' }),
     h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Log in'),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const v = formValues(form);
-    if (!v.email || !v.password) return showFormError(form, !v.email ? 'email: Enter your email address' : 'password: Enter your password');
+    if (!v.email || !v.password)
+      return showFormError(form, !v.email ? 'email: Enter your email address' : 'password: Enter your password');
     try {
       await busy(form, 'Logging in…', async () => {
         const res = await ctx.api.post<{ csrfToken: string }>('/login', { email: v.email, password: v.password });
@@ -52,7 +60,14 @@ export function forgotView(ctx: AppContext, root: HTMLElement): void {
     'form',
     { class: 'stack', novalidate: true },
     h('div', { class: 'form-status' }),
-    field({ label: 'Email', name: 'email', type: 'email', required: true, autocomplete: 'username', inputmode: 'email' }),
+    field({
+      label: 'Email',
+      name: 'email',
+      type: 'email',
+      required: true,
+      autocomplete: 'username',
+      inputmode: 'email',
+    }),
     h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Send reset link'),
   );
   form.addEventListener('submit', async (e) => {
@@ -61,7 +76,11 @@ export function forgotView(ctx: AppContext, root: HTMLElement): void {
     if (!v.email) return showFormError(form, 'email: Enter your email address');
     try {
       await busy(form, 'Sending…', () => ctx.api.post('/password/reset', { email: v.email }));
-      form.replaceChildren(notice(`If ${v.email} belongs to an approved partner account, a reset link is on its way. It works once, for one hour.`));
+      form.replaceChildren(
+        notice(
+          `If ${v.email} belongs to an approved partner account, a reset link is on its way. It works once, for one hour.`,
+        ),
+      );
     } catch (err) {
       showFormError(form, messageOf(err));
     }
@@ -69,7 +88,11 @@ export function forgotView(ctx: AppContext, root: HTMLElement): void {
   root.replaceChildren(
     card(
       'Reset your password',
-      h('p', { class: 'muted' }, 'Enter the email address of your partner account and we will send you a link to choose a new password.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Enter the email address of your partner account and we will send you a link to choose a new password.',
+      ),
       form,
       h('p', { class: 'muted center' }, h('a', { href: '/partner/login', 'data-link': '' }, 'Back to log in')),
     ),
@@ -91,17 +114,32 @@ export function setPasswordView(ctx: AppContext, root: HTMLElement, params: Reco
       minlength: MIN_PASSWORD,
       hint: `At least ${MIN_PASSWORD} characters. A few unrelated words make a strong, memorable password.`,
     }),
-    field({ label: 'Repeat the password', name: 'confirm', type: 'password', required: true, autocomplete: 'new-password', minlength: MIN_PASSWORD }),
-    h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, reset ? 'Save new password' : 'Set password and continue'),
+    field({
+      label: 'Repeat the password',
+      name: 'confirm',
+      type: 'password',
+      required: true,
+      autocomplete: 'new-password',
+      minlength: MIN_PASSWORD,
+    }),
+    h(
+      'button',
+      { type: 'submit', class: 'btn btn-primary btn-block' },
+      reset ? 'Save new password' : 'Set password and continue',
+    ),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const v = formValues(form);
-    if (!v.password || v.password.length < MIN_PASSWORD) return showFormError(form, `password: Use at least ${MIN_PASSWORD} characters`);
+    if (!v.password || v.password.length < MIN_PASSWORD)
+      return showFormError(form, `password: Use at least ${MIN_PASSWORD} characters`);
     if (v.password !== v.confirm) return showFormError(form, 'confirm: The two passwords differ');
     try {
       await busy(form, 'Saving…', async () => {
-        const res = await ctx.api.post<{ csrfToken: string }>('/password', { token: params.token, password: v.password });
+        const res = await ctx.api.post<{ csrfToken: string }>('/password', {
+          token: params.token,
+          password: v.password,
+        });
         ctx.api.setCsrf(res.csrfToken);
         await ctx.refreshMe();
       });
@@ -112,7 +150,13 @@ export function setPasswordView(ctx: AppContext, root: HTMLElement, params: Reco
           card(
             'This link no longer works',
             errorBox('The link was already used or has expired.'),
-            h('p', null, 'Ask for a new one: ', h('a', { href: '/partner/forgot', 'data-link': '' }, 'reset your password'), ', or ask the program owner to invite you again.'),
+            h(
+              'p',
+              null,
+              'Ask for a new one: ',
+              h('a', { href: '/partner/forgot', 'data-link': '' }, 'reset your password'),
+              ', or ask the program owner to invite you again.',
+            ),
           ),
         );
         return;
@@ -123,7 +167,13 @@ export function setPasswordView(ctx: AppContext, root: HTMLElement, params: Reco
   root.replaceChildren(
     card(
       reset ? 'Choose a new password' : 'Welcome! Set your password',
-      h('p', { class: 'muted' }, reset ? 'Your other sessions will be logged out.' : 'You will use it with your email address to log in to your partner dashboard.'),
+      h(
+        'p',
+        { class: 'muted' },
+        reset
+          ? 'Your other sessions will be logged out.'
+          : 'You will use it with your email address to log in to your partner dashboard.',
+      ),
       form,
     ),
   );
@@ -133,9 +183,15 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
   root.replaceChildren(loading());
   let program: PublicProgram;
   try {
-    program = (await ctx.api.get<{ program: PublicProgram }>(`/programs/${encodeURIComponent(params.program!)}`)).program;
+    program = (await ctx.api.get<{ program: PublicProgram }>(`/programs/${encodeURIComponent(params.program!)}`))
+      .program;
   } catch (err) {
-    root.replaceChildren(card('Program not found', emptyState('We could not find this partner program.', 'Check the link you were given.')));
+    root.replaceChildren(
+      card(
+        'Program not found',
+        emptyState('We could not find this partner program.', 'Check the link you were given.'),
+      ),
+    );
     return;
   }
   document.title = `Apply · ${program.name} partner program`;
@@ -145,7 +201,14 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
     h('div', { class: 'form-status' }),
     field({ label: 'Your name', name: 'name', required: true, autocomplete: 'name', maxlength: 200 }),
     field({ label: 'Email', name: 'email', type: 'email', required: true, autocomplete: 'email', inputmode: 'email' }),
-    field({ label: 'Website', name: 'website', type: 'url', autocomplete: 'url', placeholder: 'https://', hint: 'Your site, blog or main social profile.' }),
+    field({
+      label: 'Website',
+      name: 'website',
+      type: 'url',
+      autocomplete: 'url',
+      placeholder: 'https://',
+      hint: 'Your site, blog or main social profile.',
+    }),
     field({
       label: 'How will you promote us?',
       name: 'promotionMethod',
@@ -166,7 +229,9 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
       await busy(form, 'Sending…', () => ctx.api.post(`/programs/${encodeURIComponent(program.id)}/apply`, v));
       const done = card(
         'Thanks, your application is in',
-        notice(`${program.name} will review it. Once you are approved, we send a link to ${v.email} to set your password.`),
+        notice(
+          `${program.name} will review it. Once you are approved, we send a link to ${v.email} to set your password.`,
+        ),
       );
       root.replaceChildren(done);
       (done.querySelector('h1') as HTMLElement).focus();
@@ -185,7 +250,12 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
         `. Referrals are credited for ${program.cookieDays} days after a click.`,
       ),
       form,
-      h('p', { class: 'muted center' }, 'Already a partner? ', h('a', { href: '/partner/login', 'data-link': '' }, 'Log in')),
+      h(
+        'p',
+        { class: 'muted center' },
+        'Already a partner? ',
+        h('a', { href: '/partner/login', 'data-link': '' }, 'Log in'),
+      ),
     ),
   );
 }

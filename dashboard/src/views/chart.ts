@@ -32,21 +32,65 @@ export async function drawChart(container: HTMLElement, stats: Stats, currency: 
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     legend: { live: true },
     cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-    scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] }, clicks: { range: (_u, _min, max) => [0, Math.max(4, max * 1.15)] }, money: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
+    scales: {
+      x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] },
+      clicks: { range: (_u, _min, max) => [0, Math.max(4, max * 1.15)] },
+      money: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] },
+    },
     series: [
-      { label: 'Day', value: (_u, ts) => (ts == null ? '—' : formatDay(new Date(ts * 1000).toISOString().slice(0, 10))) },
-      { label: 'Clicks', scale: 'clicks', stroke: clickColor, fill: clickColor + '55', paths: bars, points: { show: false }, value: (_u, v) => (v == null ? '—' : formatCount(v)) },
-      { label: `Earnings (${currency.toUpperCase()})`, scale: 'money', stroke: moneyColor, width: 2, points: { show: stats.days <= 7 }, value: (_u, v) => (v == null ? '—' : moneyLabel(v)) },
+      {
+        label: 'Day',
+        value: (_u, ts) => (ts == null ? '—' : formatDay(new Date(ts * 1000).toISOString().slice(0, 10))),
+      },
+      {
+        label: 'Clicks',
+        scale: 'clicks',
+        stroke: clickColor,
+        fill: clickColor + '55',
+        paths: bars,
+        points: { show: false },
+        value: (_u, v) => (v == null ? '—' : formatCount(v)),
+      },
+      {
+        label: `Earnings (${currency.toUpperCase()})`,
+        scale: 'money',
+        stroke: moneyColor,
+        width: 2,
+        points: { show: stats.days <= 7 },
+        value: (_u, v) => (v == null ? '—' : moneyLabel(v)),
+      },
     ],
     axes: [
-      { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { show: false }, values: (_u, splits) => splits.map((s) => formatDay(new Date(s * 1000).toISOString().slice(0, 10))) },
-      { scale: 'clicks', stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { show: false }, values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? formatCount(s) : '')) },
-      { scale: 'money', side: 1, stroke: axisColor, grid: { show: false }, ticks: { show: false }, size: 70, values: (_u, splits) => splits.map(moneyLabel) },
+      {
+        stroke: axisColor,
+        grid: { stroke: gridColor, width: 1 },
+        ticks: { show: false },
+        values: (_u, splits) => splits.map((s) => formatDay(new Date(s * 1000).toISOString().slice(0, 10))),
+      },
+      {
+        scale: 'clicks',
+        stroke: axisColor,
+        grid: { stroke: gridColor, width: 1 },
+        ticks: { show: false },
+        values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? formatCount(s) : '')),
+      },
+      {
+        scale: 'money',
+        side: 1,
+        stroke: axisColor,
+        grid: { show: false },
+        ticks: { show: false },
+        size: 70,
+        values: (_u, splits) => splits.map(moneyLabel),
+      },
     ],
   };
   container.replaceChildren();
   const plot = new uPlot(opts, data, container);
-  const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(() => plot.setSize({ width: width(), height: 240 })) : null;
+  const ro =
+    typeof ResizeObserver !== 'undefined'
+      ? new ResizeObserver(() => plot.setSize({ width: width(), height: 240 }))
+      : null;
   ro?.observe(container);
   return () => {
     ro?.disconnect();

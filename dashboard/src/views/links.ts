@@ -1,7 +1,20 @@
 /** Links: the default referral link, tracking links with per-link clicks and conversions, and a form to add one. */
 import { ApiError } from '../api.js';
 import type { AppContext } from '../context.js';
-import { busy, copyField, copyText, emptyState, errorBox, field, formValues, h, loading, notice, showFormError, table } from '../dom.js';
+import {
+  busy,
+  copyField,
+  copyText,
+  emptyState,
+  errorBox,
+  field,
+  formValues,
+  h,
+  loading,
+  notice,
+  showFormError,
+  table,
+} from '../dom.js';
 import { formatCount, formatDate } from '../format.js';
 import type { Link, Links, Me } from '../types.js';
 
@@ -30,11 +43,21 @@ function copyLinkButton(url: string): HTMLElement {
 /** The links table, or its empty state (no network). */
 export function renderLinksTable(links: Link[]): HTMLElement {
   if (links.length === 0) {
-    return emptyState('No tracking links yet', 'Create one per channel or campaign (newsletter, YouTube, a blog post…) to see which one brings sales.');
+    return emptyState(
+      'No tracking links yet',
+      'Create one per channel or campaign (newsletter, YouTube, a blog post…) to see which one brings sales.',
+    );
   }
   return table(
     'Your tracking links',
-    [{ label: 'Link' }, { label: 'Goes to', className: 'hide-sm' }, { label: 'Campaign' }, { label: 'Clicks', numeric: true }, { label: 'Conversions', numeric: true }, { label: 'Created', className: 'hide-sm' }],
+    [
+      { label: 'Link' },
+      { label: 'Goes to', className: 'hide-sm' },
+      { label: 'Campaign' },
+      { label: 'Clicks', numeric: true },
+      { label: 'Conversions', numeric: true },
+      { label: 'Created', className: 'hide-sm' },
+    ],
     links.map((l) => [
       copyLinkButton(l.url),
       h('span', { class: 'truncate', title: l.destinationUrl }, l.destinationUrl.replace(/^https?:\/\//, '')),
@@ -46,7 +69,11 @@ export function renderLinksTable(links: Link[]): HTMLElement {
   );
 }
 
-export function renderCreateLinkForm(me: Me, onCreated: (link: Link) => void, create: (body: Record<string, string>) => Promise<Link>): HTMLFormElement {
+export function renderCreateLinkForm(
+  me: Me,
+  onCreated: (link: Link) => void,
+  create: (body: Record<string, string>) => Promise<Link>,
+): HTMLFormElement {
   const host = new URL(me.program.website).hostname;
   const form = h(
     'form',
@@ -56,16 +83,35 @@ export function renderCreateLinkForm(me: Me, onCreated: (link: Link) => void, cr
     h(
       'div',
       { class: 'grid-3' },
-      field({ label: 'Slug', name: 'slug', placeholder: 'spring-sale', maxlength: 64, hint: `Your link becomes ${me.linkBase}<slug>; leave empty for a random one.` }),
-      field({ label: 'Destination', name: 'destinationUrl', type: 'url', placeholder: me.program.website, hint: `A page on ${host}. Default: the home page.` }),
-      field({ label: 'Campaign / sub-ID', name: 'campaign', maxlength: 100, placeholder: 'newsletter-may', hint: 'Shows up in your reports.' }),
+      field({
+        label: 'Slug',
+        name: 'slug',
+        placeholder: 'spring-sale',
+        maxlength: 64,
+        hint: `Your link becomes ${me.linkBase}<slug>; leave empty for a random one.`,
+      }),
+      field({
+        label: 'Destination',
+        name: 'destinationUrl',
+        type: 'url',
+        placeholder: me.program.website,
+        hint: `A page on ${host}. Default: the home page.`,
+      }),
+      field({
+        label: 'Campaign / sub-ID',
+        name: 'campaign',
+        maxlength: 100,
+        placeholder: 'newsletter-may',
+        hint: 'Shows up in your reports.',
+      }),
     ),
     h('div', null, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create link')),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const v = formValues(form);
-    if (v.slug && !/^[A-Za-z0-9_-]{1,64}$/.test(v.slug)) return showFormError(form, 'slug: Use letters, digits, - and _ only');
+    if (v.slug && !/^[A-Za-z0-9_-]{1,64}$/.test(v.slug))
+      return showFormError(form, 'slug: Use letters, digits, - and _ only');
     try {
       const link = await busy(form, 'Creating…', () => create(v));
       form.reset();
@@ -81,7 +127,9 @@ export function renderCreateLinkForm(me: Me, onCreated: (link: Link) => void, cr
 export async function linksView(ctx: AppContext, root: HTMLElement): Promise<void> {
   const me = ctx.me!;
   const body = h('div', null, loading('Loading your links…'));
-  root.replaceChildren(h('div', { class: 'stack' }, h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Links')), body));
+  root.replaceChildren(
+    h('div', { class: 'stack' }, h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Links')), body),
+  );
   let data: Links;
   try {
     data = await ctx.api.get<Links>('/links');
@@ -106,10 +154,19 @@ export async function linksView(ctx: AppContext, root: HTMLElement): Promise<voi
         'section',
         { class: 'card' },
         copyField('Default referral link', data.defaultLink.url),
-        h('p', { class: 'muted small' }, `${formatCount(data.defaultLink.clicks)} clicks · ${formatCount(data.defaultLink.conversions)} conversions through this link.`),
+        h(
+          'p',
+          { class: 'muted small' },
+          `${formatCount(data.defaultLink.clicks)} clicks · ${formatCount(data.defaultLink.conversions)} conversions through this link.`,
+        ),
       ),
       h('section', { class: 'card' }, form),
-      h('section', { class: 'card', 'aria-labelledby': 'links-title' }, h('h2', { id: 'links-title' }, 'Your tracking links'), list),
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'links-title' },
+        h('h2', { id: 'links-title' }, 'Your tracking links'),
+        list,
+      ),
     ),
   );
 }

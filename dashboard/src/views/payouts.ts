@@ -1,7 +1,20 @@
 /** Payouts: the balance and a payout request, where to be paid (PayPal, bank, Stripe Connect), and the history. */
 import { ApiError } from '../api.js';
 import type { AppContext } from '../context.js';
-import { badge, busy, emptyState, errorBox, field, h, loading, notice, pager, showFormError, table, uid } from '../dom.js';
+import {
+  badge,
+  busy,
+  emptyState,
+  errorBox,
+  field,
+  h,
+  loading,
+  notice,
+  pager,
+  showFormError,
+  table,
+  uid,
+} from '../dom.js';
 import { formatDate, formatMoney } from '../format.js';
 import type { Payout, Payouts, PayoutSettings } from '../types.js';
 
@@ -14,16 +27,29 @@ const METHOD_LABELS: Record<string, string> = {
 };
 
 export function renderPayoutHistory(page: Payouts): HTMLElement {
-  if (page.total === 0) return emptyState('No payouts yet', 'Approved commissions are paid out once they reach the minimum.');
+  if (page.total === 0)
+    return emptyState('No payouts yet', 'Approved commissions are paid out once they reach the minimum.');
   return table(
     'Payout history',
-    [{ label: 'Date' }, { label: 'Amount', numeric: true }, { label: 'Method' }, { label: 'Reference' }, { label: 'Status' }, { label: 'Completed', className: 'hide-sm' }],
+    [
+      { label: 'Date' },
+      { label: 'Amount', numeric: true },
+      { label: 'Method' },
+      { label: 'Reference' },
+      { label: 'Status' },
+      { label: 'Completed', className: 'hide-sm' },
+    ],
     page.data.map((p: Payout) => [
       formatDate(p.createdAt),
       formatMoney(p.amount, p.currency),
       METHOD_LABELS[p.method] ?? p.method,
       p.reference ? h('span', { class: 'mono' }, p.reference) : '—',
-      h('span', null, badge(p.status), p.failureReason ? h('span', { class: 'muted small' }, ` ${p.failureReason}`) : null),
+      h(
+        'span',
+        null,
+        badge(p.status),
+        p.failureReason ? h('span', { class: 'muted small' }, ` ${p.failureReason}`) : null,
+      ),
       formatDate(p.completedAt),
     ]),
   );
@@ -45,7 +71,16 @@ export function renderBalance(p: Payouts, onRequest: () => Promise<void>): HTMLE
   const others = p.balance.filter((b) => b.currency !== p.minimum.currency && b.amount !== 0);
   const blocker = p.canRequest ? null : requestBlocker(p);
   const status = h('div', { class: 'form-status' });
-  const button = h('button', { type: 'button', class: 'btn btn-primary', disabled: Boolean(blocker), 'aria-describedby': blocker ? 'request-blocker' : undefined }, 'Request payout');
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-primary',
+      disabled: Boolean(blocker),
+      'aria-describedby': blocker ? 'request-blocker' : undefined,
+    },
+    'Request payout',
+  );
   button.addEventListener('click', async () => {
     button.disabled = true;
     try {
@@ -60,8 +95,16 @@ export function renderBalance(p: Payouts, onRequest: () => Promise<void>): HTMLE
     { class: 'card stack tight', 'aria-labelledby': 'balance-title' },
     h('h2', { id: 'balance-title' }, 'Available for payout'),
     h('p', { class: 'big-number' }, formatMoney(main?.amount ?? 0, p.minimum.currency)),
-    main && main.maturing > 0 ? h('p', { class: 'muted' }, `${formatMoney(main.maturing, p.minimum.currency)} more becomes payable within 30 days.`) : null,
-    others.length ? h('p', { class: 'muted' }, 'Also approved: ', others.map((b) => formatMoney(b.amount, b.currency)).join(' · ')) : null,
+    main && main.maturing > 0
+      ? h(
+          'p',
+          { class: 'muted' },
+          `${formatMoney(main.maturing, p.minimum.currency)} more becomes payable within 30 days.`,
+        )
+      : null,
+    others.length
+      ? h('p', { class: 'muted' }, 'Also approved: ', others.map((b) => formatMoney(b.amount, b.currency)).join(' · '))
+      : null,
     h(
       'p',
       { class: 'muted small' },
@@ -70,42 +113,93 @@ export function renderBalance(p: Payouts, onRequest: () => Promise<void>): HTMLE
       p.payoutMethod ? ` Paid to ${p.payoutMethod.summary}.` : '',
     ),
     status,
-    h('div', { class: 'row' }, button, blocker ? h('span', { id: 'request-blocker', class: 'muted small' }, blocker) : null),
+    h(
+      'div',
+      { class: 'row' },
+      button,
+      blocker ? h('span', { id: 'request-blocker', class: 'muted small' }, blocker) : null,
+    ),
   );
 }
 
 type Method = 'paypal' | 'bank_transfer' | 'stripe_connect';
 
 /** The payout method form; `save` sends `{ method, details, password }`. */
-export function renderPayoutSettingsForm(current: PayoutSettings, save: (body: { method: Method; details: Record<string, string>; password: string }) => Promise<PayoutSettings>): HTMLElement {
+export function renderPayoutSettingsForm(
+  current: PayoutSettings,
+  save: (body: { method: Method; details: Record<string, string>; password: string }) => Promise<PayoutSettings>,
+): HTMLElement {
   const d = current.details ?? {};
   const groups: Record<Method, HTMLElement> = {
-    paypal: h('div', { class: 'stack' }, field({ label: 'PayPal email', name: 'email', type: 'email', value: d.email, required: true, autocomplete: 'email' })),
+    paypal: h(
+      'div',
+      { class: 'stack' },
+      field({
+        label: 'PayPal email',
+        name: 'email',
+        type: 'email',
+        value: d.email,
+        required: true,
+        autocomplete: 'email',
+      }),
+    ),
     bank_transfer: h(
       'div',
       { class: 'stack' },
-      field({ label: 'Account holder', name: 'accountHolder', value: d.accountHolder, required: true, autocomplete: 'name' }),
+      field({
+        label: 'Account holder',
+        name: 'accountHolder',
+        value: d.accountHolder,
+        required: true,
+        autocomplete: 'name',
+      }),
       h(
         'div',
         { class: 'grid-2' },
-        field({ label: 'IBAN', name: 'iban', value: d.iban, hint: 'Or fill in account and routing number below.', autocomplete: 'off' }),
+        field({
+          label: 'IBAN',
+          name: 'iban',
+          value: d.iban,
+          hint: 'Or fill in account and routing number below.',
+          autocomplete: 'off',
+        }),
         field({ label: 'BIC / SWIFT', name: 'bic', value: d.bic, autocomplete: 'off' }),
         field({ label: 'Account number', name: 'accountNumber', value: d.accountNumber, autocomplete: 'off' }),
         field({ label: 'Routing number', name: 'routingNumber', value: d.routingNumber, autocomplete: 'off' }),
         field({ label: 'Bank name', name: 'bankName', value: d.bankName }),
-        field({ label: 'Country', name: 'country', value: d.country, required: true, maxlength: 2, placeholder: 'DE', hint: 'Two-letter code, e.g. US, DE, FR.' }),
+        field({
+          label: 'Country',
+          name: 'country',
+          value: d.country,
+          required: true,
+          maxlength: 2,
+          placeholder: 'DE',
+          hint: 'Two-letter code, e.g. US, DE, FR.',
+        }),
       ),
     ),
     stripe_connect: h(
       'div',
       { class: 'stack' },
-      field({ label: 'Stripe account ID', name: 'accountId', value: d.accountId, required: true, placeholder: 'acct_…', hint: 'Find it in your Stripe dashboard under Settings → Account details.' }),
+      field({
+        label: 'Stripe account ID',
+        name: 'accountId',
+        value: d.accountId,
+        required: true,
+        placeholder: 'acct_…',
+        hint: 'Find it in your Stripe dashboard under Settings → Account details.',
+      }),
     ),
   };
   let method: Method = current.method ?? 'paypal';
   const radioName = uid('method');
   const radios = (Object.keys(groups) as Method[]).map((m) =>
-    h('label', { class: 'radio' }, h('input', { type: 'radio', name: radioName, value: m, checked: m === method, onchange: () => select(m) }), METHOD_LABELS[m]),
+    h(
+      'label',
+      { class: 'radio' },
+      h('input', { type: 'radio', name: radioName, value: m, checked: m === method, onchange: () => select(m) }),
+      METHOD_LABELS[m],
+    ),
   );
   const select = (m: Method) => {
     method = m;
@@ -116,11 +210,22 @@ export function renderPayoutSettingsForm(current: PayoutSettings, save: (body: {
     'form',
     { class: 'stack', novalidate: true, 'aria-labelledby': 'method-title' },
     h('h2', { id: 'method-title' }, 'Payout method'),
-    h('p', { class: 'muted method-summary' }, current.summary ? `Currently: ${current.summary}.` : 'Tell us where to send your money.'),
+    h(
+      'p',
+      { class: 'muted method-summary' },
+      current.summary ? `Currently: ${current.summary}.` : 'Tell us where to send your money.',
+    ),
     h('div', { class: 'form-status' }),
     h('fieldset', { class: 'radios' }, h('legend', null, 'Get paid with'), radios),
     ...Object.values(groups),
-    field({ label: 'Your password', name: 'password', type: 'password', required: true, autocomplete: 'current-password', hint: 'Needed to change where payouts go.' }),
+    field({
+      label: 'Your password',
+      name: 'password',
+      type: 'password',
+      required: true,
+      autocomplete: 'current-password',
+      hint: 'Needed to change where payouts go.',
+    }),
     h('div', null, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save payout method')),
   );
   form.addEventListener('submit', async (e) => {
@@ -154,7 +259,12 @@ export async function payoutsView(ctx: AppContext, root: HTMLElement): Promise<v
       h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Payouts')),
       balance,
       settings,
-      h('section', { class: 'card', 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Payout history'), history),
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'history-title' },
+        h('h2', { id: 'history-title' }, 'Payout history'),
+        history,
+      ),
     ),
   );
   const loadPayouts = async (offset: number) => {
@@ -164,7 +274,9 @@ export async function payoutsView(ctx: AppContext, root: HTMLElement): Promise<v
         renderBalance(page, async () => {
           await ctx.api.post('/payouts/request', { currency: page.minimum.currency });
           await loadPayouts(0);
-          balance.querySelector('.form-status')?.replaceChildren(notice('Payout requested. You will see it below as it is processed.'));
+          balance
+            .querySelector('.form-status')
+            ?.replaceChildren(notice('Payout requested. You will see it below as it is processed.'));
         }),
       );
       history.replaceChildren(renderPayoutHistory(page), pager(page.total, page.limit, page.offset, loadPayouts) ?? '');

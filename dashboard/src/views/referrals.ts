@@ -8,27 +8,44 @@ import type { Commission, Page, Referral } from '../types.js';
 const PAGE = 25;
 
 export function renderReferrals(page: Page<Referral>, currency: string): HTMLElement {
-  if (page.total === 0) return emptyState('No referred customers yet', 'People you refer appear here once they sign up or buy.');
+  if (page.total === 0)
+    return emptyState('No referred customers yet', 'People you refer appear here once they sign up or buy.');
   return table(
     'Referred customers',
-    [{ label: 'Customer' }, { label: 'Status' }, { label: 'Since' }, { label: 'Sales', numeric: true }, { label: 'Revenue', numeric: true }, { label: 'Your commission', numeric: true }],
+    [
+      { label: 'Customer' },
+      { label: 'Status' },
+      { label: 'Since' },
+      { label: 'Sales', numeric: true },
+      { label: 'Revenue', numeric: true },
+      { label: 'Your commission', numeric: true },
+    ],
     page.data.map((r) => {
       const commissions = new Map<string, number>();
-      for (const s of r.sales) if (s.commission) commissions.set(s.commission.currency, (commissions.get(s.commission.currency) ?? 0) + s.commission.amount);
+      for (const s of r.sales)
+        if (s.commission)
+          commissions.set(s.commission.currency, (commissions.get(s.commission.currency) ?? 0) + s.commission.amount);
       return [
         h('span', { class: 'mono' }, r.customer ?? 'Unknown'),
         badge(r.status),
         formatDate(r.since),
         String(r.sales.length),
         formatMoneyList(r.revenue, currency),
-        formatMoneyList([...commissions.entries()].map(([c, amount]) => ({ currency: c, amount })), currency),
+        formatMoneyList(
+          [...commissions.entries()].map(([c, amount]) => ({ currency: c, amount })),
+          currency,
+        ),
       ];
     }),
   );
 }
 
 export function renderCommissions(page: Page<Commission>): HTMLElement {
-  if (page.total === 0) return emptyState('No commissions yet', 'Each referred sale earns a commission; it is listed here with the date it becomes payable.');
+  if (page.total === 0)
+    return emptyState(
+      'No commissions yet',
+      'Each referred sale earns a commission; it is listed here with the date it becomes payable.',
+    );
   return table(
     'Commissions',
     [
@@ -45,7 +62,11 @@ export function renderCommissions(page: Page<Commission>): HTMLElement {
       c.rule.description,
       h('span', { class: c.amount < 0 ? 'negative' : undefined }, formatMoney(c.amount, c.currency)),
       badge(c.status),
-      c.status === 'paid' ? `Paid ${formatDate(c.paidAt)}` : c.status === 'rejected' || c.status === 'reversed' ? '—' : formatDate(c.payableAt),
+      c.status === 'paid'
+        ? `Paid ${formatDate(c.paidAt)}`
+        : c.status === 'rejected' || c.status === 'reversed'
+          ? '—'
+          : formatDate(c.payableAt),
     ]),
   );
 }
@@ -56,7 +77,12 @@ export async function referralsView(ctx: AppContext, root: HTMLElement): Promise
     h(
       'div',
       { class: 'stack' },
-      h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Referrals'), h('p', { class: 'muted' }, 'Customers you referred. Email addresses are masked to protect their privacy.')),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', { tabindex: '-1' }, 'Referrals'),
+        h('p', { class: 'muted' }, 'Customers you referred. Email addresses are masked to protect their privacy.'),
+      ),
       h('section', { class: 'card' }, body),
     ),
   );
@@ -64,7 +90,10 @@ export async function referralsView(ctx: AppContext, root: HTMLElement): Promise
     body.setAttribute('aria-busy', 'true');
     try {
       const page = await ctx.api.get<Page<Referral>>('/referrals', { limit: PAGE, offset });
-      body.replaceChildren(renderReferrals(page, ctx.me!.program.currency), pager(page.total, page.limit, page.offset, load) ?? '');
+      body.replaceChildren(
+        renderReferrals(page, ctx.me!.program.currency),
+        pager(page.total, page.limit, page.offset, load) ?? '',
+      );
     } catch (err) {
       body.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Could not load referrals.'));
     } finally {
@@ -95,13 +124,22 @@ export async function commissionsView(ctx: AppContext, root: HTMLElement): Promi
         h('h1', { tabindex: '-1' }, 'Commissions'),
         h('a', { class: 'btn btn-secondary', href: '/api/v1/partner/commissions.csv', download: '' }, 'Export CSV'),
       ),
-      h('section', { class: 'card' }, h('div', { class: 'toolbar' }, h('label', { for: 'status-filter' }, 'Show'), filter), body),
+      h(
+        'section',
+        { class: 'card' },
+        h('div', { class: 'toolbar' }, h('label', { for: 'status-filter' }, 'Show'), filter),
+        body,
+      ),
     ),
   );
   const load = async (offset: number) => {
     body.setAttribute('aria-busy', 'true');
     try {
-      const page = await ctx.api.get<Page<Commission>>('/commissions', { limit: PAGE, offset, status: filter.value || undefined });
+      const page = await ctx.api.get<Page<Commission>>('/commissions', {
+        limit: PAGE,
+        offset,
+        status: filter.value || undefined,
+      });
       body.replaceChildren(renderCommissions(page), pager(page.total, page.limit, page.offset, load) ?? '');
     } catch (err) {
       body.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Could not load commissions.'));

@@ -22,13 +22,21 @@ export const handleChargeRefunded: StripeEventHandler = async (ctx, event) => {
   const ch = parsed.data;
   if (ch.amount === 0) return ignored('zero_amount');
 
-  const conversion = await findSaleForCharge(ctx, { chargeId: ch.id, paymentIntentId: ch.payment_intent, invoiceId: ch.invoice });
-  if (!conversion) return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(ch.id, ch.payment_intent, ch.invoice) };
+  const conversion = await findSaleForCharge(ctx, {
+    chargeId: ch.id,
+    paymentIntentId: ch.payment_intent,
+    invoiceId: ch.invoice,
+  });
+  if (!conversion)
+    return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(ch.id, ch.payment_intent, ch.invoice) };
 
   await fillMissingKeys(ctx.trx, conversion, { chargeId: ch.id, paymentIntentId: ch.payment_intent });
   const refunded = prorate(conversion.amount, Math.min(ch.amount_refunded, ch.amount), ch.amount);
   if (refunded <= conversion.refunded_amount) return ignored('refund_already_applied');
   const updated = await updateConversion(ctx.trx, conversion.id, { refunded_amount: refunded });
-  await reconcileCommission(ctx.trx, updated, { at: ctx.now, reason: refunded >= updated.amount ? 'refunded' : 'partially_refunded' });
+  await reconcileCommission(ctx.trx, updated, {
+    at: ctx.now,
+    reason: refunded >= updated.amount ? 'refunded' : 'partially_refunded',
+  });
   return { status: 'processed' };
 };

@@ -59,7 +59,9 @@ export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Pro
     stripeSubscriptionId: s.subscription,
     stripeCustomerId: s.customer,
     customerEmail: email,
-    lineItems: (s.line_items?.data ?? []).flatMap((l) => (l.price ? [{ stripePriceId: l.price.id, stripeProductId: l.price.product }] : [])),
+    lineItems: (s.line_items?.data ?? []).flatMap((l) =>
+      l.price ? [{ stripePriceId: l.price.id, stripeProductId: l.price.product }] : [],
+    ),
   });
   const wakes = [s.id, s.payment_intent, s.invoice].filter((v): v is string => Boolean(v));
   return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };

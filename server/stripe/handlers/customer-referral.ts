@@ -24,6 +24,7 @@ export const handleCustomerReferral: StripeEventHandler = async (ctx, event) => 
   if (bound && bound.id !== referral.id) return ignored('customer_already_bound');
   if (bound) return ignored('already_bound');
   if (referral.expires_at < new Date(event.created * 1000)) return ignored('referral_expired');
-  if (!(await bindCustomer(ctx.trx, referral.id, c.id, c.email ?? null))) return ignored('referral_bound_to_other_customer');
+  if (!(await bindCustomer(ctx.trx, referral.id, c.id, c.email ?? null)))
+    return ignored('referral_bound_to_other_customer');
   return { status: 'processed' };
 };

@@ -20,13 +20,18 @@ import { findSaleForCharge, waitKeys } from '../sale-lookup.ts';
 import { dispute, type StripeEventEnvelope } from '../stripe-objects.ts';
 import { ignored, malformed, type HandlerContext, type HandlerOutcome } from './handler.ts';
 
-export async function applyDispute(ctx: HandlerContext, event: StripeEventEnvelope, phase: 'created' | 'closed'): Promise<HandlerOutcome> {
+export async function applyDispute(
+  ctx: HandlerContext,
+  event: StripeEventEnvelope,
+  phase: 'created' | 'closed',
+): Promise<HandlerOutcome> {
   const parsed = dispute.safeParse(event.data.object);
   if (!parsed.success) return malformed('dispute', parsed.error.issues);
   const d = parsed.data;
 
   const conversion = await findSaleForCharge(ctx, { chargeId: d.charge, paymentIntentId: d.payment_intent ?? null });
-  if (!conversion) return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(d.charge, d.payment_intent) };
+  if (!conversion)
+    return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(d.charge, d.payment_intent) };
 
   const eventAt = new Date(event.created * 1000);
   if (conversion.dispute_updated_at && eventAt < conversion.dispute_updated_at) return ignored('stale_dispute_event');
@@ -35,8 +40,13 @@ export async function applyDispute(ctx: HandlerContext, event: StripeEventEnvelo
 
   const status = phase === 'created' ? 'open' : d.status === 'lost' ? 'lost' : 'won';
   const gross = conversion.gross_amount;
-  const disputed = gross && gross > 0 ? prorate(conversion.amount, Math.min(d.amount, gross), gross) : conversion.amount;
-  if (conversion.stripe_dispute_id === d.id && conversion.dispute_status === status && conversion.disputed_amount === disputed) {
+  const disputed =
+    gross && gross > 0 ? prorate(conversion.amount, Math.min(d.amount, gross), gross) : conversion.amount;
+  if (
+    conversion.stripe_dispute_id === d.id &&
+    conversion.dispute_status === status &&
+    conversion.disputed_amount === disputed
+  ) {
     return ignored('dispute_already_applied');
   }
   const updated = await updateConversion(ctx.trx, conversion.id, {
@@ -45,6 +55,9 @@ export async function applyDispute(ctx: HandlerContext, event: StripeEventEnvelo
     disputed_amount: disputed,
     dispute_updated_at: eventAt,
   });
-  await reconcileCommission(ctx.trx, updated, { at: ctx.now, reason: status === 'open' ? 'dispute_opened' : `dispute_${status}` });
+  await reconcileCommission(ctx.trx, updated, {
+    at: ctx.now,
+    reason: status === 'open' ? 'dispute_opened' : `dispute_${status}`,
+  });
   return { status: 'processed' };
 }

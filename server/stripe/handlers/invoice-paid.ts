@@ -13,7 +13,11 @@
  */
 import { prorate } from '../../commissions/money.ts';
 import { recordSale } from '../../conversions/conversions.service.ts';
-import { countSubscriptionPayments, fillMissingKeys, findSaleByKeys } from '../../conversions/conversions.repository.ts';
+import {
+  countSubscriptionPayments,
+  fillMissingKeys,
+  findSaleByKeys,
+} from '../../conversions/conversions.repository.ts';
 import { attributePayment } from '../attribution.ts';
 import {
   invoice,
@@ -33,7 +37,8 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
 
   const total = inv.total ?? inv.amount_paid;
   const tax = invoiceTax(inv);
-  const amount = total > 0 ? prorate(inv.amount_paid, Math.max(0, total - tax), total) : Math.max(0, inv.amount_paid - tax);
+  const amount =
+    total > 0 ? prorate(inv.amount_paid, Math.max(0, total - tax), total) : Math.max(0, inv.amount_paid - tax);
   if (amount <= 0) return ignored('zero_amount');
 
   const subscriptionId = invoiceSubscriptionId(inv);
@@ -43,7 +48,12 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
 
   const existing = await findSaleByKeys(trx, program.id, keys);
   if (existing) {
-    await fillMissingKeys(trx, existing, { ...keys, subscriptionId, customerId: inv.customer, grossAmount: inv.amount_paid });
+    await fillMissingKeys(trx, existing, {
+      ...keys,
+      subscriptionId,
+      customerId: inv.customer,
+      grossAmount: inv.amount_paid,
+    });
     return { status: 'ignored', reason: 'duplicate_sale', wakes };
   }
 
