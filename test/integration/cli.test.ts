@@ -1,0 +1,68 @@
+/**
+ * The command line as a merchant runs it (`npm run cli -- …`, a real process on this file's database): errors go
+ * to stderr with a non-zero exit status, so scripts and CI can stop on them; `--json` output stays on stdout alone.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabaseUrl } from '../helpers/db.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+let databaseUrl: string;
+
+function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: databaseUrl, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  databaseUrl = await freshDatabaseUrl();
+});
+
+describe('the CLI', { timeout: 60_000 }, () => {
+  it('prints --json output alone on stdout and exits 0', async () => {
+    const run = await cli('program', 'create', '--name', 'Acme', '--website', 'https://acme.test', '--json');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const created = JSON.parse(run.stdout);
+    expect(created.id).toMatch(/^prg_/);
+    expect(created.apiKey).toMatch(/^sk_pk_/);
+  });
+
+  it('exits non-zero with the error on stderr for an unknown program', async () => {
+    const run = await cli('program', 'add-webhook-secret', '--program', 'prg_nope', '--secret', 'whsec_x');
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('No program prg_nope');
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits non-zero for an unknown job, an unknown command and a missing option', async () => {
+    const job = await cli('jobs', 'run', 'nope');
+    expect(job.status).not.toBe(0);
+    expect(job.stderr).toContain('Unknown job nope');
+    const command = await cli('nope');
+    expect(command.status).not.toBe(0);
+    expect(command.stderr).toContain("unknown command 'nope'");
+    const option = await cli('program', 'create', '--name', 'Acme');
+    expect(option.status).not.toBe(0);
+    expect(option.stderr).toContain('--website');
+  });
+
+  it('exits non-zero when the input is invalid', async () => {
+    const run = await cli('program', 'create', '--name', 'Acme', '--website', 'not a url', '--json');
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/error/i);
+    expect(run.stdout).toBe('');
+  });
+});
