@@ -31,8 +31,7 @@ function dashboardAssets() {
       this.addWatchFile(here('index.html'));
     },
     generateBundle(_options, bundle) {
-      const css =
-        readFileSync(require('uplot/dist/uPlot.min.css'), 'utf8') + '\n' + readFileSync(here('src/styles.css'), 'utf8');
+      const css = `${readFileSync(require('uplot/dist/uPlot.min.css'), 'utf8')}\n${readFileSync(here('src/styles.css'), 'utf8')}`;
       const cssName = `app-${hash(css)}.css`;
       this.emitFile({ type: 'asset', fileName: cssName, source: css });
       const chunks = Object.values(bundle).filter((c) => c.type === 'chunk');

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { ConfigError } from '../server/config.ts';
-import { createCliContext } from './cli/context.ts';
+import { type CliContext, createCliContext } from './cli/context.ts';
 import { registerProgramCommands } from './cli/program.ts';
 import { registerAffiliateCommands } from './cli/affiliate.ts';
 import { registerJobCommands } from './cli/jobs.ts';
@@ -12,7 +12,7 @@ import { registerPayoutCommands } from './cli/payouts.ts';
 import { registerPartnerCommands } from './cli/partner.ts';
 import { registerStripeCommands } from './cli/stripe.ts';
 
-let ctx;
+let ctx: CliContext;
 try {
   ctx = createCliContext(process.env);
 } catch (err) {

@@ -83,6 +83,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
   koa.use(errorMiddleware(log));
 
   // Highest-traffic first: every router in front of a route matches the path against its own routes.
+  // biome-ignore lint/suspicious/noExplicitAny: each router has a state type of its own; Koa only mounts them
   const publicRouters: Router<any>[] = [
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
@@ -100,6 +101,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     await next();
   });
 
+  // biome-ignore lint/suspicious/noExplicitAny: as above, each router has a state type of its own
   const adminRouters: Router<any>[] = [
     affiliatesRoutes(services.affiliates, services.partner),
     linksRoutes(services.links),
@@ -117,6 +119,7 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     // Authenticate only requests that reach an admin route, so unknown paths stay plain 404s.
     koa.use(async (ctx, next) => {
       if (!r.match(ctx.path, ctx.method).route) return next();
+      // biome-ignore lint/suspicious/noExplicitAny: the admin state is added by `auth` before the router sees it
       return auth(ctx as any, () => (r.routes() as any)(ctx, next));
     });
   }

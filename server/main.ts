@@ -2,10 +2,10 @@
  * Process entry (`npm start`): parse config, start the app, print the URLs, stop gracefully on
  * SIGINT/SIGTERM (HTTP, Agenda, pool, embedded PostgreSQL — in that order).
  */
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createApp } from './app.ts';
 
-let config;
+let config: Config;
 try {
   config = loadConfig(process.env);
 } catch (err) {

@@ -11,7 +11,7 @@ const sizeReport = () => ({
   name: 'size-report',
   generateBundle(_options, bundle) {
     for (const chunk of Object.values(bundle)) {
-      if (chunk.type != 'chunk') continue;
+      if (chunk.type !== 'chunk') continue;
       const sizes = measure(chunk.code);
       console.log(report(chunk.fileName, sizes));
       if (sizes.gzip > BUDGET) this.warn(`${chunk.fileName} is over the ${BUDGET} B gzip budget`);

@@ -183,12 +183,12 @@ export function startApp(root: HTMLElement): AppContext {
         await settle(setPasswordView(ctx, content, { token: pendingToken.token, purpose: pendingToken.purpose }));
       } else {
         let route: Route | undefined;
-        let params: Record<string, string> = { ...query };
+        const params: Record<string, string> = { ...query };
         for (const r of ROUTES) {
           const m = r.pattern.exec(path);
           if (m) {
             route = r;
-            (r.keys ?? []).forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+            for (const [i, k] of (r.keys ?? []).entries()) params[k] = decodeURIComponent(m[i + 1]!);
             break;
           }
         }
@@ -218,7 +218,7 @@ export function startApp(root: HTMLElement): AppContext {
         } else {
           if (route.view === loginView && !checkedSession) await ctx.refreshMe();
           if (route.view === loginView && me) {
-            ctx.navigate(params.next && params.next.startsWith('/partner/') ? params.next : '/partner/', {
+            ctx.navigate(params.next?.startsWith('/partner/') ? params.next : '/partner/', {
               replace: true,
             });
             return;

@@ -44,22 +44,21 @@ function foldBuckets(groups: Iterable<BalanceGroup>): BalanceRow[] {
   for (const r of groups) {
     const key = `${r.affiliate_id}|${r.currency}`;
     let m = out.get(key);
-    if (!m)
-      out.set(
-        key,
-        (m = {
-          affiliate_id: r.affiliate_id,
-          currency: r.currency,
-          pending: 0,
-          on_hold: 0,
-          approved: 0,
-          clawbacks: 0,
-          in_payouts: 0,
-          paid: 0,
-          balance: 0,
-          maturing: 0,
-        }),
-      );
+    if (!m) {
+      m = {
+        affiliate_id: r.affiliate_id,
+        currency: r.currency,
+        pending: 0,
+        on_hold: 0,
+        approved: 0,
+        clawbacks: 0,
+        in_payouts: 0,
+        paid: 0,
+        balance: 0,
+        maturing: 0,
+      };
+      out.set(key, m);
+    }
     const total = r.total;
     const open = r.status === 'pending' || r.status === 'approved';
     if (r.status === 'pending' && !r.negative) {

@@ -69,7 +69,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
     const url = readFileSync(opts.urlFile, 'utf8').trim();
     if (await isReachable(url)) return { url, owned: false, stop: async () => {} };
   }
-  const passwordFile = path.join(opts.clusterDir, '..', path.basename(opts.clusterDir) + '.password');
+  const passwordFile = path.join(opts.clusterDir, '..', `${path.basename(opts.clusterDir)}.password`);
   const fresh = !existsSync(path.join(opts.clusterDir, 'PG_VERSION'));
   mkdirSync(path.dirname(opts.clusterDir), { recursive: true });
   assertReachableByPostgresUser(opts.clusterDir);
@@ -113,7 +113,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
   const adminUrl = urlOf('postgres');
   const url = urlOf('partnerkit');
   await ensureDatabase(adminUrl, 'partnerkit');
-  if (opts.urlFile) writeFileSync(opts.urlFile, url + '\n', { mode: 0o600 });
+  if (opts.urlFile) writeFileSync(opts.urlFile, `${url}\n`, { mode: 0o600 });
   return {
     url,
     owned: true,
@@ -166,7 +166,7 @@ export async function ensureDatabase(adminUrl: string, name: string, template?: 
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
-      const ident = (s: string) => '"' + s.replace(/"/g, '""') + '"';
+      const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
       await client.query(`CREATE DATABASE ${ident(name)}${template ? ` TEMPLATE ${ident(template)}` : ''}`);
     }
   } finally {

@@ -3,7 +3,7 @@
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
 
 /**

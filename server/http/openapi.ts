@@ -223,7 +223,8 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           : o.auth === 'stripeSignature'
             ? [{ stripeSignature: [] }]
             : [];
-    (paths[o.path] ??= {})[o.method] = {
+    paths[o.path] ??= {};
+    paths[o.path]![o.method] = {
       summary: o.summary,
       tags: [o.tag],
       security,

@@ -446,7 +446,10 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
     const perCurrency = new Map<string, number[]>();
     for (const e of earnings) {
       let arr = perCurrency.get(e.currency);
-      if (!arr) perCurrency.set(e.currency, (arr = dates.map(() => 0)));
+      if (!arr) {
+        arr = dates.map(() => 0);
+        perCurrency.set(e.currency, arr);
+      }
       arr[index.get(e.day)!] = e.amount;
     }
     return {
@@ -625,7 +628,7 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         const token = await repo.lockUsableToken(trx, hashSecret(data.token), now());
         if (!token) throw new UnauthorizedError('This link is invalid, already used or expired', 'invalid_token');
         const a = await affiliatesRepo.findAffiliateById(trx, token.affiliate_id);
-        if (!a || a.status !== 'approved') throw new UnauthorizedError('This account cannot log in', 'invalid_token');
+        if (a?.status !== 'approved') throw new UnauthorizedError('This account cannot log in', 'invalid_token');
         await repo.markTokenUsed(trx, token.token_hash, now());
         await repo.setPasswordHash(trx, token.affiliate_id, passwordHash);
         await repo.deleteAffiliateSessions(trx, token.affiliate_id);
@@ -726,7 +729,7 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       if (!sessionId || sessionId.length > 200) return null;
       const at = now();
       const s = await repo.findSession(db, hashSecret(sessionId), at);
-      if (!s || s.status !== 'approved') return null;
+      if (s?.status !== 'approved') return null;
       // Keep "last seen" roughly current without a write per request.
       if (at.getTime() - s.last_seen_at.getTime() > 5 * MINUTE_MS) await repo.touchSession(db, s.id_hash, at);
       return { idHash: s.id_hash, affiliateId: s.affiliate_id, programId: s.program_id, csrfToken: s.csrf_token };

@@ -82,7 +82,7 @@ export function createInboxWriter(db: Db) {
   async function write(batch: Pending[]): Promise<void> {
     try {
       settle(batch, await insert(batch.map((p) => p.row)));
-    } catch (err) {
+    } catch {
       if (batch.length === 1) return writeOne(batch[0]!);
       for (const p of batch) await writeOne(p);
     }
@@ -94,7 +94,9 @@ export function createInboxWriter(db: Db) {
       queue = queue.slice(MAX_BATCH);
       active++;
       write(batch)
-        .catch((err) => batch.forEach((p) => p.reject(err)))
+        .catch((err) => {
+          for (const p of batch) p.reject(err);
+        })
         .finally(() => {
           active--;
           pump();

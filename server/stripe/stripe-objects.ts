@@ -48,6 +48,7 @@ const storableText = (max: number) =>
     .string()
     .min(1)
     .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule this regex exists for is "no control characters"
     .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
 
 /** The event envelope. `data.object` is validated by each handler for its own type. */

@@ -104,6 +104,7 @@ const MAYBE_NOT_JSONB = /\\u(?:0000|d[89a-f])/i;
 /** A JSON string PostgreSQL's jsonb accepts: no NUL characters, no lone surrogates (hostile but signed bodies). */
 function jsonbSafe(value: unknown): string {
   const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: PostgreSQL's jsonb refuses U+0000, so it is removed
   const clean = (v: string) => v.replace(/\u0000/g, '').replace(loneSurrogate, '\uFFFD');
   return JSON.stringify(value, (_key: string, v: unknown) => {
     // Keys need cleaning too: rebuild objects whose keys are not clean.

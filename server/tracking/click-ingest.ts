@@ -237,7 +237,7 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
   async function flush(batch: Pending[], shard: number): Promise<void> {
     try {
       const results = await writeBatch(batch, shard);
-      batch.forEach((p, i) => p.resolve(results[i]!));
+      for (const [i, p] of batch.entries()) p.resolve(results[i]!);
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
@@ -263,7 +263,7 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
     if (active === 0) {
       const waiters = idle;
       idle = [];
-      waiters.forEach((r) => r());
+      for (const wake of waiters) wake();
     }
   }
 

@@ -13,7 +13,7 @@ export interface ClickAnswer {
  * the parsed 2xx JSON answer, or a falsy value on a 4xx/5xx answer or a network failure.
  * Never rejects, never logs.
  */
-export const post = (url: string, body: object): Promise<ClickAnswer | false | void> =>
+export const post = (url: string, body: object): Promise<ClickAnswer | false | undefined> =>
   fetch(url, {
     method: 'POST',
     // Why keepalive: a visitor may leave the landing page at once; the click must still arrive.

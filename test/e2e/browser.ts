@@ -1,15 +1,14 @@
 /**
- * A small shared launcher for the end-to-end tests: Debian's Chromium through playwright-core, and a
- * visitor (a fresh browser context + page) that records what a merchant would look at in DevTools:
- * the requests the page sent, the console, uncaught errors, and the cookies with their raw attributes.
+ * A small shared launcher for the end-to-end tests: a real Chromium through playwright-core, and a visitor
+ * (a fresh browser context + page) that records what a merchant would look at in DevTools: the requests the
+ * page sent, the console, uncaught errors, and the cookies with their raw attributes.
  *
- * Why Debian's `/usr/bin/chromium`: `npx playwright install` cannot download here; `.ci/run` installs
- * the package when it is missing.
+ * Which Chromium: `findChromium()` in `chromium.ts` (`CHROMIUM`, a system Chrome/Chromium, playwright's cache,
+ * the one inside the `@sparticuz/chromium` devDependency, then `playwright install chromium`), so the tests run
+ * on a machine with Node alone, including where no browser download works.
  */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-
-export const CHROMIUM = '/usr/bin/chromium';
+import { findChromium } from './chromium.ts';
 
 /**
  * A normal desktop Chrome user agent. Why not the default: headless Chromium announces itself as
@@ -19,14 +18,16 @@ export const DESKTOP_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 
 /**
- * Starts headless Chromium. `hostRules` become `--host-resolver-rules` (e.g. `MAP *.shop.test 127.0.0.1`),
- * so fixture sites get real, distinct hostnames (cookie domains, same-site vs cross-site) while every
- * connection stays on the loopback interface.
+ * Starts headless Chromium (the one `findChromium()` picks, with the environment it needs). `hostRules` become
+ * `--host-resolver-rules` (e.g. `MAP *.shop.test 127.0.0.1`), so fixture sites get real, distinct hostnames (cookie
+ * domains, same-site vs cross-site) while every connection stays on the loopback interface. `--disable-quic`: no
+ * HTTP/3 attempt may leave the machine either.
  */
 export async function launchChromium(hostRules: string[] = []): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+  const { executablePath, env } = await findChromium();
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
+    ...(env ? { env } : {}),
     args: [
       '--headless',
       '--no-sandbox',
@@ -35,6 +36,7 @@ export async function launchChromium(hostRules: string[] = []): Promise<Browser>
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      '--disable-quic',
       ...(hostRules.length ? [`--host-resolver-rules=${hostRules.join(', ')}`] : []),
     ],
   });

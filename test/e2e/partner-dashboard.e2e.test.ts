@@ -1,5 +1,5 @@
 /**
- * The partner dashboard end to end in real Chromium (Debian's `chromium` through playwright-core) against the
+ * The partner dashboard end to end in real Chromium (found by `chromium.ts`, driven by playwright-core) against the
  * real app, real PostgreSQL and signed Stripe webhooks: apply → approve via the admin API → set a password →
  * log in → see the numbers of a referred sale → create a link → payouts → log out.
  * Screenshots of the overview and payouts pages (desktop and phone) are saved to `test-results/`.
@@ -10,14 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutCompleted, deliver } from '../helpers/stripe.ts';
 import { freePort } from '../../server/db/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
 const SECRET = 'whsec_e2e_partner_dashboard';
 const DAY = 86_400_000;
 
@@ -73,7 +73,6 @@ async function shot(name: string) {
 
 beforeAll(async () => {
   expect(existsSync(path.join(ROOT, 'dashboard/dist/index.html')), 'run `npm run build` first').toBe(true);
-  expect(existsSync(CHROMIUM), 'install Debian chromium (apt-get install -y chromium)').toBe(true);
   mkdirSync(RESULTS, { recursive: true });
   const port = await freePort();
   app = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, TRUST_PROXY: 'on' });
@@ -83,18 +82,7 @@ beforeAll(async () => {
     stripeWebhookSecret: SECRET,
   });
   admin = adminClient(app, program.apiKey);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
   page = await context.newPage();
   page.on('pageerror', (err) => {

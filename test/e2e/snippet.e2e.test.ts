@@ -99,7 +99,7 @@ async function setup(opts: { attribution?: 'first_click' | 'last_click'; allowed
   const tag = (attrs = '', host = `127.0.0.1:${appPort}`) =>
     program.snippet
       .replace(`127.0.0.1:${appPort}`, host)
-      .replace(' data-key=', `${attrs ? ' ' + attrs : ''} data-key=`);
+      .replace(' data-key=', `${attrs ? ` ${attrs}` : ''} data-key=`);
   /** Publishes the pricing page (`landing.html`) at `<t><path>` with `tag`. */
   const landing = (path: string, snippetTag: string) =>
     site.publish(t + path, 'landing.html', { SNIPPET: snippetTag, PORT: String(site.port), EU_PATH: `${t}/eu` });
@@ -338,6 +338,7 @@ describe('attribution', () => {
       ['alice', undefined],
       ['bob', first],
     ]);
+    expect((await referralsOf(alice.id)).map((r) => r.id)).toEqual([first]);
     expect(await referralsOf(bob.id)).toEqual([]);
     expect(await clicksOf(bob.id)).toEqual([expect.objectContaining({ referral_id: null })]);
     const cookies = await pkCookies(v);

@@ -28,8 +28,7 @@ function startSmtpSink(): Promise<{ port: number; messages: Received[]; close():
     sock.write('220 sink.test ESMTP\r\n');
     sock.on('data', (chunk: string) => {
       buffer += chunk;
-      let i: number;
-      while ((i = buffer.indexOf('\r\n')) >= 0) {
+      for (let i = buffer.indexOf('\r\n'); i >= 0; i = buffer.indexOf('\r\n')) {
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 2);
         if (inData) {
@@ -38,7 +37,7 @@ function startSmtpSink(): Promise<{ port: number; messages: Received[]; close():
             messages.push({ ...current, data: decodeQp(current.data) });
             current = { from: '', to: [], data: '' };
             sock.write('250 2.0.0 queued\r\n');
-          } else current.data += (line.startsWith('..') ? line.slice(1) : line) + '\r\n';
+          } else current.data += `${line.startsWith('..') ? line.slice(1) : line}\r\n`;
           continue;
         }
         const verb = line.split(' ')[0]!.toUpperCase();

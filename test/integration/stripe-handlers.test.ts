@@ -610,9 +610,9 @@ describe('Stripe event handlers, both payload generations', () => {
     expect(outcomes).toEqual(row.outcomes);
     const conversions = await ctx.conversions(r.affiliateId);
     expect(conversions).toHaveLength(row.conversions.length);
-    row.conversions.forEach((c, i) => expect(conversions[i]).toMatchObject(c));
+    for (const [i, c] of row.conversions.entries()) expect(conversions[i]).toMatchObject(c);
     const commissions = await ctx.commissions(r.affiliateId);
     expect(commissions).toHaveLength(row.commissions.length);
-    row.commissions.forEach((c, i) => expect(commissions[i]).toMatchObject(c));
+    for (const [i, c] of row.commissions.entries()) expect(commissions[i]).toMatchObject(c);
   });
 });

@@ -4,7 +4,7 @@
  * real payouts API), with the commission history Stripe's changes leave behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkoutSession, chargeRefunded, deliver, disputeEvent, freshId, invoicePaid } from '../helpers/stripe.ts';
+import { chargeRefunded, deliver, disputeEvent, freshId, invoicePaid } from '../helpers/stripe.ts';
 import { history, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/stripe-webhooks.service.ts';
 

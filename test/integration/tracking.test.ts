@@ -246,7 +246,7 @@ describe('POST /api/v1/track/click', () => {
   it('stores hostile clicks (NUL bytes, lone surrogates, a forged X-Forwarded-For) without failing the clicks batched with them', async () => {
     const { program, make } = await setup();
     const a = await make('hostile@x.test');
-    const hostile = (i: number, fields: Record<string, string>, ip = nextIp()) =>
+    const hostile = (_i: number, fields: Record<string, string>, ip = nextIp()) =>
       app.request('/api/v1/track/click', {
         method: 'POST',
         headers: {

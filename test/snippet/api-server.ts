@@ -35,17 +35,17 @@ export async function startApiServer(code: string, answerClick: ClickAnswer) {
       }
       const send = (status: number, body: unknown, type = 'application/json') => {
         res.writeHead(status, { 'Content-Type': type });
-        res.end(typeof body == 'string' ? body : JSON.stringify(body));
+        res.end(typeof body === 'string' ? body : JSON.stringify(body));
       };
-      if (req.method == 'GET' && req.url == '/pk.js') return send(200, code, 'text/javascript');
+      if (req.method === 'GET' && req.url === '/pk.js') return send(200, code, 'text/javascript');
       // Browsers send no preflight for the snippet's text/plain POSTs; happy-dom preflights every
       // cross-origin request, so answer it as the real API does.
-      if (req.method == 'OPTIONS') {
+      if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', 'POST');
         return send(204, '');
       }
-      if (req.method == 'POST' && req.url == '/api/v1/track/click') return send(...answerClick(JSON.parse(text)));
-      if (req.method == 'POST' && req.url == '/api/v1/track/lead')
+      if (req.method === 'POST' && req.url === '/api/v1/track/click') return send(...answerClick(JSON.parse(text)));
+      if (req.method === 'POST' && req.url === '/api/v1/track/lead')
         return send(200, { referral: JSON.parse(text).referral });
       send(404, { error: { code: 'not_found', message: 'Not found' } });
     });
@@ -56,7 +56,7 @@ export async function startApiServer(code: string, answerClick: ClickAnswer) {
     origin,
     received,
     /** The POSTs received (what the snippet sent), in order. */
-    posts: () => received.filter((r) => r.method == 'POST'),
+    posts: () => received.filter((r) => r.method === 'POST'),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-export const BUILT = root + 'snippet/dist/pk.js';
+export const BUILT = `${root}snippet/dist/pk.js`;
 
 const mtime = (path: string) => {
   try {
@@ -20,15 +20,15 @@ const mtime = (path: string) => {
 /** Returns the code of snippet/dist/pk.js, building it first when stale. */
 export function builtSnippet(): string {
   const sources = [
-    root + 'snippet/rollup.config.mjs',
-    root + 'snippet/tsconfig.json',
-    root + 'scripts/size.mjs',
-    ...readdirSync(root + 'snippet/src').map((name) => root + 'snippet/src/' + name),
+    `${root}snippet/rollup.config.mjs`,
+    `${root}snippet/tsconfig.json`,
+    `${root}scripts/size.mjs`,
+    ...readdirSync(`${root}snippet/src`).map((name) => `${root}snippet/src/${name}`),
   ];
   if (mtime(BUILT) < Math.max(...sources.map(mtime))) {
     execFileSync(
       process.execPath,
-      [root + 'node_modules/rollup/dist/bin/rollup', '-c', 'snippet/rollup.config.mjs', '--silent'],
+      [`${root}node_modules/rollup/dist/bin/rollup`, '-c', 'snippet/rollup.config.mjs', '--silent'],
       {
         cwd: root,
         stdio: 'pipe',

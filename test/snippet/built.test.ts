@@ -20,7 +20,7 @@ let api: Awaited<ReturnType<typeof startApiServer>>;
 beforeAll(async () => {
   code = builtSnippet();
   api = await startApiServer(code, (body) =>
-    body.code == 'alice'
+    body.code === 'alice'
       ? [200, { referral: 'ref_1', affiliate: 'alice', cookieDays: 45, attribution: 'last_click' }]
       : [404, { error: { code: 'unknown_affiliate', message: 'Affiliate code not found' } }],
   );
@@ -108,7 +108,7 @@ describe('built pk.js in a page', () => {
     expect(window.readyWith).toBe('ref_1');
     const [pkRef] = browser.defaultContext.cookieContainer
       .getCookies(new URL('http://www.shop.test/') as any)
-      .filter((c) => c.key == 'pk_ref');
+      .filter((c) => c.key === 'pk_ref');
     expect(pkRef.value).toBe('ref_1');
   });
 

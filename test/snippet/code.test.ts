@@ -12,8 +12,8 @@ describe('codeFrom: the affiliate code a visitor carries in the URL', () => {
     ['?ref=%3Cscript%3E&via=bob', 'bob'], // an invalid value does not hide a valid one
     ['?ref=', undefined],
     ['?ref=has%20space', undefined],
-    ['?ref=' + 'x'.repeat(201), undefined],
-    ['?ref=' + 'x'.repeat(200), 'x'.repeat(200)],
+    [`?ref=${'x'.repeat(201)}`, undefined],
+    [`?ref=${'x'.repeat(200)}`, 'x'.repeat(200)],
     ['?ref=caf%C3%A9', undefined], // non-ASCII is not a valid Stripe client_reference_id
     ['', undefined],
   ])('%s -> %s', (search, code) => {

@@ -32,7 +32,7 @@ export type Answer = (body: Record<string, any>) => [number, unknown];
 /** Answers every valid click with referral `ref_<code>` and a 30-day last_click program. */
 export const answerClicks: Answer = (body) => [
   200,
-  { referral: 'ref_' + body.code, affiliate: body.code, cookieDays: 30, attribution: 'last_click' },
+  { referral: `ref_${body.code}`, affiliate: body.code, cookieDays: 30, attribution: 'last_click' },
 ];
 
 /**
@@ -48,8 +48,8 @@ export function network(answer: Answer = answerClicks) {
       url,
       method: init.method ?? 'POST',
       contentType: headers.get('content-type') ?? 'text/plain;charset=UTF-8',
-      credentials: via == 'beacon' ? 'include' : init.credentials,
-      keepalive: via == 'beacon' ? true : init.keepalive,
+      credentials: via === 'beacon' ? 'include' : init.credentials,
+      keepalive: via === 'beacon' ? true : init.keepalive,
       body: JSON.parse(body),
       via,
     });

@@ -40,7 +40,7 @@ export function loginView(ctx: AppContext, root: HTMLElement, params: Record<str
         ctx.api.setCsrf(res.csrfToken);
         await ctx.refreshMe();
       });
-      ctx.navigate(params.next && params.next.startsWith('/partner/') ? params.next : '/partner/', { replace: true });
+      ctx.navigate(params.next?.startsWith('/partner/') ? params.next : '/partner/', { replace: true });
     } catch (err) {
       showFormError(form, messageOf(err));
     }
@@ -185,7 +185,7 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
   try {
     program = (await ctx.api.get<{ program: PublicProgram }>(`/programs/${encodeURIComponent(params.program!)}`))
       .program;
-  } catch (err) {
+  } catch {
     root.replaceChildren(
       card(
         'Program not found',

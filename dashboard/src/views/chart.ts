@@ -46,7 +46,7 @@ export async function drawChart(container: HTMLElement, stats: Stats, currency: 
         label: 'Clicks',
         scale: 'clicks',
         stroke: clickColor,
-        fill: clickColor + '55',
+        fill: `${clickColor}55`,
         paths: bars,
         points: { show: false },
         value: (_u, v) => (v == null ? '—' : formatCount(v)),

@@ -27,5 +27,5 @@ export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>>
 
 /** Whether we act on this event type (an own property: `constructor` or `__proto__` are not handlers). */
 export function handlerFor(type: string): StripeEventHandler | undefined {
-  return Object.prototype.hasOwnProperty.call(STRIPE_EVENT_HANDLERS, type) ? STRIPE_EVENT_HANDLERS[type] : undefined;
+  return Object.hasOwn(STRIPE_EVENT_HANDLERS, type) ? STRIPE_EVENT_HANDLERS[type] : undefined;
 }
