@@ -5,7 +5,7 @@
  * to the webhook, approves with the hold period skipped, logs in as the affiliate and prints what the dashboard
  * API shows. Exits 0 only if those numbers are right.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,16 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MERCHANT = 'http://shop.partnerkit.test';
 
 function fixture(): any {
-  const name = path.join('stripe-sync-engine', 'checkout_session_completed.json');
-  const shared = path.resolve(HERE, '..', '..', 'shared', 'fixtures', 'stripe', name);
-  return JSON.parse(readFileSync(existsSync(shared) ? shared : path.join(HERE, 'fixtures', name), 'utf8'));
+  const file = path.resolve(
+    HERE,
+    '..',
+    'test',
+    'fixtures',
+    'stripe',
+    'stripe-sync-engine',
+    'checkout_session_completed.json',
+  );
+  return JSON.parse(readFileSync(file, 'utf8'));
 }
 
 function fail(message: string): never {

@@ -1,24 +1,18 @@
 /**
- * Real Stripe payloads from `../shared/fixtures/stripe/`, with fresh ids and our overrides, signed exactly as
+ * Real Stripe payloads from `test/fixtures/stripe/`, with fresh ids and our overrides, signed exactly as
  * Stripe signs them (`Stripe.webhooks.generateTestHeaderString`).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
 
-/** `shared/fixtures/stripe` beside the checkout (CI and sessions put `shared/` next to the repository). */
-function findFixtures(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'shared', 'fixtures', 'stripe');
-    if (existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error('shared/fixtures/stripe not found beside the repository');
-}
-export const FIXTURES = findFixtures();
+/**
+ * `test/fixtures/stripe/`: third-party payloads kept in the repository with their licences (its README names the
+ * sources), so a clean clone runs the suite with nothing beside it.
+ */
+export const FIXTURES = fileURLToPath(new URL('../fixtures/stripe/', import.meta.url));
 
 /** A fixture event envelope from stripe-sync-engine (API 2020-03-02 shapes), deep-copied. */
 export function loadEvent(name: string): any {
