@@ -11,6 +11,7 @@ import { registerJobCommands } from './cli/jobs.ts';
 import { registerPayoutCommands } from './cli/payouts.ts';
 import { registerPartnerCommands } from './cli/partner.ts';
 import { registerStripeCommands } from './cli/stripe.ts';
+import { registerSecretsCommands } from './cli/secrets.ts';
 
 let ctx: CliContext;
 try {
@@ -26,6 +27,7 @@ registerJobCommands(cli, ctx);
 registerPayoutCommands(cli, ctx);
 registerPartnerCommands(cli, ctx);
 registerStripeCommands(cli, ctx);
+registerSecretsCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

@@ -9,12 +9,14 @@ import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle, type Db } from './db/database.ts';
-import { migrateToLatest } from './db/migrate.ts';
+import { MIGRATION_NAMES, migrateToLatest } from './db/migrate.ts';
 import { resolvePostgres, type PostgresServer } from './db/postgres.ts';
-import { errorMiddleware } from './http/errors.middleware.ts';
+import { errorMiddleware, noSniff } from './http/errors.middleware.ts';
 import { adminAuth } from './http/admin-auth.ts';
 import { staticRoutes } from './http/static.routes.ts';
 import { createProgramsService } from './programs/programs.service.ts';
+import { createProgramSecrets } from './programs/program-secrets.ts';
+import { createSecretBox } from './secrets.ts';
 import { createAffiliatesService } from './affiliates/affiliates.service.ts';
 import { affiliatesRoutes } from './affiliates/affiliates.routes.ts';
 import { createLinksService } from './links/links.service.ts';
@@ -42,11 +44,21 @@ import { createScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { createStatsService } from './programs/stats.service.ts';
 import { statsRoutes } from './programs/stats.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
+import { healthRoutes, readinessCheck, type Readiness } from './http/health.routes.ts';
+import { createLogger, functionDestination, logFunction, silentLogger, type Logger } from './observability/logger.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { metricsRoutes, observeRequests } from './observability/http.ts';
+import { countBacklog } from './stripe/stripe-events.repository.ts';
 
 export interface AppOptions {
   /** The clock (tests move time forward to pass hold periods). */
   now?: () => Date;
-  /** Where log lines go; default: console per `config.logLevel`. */
+  /** Where log lines go; default: JSON lines on stdout at `config.logLevel` (`observability/logger.ts`). */
+  logger?: Logger;
+  /**
+   * Instead of `logger`: receives the message and `err` of every line of level `info` and above, whatever
+   * `LOG_LEVEL` says (tests collect messages this way).
+   */
   log?: (msg: string, err?: unknown) => void;
   /** Where Stripe API calls go (payout transfers); default: Stripe. Tests point it at a loopback fake. */
   stripeEndpoint?: StripeEndpoint;
@@ -54,39 +66,66 @@ export interface AppOptions {
 
 export type Services = ReturnType<typeof createServices>;
 
-/** Every service, built over one database handle. */
-export function createServices(db: Db, config: Config, opts: AppOptions = {}) {
+/**
+ * Every service, built over one database handle.
+ * @param opts.logger default: nothing is logged; `opts.metrics` default: nothing is recorded
+ */
+export function createServices(db: Db, config: Config, opts: AppOptions & { metrics?: Metrics | null } = {}) {
   const now = opts.now;
-  const log = opts.log;
+  const logger = opts.logger ?? silentLogger;
+  const metrics = opts.metrics ?? null;
+  const programSecrets = createProgramSecrets({ db, box: createSecretBox(config) });
   return {
-    programs: createProgramsService({ db, config }),
+    programSecrets,
+    programs: createProgramsService({ db, config, programSecrets }),
     stats: createStatsService({ db, now }),
     affiliates: createAffiliatesService({ db }),
     links: createLinksService({ db, config }),
-    tracking: createTrackingService({ db, now, log }),
+    tracking: createTrackingService({ db, now, logger, metrics }),
     conversions: createConversionsService({ db, now }),
     commissions: createCommissionsService({ db, now }),
     commissionRules: createCommissionRulesService({ db, now }),
-    payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, log }),
-    stripeWebhooks: createStripeWebhooksService({ db, now, log, stripeApi: createStripeApi(opts.stripeEndpoint) }),
-    stripeSettings: createStripeSettingsService({ db }),
-    partner: createPartnerService({ db, config, now, mailer: createMailer(config, log ?? (() => {})) }),
+    payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets }),
+    stripeWebhooks: createStripeWebhooksService({
+      db,
+      now,
+      logger,
+      metrics,
+      stripeApi: createStripeApi(opts.stripeEndpoint),
+      programSecrets,
+    }),
+    stripeSettings: createStripeSettingsService({ db, programSecrets }),
+    partner: createPartnerService({ db, config, now, mailer: createMailer(config, logger) }),
   };
 }
 
-/** The Koa application over `services` (no listening, no database lifecycle). */
-export function createKoa(services: Services, config: Config, log: (msg: string, err?: unknown) => void): Koa {
+/**
+ * The Koa application over `services` (no listening, no database lifecycle).
+ * @param ready the readiness check behind `GET /readyz` (`GET /healthz` and `/readyz` are mounted only with it)
+ * @param metrics request durations, and `GET /metrics` when `config.metricsToken` is set (`observability/http.ts`)
+ */
+export function createKoa(
+  services: Services,
+  config: Config,
+  logger: Logger,
+  ready?: () => Promise<Readiness>,
+  metrics: Metrics | null = null,
+): Koa {
   // `maxIpsCount`: only the entries our own proxies appended (the rightmost ones) count; a client can write
   // anything to the left of them, and the first entry was spoofable (per-IP limits, fraud checks by IP).
   const koa = new Koa({ proxy: config.proxyHops > 0, maxIpsCount: config.proxyHops });
   koa.silent = true;
-  koa.use(errorMiddleware(log));
+  koa.use(noSniff);
+  // Request id, log context and duration of every request, around the error middleware (the status it answers).
+  koa.use(observeRequests({ logger, metrics }));
+  koa.use(errorMiddleware(logger));
 
   // Highest-traffic first: every router in front of a route matches the path against its own routes.
   // biome-ignore lint/suspicious/noExplicitAny: each router has a state type of its own; Koa only mounts them
   const publicRouters: Router<any>[] = [
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
+    ...(ready ? [healthRoutes(ready)] : []),
     staticRoutes(),
     openApiRoutes(config.publicUrl, '0.1.0'),
     partnerRoutes(services.partner, {
@@ -96,6 +135,8 @@ export function createKoa(services: Services, config: Config, log: (msg: string,
     partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
   ];
   for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
+  // Without METRICS_TOKEN there is no /metrics at all (a 404), see observability/http.ts.
+  if (metrics && config.metricsToken) koa.use(metricsRoutes(metrics, config.metricsToken).routes());
   koa.use(async (ctx, next) => {
     if (ctx.path.startsWith('/api/v1/')) ctx.set('Cache-Control', 'no-store');
     await next();
@@ -138,13 +179,13 @@ export interface RunningApp {
  * @throws from `start()` when PostgreSQL cannot be reached or a migration fails (everything started is stopped)
  */
 export function createApp(config: Config, opts: AppOptions = {}) {
-  const log =
-    opts.log ??
-    ((msg: string, err?: unknown) => {
-      if (config.logLevel === 'silent') return;
-      if (err) console.error(`[partnerkit] ${msg}:`, err);
-      else if (config.logLevel === 'info') console.log(`[partnerkit] ${msg}`);
-    });
+  const logger =
+    opts.logger ??
+    (opts.log
+      ? createLogger({ level: 'info', destination: functionDestination(opts.log) })
+      : createLogger({ level: config.logLevel }));
+  // For the modules that take a `(msg, err?)` function (pool, embedded PostgreSQL, stored secrets).
+  const log = logFunction(logger);
   let postgres: PostgresServer | null = null;
   let database: DatabaseHandle | null = null;
   let server: http.Server | null = null;
@@ -169,7 +210,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       services = null;
     }
     if (scheduler) {
-      await scheduler.stop().catch((err) => log('stopping Agenda failed', err));
+      await scheduler.stop().catch((err) => logger.error({ err }, 'stopping Agenda failed'));
       scheduler = null;
     }
     if (database) {
@@ -184,22 +225,30 @@ export function createApp(config: Config, opts: AppOptions = {}) {
 
   async function start(): Promise<RunningApp> {
     try {
-      postgres = await resolvePostgres(config.databaseUrl, config.dataDir, (l) => log(l));
-      database = openDatabase(postgres.url);
+      postgres = await resolvePostgres(config.databaseUrl, config.dataDir, (l, err) => log(l, err));
+      database = openDatabase(postgres.url, 20, { log });
       const applied = await migrateToLatest(database.db);
-      if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
-      services = createServices(database.db, config, { ...opts, log });
+      if (applied.length) logger.info({ migrations: applied }, `migrations applied: ${applied.join(', ')}`);
+      const db = database.db;
+      const metrics = createMetrics({ inboxBacklog: () => countBacklog(db) });
+      services = createServices(database.db, config, { ...opts, logger, metrics });
+      // Plain-text secrets of an older version are encrypted now; a wrong SECRET_KEY stops the start here.
+      await services.programSecrets.prepare(log);
       if (config.jobs) {
         scheduler = createScheduler({
           pool: database.pool,
           commissions: services.commissions,
           payouts: services.payouts,
           stripeWebhooks: services.stripeWebhooks,
-          log,
+          logger,
+          metrics,
         });
         await scheduler.start();
+      } else {
+        // No scheduler here (its start runs the same pass): stored events left due are processed now all the same.
+        void services.stripeWebhooks.resume();
       }
-      const koa = createKoa(services!, config, log);
+      const koa = createKoa(services!, config, logger, readinessCheck(database.db, MIGRATION_NAMES), metrics);
       server = http.createServer(koa.callback());
       server.keepAliveTimeout = 65_000;
       await new Promise<void>((resolve, reject) => {

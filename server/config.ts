@@ -8,10 +8,15 @@
  * - `PORT`          HTTP port, default 3000 (0 = any free port, used by tests)
  * - `HOST`          interface to bind, default `0.0.0.0`
  * - `PUBLIC_URL`    the origin merchants and affiliates reach us at, default `http://localhost:<PORT>`
- * - `SECRET_KEY`    at least 32 characters; unset = generated once and kept in `DATA_DIR/secret.key`
+ * - `SECRET_KEY`    at least 32 characters; unset = generated once and kept in `DATA_DIR/secret.key`; stored Stripe
+ *                   keys and webhook secrets are encrypted with keys derived from it (`secrets.ts`)
+ * - `SECRET_KEY_PREVIOUS` the key before a rotation: still opens stored secrets until `secrets rotate` re-encrypts them
  * - `SMTP_URL`      optional mail transport for partner e-mails
  * - `JOBS`          `on` (default) runs Agenda workers in this process, `off` does not
- * - `LOG_LEVEL`     `silent` | `error` | `info` (default `info`)
+ * - `LOG_LEVEL`     `silent` | `fatal` | `error` | `warn` | `info` (default) | `debug` (adds one line per request) |
+ *                   `trace`; logs are JSON lines on stdout (`observability/logger.ts`)
+ * - `METRICS_TOKEN` at least 16 printable characters: `GET /metrics` answers with `Authorization: Bearer <token>`;
+ *                   unset = no `/metrics` at all (404): metrics are off by default (`observability/http.ts`)
  * - `TRUST_PROXY`   `on` (= `1`) behind one load balancer, `N` behind N proxies (a CDN in front of a load balancer:
  *                   `2`): the client IP is the Nth `X-Forwarded-For` entry from the right, the one our own proxies
  *                   wrote; entries further left are the client's own words (default `off`)
@@ -20,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from './observability/logger.ts';
 
 const envSchema = z.object({
   DATABASE_URL: z
@@ -31,9 +37,16 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  SECRET_KEY_PREVIOUS: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.string().optional(),
   JOBS: z.enum(['on', 'off']).default('on'),
-  LOG_LEVEL: z.enum(['silent', 'error', 'info']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .max(200, 'must be at most 200 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
   TRUST_PROXY: z
     .union([z.enum(['on', 'off']), z.string().regex(/^[1-9]$/, 'must be on, off or a number of proxies (1-9)')])
     .default('off'),
@@ -48,11 +61,15 @@ export interface Config {
   readonly host: string;
   /** Origin without trailing slash, e.g. `http://localhost:3000`. */
   readonly publicUrl: string;
-  /** Server secret: signs partner tokens and session cookies. */
+  /** Server secret: the stored Stripe keys and webhook secrets are encrypted with keys derived from it (`secrets.ts`). */
   readonly secretKey: string;
+  /** The secret before a rotation (`SECRET_KEY_PREVIOUS`), or null: opens stored secrets, never seals new ones. */
+  readonly secretKeyPrevious: string | null;
   readonly smtpUrl: string | null;
   readonly jobs: boolean;
-  readonly logLevel: 'silent' | 'error' | 'info';
+  readonly logLevel: LogLevel;
+  /** Bearer token of `GET /metrics`, or null: no metrics endpoint. */
+  readonly metricsToken: string | null;
   /** Proxies in front of us whose `X-Forwarded-For` entries we trust (0 = none: the socket's peer address). */
   readonly proxyHops: number;
 }
@@ -85,9 +102,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     publicUrl,
     secretKey: e.SECRET_KEY ?? developmentSecret(dataDir),
+    secretKeyPrevious: e.SECRET_KEY_PREVIOUS ?? null,
     smtpUrl: e.SMTP_URL ?? null,
     jobs: e.JOBS === 'on',
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN ?? null,
     proxyHops: e.TRUST_PROXY === 'off' ? 0 : e.TRUST_PROXY === 'on' ? 1 : Number(e.TRUST_PROXY),
   });
 }

@@ -4,6 +4,7 @@
  */
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createApp } from './app.ts';
+import { createLogger } from './observability/logger.ts';
 
 let config: Config;
 try {
@@ -16,14 +17,16 @@ try {
   throw err;
 }
 
-const app = createApp(config);
+// JSON lines on stdout (`LOG_LEVEL`); only the start-up banner below is plain text, for the person who ran it.
+const logger = createLogger({ level: config.logLevel });
+const app = createApp(config, { logger });
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  console.log(`[partnerkit] ${signal}: shutting down`);
+  logger.info({ signal }, `${signal}: shutting down`);
   const timer = setTimeout(() => {
-    console.error('[partnerkit] shutdown took longer than 20 s; exiting');
+    logger.fatal('shutdown took longer than 20 s; exiting');
     process.exit(1);
   }, 20_000);
   timer.unref();
@@ -31,7 +34,7 @@ async function shutdown(signal: string) {
     await app.stop();
     process.exit(0);
   } catch (err) {
-    console.error('[partnerkit] shutdown failed:', err);
+    logger.fatal({ err }, 'shutdown failed');
     process.exit(1);
   }
 }
@@ -53,7 +56,8 @@ try {
 Create a program:    npm run cli -- program create --name "Acme" --website https://acme.test --json`);
   void running;
 } catch (err) {
-  console.error('[partnerkit] failed to start:', err instanceof ConfigError ? err.message : err);
+  if (err instanceof ConfigError) logger.fatal(`failed to start: ${err.message}`);
+  else logger.fatal({ err }, 'failed to start');
   await app.stop().catch(() => {});
   process.exit(1);
 }

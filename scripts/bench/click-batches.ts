@@ -67,7 +67,7 @@ try {
 
   let seq = 0;
   async function row(callers: number, print: boolean): Promise<void> {
-    const ingest = createClickIngest({ db, now: () => new Date(), log: () => {} });
+    const ingest = createClickIngest({ db, now: () => new Date() });
     const [pg0, batches0, cpu0, t0] = [postgresCpuMs(), batches, process.cpuUsage(), performance.now()];
     let sent = 0;
     const caller = async () => {

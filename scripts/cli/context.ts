@@ -34,7 +34,11 @@ export function createCliContext(env: Record<string, string | undefined>): CliCo
       const handle = openDatabase(pg.url, 4);
       try {
         await migrateToLatest(handle.db);
-        return await fn(createServices(handle.db, config), handle.db);
+        const services = createServices(handle.db, config);
+        // As the server does at start-up: plain-text secrets of an older version are encrypted (no decryption here,
+        // so a command still runs when SECRET_KEY is wrong; `secrets rotate` reports such values).
+        await services.programSecrets.sweep({ reencrypt: false, plainOnly: true });
+        return await fn(services, handle.db);
       } finally {
         await handle.close();
         await pg.stop();

@@ -1,4 +1,4 @@
-/** `program create`, `program add-webhook-secret`. */
+/** `program create`, `program add-webhook-secret`, `program set-domains`. */
 import type { Command } from 'commander';
 import { print, type CliContext } from './context.ts';
 
@@ -33,5 +33,23 @@ export function registerProgramCommands(cli: Command, ctx: CliContext): void {
         await s.programs.addWebhookSecret(p.id, o.secret);
       });
       console.log('webhook secret added');
+    });
+  program
+    .command('set-domains')
+    .description(
+      "set the merchant's other root domains (the snippet's data-domains): their pages may send clicks, links may point at them",
+    )
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--domains <list>', 'comma-separated host names, e.g. shop-eu.com,shop.co.uk ("" clears the list)')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const domains = String(o.domains)
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean);
+      const settings = await ctx.withProgram(o.program, (s, p) =>
+        s.programs.updateSettings(p, { allowedDomains: domains }),
+      );
+      print({ id: settings.id, website: settings.website, allowedDomains: settings.allowedDomains }, Boolean(o.json));
     });
 }

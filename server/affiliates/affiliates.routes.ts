@@ -1,12 +1,13 @@
 /** Admin API: `/api/v1/affiliates` (+ `/:id`, `/:id/approve|reject|suspend|invite`). */
 import Router from '@koa/router';
-import { readJson } from '../http/input.ts';
+import { pathId, readJson } from '../http/input.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { PartnerService } from '../partner/partner.service.ts';
 import type { AffiliatesService } from './affiliates.service.ts';
 
 export function affiliatesRoutes(affiliates: AffiliatesService, partner: PartnerService): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/affiliates' });
+  router.param('id', pathId('Affiliate'));
 
   /** An approved affiliate without a password gets a one-time link to set one, also e-mailed when SMTP is set. */
   async function withSetPasswordLink<T extends { id: string; status: string; hasPassword: boolean }>(a: T) {

@@ -8,14 +8,14 @@ import type { Db } from '../db/database.ts';
 import type { AffiliateRow, AffiliateStatus, ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { parseInput, storableText } from '../http/input.ts';
 import * as repo from './affiliates.repository.ts';
 
 export const AFFILIATE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const createAffiliateInput = z.object({
   email: z.email().max(320),
-  name: z.string().trim().min(1).max(200),
+  name: storableText().trim().min(1).max(200),
   code: z.string().regex(AFFILIATE_CODE, 'must be 1-64 characters of A-Z a-z 0-9 _ -').optional(),
   status: z.enum(['pending', 'approved']).default('pending'),
 });

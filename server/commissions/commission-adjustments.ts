@@ -1,14 +1,14 @@
 /**
  * Commission adjustments when money goes back to the customer: refunds and disputes (Stripe handlers).
  *
- * The conversion row holds the facts (`refunded_amount`, `dispute_status`, `disputed_amount`, all in the
- * conversion's own net-of-tax minor units); `reconcileCommission` moves the conversion's commission to what
+ * The conversion row holds the facts (`refunded_amount`, `credited_amount` — credit notes given as credit or out
+ * of band —, `dispute_status`, `disputed_amount`, all in the conversion's own net-of-tax minor units); `reconcileCommission` moves the conversion's commission to what
  * those facts imply. It is a function of the facts, not of the events, so replaying an event, or receiving
  * events twice or out of order, changes nothing, and a dispute won after it was lost gives the money back.
  *
  * With `N` the conversion amount and `E` what the commission first earned (`amount + reversed_amount`):
- * - taken back for good: `prorate(E, refunded + (lost ? disputed : 0), N)` (the disputed part is capped at what
- *   is not refunded);
+ * - taken back for good: `prorate(E, refunded + (lost ? disputed : 0), N)`, where refunded counts refunds and
+ *   credit notes together, capped at `N` (the disputed part is capped at what is not refunded);
  * - at risk while a dispute is open: the disputed part of the rest.
  *
  * Before payment (status `pending` / `on_hold` / `approved` / `reversed`, no `payout_id`): the commission is
@@ -42,11 +42,12 @@ export interface AdjustmentResult {
 /** What the facts on the conversion say should be taken back, in commission minor units. */
 export function adjustmentTargets(
   earned: number,
-  c: Pick<ConversionRow, 'amount' | 'refunded_amount' | 'dispute_status' | 'disputed_amount'>,
+  c: Pick<ConversionRow, 'amount' | 'refunded_amount' | 'dispute_status' | 'disputed_amount'> &
+    Partial<Pick<ConversionRow, 'credited_amount'>>,
 ): { confirmed: number; atRisk: number } {
   const n = c.amount;
   if (n <= 0 || earned <= 0) return { confirmed: 0, atRisk: 0 };
-  const refunded = Math.min(c.refunded_amount, n);
+  const refunded = Math.min(c.refunded_amount + (c.credited_amount ?? 0), n);
   const disputed = Math.min(c.disputed_amount, n - refunded);
   const lost = c.dispute_status === 'lost' ? disputed : 0;
   const confirmed = prorate(earned, refunded + lost, n);

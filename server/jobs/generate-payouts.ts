@@ -6,8 +6,9 @@
  *
  * Job data (optional): `{ programId?: string, force?: boolean }`: `force` pays out now, off schedule.
  */
-import type { Agenda } from 'agenda';
+import type { Agenda, Job } from 'agenda';
 import type { PayoutsService } from '../payouts/payouts.service.ts';
+import { inJobContext, type Logger } from '../observability/logger.ts';
 
 export const GENERATE_PAYOUTS = 'generate-payouts';
 /** How often programs' schedules are checked: a payout is created at most this long after its occurrence. */
@@ -18,13 +19,16 @@ export interface GeneratePayoutsData {
   force?: boolean;
 }
 
-export function defineGeneratePayouts(agenda: Agenda, payouts: PayoutsService, log: (msg: string) => void): void {
-  agenda.define<GeneratePayoutsData>(GENERATE_PAYOUTS, async (job) => {
-    const data = job.attrs.data ?? {};
-    const { payouts: made, batches } = await payouts.generateDue({
-      programId: typeof data.programId === 'string' ? data.programId : undefined,
-      force: data.force === true,
-    });
-    if (made > 0) log(`generate-payouts: ${made} payout(s) created (batches ${batches.join(', ')})`);
-  });
+export function defineGeneratePayouts(agenda: Agenda, payouts: PayoutsService, logger: Logger): void {
+  agenda.define<GeneratePayoutsData>(
+    GENERATE_PAYOUTS,
+    inJobContext(GENERATE_PAYOUTS, async (job: Job<GeneratePayoutsData>) => {
+      const data = job.attrs.data ?? {};
+      const { payouts: made, batches } = await payouts.generateDue({
+        programId: typeof data.programId === 'string' ? data.programId : undefined,
+        force: data.force === true,
+      });
+      if (made > 0) logger.info(`generate-payouts: ${made} payout(s) created (batches ${batches.join(', ')})`);
+    }),
+  );
 }

@@ -11,7 +11,14 @@ import { APPROVE_COMMISSIONS, APPROVE_COMMISSIONS_EVERY, defineApproveCommission
 import type { PayoutsService } from '../payouts/payouts.service.ts';
 import { defineGeneratePayouts, GENERATE_PAYOUTS, GENERATE_PAYOUTS_EVERY } from './generate-payouts.ts';
 import type { StripeWebhooksService } from '../stripe/stripe-webhooks.service.ts';
-import { defineProcessStripeEvent, scheduleStripeSweep } from './process-stripe-event.ts';
+import {
+  defineProcessStripeEvent,
+  PROCESS_STRIPE_EVENT,
+  scheduleStripeSweep,
+  SWEEP_STRIPE_EVENTS,
+} from './process-stripe-event.ts';
+import { silentLogger, type Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 export interface Scheduler {
   agenda: Agenda;
@@ -21,26 +28,84 @@ export interface Scheduler {
   stop(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * `log(msg, err)` at most once per `everyMs` per message, then with how many were left out. A database outage
+ * makes Agenda fail every ~100 ms.
+ */
+function throttled(log: (msg: string, err: Error) => void, everyMs = 10_000): (msg: string, err: Error) => void {
+  const last = new Map<string, { at: number; skipped: number }>();
+  return (msg, err) => {
+    const now = Date.now();
+    const seen = last.get(msg);
+    if (seen && now - seen.at < everyMs) {
+      seen.skipped++;
+      return;
+    }
+    log(seen?.skipped ? `${msg} (${seen.skipped} more errors)` : msg, err);
+    last.set(msg, { at: now, skipped: 0 });
+  };
+}
+
+/**
+ * Agenda over `deps.pool` with the app's jobs defined; errors of the database (LISTEN connection, job locking) are
+ * logged, never thrown (see inside).
+ */
 export function createScheduler(deps: {
   pool: pg.Pool;
   commissions: CommissionsService;
   payouts?: PayoutsService;
   stripeWebhooks?: StripeWebhooksService;
-  log: (msg: string) => void;
+  /** Job lines carry `job` and `jobId` (`inJobContext`); default: nothing is logged. */
+  logger?: Logger;
+  /** Where failed runs are counted (`partnerkit_job_failures_total`); unset counts none. */
+  metrics?: Metrics | null;
+  /** How often due jobs are looked for (Agenda's `processEvery`: ms or e.g. `'30 seconds'`), default 30 s; tests poll faster. */
+  processEvery?: number | string;
 }): Scheduler {
-  const backend = new PostgresBackend({ pool: deps.pool });
-  // The LISTEN connection's errors are emitted on the channel: without a listener one crashed the process
-  // (seen at shutdown, when PostgreSQL ends the connection Agenda had just released). The channel reconnects by
-  // itself; polling (`processEvery`) covers the gap.
-  backend.notificationChannel?.on('error', (err) => deps.log(`Agenda notification channel: ${err.message}`));
+  const logger = deps.logger ?? silentLogger;
+  // `agenda_jobs` is made by migration 0012 (under the migrator's lock): the backend's own DDL, run by every
+  // process on every start outside any lock, collided when several started at once and left `start()` hanging.
+  const backend = new PostgresBackend({ pool: deps.pool, ensureSchema: false });
+  // PostgreSQL going away must never crash the process (node_modules/@agendajs/postgres-backend, agenda 6.2):
+  // - The LISTEN connection (`PostgresNotificationChannel`, a client checked out of our pool) has an 'error' handler
+  //   that re-emits on the channel and, if it was connected, releases the client destroyed and schedules a reconnect;
+  //   each failed reconnect emits 'error' again and retries (`connect()` resets the attempt count, so it retries every
+  //   ~100 ms and never gives up) until PostgreSQL is back, when LISTEN resumes by itself. Without a listener on the
+  //   channel, its 'error' was uncaught. Polling (`processEvery`) covers the gap.
+  // - Agenda itself emits 'error' when locking or running a job fails on the database (`JobProcessor`); it has a
+  //   no-op listener of its own (`agenda/dist/index.js`), so those failures went unseen. Jobs run again on the next
+  //   poll.
+  // Both are logged at most once per 10 s (with a count), and the channel's state changes are logged.
+  const channel = backend.notificationChannel;
+  const logError = throttled((msg, err) => logger.warn({ err }, `${msg}: ${err.message}`));
+  channel?.on('error', (err: Error) => logError('Agenda notification channel', err));
+  let lastState = channel?.state;
+  channel?.on('stateChange', (state) => {
+    if (state === 'connected' && (lastState === 'reconnecting' || lastState === 'error'))
+      logger.info('Agenda notification channel: LISTEN connection re-established');
+    else if (state === 'reconnecting' && lastState === 'connected')
+      logger.warn('Agenda notification channel: LISTEN connection lost; reconnecting until the database is back');
+    lastState = state;
+  });
   const agenda = new Agenda({
     backend,
-    processEvery: '30 seconds',
+    processEvery: deps.processEvery ?? '30 seconds',
     defaultLockLifetime: 5 * 60_000,
   });
-  defineApproveCommissions(agenda, deps.commissions, deps.log);
-  if (deps.payouts) defineGeneratePayouts(agenda, deps.payouts, deps.log);
-  if (deps.stripeWebhooks) defineProcessStripeEvent(agenda, deps.stripeWebhooks, deps.log);
+  agenda.on('error', (err: Error) => logError('Agenda', err));
+  defineApproveCommissions(agenda, deps.commissions, logger);
+  if (deps.payouts) defineGeneratePayouts(agenda, deps.payouts, logger);
+  if (deps.stripeWebhooks) defineProcessStripeEvent(agenda, deps.stripeWebhooks, logger);
+  // A run that threw, in this process (`remote`: another process's run, relayed by Agenda; that one counts it).
+  const jobs = [APPROVE_COMMISSIONS];
+  if (deps.payouts) jobs.push(GENERATE_PAYOUTS);
+  if (deps.stripeWebhooks) jobs.push(PROCESS_STRIPE_EVENT, SWEEP_STRIPE_EVENTS);
+  for (const job of jobs) deps.metrics?.jobFailures.inc({ job }, 0);
+  agenda.on('fail', (err, job, remote) => {
+    if (remote) return;
+    deps.metrics?.jobFailures.inc({ job: job.attrs.name });
+    logger.error({ err, job: job.attrs.name, jobId: String(job.attrs._id) }, `job ${job.attrs.name} failed`);
+  });
   let started = false;
   return {
     agenda,

@@ -17,11 +17,12 @@ export function listLinks(
   return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
 }
 
-/** A link by its global slug, with what a redirect needs. */
+/** A link by its global slug, with what a redirect needs (its program's site, to check the destination again). */
 export function findLinkBySlug(db: DbOrTrx, slug: string) {
   return db
     .selectFrom('links')
     .innerJoin('affiliates', 'affiliates.id', 'links.affiliate_id')
+    .innerJoin('programs', 'programs.id', 'links.program_id')
     .select([
       'links.id',
       'links.program_id',
@@ -30,6 +31,8 @@ export function findLinkBySlug(db: DbOrTrx, slug: string) {
       'links.destination_url',
       'affiliates.code',
       'affiliates.status as affiliate_status',
+      'programs.website',
+      'programs.allowed_domains',
     ])
     .where('links.slug', '=', slug)
     .executeTakeFirst();

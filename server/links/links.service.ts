@@ -4,28 +4,50 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { getDomain } from 'tldts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { LinkRow, ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { idFilter, idText, isStorableText, NOT_STORABLE, parseInput, storableText } from '../http/input.ts';
+import { isUrlOnSites } from '../http/registrable-domain.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import * as repo from './links.repository.ts';
 
+/** Whether the URL carries no userinfo (`user:pass@`). Unparsable URLs pass here: `z.url` refuses them. */
+function withoutUserinfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username === '' && u.password === '';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * zod: a link destination as a merchant or an affiliate writes it — an http(s) URL of at most 2,048 characters,
+ * storable (`isStorableText`), without userinfo: `https://user:pass@acme.test` would hand credentials to every
+ * visitor, and `https://acme.test@evil.test` is a phishing pattern. Whether it is on the merchant's site is
+ * `isMerchantUrl`'s question.
+ */
+export const destinationUrlInput = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .max(2048)
+  .refine(isStorableText, NOT_STORABLE)
+  .refine(withoutUserinfo, 'must not contain a user name or password');
+
 export const createLinkInput = z.object({
-  affiliateId: z.string().min(1).max(100),
+  affiliateId: idText,
   slug: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
     .optional(),
-  destinationUrl: z.url({ protocol: /^https?$/ }).optional(),
-  campaign: z.string().trim().min(1).max(100).optional(),
+  destinationUrl: destinationUrlInput.optional(),
+  campaign: storableText().trim().min(1).max(100).optional(),
 });
 
 export const listLinksInput = z.object({
-  affiliateId: z.string().max(100).optional(),
+  affiliateId: idFilter,
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -41,20 +63,13 @@ export interface Link {
 }
 
 /**
- * True when `url` is on the program's own site: same registrable domain as its website or as one of its
- * allowed domains (so `www.`, `app.` and `shop.` of the merchant all count).
+ * True when `url` is on the program's own site: same registrable domain (`http/registrable-domain.ts`, Public
+ * Suffix List with its private section) as its website or as one of its allowed domains, so `www.`, `app.` and
+ * `shop.` of the merchant count, and a sibling on shared hosting (`evil.myshopify.com` for a merchant on
+ * `acme.myshopify.com`) does not.
  */
 export function isMerchantUrl(program: Pick<ProgramRow, 'website' | 'allowed_domains'>, url: string): boolean {
-  let host: string;
-  try {
-    const u = new URL(url);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') return false;
-    host = u.hostname;
-  } catch {
-    return false;
-  }
-  const own = [new URL(program.website).hostname, ...program.allowed_domains].map((h) => getDomain(h) ?? h);
-  return own.includes(getDomain(host) ?? host);
+  return isUrlOnSites(url, [new URL(program.website).hostname, ...program.allowed_domains]);
 }
 
 export function createLinksService(deps: { db: Db; config: Config }) {

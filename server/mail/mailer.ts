@@ -9,6 +9,7 @@
  */
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
 
 export interface Mail {
   to: string;
@@ -44,15 +45,16 @@ function parseSmtpUrl(smtpUrl: string, publicUrl: string): { url: string; from: 
   }
 }
 
-export function createMailer(
-  config: Pick<Config, 'smtpUrl' | 'publicUrl'>,
-  log: (msg: string, err?: unknown) => void,
-): Mailer {
+/** @param logger where unsent messages (no `SMTP_URL`) and send failures are written */
+export function createMailer(config: Pick<Config, 'smtpUrl' | 'publicUrl'>, logger: Logger): Mailer {
   if (!config.smtpUrl) {
     return {
       configured: false,
       async send(mail) {
-        log(`mail (SMTP_URL not set, not sent) to ${mail.to}: ${mail.subject}\n${mail.text}`);
+        logger.info(
+          { mailTo: mail.to, subject: mail.subject },
+          `mail (SMTP_URL not set, not sent) to ${mail.to}: ${mail.subject}\n${mail.text}`,
+        );
         return false;
       },
       close() {},
@@ -73,7 +75,7 @@ export function createMailer(
         await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text });
         return true;
       } catch (err) {
-        log(`sending mail to ${mail.to} failed`, err);
+        logger.error({ err, mailTo: mail.to }, `sending mail to ${mail.to} failed`);
         return false;
       }
     },

@@ -18,6 +18,21 @@ export function insertToken(
   return db.insertInto('partner_tokens').values(row).execute();
 }
 
+/**
+ * The affiliate of an unused, unexpired token and its status, without locking (a cheap look-up by hash, so
+ * unknown tokens are refused before any password hashing), or undefined.
+ */
+export function findUsableToken(db: DbOrTrx, tokenHash: string, now: Date) {
+  return db
+    .selectFrom('partner_tokens as t')
+    .innerJoin('affiliates as a', 'a.id', 't.affiliate_id')
+    .select(['t.affiliate_id', 'a.status'])
+    .where('t.token_hash', '=', tokenHash)
+    .where('t.used_at', 'is', null)
+    .where('t.expires_at', '>', now)
+    .executeTakeFirst();
+}
+
 /** Lock an unused, unexpired token (one-time use under concurrency). */
 export function lockUsableToken(db: DbOrTrx, tokenHash: string, now: Date) {
   return db
@@ -109,21 +124,50 @@ export function setPasswordHash(db: DbOrTrx, affiliateId: string, passwordHash: 
     .execute();
 }
 
+// `locked_until IS NOT NULL` in SET means a lock that has ended (WHERE keeps out live ones): the count restarts.
+const RESERVE_LOGIN_SQL = namedStatement(
+  'partner_reserve_login',
+  `UPDATE affiliates SET
+     failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END,
+     locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END) >= $2::int
+                         THEN $4::timestamptz END
+   WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $3::timestamptz)
+   RETURNING failed_logins`,
+);
+
 /**
- * Count one failed login; at `threshold` consecutive failures lock the account until `lockUntil` and start
- * counting again (so after a lockout ends the next `threshold` failures lock it again). One UPDATE, so
- * concurrent failures are all counted.
+ * Take one login attempt of the account BEFORE its password is verified, in one UPDATE: the row lock orders
+ * concurrent attempts (in any number of processes) and each re-checks the lock on the row as the one before it
+ * left it, so of a parallel burst exactly the attempts that fit before `threshold` get through.
+ * - unlocked (or its lock has ended, which starts a new count): `failed_logins` + 1; the attempt that reaches
+ *   `threshold` sets `locked_until = lockUntil` and still goes on to be verified (it may be the right password,
+ *   which clears the count and the lock, `clearFailedLogins`); every attempt after it is refused;
+ * - locked: nothing changes and the attempt is refused.
+ * An attempt whose password turns out wrong needs no second write: it was counted here.
+ * @returns the count after this attempt, or null when the account is locked (or gone): refuse without verifying
  */
-export function recordFailedLogin(db: DbOrTrx, affiliateIds: string[], threshold: number, lockUntil: Date) {
-  if (affiliateIds.length === 0) return Promise.resolve();
-  return db
-    .updateTable('affiliates')
-    .set((eb) => ({
-      failed_logins: sql<number>`CASE WHEN ${eb.ref('failed_logins')} + 1 >= ${threshold} THEN 0 ELSE ${eb.ref('failed_logins')} + 1 END`,
-      locked_until: sql<Date | null>`CASE WHEN ${eb.ref('failed_logins')} + 1 >= ${threshold} THEN ${lockUntil}::timestamptz ELSE ${eb.ref('locked_until')} END`,
-    }))
-    .where('id', 'in', affiliateIds)
-    .execute();
+export async function reserveLoginAttempt(
+  db: DbOrTrx,
+  affiliateId: string,
+  threshold: number,
+  now: Date,
+  lockUntil: Date,
+): Promise<number | null> {
+  const { rows } = await db.executeQuery<{ failed_logins: number }>(
+    CompiledQuery.raw(RESERVE_LOGIN_SQL, [affiliateId, threshold, now, lockUntil]),
+  );
+  return rows[0]?.failed_logins ?? null;
+}
+
+/** When the account's lock ends (null: not locked at `now`). */
+export async function lockedUntil(db: DbOrTrx, affiliateId: string, now: Date): Promise<Date | null> {
+  const row = await db
+    .selectFrom('affiliates')
+    .select('locked_until')
+    .where('id', '=', affiliateId)
+    .where('locked_until', '>', now)
+    .executeTakeFirst();
+  return row?.locked_until ?? null;
 }
 
 export function clearFailedLogins(db: DbOrTrx, affiliateId: string) {
@@ -206,19 +250,19 @@ const FUNNEL_SQL = namedStatement(
   'partner_funnel',
   `SELECT
      (SELECT coalesce(sum(clicks), 0)::bigint FROM affiliate_daily_clicks WHERE affiliate_id = $1) AS clicks,
-     coalesce(sum(referrals), 0)::bigint AS leads,
      coalesce(sum(referrals) FILTER (WHERE status = 'customer'), 0)::bigint AS customers
    FROM affiliate_referral_totals WHERE affiliate_id = $1`,
 );
 
 /**
  * Clicks (from the daily rollup `affiliate_daily_clicks`, kept by the click ingest in the same statement as
- * the clicks, migration 0005), leads (referrals that reached `lead` or `customer`) and customers (status
- * `customer`) of one affiliate, from `affiliate_referral_totals` (kept by triggers whenever a referral enters or
- * leaves those statuses, migration 0007). A few rows whatever the number of clicks and referrals.
+ * the clicks, migration 0005) and customers (status `customer`) of one affiliate, from `affiliate_referral_totals`
+ * (kept by triggers whenever a referral enters or leaves `lead`/`customer`, migration 0007). A few rows whatever the
+ * number of clicks and referrals. Leads are not counted here: `leadCount` (`programs/stats.repository.ts`) is the
+ * one definition, shared with the admin API.
  */
 export async function funnelCounts(db: DbOrTrx, affiliateId: string) {
-  const { rows } = await db.executeQuery<{ clicks: number; leads: number; customers: number }>(
+  const { rows } = await db.executeQuery<{ clicks: number; customers: number }>(
     CompiledQuery.raw(FUNNEL_SQL, [affiliateId]),
   );
   return numbers(rows[0]!);

@@ -20,7 +20,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import { stringify } from 'csv-stringify/sync';
 import { AppError, ForbiddenError, UnauthorizedError } from '../errors.ts';
-import { readJson } from '../http/input.ts';
+import { pathId, readJson } from '../http/input.ts';
 import {
   assertCsrf,
   SESSION_TTL_DAYS,
@@ -101,6 +101,12 @@ export function partnerRoutes(
   const router = new Router<PartnerState>({ prefix: '/api/v1/partner' });
   const authenticated = partnerAuthenticated(partner, opts.publicUrl);
   router.use(sameOriginGuard(opts.publicUrl));
+  // A commission or payout id that cannot be an id (`%00`, `%ff`…) is answered as an unknown one, before any query.
+  const commissionId = pathId('Commission');
+  const payoutId = pathId('Payout');
+  router.param('id', (id, ctx, next) =>
+    (ctx.path.startsWith('/api/v1/partner/payouts/') ? payoutId : commissionId)(id, ctx, next),
+  );
 
   const setSessionCookie = (ctx: Context, value: string, maxAgeSeconds: number) => {
     ctx.append(

@@ -8,9 +8,9 @@
  * (`AuthenticatedPartner`), never from the request, and every query filters on it; an id that belongs to
  * another affiliate is answered like an unknown one (404).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { BoundedRateLimiter } from '../http/bounded-rate-limiter.ts';
+import { consumeAll, sharedRateLimiter } from '../http/shared-rate-limiter.ts';
 import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -32,11 +32,12 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { hashSecret, newId, newSecret } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { idFilter, isStorableText, NOT_STORABLE, parseInput, storableText } from '../http/input.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import { AFFILIATE_CODE, referralLink } from '../affiliates/affiliates.service.ts';
 import { findProgramById } from '../programs/programs.repository.ts';
-import { isMerchantUrl } from '../links/links.service.ts';
+import { leadCount } from '../programs/stats.repository.ts';
+import { destinationUrlInput, isMerchantUrl } from '../links/links.service.ts';
 import { insertLink } from '../links/links.repository.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { minimumPayout } from '../payouts/payouts.service.ts';
@@ -55,6 +56,11 @@ export const SESSION_TTL_DAYS = 30;
 /** Consecutive failed logins that lock an account, and for how long (OWASP: lock out, but not forever). */
 export const LOCKOUT_THRESHOLD = 10;
 export const LOCKOUT_MINUTES = 15;
+/** Failed logins per e-mail + IP, and per IP across e-mails (credential stuffing), per `LOCKOUT_MINUTES`. */
+export const LOGIN_FAILURES_PER_EMAIL_IP = 2 * LOCKOUT_THRESHOLD;
+export const LOGIN_FAILURES_PER_IP = 100;
+/** Set-password / reset-link submissions per IP per hour that name no usable token. */
+export const TOKEN_FAILURES_PER_IP = 20;
 /** Links an affiliate may create (slugs are global; this bounds squatting). */
 export const MAX_LINKS_PER_AFFILIATE = 200;
 /** Rows in one CSV export. */
@@ -72,12 +78,12 @@ export const setPasswordInput = z.object({
 export const loginInput = z.object({
   email: z.email().max(320),
   password: z.string().min(1).max(1000),
-  program: z.string().max(100).optional(),
+  program: idFilter,
 });
 
 export const resetRequestInput = z.object({
   email: z.email().max(320),
-  program: z.string().max(100).optional(),
+  program: idFilter,
 });
 
 export const changePasswordInput = z.object({
@@ -86,14 +92,15 @@ export const changePasswordInput = z.object({
 });
 
 export const applyInput = z.object({
-  name: z.string().trim().min(1, 'is required').max(200),
+  name: storableText().trim().min(1, 'is required').max(200),
   email: z.email().max(320),
   website: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2048)
+    .refine(isStorableText, NOT_STORABLE)
     .optional()
     .or(z.literal('').transform(() => undefined)),
-  promotionMethod: z.string().trim().min(1, 'is required').max(2000),
+  promotionMethod: storableText().trim().min(1, 'is required').max(2000),
 });
 
 const programIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'is not a program id');
@@ -103,11 +110,8 @@ export const createLinkInput = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
     .optional(),
-  destinationUrl: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .max(2048)
-    .optional(),
-  campaign: z.string().trim().min(1).max(100).optional(),
+  destinationUrl: destinationUrlInput.optional(),
+  campaign: storableText().trim().min(1).max(100).optional(),
 });
 
 export const pageInput = z.object({
@@ -164,7 +168,7 @@ export function isValidIban(raw: string): boolean {
 const paypalDetails = z.object({ email: z.email().max(320) });
 const bankDetails = z
   .object({
-    accountHolder: z.string().trim().min(1, 'is required').max(200),
+    accountHolder: storableText().trim().min(1, 'is required').max(200),
     iban: z
       .string()
       .max(50)
@@ -190,7 +194,7 @@ const bankDetails = z
       .regex(/^[0-9 -]{5,20}$/, 'is not a routing number')
       .optional()
       .or(z.literal('')),
-    bankName: z.string().trim().max(200).optional(),
+    bankName: storableText().trim().max(200).optional(),
     country: z
       .string()
       .trim()
@@ -362,8 +366,8 @@ function nextPayoutRun(program: ProgramRow, at: Date): string | null {
   }
 }
 
-/** Keys each partner-form limiter remembers at most (~2 MB each). */
-const LIMITER_MAX_KEYS = 10_000;
+/** An e-mail address as a rate-limit key: lower-cased and hashed (the table keeps no typed-in addresses). */
+const emailKey = (email: string) => createHash('sha256').update(email.toLowerCase()).digest('base64url').slice(0, 22);
 
 function throwRateLimited(msBeforeNext: number, message = 'Too many attempts; try again later'): never {
   throw new RateLimitedError(message, Math.max(1, Math.ceil(msBeforeNext / 1000)));
@@ -372,19 +376,28 @@ function throwRateLimited(msBeforeNext: number, message = 'Too many attempts; tr
 export function createPartnerService(deps: { db: Db; config: Config; mailer: Mailer; now?: () => Date }) {
   const { db, config, mailer } = deps;
   const now = deps.now ?? (() => new Date());
-  // Failed logins per e-mail + IP, and per IP across e-mails (credential stuffing): the per-account lockout
-  // in the database (LOCKOUT_THRESHOLD) trips first for known accounts; these also cover unknown e-mails.
-  // Each limiter remembers at most LIMITER_MAX_KEYS keys (a flood of distinct addresses cannot grow memory past it).
-  const loginPerEmailIp = new BoundedRateLimiter({
-    points: 2 * LOCKOUT_THRESHOLD,
+  // Every limit here is counted in PostgreSQL (`rate_limits`, migration 0012), so it holds across all processes on
+  // this database, and each attempt is counted BEFORE the work it guards (argon2, mail), so a parallel burst
+  // stops at the limit. Login failures per e-mail + IP, and per IP across e-mails (credential stuffing): the
+  // per-account lockout (LOCKOUT_THRESHOLD, on the affiliate row) trips first for known accounts; these also cover
+  // unknown e-mails. A login that succeeds gives its points back.
+  const loginPerEmailIp = sharedRateLimiter(db, {
+    keyPrefix: 'login_email_ip',
+    points: LOGIN_FAILURES_PER_EMAIL_IP,
     duration: LOCKOUT_MINUTES * 60,
-    maxKeys: LIMITER_MAX_KEYS,
+    prune: true,
   });
-  const loginPerIp = new BoundedRateLimiter({ points: 100, duration: LOCKOUT_MINUTES * 60, maxKeys: LIMITER_MAX_KEYS });
+  const loginPerIp = sharedRateLimiter(db, {
+    keyPrefix: 'login_ip',
+    points: LOGIN_FAILURES_PER_IP,
+    duration: LOCKOUT_MINUTES * 60,
+  });
+  // Set-password and reset-link submissions per IP (a used link gives its point back).
+  const tokenPerIp = sharedRateLimiter(db, { keyPrefix: 'token_ip', points: TOKEN_FAILURES_PER_IP, duration: 3600 });
   // Public forms: applications and reset requests per IP; reset mails per e-mail address.
-  const applyPerIp = new BoundedRateLimiter({ points: 10, duration: 3600, maxKeys: LIMITER_MAX_KEYS });
-  const resetPerIp = new BoundedRateLimiter({ points: 20, duration: 3600, maxKeys: LIMITER_MAX_KEYS });
-  const resetPerEmail = new BoundedRateLimiter({ points: 3, duration: 3600, maxKeys: LIMITER_MAX_KEYS });
+  const applyPerIp = sharedRateLimiter(db, { keyPrefix: 'apply_ip', points: 10, duration: 3600 });
+  const resetPerIp = sharedRateLimiter(db, { keyPrefix: 'reset_ip', points: 20, duration: 3600 });
+  const resetPerEmail = sharedRateLimiter(db, { keyPrefix: 'reset_email', points: 3, duration: 3600 });
 
   async function createSession(affiliateId: string, client: ClientInfo): Promise<SessionInfo> {
     const sessionId = newSecret('ps');
@@ -468,16 +481,18 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
   const overviewOf = coalesced(async (affiliateId: string) => {
     const at = now();
     // Independent reads on separate connections: the overview takes as long as the slowest, not the sum.
-    const [program, funnel, sales, money] = await Promise.all([
+    const [program, funnel, leads, sales, money] = await Promise.all([
       repo.programOfAffiliate(db, affiliateId),
       repo.funnelCounts(db, affiliateId),
+      // The same function as the admin API's `/api/v1/stats`: one definition of a lead.
+      leadCount(db, { affiliateId }),
       repo.salesByCurrency(db, affiliateId),
       repo.moneyByCurrency(db, affiliateId, new Date(at.getTime() + MATURING_DAYS * DAY_MS)),
     ]);
     if (!program) throw new UnauthorizedError('Log in first', 'not_logged_in');
     return {
       clicks: funnel.clicks,
-      leads: funnel.leads,
+      leads,
       customers: funnel.customers,
       conversions: sales.reduce((sum, x) => sum + x.n, 0),
       conversionRate: funnel.clicks > 0 ? funnel.customers / funnel.clicks : null,
@@ -576,10 +591,8 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
       const data = parseInput(applyInput, input);
       const program = await findProgramById(db, id);
       if (!program) throw new NotFoundError('Program', 'unknown_program');
-      if (client.ip)
-        await applyPerIp
-          .consume(client.ip)
-          .catch((r) => throwRateLimited(r.msBeforeNext ?? 3_600_000, 'Too many applications from this address'));
+      const wait = client.ip ? await consumeAll([[applyPerIp, client.ip]]) : null;
+      if (wait !== null) throwRateLimited(wait, 'Too many applications from this address');
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
           await repo.insertApplication(db, {
@@ -617,12 +630,20 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
 
     /**
      * Consume a set-password or reset token, store the argon2id hash, clear any lockout, end the affiliate's
-     * other sessions and log in.
-     * @throws ValidationError (weak password); UnauthorizedError `invalid_token` (unknown, used or expired);
-     *   ForbiddenError `affiliate_not_approved` when the affiliate was suspended since
+     * other sessions and log in. Each submission first takes a point of the per-IP limit
+     * (`TOKEN_FAILURES_PER_IP` an hour, shared in PostgreSQL; a used link gives it back), and a token that is
+     * unknown, used or expired is refused by a look-up of its hash, before any argon2 hashing.
+     * @throws ValidationError (weak password); UnauthorizedError `invalid_token` (unknown, used or expired, or the
+     *   affiliate cannot log in); RateLimitedError (429, `Retry-After`)
      */
     async setPassword(input: unknown, client: ClientInfo): Promise<SessionInfo> {
       const data = parseInput(setPasswordInput, input);
+      const ipKey = client.ip ?? '';
+      const wait = await consumeAll([[tokenPerIp, ipKey]]);
+      if (wait !== null) throwRateLimited(wait, 'Too many attempts with set-password links; try again later');
+      const usable = await repo.findUsableToken(db, hashSecret(data.token), now());
+      if (!usable) throw new UnauthorizedError('This link is invalid, already used or expired', 'invalid_token');
+      if (usable.status !== 'approved') throw new UnauthorizedError('This account cannot log in', 'invalid_token');
       const passwordHash = await hashPassword(data.password);
       const affiliateId = await db.transaction().execute(async (trx) => {
         const token = await repo.lockUsableToken(trx, hashSecret(data.token), now());
@@ -634,71 +655,69 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
         await repo.deleteAffiliateSessions(trx, token.affiliate_id);
         return token.affiliate_id;
       });
+      await tokenPerIp.reward(ipKey, 1);
       return createSession(affiliateId, client);
     },
 
     /**
      * Log in with e-mail and password. The same e-mail may be an affiliate of several programs: `program`
      * picks one; otherwise the first approved affiliate whose password matches.
-     * Lockout: `LOCKOUT_THRESHOLD` consecutive failures lock the account for `LOCKOUT_MINUTES` (a correct
-     * password is refused meanwhile; a reset link unlocks it); per e-mail + IP and per IP limits also apply.
+     * Every attempt is counted before its argon2 verification, atomically in PostgreSQL (so across processes):
+     * - per e-mail + IP (`LOGIN_FAILURES_PER_EMAIL_IP`) and per IP (`LOGIN_FAILURES_PER_IP`) per `LOCKOUT_MINUTES`;
+     *   a successful login gives its points back, so only failures use them up;
+     * - per account: `LOCKOUT_THRESHOLD` consecutive failures lock it for `LOCKOUT_MINUTES`
+     *   (`repo.reserveLoginAttempt`); a correct password is refused meanwhile; a success clears the count; a reset
+     *   link unlocks it. Of a parallel burst of wrong passwords exactly `LOCKOUT_THRESHOLD` are verified.
      * @throws UnauthorizedError `invalid_credentials`; RateLimitedError (429, `Retry-After`)
      */
     async login(input: unknown, client: ClientInfo): Promise<SessionInfo> {
       const data = parseInput(loginInput, input);
-      const emailKey = `${data.email.toLowerCase()}|${client.ip ?? ''}`;
+      const emailIpKey = `${emailKey(data.email)}|${client.ip ?? ''}`;
       const ipKey = client.ip ?? '';
-      for (const [limiter, key] of [
-        [loginPerEmailIp, emailKey],
+      const wait = await consumeAll([
+        [loginPerEmailIp, emailIpKey],
         [loginPerIp, ipKey],
-      ] as const) {
-        const state = await limiter.get(key);
-        if (state && state.remainingPoints <= 0)
-          throwRateLimited(state.msBeforeNext, 'Too many failed logins; try again later or reset your password');
-      }
+      ]);
+      if (wait !== null) throwRateLimited(wait, 'Too many failed logins; try again later or reset your password');
       const at = now();
+      const lockUntil = new Date(at.getTime() + LOCKOUT_MINUTES * MINUTE_MS);
       const candidates = (await affiliatesRepo.findAffiliatesByEmail(db, data.email, data.program)).filter(
         (a) => a.status === 'approved' && a.password_hash,
       );
-      const locked = candidates.filter((a) => a.locked_until && a.locked_until > at);
-      if (candidates.length > 0 && locked.length === candidates.length) {
-        const until = Math.min(...locked.map((a) => a.locked_until!.getTime()));
-        throwRateLimited(until - at.getTime(), 'Too many failed logins; try again later or reset your password');
-      }
-      const open = candidates.filter((a) => !locked.includes(a));
-      for (const a of open) {
+      let refused = 0;
+      for (const a of candidates) {
+        // Counted first: a parallel burst cannot all be verified before the first failure is recorded.
+        if ((await repo.reserveLoginAttempt(db, a.id, LOCKOUT_THRESHOLD, at, lockUntil)) === null) {
+          refused++;
+          continue;
+        }
         if (await verifyPassword(a.password_hash!, data.password)) {
-          await loginPerEmailIp.delete(emailKey);
           await repo.clearFailedLogins(db, a.id);
+          await Promise.all([loginPerEmailIp.delete(emailIpKey), loginPerIp.reward(ipKey, 1)]);
           return createSession(a.id, client);
         }
       }
+      if (candidates.length > 0 && refused === candidates.length) {
+        const until = await Promise.all(candidates.map((a) => repo.lockedUntil(db, a.id, at)));
+        const soonest = Math.min(...until.map((u) => u?.getTime() ?? lockUntil.getTime()));
+        // From now, not from `at`: a parallel attempt that read the clock later may have set the lock.
+        throwRateLimited(soonest - now().getTime(), 'Too many failed logins; try again later or reset your password');
+      }
       if (candidates.length === 0) await verifyPassword(await decoyHash(), data.password);
-      await repo.recordFailedLogin(
-        db,
-        open.map((a) => a.id),
-        LOCKOUT_THRESHOLD,
-        new Date(at.getTime() + LOCKOUT_MINUTES * MINUTE_MS),
-      );
-      await loginPerEmailIp.penalty(emailKey, 1);
-      await loginPerIp.penalty(ipKey, 1);
       throw new UnauthorizedError('Wrong email or password', 'invalid_credentials');
     },
 
     /**
      * "Forgot your password": e-mail a one-time reset link (valid `RESET_PASSWORD_TTL_MINUTES`) to every
      * approved affiliate with this e-mail (in `program` when given). Same answer whether or not the e-mail
-     * is known. At most 3 mails per address per hour.
+     * is known. At most 3 mails per address per hour. Both limits are counted in PostgreSQL (every process).
      * @throws ValidationError; RateLimitedError (20 requests per IP per hour)
      */
     async requestPasswordReset(input: unknown, client: ClientInfo): Promise<{ sent: true }> {
       const data = parseInput(resetRequestInput, input);
-      if (client.ip) await resetPerIp.consume(client.ip).catch((r) => throwRateLimited(r.msBeforeNext ?? 3_600_000));
-      const withinQuota = await resetPerEmail.consume(data.email.toLowerCase()).then(
-        () => true,
-        () => false,
-      );
-      if (!withinQuota) return { sent: true };
+      const wait = client.ip ? await consumeAll([[resetPerIp, client.ip]]) : null;
+      if (wait !== null) throwRateLimited(wait);
+      if ((await consumeAll([[resetPerEmail, emailKey(data.email)]])) !== null) return { sent: true };
       const affiliates = (await affiliatesRepo.findAffiliatesByEmail(db, data.email, data.program)).filter(
         (a) => a.status === 'approved',
       );
@@ -789,7 +808,8 @@ export function createPartnerService(deps: { db: Db; config: Config; mailer: Mai
 
     /**
      * The affiliate's numbers (counts; money in minor units per currency):
-     * - `clicks`; `leads` (referrals that reached `lead` or `customer`); `customers` (referrals with status
+     * - `clicks`; `leads` (referred visitors who signed up, once per person: `leadCount` in `programs/stats.repository.ts`,
+     *   the admin API's definition too); `customers` (referrals with status
      *   `customer`); `conversions` (sale conversions);
      * - `conversionRate` = customers ÷ clicks (0..1), null without clicks;
      * - `revenue`: referred sales net of refunds;

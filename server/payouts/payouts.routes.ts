@@ -6,7 +6,7 @@
  *   `POST /api/v1/partner/payouts/request`.
  */
 import Router from '@koa/router';
-import { readJson } from '../http/input.ts';
+import { pathId, readJson } from '../http/input.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import { partnerAuthenticated, type PartnerState } from '../partner/partner.routes.ts';
 import type { PartnerService } from '../partner/partner.service.ts';
@@ -14,6 +14,7 @@ import type { PayoutsService } from './payouts.service.ts';
 
 export function payoutsRoutes(payouts: PayoutsService): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/payouts' });
+  router.param('id', pathId('Payout'));
   router.get('/', async (ctx) => {
     ctx.body = { data: await payouts.list(ctx.state.program, ctx.query) };
   });

@@ -17,7 +17,7 @@ import type { Db, DbOrTrx } from '../db/database.ts';
 import type { AffiliateRow, PayoutMethod, PayoutRow, PayoutStatus, ProgramRow } from '../db/schema.ts';
 import { AppError, ConflictError, NotFoundError, UnprocessableError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { idFilter, idText, parseInput, storableText } from '../http/input.ts';
 import { currencyExponent } from '../commissions/money.ts';
 import { findAffiliateById } from '../affiliates/affiliates.repository.ts';
 import { findProgramById } from '../programs/programs.repository.ts';
@@ -25,7 +25,9 @@ import { paypalPayoutsCsv, wiseBatchCsv, type ExportRow } from './payout-exports
 import type { StripeEndpoint } from '../stripe/stripe-api.ts';
 import { sendTransfer, stripeClient } from './stripe-transfers.ts';
 import * as repo from './payouts.repository.ts';
+import type { ProgramSecrets } from '../programs/program-secrets.ts';
 import { lockAffiliate } from '../affiliates/affiliates.repository.ts';
+import { silentLogger, type Logger } from '../observability/logger.ts';
 
 const PAYOUT_METHODS = ['paypal', 'bank_transfer', 'store_credit', 'check', 'stripe_connect'] as const;
 const currencyCode = z
@@ -35,7 +37,7 @@ const currencyCode = z
 
 export const createPayoutInput = z
   .object({
-    affiliateId: z.string().min(1).max(100),
+    affiliateId: idText,
     currency: currencyCode.optional(),
     /** Minor units; default: the whole balance. Commissions settle whole, so it must be reachable exactly. */
     amount: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
@@ -45,26 +47,26 @@ export const createPayoutInput = z
   .strict();
 
 export const requestPayoutInput = z.object({ currency: currencyCode.optional() }).strict();
-export const completePayoutInput = z.object({ reference: z.string().trim().min(1).max(255) }).strict();
-export const failPayoutInput = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+export const completePayoutInput = z.object({ reference: storableText().trim().min(1).max(255) }).strict();
+export const failPayoutInput = z.object({ reason: storableText().trim().min(1).max(500) }).strict();
 
 export const listPayoutsInput = z.object({
   status: z.enum(['pending', 'processing', 'completed', 'failed']).optional(),
-  affiliateId: z.string().max(100).optional(),
-  batchId: z.string().max(100).optional(),
+  affiliateId: idFilter,
+  batchId: idFilter,
   currency: currencyCode.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
 
 export const balancesInput = z.object({
-  affiliateId: z.string().max(100).optional(),
+  affiliateId: idFilter,
   currency: currencyCode.optional(),
 });
 
 export const exportPayoutsInput = z.object({
   format: z.enum(['paypal', 'wise']),
-  batchId: z.string().max(100).optional(),
+  batchId: idFilter,
   currency: currencyCode.optional(),
   status: z.enum(['pending', 'processing']).default('pending'),
 });
@@ -232,11 +234,13 @@ export function createPayoutsService(deps: {
   db: Db;
   now?: () => Date;
   stripeEndpoint?: StripeEndpoint;
-  log?: (msg: string, err?: unknown) => void;
+  logger?: Logger;
+  /** Opens the program's stored (encrypted) Stripe API key for Connect transfers. */
+  programSecrets: ProgramSecrets;
 }) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? (() => {});
+  const logger = deps.logger ?? silentLogger;
 
   /**
    * Create one payout for a (locked) affiliate and currency from its unsettled commissions, inside `trx`.
@@ -501,7 +505,10 @@ export function createPayoutsService(deps: {
         try {
           occurrence = duePayoutOccurrence(program, at);
         } catch (err) {
-          log(`generate-payouts: program ${program.id} has an invalid payout schedule`, err);
+          logger.error(
+            { err, programId: program.id },
+            `generate-payouts: program ${program.id} has an invalid payout schedule`,
+          );
           continue;
         }
         if (!occurrence && !opts.force) continue;
@@ -558,7 +565,7 @@ export function createPayoutsService(deps: {
       if (started.done || started.payout.method !== 'stripe_connect') return toPayout(started.payout);
 
       const p = started.payout;
-      const outcome = await sendTransfer(stripeClient(program.stripe_api_key!, deps.stripeEndpoint), {
+      const outcome = await sendTransfer(stripeClient(deps.programSecrets.apiKey(program)!, deps.stripeEndpoint), {
         payoutId: p.id,
         affiliateId: p.affiliate_id,
         amount: p.amount,
@@ -567,7 +574,10 @@ export function createPayoutsService(deps: {
         retry: started.retry,
       });
       if (outcome.status === 'unknown') {
-        log(`payout ${p.id}: Stripe transfer outcome unknown (${outcome.reason}); it stays processing`);
+        logger.warn(
+          { payoutId: p.id, reason: outcome.reason },
+          `payout ${p.id}: Stripe transfer outcome unknown (${outcome.reason}); it stays processing`,
+        );
         throw new AppError(
           502,
           'stripe_unavailable',
@@ -580,8 +590,10 @@ export function createPayoutsService(deps: {
 
     /**
      * The money has been sent: `pending`/`processing → completed` with the payment reference; its commissions
-     * become `paid`. Completing again returns the payout unchanged.
-     * @throws NotFoundError; ConflictError `invalid_transition` (failed payouts)
+     * become `paid`. Completing again with the same reference returns the payout unchanged (a retry); with another
+     * reference it is refused: the payout was paid once, under the first reference.
+     * @throws NotFoundError; ConflictError `invalid_transition` (failed payouts), `already_completed` (completed
+     *   with another reference)
      */
     async complete(
       program: ProgramRow,
@@ -594,7 +606,13 @@ export function createPayoutsService(deps: {
       const row = await db.transaction().execute(async (trx) => {
         const p = await repo.lockPayout(trx, program.id, id);
         if (!p) throw new NotFoundError('Payout');
-        if (p.status === 'completed') return p;
+        if (p.status === 'completed') {
+          if (p.reference === reference) return p;
+          throw new ConflictError(
+            `This payout was already completed with another reference (${p.reference})`,
+            'already_completed',
+          );
+        }
         if (p.status === 'failed') throw new ConflictError('Cannot complete a failed payout', 'invalid_transition');
         const at = now();
         const done = await repo.updatePayout(trx, p.id, {

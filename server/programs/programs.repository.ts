@@ -41,7 +41,7 @@ export function findProgramByApiKeyHash(db: DbOrTrx, keyHash: string) {
     .executeTakeFirst();
 }
 
-/** Unrevoked webhook secrets of a program, newest first. */
+/** Unrevoked webhook secrets of a program, newest first, as stored (sealed: `program-secrets.ts` opens them). */
 export async function listWebhookSecrets(db: DbOrTrx, programId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('stripe_webhook_secrets')
@@ -58,4 +58,78 @@ export async function updateProgram(db: DbOrTrx, id: string, patch: Updateable<P
   if (Object.keys(patch).length === 0)
     return db.selectFrom('programs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   return db.updateTable('programs').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+/** A stored secret column value, for sealing and rotation (`program-secrets.ts`). */
+export interface StoredSecretRow {
+  kind: 'stripe_api_key' | 'stripe_webhook_secret';
+  /** `programs.id` for an API key, `stripe_webhook_secrets.id` for a webhook secret. */
+  id: string;
+  programId: string;
+  value: string;
+}
+
+/**
+ * One page (by id, after `afterId`) of the stored secrets of `kind`, revoked webhook secrets included;
+ * `plainOnly`: only values not sealed yet (not `v1:…`).
+ */
+export async function pageStoredSecrets(
+  db: DbOrTrx,
+  kind: StoredSecretRow['kind'],
+  afterId: string,
+  limit: number,
+  plainOnly: boolean,
+): Promise<StoredSecretRow[]> {
+  if (kind === 'stripe_api_key') {
+    let q = db
+      .selectFrom('programs')
+      .select(['id', 'stripe_api_key'])
+      .where('stripe_api_key', 'is not', null)
+      .where('id', '>', afterId);
+    if (plainOnly) q = q.where('stripe_api_key', 'not like', 'v1:%');
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({ kind, id: r.id, programId: r.id, value: r.stripe_api_key! }));
+  }
+  let q = db.selectFrom('stripe_webhook_secrets').select(['id', 'program_id', 'secret']).where('id', '>', afterId);
+  if (plainOnly) q = q.where('secret', 'not like', 'v1:%');
+  const rows = await q.orderBy('id').limit(limit).execute();
+  return rows.map((r) => ({ kind, id: r.id, programId: r.program_id, value: r.secret }));
+}
+
+/**
+ * Replace a stored secret's value, only if it still is `from` (a concurrent change wins; nothing is overwritten).
+ * @returns whether the row was changed
+ */
+export async function replaceStoredSecret(
+  db: DbOrTrx,
+  row: Pick<StoredSecretRow, 'kind' | 'id'>,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  const res =
+    row.kind === 'stripe_api_key'
+      ? await db
+          .updateTable('programs')
+          .set({ stripe_api_key: to })
+          .where('id', '=', row.id)
+          .where('stripe_api_key', '=', from)
+          .executeTakeFirst()
+      : await db
+          .updateTable('stripe_webhook_secrets')
+          .set({ secret: to })
+          .where('id', '=', row.id)
+          .where('secret', '=', from)
+          .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Lock the program's row against concurrent secret changes (`FOR NO KEY UPDATE`); false when it does not exist. */
+export async function lockProgramForSecrets(trx: DbOrTrx, programId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('programs')
+    .select('id')
+    .where('id', '=', programId)
+    .forNoKeyUpdate()
+    .executeTakeFirst();
+  return row !== undefined;
 }

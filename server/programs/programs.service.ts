@@ -7,13 +7,15 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
 import { newId, newSecret, hashSecret } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { isStorableText, NOT_STORABLE, parseInput, storableText } from '../http/input.ts';
 import { stripeApiKeyInput } from '../stripe/stripe-settings.service.ts';
+import { registrableDomain } from '../http/registrable-domain.ts';
+import type { ProgramSecrets } from './program-secrets.ts';
 import * as repo from './programs.repository.ts';
 
 export const createProgramInput = z.object({
-  name: z.string().trim().min(1).max(200),
-  website: z.url({ protocol: /^https?$/ }),
+  name: storableText().trim().min(1).max(200),
+  website: z.url({ protocol: /^https?$/ }).refine(isStorableText, NOT_STORABLE),
   currency: z
     .string()
     .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
@@ -78,10 +80,36 @@ const cronSchedule = z
     'must be a 5-field cron expression, e.g. "0 0 1 * *"',
   );
 
+/** The most other domains one program may name in `allowedDomains`. */
+export const MAX_ALLOWED_DOMAINS = 20;
+
+/**
+ * `allowedDomains`: at most MAX_ALLOWED_DOMAINS host names (`shop-eu.com`, `www.shop-eu.com`), each stored as its
+ * registrable domain (`http/registrable-domain.ts`, Public Suffix List with its private section), lower-cased and
+ * without repeats, since that is what the `Origin` and link checks compare. Refused: what is not a host name, IP
+ * addresses, `localhost`, and public suffixes themselves (`co.uk`, `github.io`: they would allow every site on them).
+ */
+export const allowedDomainsInput = z
+  .array(
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .max(253)
+      .regex(z.regexes.hostname, 'must be a host name, e.g. shop-eu.com')
+      .refine(
+        (host) => registrableDomain(host) !== null,
+        'must be a registrable domain, e.g. shop-eu.com (not an IP address, localhost or a public suffix such as co.uk)',
+      )
+      .transform((host) => registrableDomain(host)!),
+  )
+  .max(MAX_ALLOWED_DOMAINS)
+  .transform((domains) => [...new Set(domains)]);
+
 /** What the merchant may change with `PATCH /api/v1/program`; omitted fields stay as they are. */
 export const updateSettingsInput = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: storableText().trim().min(1).max(200),
     defaultRateBps: z.number().int().min(0).max(10_000),
     cookieDays: z.number().int().min(1).max(3650),
     holdDays: z.number().int().min(0).max(3650),
@@ -94,6 +122,11 @@ export const updateSettingsInput = z
      * payouts need it to have `transfers` write access too. null removes it.
      */
     stripeApiKey: stripeApiKeyInput.nullable(),
+    /**
+     * The merchant's other root domains (the snippet's `data-domains`): their pages may send clicks (`Origin`
+     * check) and links may point at them. Replaces the list; `[]` clears it.
+     */
+    allowedDomains: allowedDomainsInput,
   })
   .partial()
   .strict();
@@ -118,8 +151,9 @@ export function toProgramSettings(p: ProgramRow): ProgramSettings {
   };
 }
 
-export function createProgramsService(deps: { db: Db; config: Config }) {
-  const { db, config } = deps;
+/** @param deps.programSecrets seals the Stripe key and webhook secrets before they are stored (`program-secrets.ts`) */
+export function createProgramsService(deps: { db: Db; config: Config; programSecrets: ProgramSecrets }) {
+  const { db, config, programSecrets } = deps;
   return {
     /**
      * Create a program with the defaults (10 % = 1000 bp, 30-day cookie window, 30-day hold period,
@@ -144,13 +178,7 @@ export function createProgramsService(deps: { db: Db; config: Config }) {
           key_hash: hashSecret(apiKey),
           key_prefix: apiKey.slice(0, 12),
         });
-        if (data.stripeWebhookSecret) {
-          await repo.insertWebhookSecret(trx, {
-            id: newId('whs'),
-            program_id: program.id,
-            secret: data.stripeWebhookSecret,
-          });
-        }
+        if (data.stripeWebhookSecret) await programSecrets.addWebhookSecret(program.id, data.stripeWebhookSecret, trx);
         return program;
       });
       return {
@@ -162,10 +190,13 @@ export function createProgramsService(deps: { db: Db; config: Config }) {
       };
     },
 
-    /** Add a Stripe webhook signing secret (several may be active during rotation). */
+    /**
+     * Add a Stripe webhook signing secret (several may be active during rotation); stored encrypted, once.
+     * @throws ValidationError; NotFoundError `unknown_program`
+     */
     async addWebhookSecret(programId: string, secret: string): Promise<void> {
       parseInput(z.string().regex(/^whsec_\S+$/, 'must start with whsec_'), secret);
-      await repo.insertWebhookSecret(db, { id: newId('whs'), program_id: programId, secret });
+      await programSecrets.addWebhookSecret(programId, secret);
     },
 
     /** The program owning this API key, or undefined (revoked or unknown). */
@@ -181,8 +212,9 @@ export function createProgramsService(deps: { db: Db; config: Config }) {
       return repo.findProgramById(db, id);
     },
 
+    /** The program's active webhook signing secrets in plain text, newest first. @throws SecretDecryptionError */
     webhookSecrets(programId: string) {
-      return repo.listWebhookSecrets(db, programId);
+      return programSecrets.webhookSecrets(programId);
     },
 
     /** The program's settings (`GET /api/v1/program`). */
@@ -206,7 +238,10 @@ export function createProgramsService(deps: { db: Db; config: Config }) {
         ...(d.minPayoutAmount !== undefined ? { min_payout_amount: d.minPayoutAmount } : {}),
         ...(d.payoutSchedule !== undefined ? { payout_schedule: d.payoutSchedule.split(/\s+/).join(' ') } : {}),
         ...(d.fraudIpDailyLimit !== undefined ? { fraud_ip_daily_limit: d.fraudIpDailyLimit } : {}),
-        ...(d.stripeApiKey !== undefined ? { stripe_api_key: d.stripeApiKey } : {}),
+        ...(d.allowedDomains !== undefined ? { allowed_domains: d.allowedDomains } : {}),
+        ...(d.stripeApiKey !== undefined
+          ? { stripe_api_key: d.stripeApiKey === null ? null : programSecrets.sealApiKey(program.id, d.stripeApiKey) }
+          : {}),
       });
       return toProgramSettings(row);
     },

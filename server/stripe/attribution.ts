@@ -9,7 +9,9 @@
  * 6. metadata on the subscription / customer fetched from the Stripe API, when the payload did not carry it and
  *    the program has a restricted key (after 4–5: a binding in our database was itself made from that metadata
  *    or from an earlier explicit attribution, so we spend an API call only when we know nothing);
- * 7. an affiliate's promotion code used at checkout (`affiliate_promotion_codes` → a referral is created);
+ * 7. an affiliate's promotion code used at checkout or on an invoice (`affiliate_promotion_codes` → a referral is
+ *    created); an invoice payload naming its discounts by id only is read again with the key
+ *    (`invoice-promotion-codes.ts`, `morePromotionCodeIds`);
  * 8. a lead recorded by the snippet (`partnerkit('lead', { email })`) with the customer's e-mail, whose
  *    attribution window was open when the payment happened.
  *
@@ -47,6 +49,8 @@ export interface PaymentFacts {
   /** undefined = the payload did not carry it (may be fetched); `{}` = none. */
   customerMetadata?: Record<string, string>;
   promotionCodeIds?: readonly string[];
+  /** More promotion codes, read only when nothing before source 7 attributed the payment (an API call). */
+  morePromotionCodeIds?: () => Promise<readonly string[]>;
   email?: string | null;
 }
 
@@ -113,7 +117,11 @@ export async function attributePayment(ctx: HandlerContext, f: PaymentFacts): Pr
     }
   }
 
-  const promo = await referrals.findPromotionCodeAffiliate(trx, program.id, f.promotionCodeIds ?? []);
+  const promo =
+    (await referrals.findPromotionCodeAffiliate(trx, program.id, f.promotionCodeIds ?? [])) ??
+    (f.morePromotionCodeIds
+      ? await referrals.findPromotionCodeAffiliate(trx, program.id, await f.morePromotionCodeIds())
+      : undefined);
   if (promo) {
     const created = await referrals.insertReferral(trx, {
       programId: program.id,

@@ -4,11 +4,12 @@
  */
 import Router from '@koa/router';
 import type { AdminState } from '../http/admin-auth.ts';
-import { readJson } from '../http/input.ts';
+import { pathId, readJson } from '../http/input.ts';
 import type { StripeSettingsService } from './stripe-settings.service.ts';
 
 export function promotionCodesRoutes(settings: StripeSettingsService): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/promotion-codes' });
+  router.param('id', pathId('Promotion code'));
   router.get('/', async (ctx) => {
     ctx.body = { data: await settings.listPromotionCodes(ctx.state.program, ctx.query) };
   });

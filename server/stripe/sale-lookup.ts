@@ -2,8 +2,10 @@
  * The sale conversion a charge belongs to, for refunds and disputes: by the charge id, its payment intent or
  * (payloads before 2025-03-31) its invoice. Since 2025-03-31 a charge no longer names its invoice and an invoice
  * no longer names its payment, so a subscription payment recorded from `invoice.paid` may be known only by its
- * invoice id: then we ask Stripe which invoice the payment intent paid (`GET /v1/invoice_payments`), and, for a
- * dispute that names only the charge, the charge's payment intent (`GET /v1/charges/:id`).
+ * invoice id until its `invoice_payment.paid` event links it to its payment intent (`handlers/invoice-payment-paid.ts`,
+ * which wakes the refunds and disputes waiting here). With a restricted key we also ask Stripe which invoice the
+ * payment intent paid (`GET /v1/invoice_payments`), and, for a dispute that names only the charge, the charge's
+ * payment intent (`GET /v1/charges/:id`).
  * The conversion is returned locked (`FOR UPDATE`).
  */
 import type { ConversionRow } from '../db/schema.ts';

@@ -1,12 +1,14 @@
 /**
  * The few Stripe API reads we make when a webhook payload lacks what we need, with the program's restricted
- * key (`programs.stripe_api_key`, e.g. `rk_live_…` with read access to customers, subscriptions, charges and
- * invoices). Each method answers null for an object Stripe does not have (404), and throws for anything else
+ * key (`programs.stripe_api_key`, e.g. `rk_live_…` with read access to customers, subscriptions, charges,
+ * invoices and Checkout Sessions — the last for a session's line items and for which session a payment intent
+ * belongs to). Each method answers null for an object Stripe does not have (404), and throws for anything else
  * (bad key, rate limit, network), so the event is retried with backoff and the error is kept on the inbox row.
  *
  * Calls go through the official `stripe` client; `endpoint` points it elsewhere (tests use a loopback fake of
  * Stripe's API through the client's `host` / `port` / `protocol` options).
- * Sources: https://docs.stripe.com/keys#limit-access, https://docs.stripe.com/api/invoice-payment/list
+ * Sources: https://docs.stripe.com/keys#limit-access, https://docs.stripe.com/api/invoice-payment/list,
+ * https://docs.stripe.com/api/checkout/sessions/line_items, https://docs.stripe.com/api/checkout/sessions/list
  */
 import Stripe from 'stripe';
 import { LRUCache } from 'lru-cache';
@@ -15,6 +17,7 @@ import {
   charge,
   customer,
   invoicePayment,
+  stripeRef,
   subscription,
   type Charge,
   type Customer,
@@ -35,7 +38,46 @@ export interface StripeReader {
   charge(id: string): Promise<Charge | null>;
   /** The invoice a payment intent paid (2025+ payloads no longer say it on the charge). */
   invoiceForPaymentIntent(paymentIntentId: string): Promise<string | null>;
+  /**
+   * A Checkout Session's line items (`GET /v1/checkout/sessions/:id/line_items`, every page): price, product and
+   * what the line was paid excluding tax (`amount_total − amount_tax`, minor units). Null when Stripe has no such
+   * session.
+   */
+  checkoutLineItems(sessionId: string): Promise<CheckoutLineItem[] | null>;
+  /** The Checkout Session that created a payment intent (`GET /v1/checkout/sessions?payment_intent=`), or null. */
+  checkoutSessionForPaymentIntent(paymentIntentId: string): Promise<string | null>;
+  /**
+   * Promotion codes of an invoice's discounts (`GET /v1/invoices/:id?expand[]=discounts`), for payloads that carry
+   * discounts as ids only. Empty when Stripe has no such invoice.
+   */
+  invoicePromotionCodes(invoiceId: string): Promise<string[]>;
 }
+
+/** One Checkout line item as the rules engine uses it. */
+export interface CheckoutLineItem {
+  stripePriceId: string | null;
+  stripeProductId: string | null;
+  /** Minor units paid for the line, excluding tax. */
+  amount: number;
+}
+
+const lineItemPage = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      amount_total: z.number().int().min(0),
+      amount_tax: z.number().int().min(0).nullish(),
+      price: z.looseObject({ id: z.string(), product: stripeRef }).nullish(),
+    }),
+  ),
+  has_more: z.boolean().optional(),
+});
+const sessionList = z.looseObject({ data: z.array(z.looseObject({ id: z.string() })) });
+const invoiceWithDiscounts = z.looseObject({
+  id: z.string(),
+  discounts: z.array(z.union([z.string(), z.looseObject({ promotion_code: stripeRef.optional() })])).nullish(),
+});
+/** Pages of line items read at most (100 each): a session has at most a few hundred lines. */
+const MAX_LINE_ITEM_PAGES = 20;
 
 /** A Stripe API call failed for a reason other than "no such object"; the message is safe to store. */
 export class StripeApiError extends Error {
@@ -99,6 +141,44 @@ export function createStripeApi(endpoint?: StripeEndpoint) {
             stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: pi }, limit: 1 }),
           );
           return list?.data[0]?.invoice ?? null;
+        },
+        async checkoutLineItems(sessionId) {
+          const out: CheckoutLineItem[] = [];
+          let after: string | undefined;
+          for (let page = 0; page < MAX_LINE_ITEM_PAGES; page++) {
+            const res = await read(`GET /v1/checkout/sessions/${sessionId}/line_items`, lineItemPage, () =>
+              stripe.checkout.sessions.listLineItems(sessionId, {
+                limit: 100,
+                ...(after ? { starting_after: after } : {}),
+              }),
+            );
+            if (!res) return page === 0 ? null : out;
+            for (const l of res.data) {
+              out.push({
+                stripePriceId: l.price?.id ?? null,
+                stripeProductId: l.price?.product ?? null,
+                amount: Math.max(0, l.amount_total - (l.amount_tax ?? 0)),
+              });
+            }
+            const last = res.data.at(-1) as { id?: unknown } | undefined;
+            if (!res.has_more || typeof last?.id !== 'string') break;
+            after = last.id;
+          }
+          return out;
+        },
+        async checkoutSessionForPaymentIntent(pi) {
+          const list = await read('GET /v1/checkout/sessions', sessionList, () =>
+            stripe.checkout.sessions.list({ payment_intent: pi, limit: 1 }),
+          );
+          return list?.data[0]?.id ?? null;
+        },
+        async invoicePromotionCodes(invoiceId) {
+          const inv = await read(`GET /v1/invoices/${invoiceId}`, invoiceWithDiscounts, () =>
+            stripe.invoices.retrieve(invoiceId, { expand: ['discounts'] }),
+          );
+          return (inv?.discounts ?? []).flatMap((d) =>
+            typeof d !== 'string' && d.promotion_code ? [d.promotion_code] : [],
+          );
         },
       };
     },

@@ -7,8 +7,9 @@ import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { parseInput } from '../http/input.ts';
+import { idFilter, idText, parseInput, storableText } from '../http/input.ts';
 import { findAffiliate } from '../affiliates/affiliates.repository.ts';
+import type { ProgramSecrets } from '../programs/program-secrets.ts';
 
 /**
  * A restricted key (`rk_live_…` / `rk_test_…`, read access to customers, subscriptions, charges and invoices) or
@@ -20,16 +21,16 @@ export const stripeApiKeyInput = z
   .regex(/^(rk|sk)_(test|live)_[A-Za-z0-9]{8,}$/, 'must be a Stripe key (rk_live_… or rk_test_…)');
 
 export const createPromotionCodeInput = z.strictObject({
-  affiliateId: z.string().min(1).max(100),
+  affiliateId: idText,
   /** Stripe's id of the promotion code, `promo_…`. */
   stripePromotionCodeId: z
     .string()
     .regex(/^promo_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe promotion code id (promo_…)'),
   /** What customers type, e.g. JANE20. */
-  code: z.string().trim().min(1).max(200).optional(),
+  code: storableText().trim().min(1).max(200).optional(),
 });
 
-export const listPromotionCodesInput = z.object({ affiliateId: z.string().max(100).optional() });
+export const listPromotionCodesInput = z.object({ affiliateId: idFilter });
 
 export interface PromotionCode {
   id: string;
@@ -39,15 +40,16 @@ export interface PromotionCode {
   createdAt: string;
 }
 
-export function createStripeSettingsService(deps: { db: Db }) {
-  const { db } = deps;
+/** @param deps.programSecrets seals the API key before it is stored (`programs/program-secrets.ts`) */
+export function createStripeSettingsService(deps: { db: Db; programSecrets: ProgramSecrets }) {
+  const { db, programSecrets } = deps;
   return {
     /**
-     * Set (or clear with null) the program's Stripe API key.
+     * Set (or clear with null) the program's Stripe API key; it is stored encrypted (`server/secrets.ts`).
      * @throws ValidationError for a value that is not a Stripe key; NotFoundError `unknown_program`
      */
     async setApiKey(programId: string, key: string | null): Promise<void> {
-      const value = key === null ? null : parseInput(stripeApiKeyInput, key);
+      const value = key === null ? null : programSecrets.sealApiKey(programId, parseInput(stripeApiKeyInput, key));
       const res = await db
         .updateTable('programs')
         .set({ stripe_api_key: value })

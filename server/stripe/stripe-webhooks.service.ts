@@ -15,9 +15,13 @@
  *    not recorded yet) is retried with backoff (`RETRY_DELAYS_MS`) by the Agenda job `process-stripe-event`,
  *    and, whatever happens to that job, by the `sweep-stripe-events` job that processes every due inbox row
  *    (it also covers a crash between the acknowledgement and processing). After `MAX_ATTEMPTS` a failing event
- *    is `failed` (status + error on the row) and stays re-processable (`npm run cli -- stripe replay`); a refund
- *    that never found its sale is `ignored` (most refunds are of sales no affiliate referred).
- * 4. A sale recorded wakes the refunds and disputes waiting for its Stripe ids at once.
+ *    is `failed` (status + error on the row) and stays re-processable (`npm run cli -- stripe replay`); so is a
+ *    deferred event that never found what it waited for (a refund or dispute whose sale never came), unless its
+ *    handler says that is the usual answer (`giveUp: 'ignored'`: an invoice of a subscription nobody referred).
+ * 4. A sale recorded (or a customer bound) wakes the events waiting for its Stripe ids at once, whatever their
+ *    status: refunds, disputes, `invoice_payment.paid` links, invoices of a subscription whose checkout came later.
+ * 5. Start-up (`resume`, run by the scheduler) processes the stored events left due at once, and a redelivery of a
+ *    stored event not processed yet makes it due now, instead of both waiting for the minute sweep.
  *
  * Events of types we do not handle are stored already `ignored` (`unhandled_type`): acknowledged, kept, no work.
  *
@@ -38,6 +42,7 @@ import type { Db } from '../db/database.ts';
 import type { ProgramRow, StripeEventStatus } from '../db/schema.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import * as programsRepo from '../programs/programs.repository.ts';
+import type { ProgramSecrets } from '../programs/program-secrets.ts';
 import { saleExistsForAny } from '../conversions/conversions.repository.ts';
 import { stripeEventEnvelope, type StripeEventEnvelope } from './stripe-objects.ts';
 import { handlerFor } from './handlers/index.ts';
@@ -46,10 +51,12 @@ import { createStripeApi, type StripeApi } from './stripe-api.ts';
 import { createInboxWriter } from './inbox-writer.ts';
 import * as repo from './stripe-events.repository.ts';
 import type { InboxRef } from './stripe-events.repository.ts';
+import { silentLogger, type Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 /** Seconds a signed timestamp may be older than our clock (Stripe's default tolerance). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
-/** Attempts before an event is given up (`failed`, or `ignored` for a refund that never found its sale). */
+/** Attempts before an event is given up (`failed`, or its handler's `giveUp` for one that kept waiting). */
 export const MAX_ATTEMPTS = 8;
 /** Wait before attempt n + 1 after attempt n failed or was deferred: 2 s, 10 s, 1 min, 5 min, 30 min, 2 h, 6 h (≈ 9 h in all). */
 export const RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
@@ -101,33 +108,75 @@ const key = (r: InboxRef) => `${r.programId}\u0000${r.eventId}`;
 /** JSON escapes jsonb may refuse: NUL, and surrogates (a lone one is refused; pairs are let through here too). */
 const MAYBE_NOT_JSONB = /\\u(?:0000|d[89a-f])/i;
 
-/** A JSON string PostgreSQL's jsonb accepts: no NUL characters, no lone surrogates (hostile but signed bodies). */
-function jsonbSafe(value: unknown): string {
-  const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: PostgreSQL's jsonb refuses U+0000, so it is removed
-  const clean = (v: string) => v.replace(/\u0000/g, '').replace(loneSurrogate, '\uFFFD');
-  return JSON.stringify(value, (_key: string, v: unknown) => {
-    // Keys need cleaning too: rebuild objects whose keys are not clean.
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([kk, vv]) => [clean(kk), vv]));
+/**
+ * A JSON string PostgreSQL's jsonb accepts, for hostile but signed bodies: NUL characters removed and lone
+ * surrogates replaced by U+FFFD in every string and key; numbers jsonb cannot hold (non-finite) written as null.
+ * Iterative (an explicit stack of what is left to write; neither recursion nor `JSON.stringify` over the whole
+ * value, which recurses too), so nesting costs heap, never the call stack. The route already refuses bodies that
+ * nest deeper than `MAX_JSON_DEPTH` (`http/input.ts`); this holds at any depth.
+ */
+export function jsonbSafe(value: unknown): string {
+  const clean = (v: string) =>
+    JSON.stringify((v.replaceAll('\u0000', '') as unknown as { toWellFormed(): string }).toWellFormed());
+  const out: string[] = [];
+  const todo: ({ text: string } | { value: unknown })[] = [{ value }];
+  while (todo.length > 0) {
+    const item = todo.pop()!;
+    if ('text' in item) {
+      out.push(item.text);
+      continue;
     }
-    return typeof v === 'string' ? clean(v) : v;
-  });
+    const v = item.value;
+    if (typeof v === 'string') out.push(clean(v));
+    else if (typeof v === 'number') out.push(Number.isFinite(v) ? JSON.stringify(v) : 'null');
+    else if (typeof v === 'boolean') out.push(String(v));
+    else if (Array.isArray(v)) {
+      // Pushed in reverse: popped as `[`, v0, `,`, v1, …, `]`.
+      todo.push({ text: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        todo.push({ value: v[i] });
+        if (i > 0) todo.push({ text: ',' });
+      }
+      todo.push({ text: '[' });
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>);
+      todo.push({ text: '}' });
+      for (let i = entries.length - 1; i >= 0; i--) {
+        todo.push({ value: entries[i]![1] });
+        todo.push({ text: `${i > 0 ? ',' : ''}${clean(entries[i]![0])}:` });
+      }
+      todo.push({ text: '{' });
+    } else out.push('null');
+  }
+  return out.join('');
 }
 
 export function createStripeWebhooksService(deps: {
   db: Db;
   now?: () => Date;
-  log?: (msg: string, err?: unknown) => void;
+  /** Processing lines carry `stripeEventId` and `programId` (they run after the request that stored the event). */
+  logger?: Logger;
+  /** Where processing lag goes (`partnerkit_stripe_event_processing_lag_seconds`); unset records none. */
+  metrics?: Metrics | null;
   /** The Stripe API client factory (tests point it at a loopback fake). */
   stripeApi?: StripeApi;
   concurrency?: number;
   /** Acknowledgement pacing; default `ACK_PACING`. */
   ackPacing?: { lagMs: number; maxWaitMs: number };
+  /** Opens the program's stored (encrypted) webhook secrets and Stripe API key. */
+  programSecrets: ProgramSecrets;
 }) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? (() => {});
+  const logger = deps.logger ?? silentLogger;
+  const log = (ref: InboxRef, msg: string, err: unknown) =>
+    logger.error({ stripeEventId: ref.eventId, programId: ref.programId, err }, msg);
+  /** Record the lag of an attempt that settled its event (`retrying` and `skipped` did not). */
+  const settled = (status: AttemptResult, receivedAt: Date | undefined, at: Date): AttemptResult => {
+    if (receivedAt && (status === 'processed' || status === 'ignored' || status === 'failed'))
+      deps.metrics?.stripeProcessingLag.observe({ status }, Math.max(0, at.getTime() - receivedAt.getTime()) / 1000);
+    return status;
+  };
   const stripeApi = deps.stripeApi ?? createStripeApi();
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const pacing = deps.ackPacing ?? ACK_PACING;
@@ -186,7 +235,7 @@ export function createStripeWebhooksService(deps: {
     if (hit) return hit.secrets;
     const secrets = (async () => {
       const program = await programsRepo.findProgramById(db, programId);
-      return program ? programsRepo.listWebhookSecrets(db, programId) : null;
+      return program ? deps.programSecrets.webhookSecrets(programId) : null;
     })();
     secretsCache.set(programId, { secrets });
     secrets.catch(() => secretsCache.delete(programId));
@@ -256,7 +305,7 @@ export function createStripeWebhooksService(deps: {
       const state = { again: false };
       running.set(k, state);
       processEvent(ref)
-        .catch((err) => log(`stripe event ${ref.eventId}: processing could not be recorded`, err))
+        .catch((err) => log(ref, `stripe event ${ref.eventId}: processing could not be recorded`, err))
         .finally(() => {
           running.delete(k);
           if (state.again) enqueue(ref);
@@ -278,7 +327,9 @@ export function createStripeWebhooksService(deps: {
 
   function scheduleRetry(ref: InboxRef, delayMs: number): void {
     if (!retryScheduler) return; // the sweep job of a worker process picks it up when due
-    retryScheduler(ref, delayMs).catch((err) => log(`stripe event ${ref.eventId}: scheduling a retry failed`, err));
+    retryScheduler(ref, delayMs).catch((err) =>
+      log(ref, `stripe event ${ref.eventId}: scheduling a retry failed`, err),
+    );
   }
 
   /** Try every active secret; Stripe signs with each endpoint secret during a rotation. */
@@ -320,12 +371,14 @@ export function createStripeWebhooksService(deps: {
     const at = now();
     let outcome: HandlerOutcome;
     let attempts = 0;
+    let receivedAt: Date | undefined;
     try {
       const done = await processingTransaction(async (trx) => {
         // Claimed and recorded `processed` in one statement; another outcome is recorded over it below.
         const row = await repo.claimEvent(trx, ref, at, { ...opts, withPayload: !inHand });
         if (!row) return null;
         attempts = row.attempts;
+        receivedAt = row.received_at;
         let event: StripeEventEnvelope | null = inHand ?? null;
         if (!inHand) {
           const parsed = stripeEventEnvelope.safeParse(row.payload);
@@ -335,7 +388,10 @@ export function createStripeWebhooksService(deps: {
         const result: HandlerOutcome = !event
           ? { status: 'ignored', reason: 'malformed_event' }
           : handler
-            ? await handler({ trx, program, stripe: stripeApi.forKey(program.stripe_api_key), now: at }, event)
+            ? await handler(
+                { trx, program, stripe: stripeApi.forKey(deps.programSecrets.apiKey(program)), now: at },
+                event,
+              )
             : { status: 'ignored', reason: 'unhandled_type' };
         if (result.status !== 'processed')
           await repo.finishAttempt(trx, ref, attemptRecord(result, attempts, at), { count: false });
@@ -347,11 +403,15 @@ export function createStripeWebhooksService(deps: {
       return recordFailure(ref, err, at);
     }
     await afterCommit(program, ref, outcome, attempts, at);
-    return recordStatus(outcome, attempts);
+    return settled(recordStatus(outcome, attempts), receivedAt, at);
   }
 
+  /** Attempts a deferred event waits through before it gives up (its wake-up still runs it later). */
+  const deferralLimit = (o: HandlerOutcome & { status: 'deferred' }) =>
+    Math.min(o.maxAttempts ?? MAX_ATTEMPTS, MAX_ATTEMPTS);
+
   function recordStatus(o: HandlerOutcome, attempts: number): StripeEventStatus {
-    if (o.status === 'deferred') return attempts >= MAX_ATTEMPTS ? 'ignored' : 'retrying';
+    if (o.status === 'deferred') return attempts >= deferralLimit(o) ? (o.giveUp ?? 'failed') : 'retrying';
     return o.status;
   }
 
@@ -361,9 +421,9 @@ export function createStripeWebhooksService(deps: {
     if (o.status === 'ignored')
       return { status: 'ignored' as const, error: o.reason.slice(0, 1000), at, nextAttemptAt: null, waitingFor: null };
     // Deferred: keep `waiting_for` even after giving up, so a sale recorded later still wakes it.
-    if (attempts >= MAX_ATTEMPTS) {
+    if (attempts >= deferralLimit(o)) {
       return {
-        status: 'ignored' as const,
+        status: o.giveUp ?? ('failed' as const),
         error: `${o.reason} (gave up after ${attempts} attempts)`,
         at,
         nextAttemptAt: null,
@@ -381,7 +441,7 @@ export function createStripeWebhooksService(deps: {
 
   /** The transaction rolled back: count the attempt, keep the error, retry later or give up (`failed`). */
   async function recordFailure(ref: InboxRef, err: unknown, at: Date): Promise<AttemptResult> {
-    log(`stripe event ${ref.eventId} failed`, err);
+    log(ref, `stripe event ${ref.eventId} failed`, err);
     const message = String((err as Error)?.message ?? err).slice(0, 1000);
     const row = await repo.findEvent(db, ref.programId, ref.eventId);
     const attempts = (row?.attempts ?? 0) + 1;
@@ -395,7 +455,7 @@ export function createStripeWebhooksService(deps: {
       waitingFor: row?.waiting_for ?? null,
     });
     if (!give) scheduleRetry(ref, delay);
-    return give ? 'failed' : 'retrying';
+    return settled(give ? 'failed' : 'retrying', row?.received_at, at);
   }
 
   async function afterCommit(
@@ -411,8 +471,8 @@ export function createStripeWebhooksService(deps: {
     if (o.status === 'deferred') {
       // The sale may have committed between our read and our deferral (its wake-up then missed us): look again.
       if (await saleExistsForAny(db, program.id, o.waitingFor)) {
-        if (await repo.requeue(db, ref, at, ['retrying', 'ignored'])) enqueue(ref);
-      } else if (attempts < MAX_ATTEMPTS) {
+        if (await repo.requeue(db, ref, at, ['retrying', 'ignored', 'failed'])) enqueue(ref);
+      } else if (attempts < deferralLimit(o)) {
         scheduleRetry(ref, retryDelayMs(attempts));
       }
     }
@@ -484,8 +544,13 @@ export function createStripeWebhooksService(deps: {
         await paced();
         return { eventId: event.id, status: 'received' };
       }
-      // Stripe delivered it again: a failed or retrying event is due now (redelivery is a retry).
-      if (await repo.requeue(db, ref, at, ['failed', 'retrying'])) {
+      // Stripe delivered it again: a failed, retrying or never processed (`received`: left by a crash) event is due
+      // now (redelivery is a retry). A `received` one this process already has queued or running is left as it is.
+      if (
+        !queued.has(key(ref)) &&
+        !running.has(key(ref)) &&
+        (await repo.requeue(db, ref, at, ['failed', 'retrying', 'received']))
+      ) {
         enqueue(ref);
         return { eventId: event.id, status: 'received' };
       }
@@ -493,6 +558,20 @@ export function createStripeWebhooksService(deps: {
     },
 
     processEvent,
+
+    /**
+     * Start-up: process every stored event that is due now (acknowledged before a crash or a restart and never
+     * processed, or a retry whose time has come) in the background, at once instead of at the next sweep.
+     * Errors are logged, never thrown. Resolves when that first pass is done.
+     */
+    async resume(): Promise<void> {
+      try {
+        const n = await this.processPending({ limit: 1000 });
+        if (n > 0) logger.info(`stripe events: ${n} stored event attempt(s) resumed at start-up`);
+      } catch (err) {
+        if (!closed) logger.error({ err }, 'stripe events: resuming stored events failed (the sweep retries them)');
+      }
+    },
 
     /** Resolves when this process has nothing queued or running (tests, shutdown). */
     idle,

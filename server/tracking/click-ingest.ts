@@ -14,6 +14,8 @@
 import { CompiledQuery, sql } from 'kysely';
 import { namedStatement, type Db, type DbOrTrx } from '../db/database.ts';
 import { newTimeOrderedId } from '../ids.ts';
+import { silentLogger, type Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 const DAY_MS = 86_400_000;
 export const CLICK_DEDUPE_MINUTES = 30;
@@ -102,8 +104,14 @@ interface ReferralState {
   linkId: string | null;
 }
 
-export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: string, err?: unknown) => void }) {
-  const { db, now, log } = deps;
+/**
+ * @param deps.logger batch-level lines (a failed batch); nothing is logged per click
+ * @param deps.metrics batch sizes and click rows written (`partnerkit_click_batch_size`, `partnerkit_clicks_written_total`)
+ */
+export function createClickIngest(deps: { db: Db; now: () => Date; logger?: Logger; metrics?: Metrics | null }) {
+  const { db, now } = deps;
+  const logger = deps.logger ?? silentLogger;
+  const metrics = deps.metrics ?? null;
   let queue: Pending[] = [];
   let active = 0;
   const freeShards = Array.from({ length: FLUSHERS }, (_, i) => i);
@@ -237,6 +245,12 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
   async function flush(batch: Pending[], shard: number): Promise<void> {
     try {
       const results = await writeBatch(batch, shard);
+      if (metrics) {
+        metrics.clickBatchSize.observe(batch.length);
+        let written = 0;
+        for (const r of results) if (r.counted) written++;
+        metrics.clicksWritten.inc(written);
+      }
       for (const [i, p] of batch.entries()) p.resolve(results[i]!);
     } catch (err) {
       if (batch.length === 1) {
@@ -244,7 +258,7 @@ export function createClickIngest(deps: { db: Db; now: () => Date; log: (msg: st
         return;
       }
       // One bad click (e.g. its affiliate deleted meanwhile) must not fail the others: retry one by one.
-      log(`click batch of ${batch.length} failed; retrying one by one`, err);
+      logger.warn({ err, batchSize: batch.length }, `click batch of ${batch.length} failed; retrying one by one`);
       for (const p of batch) await flush([p], shard);
     }
   }

@@ -5,10 +5,10 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { isIP } from 'node:net';
-import { getDomain } from 'tldts';
 import { serialize as serializeCookie } from 'cookie';
 import { LRUCache } from 'lru-cache';
-import { readJson } from '../http/input.ts';
+import { pathId, readJson } from '../http/input.ts';
+import { registrableDomain } from '../http/registrable-domain.ts';
 import type { ClickResult, TrackingService } from './tracking.service.ts';
 
 /** Cookie names shared with the snippet: the referral id, and the affiliate code. */
@@ -41,16 +41,19 @@ const sharedDomains = new LRUCache<string, { domain: string | null }>({
   sizeCalculation: (_v, key) => key.length,
 });
 
-/** The registrable domain the page at `origin` shares with `apiHost`, or null. */
+/**
+ * The registrable domain the page at `origin` shares with `apiHost`, or null (Public Suffix List with its private
+ * section, `http/registrable-domain.ts`: a page on `acme.myshopify.com` shares none with `track.myshopify.com`).
+ */
 function sharedDomain(origin: string, apiHost: string): string | null {
   const key = `${origin} ${apiHost}`;
   let hit = sharedDomains.get(key);
   if (!hit) {
     let domain: string | null = null;
     try {
-      domain = getDomain(new URL(origin).hostname);
+      domain = registrableDomain(new URL(origin).hostname);
     } catch {}
-    hit = { domain: domain && domain === getDomain(apiHost) ? domain : null };
+    hit = { domain: domain && domain === registrableDomain(apiHost) ? domain : null };
     sharedDomains.set(key, hit);
   }
   return hit.domain;
@@ -94,6 +97,11 @@ export function trackingRoutes(tracking: TrackingService): Router {
       ctx.body = result;
       return;
     }
+    // An unknown or unapproved code: 200 `{ referral: null }`, no cookie (no console error on the merchant's page).
+    if (result.referral === null) {
+      ctx.body = result;
+      return;
+    }
     setReferralCookies(ctx, result);
     ctx.body = result;
   });
@@ -101,6 +109,8 @@ export function trackingRoutes(tracking: TrackingService): Router {
     allowOrigin(ctx);
     ctx.body = await tracking.recordLead(await readJson(ctx, '16kb'), clientOf(ctx));
   });
+  // A slug that cannot be one (`%00`, `%ff`, 10,000 characters) is an unknown link, before any query.
+  router.param('slug', pathId('Link', 'unknown_link'));
   router.get('/r/:slug', async (ctx) => {
     const target = await tracking.followLink(ctx.params.slug!, {
       ...clientOf(ctx),

@@ -16,14 +16,16 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import { BoundedRateLimiter } from '../http/bounded-rate-limiter.ts';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
-import { ForbiddenError, NotFoundError, RateLimitedError, UnprocessableError } from '../errors.ts';
-import { parseInput } from '../http/input.ts';
+import { ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
+import { idText, parseInput } from '../http/input.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import * as programsRepo from '../programs/programs.repository.ts';
 import { isMerchantUrl } from '../links/links.service.ts';
 import { findLinkBySlug } from '../links/links.repository.ts';
 import { CLICK_DEDUPE_MINUTES, createClickIngest, type ClickRequest } from './click-ingest.ts';
 import * as repo from './tracking.repository.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 /** Referral ids are valid Stripe `client_reference_id` values (ARCHITECTURE.md). */
 export const REFERRAL_ID = /^[A-Za-z0-9_-]{1,200}$/;
@@ -48,7 +50,7 @@ export function storableText(value: string, max: number): string | undefined {
 }
 
 export const clickInput = z.object({
-  key: z.string().min(1).max(100),
+  key: idText,
   code: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an affiliate code'),
   referral: z.string().regex(REFERRAL_ID).optional(),
   // Long landing URLs (many tracking parameters) are cut, never refused: the click still counts.
@@ -66,7 +68,7 @@ export const clickInput = z.object({
 });
 
 export const leadInput = z.object({
-  key: z.string().min(1).max(100),
+  key: idText,
   referral: z.string().regex(REFERRAL_ID),
   email: z.email().max(320),
 });
@@ -87,10 +89,13 @@ export interface ClickResult {
   attribution: 'first_click' | 'last_click';
 }
 
-export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (msg: string, err?: unknown) => void }) {
+/** The click answer for a code that sends no one (unknown, or of an affiliate not approved): the snippet keeps nothing. */
+export const NO_REFERRAL = Object.freeze({ referral: null });
+
+export function createTrackingService(deps: { db: Db; now?: () => Date; logger?: Logger; metrics?: Metrics | null }) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const ingest = createClickIngest({ db, now, log: deps.log ?? (() => {}) });
+  const ingest = createClickIngest({ db, now, logger: deps.logger, metrics: deps.metrics });
   // Each cached program carries the verdicts on the origins seen for it (parsing a URL and looking up its
   // registrable domain on every click was ~2 % of the click path); they expire with the program.
   const programs = new LRUCache<string, { program: ProgramRow; origins: Map<string, boolean> }>({
@@ -136,15 +141,13 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
     return entry.program;
   }
 
-  /** An approved affiliate of the program by code; only approved ones are cached. */
+  /** An approved affiliate of the program by code, or null (no such code, or not approved); only approved ones are cached. */
   async function approvedAffiliate(programId: string, code: string) {
     const key = `${programId}|${code}`;
     const hit = affiliates.get(key);
     if (hit) return hit;
     const row = await affiliatesRepo.findAffiliateByCode(db, programId, code);
-    if (!row) throw new NotFoundError('Affiliate code', 'unknown_affiliate');
-    if (row.status !== 'approved')
-      throw new UnprocessableError('This affiliate is not approved', 'affiliate_not_approved');
+    if (row?.status !== 'approved') return null;
     const found = { id: row.id, code: row.code };
     affiliates.set(key, found);
     return found;
@@ -183,17 +186,24 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
 
   return {
     /**
-     * Record a click sent by the snippet. Known bots get `{ ignored: 'bot' }` and nothing is stored.
-     * @throws ValidationError; NotFoundError `unknown_program` / `unknown_affiliate`;
-     *   UnprocessableError `affiliate_not_approved`; ForbiddenError `origin_not_allowed`;
+     * Record a click sent by the snippet. Known bots get `{ ignored: 'bot' }`; a code that sends no one (unknown,
+     * or of an affiliate not approved) gets `{ referral: null }`: the visitor's page reached the right endpoint,
+     * so it is an answer, not an error (an error status is a red console line on the merchant's page). In that
+     * order, after the program and `Origin` checks, so an unknown code costs the IP a click of its limit like any
+     * other (guessing codes is no cheaper than clicking). Nothing is stored for either.
+     * @throws ValidationError; NotFoundError `unknown_program`; ForbiddenError `origin_not_allowed`;
      *   RateLimitedError. Nothing is stored on error.
      */
-    async recordClick(input: unknown, ctx: ClickContext): Promise<ClickResult | { ignored: 'bot' }> {
+    async recordClick(
+      input: unknown,
+      ctx: ClickContext,
+    ): Promise<ClickResult | { ignored: 'bot' } | typeof NO_REFERRAL> {
       const data = parseInput(clickInput, input);
       const program = await programForKey(data.key, ctx.origin);
-      const affiliate = await approvedAffiliate(program.id, data.code);
       if (ctx.userAgent && isBot(ctx.userAgent)) return { ignored: 'bot' };
       await limitIp(ctx.ip);
+      const affiliate = await approvedAffiliate(program.id, data.code);
+      if (!affiliate) return NO_REFERRAL;
       const a = await submit({
         programId: program.id,
         cookieDays: program.cookie_days,
@@ -227,7 +237,8 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
 
     /**
      * A visit to `/r/:slug`: record a server-side click and return where to send the visitor: the link's
-     * destination (always on the merchant's site, checked when the link was made) with `ref=<code>` and
+     * destination (checked when the link was made, and again here: a link stored before the shared-hosting check
+     * may point at a sibling site such as `evil.myshopify.com`; the program's website is used then) with `ref=<code>` and
      * `pk_ref=<referral>` so the snippet there keeps the same referral. A link of a non-approved affiliate,
      * a bot, or a rate-limited IP still redirects, without a code and without a click.
      * @throws NotFoundError `unknown_link`
@@ -238,7 +249,7 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; log?: (m
     ): Promise<string> {
       const link = await findLinkBySlug(db, slug);
       if (!link) throw new NotFoundError('Link', 'unknown_link');
-      const destination = new URL(link.destination_url);
+      const destination = new URL(isMerchantUrl(link, link.destination_url) ? link.destination_url : link.website);
       if (link.affiliate_status !== 'approved' || (ctx.userAgent && isBot(ctx.userAgent)))
         return destination.toString();
       try {

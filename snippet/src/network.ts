@@ -1,6 +1,6 @@
-/** The click endpoint's 200 answer. */
+/** The click endpoint's 200 answer; `referral` null (nothing else) for an unknown or unapproved code. */
 export interface ClickAnswer {
-  referral: string;
+  referral: string | null;
   affiliate: string;
   /** The program's cookie window in days. */
   cookieDays: number;
@@ -10,10 +10,10 @@ export interface ClickAnswer {
 
 /**
  * POSTs `body` as JSON (`Content-Type: text/plain;charset=UTF-8`, cookies included) and resolves to
- * the parsed 2xx JSON answer, or a falsy value on a 4xx/5xx answer or a network failure.
- * Never rejects, never logs.
+ * the parsed JSON answer (also of a 4xx/5xx: `{ error }`, `{ referral: null }`, untrusted either way), or
+ * undefined when the answer is not JSON or the network failed. Never rejects, never logs.
  */
-export const post = (url: string, body: object): Promise<ClickAnswer | false | undefined> =>
+export const post = (url: string, body: object): Promise<ClickAnswer | undefined> =>
   fetch(url, {
     method: 'POST',
     // Why keepalive: a visitor may leave the landing page at once; the click must still arrive.
@@ -24,7 +24,8 @@ export const post = (url: string, body: object): Promise<ClickAnswer | false | u
     // browser sends no OPTIONS preflight (and an explicit header would only cost bytes).
     body: JSON.stringify(body),
   })
-    .then((response) => response.ok && response.json())
+    // No `response.ok` check: an error answer's JSON has no referral, which the caller validates anyway.
+    .then((response) => response.json())
     .catch(() => {});
 
 /**

@@ -67,12 +67,14 @@ export const install = (script: HTMLScriptElement | null): void => {
       for (const domain of value && get('cookie-domain') == 'none' ? [''] : cookieDomains(location.hostname)) {
         writeCookie('pk_ref', value, maxAge, domain);
         writeCookie('pk_aff', code, maxAge, domain);
-        if (value && readCookie('pk_ref') == value && readCookie('pk_aff') == code) break;
+        // pk_aff has the same Domain and attributes: where pk_ref was kept, so was it.
+        if (value && readCookie('pk_ref') == value) break;
       }
     };
 
-    const decorateAll = (root: ParentNode) =>
-      referral && decorate(root, referral, affiliate, list(get('domains')), params[0]);
+    // `value` '' takes the current referral back off the page (consent withdrawn); nothing without a referral.
+    const decorateAll = (root: ParentNode, value = referral) =>
+      referral && decorate(root, value!, affiliate, list(get('domains')), params[0]);
 
     // Publishes the referral state and hands it to the Stripe elements already on the page.
     const show = (value: string | null, code?: string | null) => {
@@ -116,7 +118,7 @@ export const install = (script: HTMLScriptElement | null): void => {
       try {
         if (command == 'consent') {
           if ((granted = !!argument)) capture(pending);
-          else setCookies('', '', -1), show(null);
+          else setCookies('', '', -1), decorateAll(document, ''), show(null);
           unlock();
         } else
           ready(

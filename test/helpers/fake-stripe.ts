@@ -1,7 +1,8 @@
 /**
  * A loopback fake of the Stripe API reads our webhook handlers make with a program's restricted key:
- * `GET /v1/customers/:id`, `/v1/subscriptions/:id`, `/v1/charges/:id`, `/v1/invoice_payments` (`?invoice=` or
- * `?payment[type]=payment_intent&payment[payment_intent]=`). Objects are what the test puts in the maps;
+ * `GET /v1/customers/:id`, `/v1/subscriptions/:id`, `/v1/charges/:id`, `/v1/invoices/:id`, `/v1/invoice_payments`
+ * (`?invoice=` or `?payment[type]=payment_intent&payment[payment_intent]=`), `/v1/checkout/sessions`
+ * (`?payment_intent=`) and `/v1/checkout/sessions/:id/line_items` (`limit`, `starting_after` pages). Objects are what the test puts in the maps;
  * anything else answers Stripe's 404 (`resource_missing`). Every request is recorded, so tests assert what we
  * sent (path, query, `Authorization: Bearer rk_…`). `failWith` makes every request fail (e.g. a revoked key).
  * Point the app at it with `startTestApp(env, { stripeEndpoint: fake.endpoint })` (the `stripe` client's
@@ -23,6 +24,11 @@ export interface FakeStripeApi {
   customers: Map<string, Record<string, unknown>>;
   subscriptions: Map<string, Record<string, unknown>>;
   charges: Map<string, Record<string, unknown>>;
+  invoices: Map<string, Record<string, unknown>>;
+  /** Checkout Sessions by id (`{ id, object, payment_intent, … }`) for the session list by payment intent. */
+  checkoutSessions: Map<string, Record<string, unknown>>;
+  /** A Checkout Session's line items (`item` objects) by session id; a session listed here exists. */
+  lineItems: Map<string, Record<string, unknown>[]>;
   /** `invoice_payment` objects (`{ id, object, invoice, payment: { type, payment_intent }, status }`). */
   invoicePayments: Record<string, unknown>[];
   /** Answer every request with this error from now on (null = behave). */
@@ -35,6 +41,9 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
   const customers = new Map<string, Record<string, unknown>>();
   const subscriptions = new Map<string, Record<string, unknown>>();
   const charges = new Map<string, Record<string, unknown>>();
+  const invoices = new Map<string, Record<string, unknown>>();
+  const checkoutSessions = new Map<string, Record<string, unknown>>();
+  const lineItems = new Map<string, Record<string, unknown>[]>();
   const invoicePayments: Record<string, unknown>[] = [];
   let failure: { status: number; type: string; message: string } | null = null;
   let counter = 0;
@@ -57,7 +66,7 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
       }
       if (req.method !== 'GET')
         return send(405, { error: { type: 'invalid_request_error', message: 'read-only fake' } });
-      const [, v1, resource, id] = url.pathname.split('/');
+      const [, v1, resource, id, sub, sub2] = url.pathname.split('/');
       if (v1 !== 'v1') return missing('route');
       const one = (map: Map<string, Record<string, unknown>>, what: string) => {
         const obj = id ? map.get(decodeURIComponent(id)) : undefined;
@@ -66,6 +75,24 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
       if (resource === 'customers') return one(customers, 'customer');
       if (resource === 'subscriptions') return one(subscriptions, 'subscription');
       if (resource === 'charges') return one(charges, 'charge');
+      if (resource === 'invoices') return one(invoices, 'invoice');
+      if (resource === 'checkout' && id === 'sessions' && !sub) {
+        const data = [...checkoutSessions.values()].filter((s) => s.payment_intent === query.payment_intent);
+        return send(200, { object: 'list', data, has_more: false, url: '/v1/checkout/sessions' });
+      }
+      if (resource === 'checkout' && id === 'sessions' && sub && sub2 === 'line_items') {
+        const all = lineItems.get(decodeURIComponent(sub));
+        if (!all) return missing(`checkout.session: '${sub}'`);
+        const from = query.starting_after ? all.findIndex((l) => l.id === query.starting_after) + 1 : 0;
+        const limit = Number(query.limit ?? 10);
+        const data = all.slice(from, from + limit);
+        return send(200, {
+          object: 'list',
+          data,
+          has_more: from + limit < all.length,
+          url: `/v1/checkout/sessions/${sub}/line_items`,
+        });
+      }
       if (resource === 'invoice_payments' && !id) {
         const data = invoicePayments.filter((p: any) =>
           query.invoice ? p.invoice === query.invoice : p.payment?.payment_intent === query['payment[payment_intent]'],
@@ -83,6 +110,9 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
     customers,
     subscriptions,
     charges,
+    invoices,
+    checkoutSessions,
+    lineItems,
     invoicePayments,
     failWith(error) {
       failure = error;

@@ -387,6 +387,37 @@ export function subscriptionDeleted(o: {
   });
 }
 
+/**
+ * An `invoice_payment.paid` event (API 2025-03-31 "basil" and later only): the `invoice_payment` of
+ * `openapi/fixtures3.json` linking `invoice` to the payment intent (default) or charge that paid it.
+ */
+export function invoicePaymentPaid(o: {
+  invoice: string;
+  paymentIntent?: string | null;
+  charge?: string | null;
+  amount?: number;
+  currency?: string;
+  created?: number;
+  id?: string;
+}) {
+  const created = o.created ?? nowSeconds();
+  const p = loadResource('invoice_payment');
+  p.id = o.id ?? freshId('inpay');
+  p.invoice = o.invoice;
+  p.amount_paid = o.amount ?? 4900;
+  p.amount_requested = o.amount ?? 4900;
+  p.currency = o.currency ?? 'usd';
+  p.created = created;
+  p.is_default = true;
+  p.livemode = false;
+  p.status = 'paid';
+  p.status_transitions = { canceled_at: null, paid_at: created };
+  p.payment = o.paymentIntent
+    ? { type: 'payment_intent', payment_intent: o.paymentIntent }
+    : { type: 'charge', charge: o.charge ?? freshId('ch') };
+  return envelope('invoice_payment.paid', p, { created });
+}
+
 /** POST raw bytes signed for `secret` (garbage bodies, exact byte strings). */
 export async function deliverRaw(baseUrl: string, programId: string, payload: string, secret: string) {
   const res = await fetch(`${baseUrl}/api/v1/webhooks/stripe/${programId}`, {

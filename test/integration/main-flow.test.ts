@@ -206,7 +206,7 @@ describe('webhook route', () => {
 });
 
 describe('click endpoint', () => {
-  it('rejects an unknown affiliate code and an unknown program key, storing nothing', async () => {
+  it('answers an unknown affiliate code with 200 { referral: null } (no cookie) and rejects an unknown program key, storing nothing', async () => {
     const count = async () =>
       (
         await app.db
@@ -215,9 +215,15 @@ describe('click endpoint', () => {
           .executeTakeFirstOrThrow()
       ).n;
     const before = await count();
-    const unknownCode = await click('nobody-here');
-    expect(unknownCode.status).toBe(404);
-    expect(unknownCode.body.error.code).toBe('unknown_affiliate');
+    const unknownCode = await app.request('/api/v1/track/click', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://acme.test', 'user-agent': BROWSER_UA },
+      body: JSON.stringify({ key: program.publicKey, code: 'nobody-here' }),
+    });
+    // An answer, not an error: a 4xx would be a red console line on the merchant's page.
+    expect([unknownCode.status, await unknownCode.json()]).toEqual([200, { referral: null }]);
+    expect(unknownCode.headers.get('set-cookie')).toBeNull();
+    expect(unknownCode.headers.get('access-control-allow-origin')).toBe('https://acme.test');
     const badKey = await app.request('/api/v1/track/click', {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
@@ -228,11 +234,13 @@ describe('click endpoint', () => {
     expect(await count()).toBe(before);
   });
 
-  it('rejects a pending affiliate and a malformed body with a 4xx', async () => {
+  it('answers a pending affiliate’s code like an unknown one, and rejects a malformed body with a 4xx', async () => {
     const pending = await admin.post('/api/v1/affiliates', { email: 'pending@example.com', name: 'Pat' });
     const res = await click(pending.body.affiliate.code);
-    expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe('affiliate_not_approved');
+    expect(res).toEqual({ status: 200, body: { referral: null } });
+    expect(
+      await app.db.selectFrom('clicks').select('id').where('affiliate_id', '=', pending.body.affiliate.id).execute(),
+    ).toEqual([]);
     const garbage = await app.request('/api/v1/track/click', { method: 'POST', body: '{not json' });
     expect(garbage.status).toBe(400);
     expect((await garbage.json()).error.code).toBe('invalid_json');

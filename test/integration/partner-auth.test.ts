@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import net from 'node:net';
+import fc from 'fast-check';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
+import { hashPassword } from '../../server/partner/passwords.ts';
+import {
+  LOCKOUT_THRESHOLD,
+  LOGIN_FAILURES_PER_IP,
+  TOKEN_FAILURES_PER_IP,
+} from '../../server/partner/partner.service.ts';
 
 // --- a tiny SMTP sink on loopback: enough of RFC 5321 for nodemailer to deliver a message -------------------
 
@@ -78,6 +85,10 @@ const freshIp = () => `198.51.100.${++ipCounter}`;
 
 const MIN = 60_000;
 const DAY = 86_400_000;
+let blockCounter = 0;
+/** A fresh block of addresses for one burst: `ipIn(block, i)` (IPv6 documentation range: as many as needed). */
+const freshBlock = () => ++blockCounter;
+const ipIn = (block: number, i: number) => `2001:db8:${block.toString(16)}::${(i + 1).toString(16)}`;
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await app.request(path, {
@@ -498,6 +509,136 @@ describe('login, lockout and sessions', () => {
     expect((await other.get('/me')).status).toBe(401);
     expect((await login(p.email, p.password)).status).toBe(401);
     expect((await login(p.email, 'a brand new passphrase')).status).toBe(200);
+  });
+});
+
+describe('parallel bursts: every attempt is counted in PostgreSQL before its argon2 work', () => {
+  /** A 429 as the error middleware answers it, with a Retry-After within the lockout window. */
+  const expectLockedOut = (r: { status: number; headers: Headers; body: any }) => {
+    expect(r).toMatchObject({ status: 429, body: { error: { code: 'rate_limited', message: expect.any(String) } } });
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(14 * 60);
+    expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(15 * 60);
+  };
+
+  it('a burst of wrong passwords is verified exactly LOCKOUT_THRESHOLD times, then the right one is refused', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: LOCKOUT_THRESHOLD + 1, max: 3 * LOCKOUT_THRESHOLD }),
+        fc.constantFrom('one address', 'each its own address'),
+        async (size, from) => {
+          const p = await partner(`burst${++n}@site.test`);
+          const block = freshBlock();
+          const results = await Promise.all(
+            Array.from({ length: size }, (_, i) =>
+              login(p.email, `wrong guess ${i}`, ipIn(block, from === 'one address' ? 0 : i)),
+            ),
+          );
+          const statuses = results.map((r) => r.status);
+          expect(statuses.filter((s) => s === 401)).toHaveLength(LOCKOUT_THRESHOLD);
+          expect(statuses.filter((s) => s === 429)).toHaveLength(size - LOCKOUT_THRESHOLD);
+          for (const r of results.filter((x) => x.status === 429)) expectLockedOut(r);
+          // From an address that has not failed at all: the account itself is locked.
+          expectLockedOut(await login(p.email, p.password, ipIn(freshBlock(), 0)));
+          const row = await app.db
+            .selectFrom('affiliates')
+            .select(['failed_logins', 'locked_until'])
+            .where('id', '=', p.id)
+            .executeTakeFirstOrThrow();
+          expect(row.failed_logins).toBe(LOCKOUT_THRESHOLD);
+          expect(row.locked_until!.getTime()).toBeGreaterThan(Date.now() + 14 * MIN);
+        },
+      ),
+      { numRuns: 3 },
+    );
+  });
+
+  it('the right password within the policy logs in and clears the count: failures before it do not add up', async () => {
+    const p = await partner('steady@site.test');
+    const ip = freshIp();
+    for (let round = 0; round < 3; round++) {
+      const wrong = await Promise.all(
+        Array.from({ length: LOCKOUT_THRESHOLD - 1 }, (_, i) => login(p.email, `guess ${round}.${i}`, ip)),
+      );
+      expect(wrong.map((r) => r.status)).toEqual(Array(LOCKOUT_THRESHOLD - 1).fill(401));
+      expect((await login(p.email, p.password, ip)).status).toBe(200);
+    }
+  });
+
+  it(`one address gets ${LOGIN_FAILURES_PER_IP} failed logins per window across e-mails, however many it sends at once`, async () => {
+    const block = freshBlock();
+    const ip = ipIn(block, 0);
+    const extra = 20;
+    const results = await Promise.all(
+      Array.from({ length: LOGIN_FAILURES_PER_IP + extra }, (_, i) =>
+        login(`stuffing${i}@elsewhere.test`, 'hunter2', ip),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_FAILURES_PER_IP);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(extra);
+    for (const r of results.filter((x) => x.status === 429)) expectLockedOut(r);
+    // The address is refused even with a right password; the account itself is not locked.
+    const p = await partner('neighbour@site.test');
+    expectLockedOut(await login(p.email, p.password, ip));
+    expect((await login(p.email, p.password, ipIn(block, 1))).status).toBe(200);
+  });
+
+  it('unknown set-password tokens are refused before any argon2 hash, and limited per address', async () => {
+    const submit = (token: string, ip: string) =>
+      post('/api/v1/partner/password', { token, password: 'a long enough passphrase' }, { 'x-forwarded-for': ip });
+    // CPU of this process (the app runs in it; argon2 runs on its thread pool, which process.cpuUsage counts).
+    const cpuMs = async (work: () => Promise<unknown>) => {
+      const before = process.cpuUsage();
+      await work();
+      const d = process.cpuUsage(before);
+      return (d.user + d.system) / 1000;
+    };
+    await hashPassword('warm up the argon2 binding');
+    const hashes = [];
+    for (let i = 0; i < 3; i++) hashes.push(await cpuMs(() => hashPassword('a long enough passphrase')));
+    const oneHash = hashes.sort((x, y) => x - y)[1]!;
+    const block = freshBlock();
+    const tries = 20;
+    const round = (token: (i: number) => string, password: string, status: number, offset: number) =>
+      cpuMs(async () => {
+        for (let i = 0; i < tries; i++) {
+          const r = await post(
+            '/api/v1/partner/password',
+            { token: token(i), password },
+            { 'x-forwarded-for': ipIn(block, offset + i) },
+          );
+          expect(r.status).toBe(status);
+        }
+      });
+    const unknown = (i: number) => `pt_unknown${i}abcdefghijklmnop`;
+    await round(unknown, 'a long enough passphrase', 401, 0); // warm-up
+    // The same requests refused by input validation: what the HTTP round trip itself costs here.
+    const baseline = await round(unknown, 'short', 400, tries);
+    const unknownTokens = await round(unknown, 'a long enough passphrase', 401, 2 * tries);
+    // Hashing for each would cost `tries` hashes more than the baseline; a look-up by hash costs far less.
+    expect(unknownTokens - baseline).toBeLessThan((tries / 2) * oneHash);
+
+    const ip = ipIn(freshBlock(), 0);
+    const burst = await Promise.all(
+      Array.from({ length: TOKEN_FAILURES_PER_IP + 5 }, (_, i) => submit(`pt_guess${i}abcdefghijklmnopq`, ip)),
+    );
+    expect(burst.filter((r) => r.status === 401)).toHaveLength(TOKEN_FAILURES_PER_IP);
+    const limited = burst.filter((r) => r.status === 429);
+    expect(limited).toHaveLength(5);
+    for (const r of limited) {
+      expect(r.body).toEqual({ error: { code: 'rate_limited', message: expect.any(String) } });
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(59 * 60);
+    }
+    // A real link from that address waits too; from another it works.
+    const created = await admin.post('/api/v1/affiliates', {
+      email: 'late@site.test',
+      name: 'Late',
+      status: 'approved',
+    });
+    const token = created.body.setPasswordUrl.split('#set-password=')[1];
+    expect((await submit(token, ip)).status).toBe(429);
+    expect((await submit(token, ipIn(freshBlock(), 0))).status).toBe(200);
   });
 });
 

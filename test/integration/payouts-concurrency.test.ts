@@ -110,7 +110,6 @@ describe('generate-payouts on two Agenda workers at once', () => {
         pool: handle.pool,
         commissions: services.commissions,
         payouts: services.payouts,
-        log: () => {},
       });
       await scheduler.agenda.ready;
       workers.push({ handle, scheduler });

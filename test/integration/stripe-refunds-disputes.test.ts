@@ -87,7 +87,7 @@ describe('refunds', () => {
     expect(conversion).toMatchObject({ amount: 10_000, refundedAmount: 0 });
   });
 
-  it('a refund whose sale never comes is retried with backoff, given up as ignored, and still woken by a late sale', async () => {
+  it('a refund whose sale never comes is retried with backoff, given up as failed, and still woken by a late sale', async () => {
     const s = await sale();
     const refund = chargeRefunded({ chargeId: s.charge, paymentIntent: s.pi, amount: 10_000, amountRefunded: 4_000 });
     await ctx.send(refund);
@@ -110,7 +110,7 @@ describe('refunds', () => {
       ctx.app.advance(-moved);
     }
     expect(row).toMatchObject({
-      status: 'ignored',
+      status: 'failed',
       error: `sale_not_found (gave up after ${MAX_ATTEMPTS} attempts)`,
       next_attempt_at: null,
     });

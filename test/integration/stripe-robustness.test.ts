@@ -304,6 +304,7 @@ describe('acknowledgement pacing (backpressure)', () => {
     // Its own service over the app's database: one event at a time, and "trailing" as soon as anything waits.
     const webhooks = createStripeWebhooksService({
       db: ctx.app.db,
+      programSecrets: ctx.app.services.programSecrets,
       concurrency: 1,
       ackPacing: { lagMs: 0, maxWaitMs: 60_000 },
     });

@@ -113,6 +113,35 @@ describe('POST /api/v1/track/click', () => {
     expect(await clickCount(a.id)).toBe(60);
   });
 
+  it('answers unknown and unapproved codes 200 { referral: null } without a cookie, inside the same bot and IP limits', async () => {
+    const { program, admin, make } = await setup();
+    const a = await make('guess@x.test');
+    const pending = (await admin.post('/api/v1/affiliates', { email: 'pending-guess@x.test', name: 'Pending' })).body
+      .affiliate as { id: string; code: string };
+    const ip = '198.51.100.8';
+    const unknown = await click(program.publicKey, 'no-such-code', { ip });
+    expect(unknown).toEqual({ status: 200, body: { referral: null }, setCookie: [] });
+    expect(await click(program.publicKey, pending.code, { ip })).toEqual({
+      status: 200,
+      body: { referral: null },
+      setCookie: [],
+    });
+    // A bot is told it was ignored, whatever the code.
+    const bot = await click(program.publicKey, 'no-such-code', {
+      ip,
+      ua: 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+    });
+    expect(bot).toMatchObject({ status: 202, body: { ignored: 'bot' } });
+    // Guessing codes spends the same per-IP budget as clicking: 58 more guesses, then even a real code is refused.
+    for (let i = 0; i < 58; i++) await click(program.publicKey, `guess-${i}`, { ip, ua: `${UA} g${i}` });
+    expect(await click(program.publicKey, a.code, { ip })).toMatchObject({
+      status: 429,
+      body: { error: { code: 'rate_limited' } },
+    });
+    expect(await clickCount(a.id)).toBe(0);
+    expect(await clickCount(pending.id)).toBe(0);
+  });
+
   it('limits by the address our proxy saw, not by X-Forwarded-For entries the client wrote before it', async () => {
     const { program, make } = await setup();
     const a = await make('forged@x.test');

@@ -99,3 +99,63 @@ describe('onAdded: elements rendered after load', () => {
     expect(form.querySelectorAll('input[name=partnerkit_referral]')).toHaveLength(1);
   });
 });
+
+describe('decorate with referral "" (consent withdrawn): takes the referral back', () => {
+  it('removes what it set, leaves the merchant’s own parameters and other links as they were', () => {
+    openPage(
+      browser,
+      'https://www.shop.test/pricing',
+      `<a href="https://buy.stripe.com/test_abc?prefilled_email=a%40b.test">Buy</a>
+       <a href="https://buy.stripe.com/test_def">Buy</a>
+       <a href="https://shop-app.test/signup?plan=pro">App</a>
+       <a href="/about?x=1">About</a>
+       <stripe-pricing-table pricing-table-id="prctbl_1"></stripe-pricing-table>
+       <form data-partnerkit><input name="plan" value="pro"></form>`,
+    );
+    const before = document.body.innerHTML;
+    decorate(document, 'ref_1', 'alice', ['shop-app.test'], 'ref');
+    expect(document.body.innerHTML).not.toBe(before);
+    decorate(document, '', 'alice', ['shop-app.test'], 'ref');
+    expect(hrefs()).toEqual([
+      'https://buy.stripe.com/test_abc?prefilled_email=a%40b.test',
+      'https://buy.stripe.com/test_def',
+      'https://shop-app.test/signup?plan=pro',
+      '/about?x=1',
+    ]);
+    expect(document.querySelector('stripe-pricing-table')!.hasAttribute('client-reference-id')).toBe(false);
+    expect([...new FormData(document.querySelector('form')!)]).toEqual([['plan', 'pro']]);
+    expect(document.body.innerHTML).not.toContain('ref_1');
+  });
+});
+
+describe('onAdded: an href changed after load (a monthly/yearly toggle)', () => {
+  it('decorates the new Payment Link once, and writes the link no more than needed (no observer loop)', async () => {
+    openPage(
+      browser,
+      'https://www.shop.test/',
+      '<main><a id="pay" href="https://buy.stripe.com/test_monthly">Buy</a></main>',
+    );
+    const link = document.querySelector<HTMLAnchorElement>('#pay')!;
+    decorate(document, 'ref_1', 'alice', [], 'ref');
+    let calls = 0;
+    onAdded((element) => {
+      // Capped so that a loop fails this test instead of hanging it.
+      if (++calls < 10) decorate(element, 'ref_1', 'alice', [], 'ref');
+    });
+    // Every write of the link's href, by the value it replaced.
+    const replaced: string[] = [];
+    new MutationObserver((records) => replaced.push(...records.map((r) => r.oldValue!))).observe(link, {
+      attributeFilter: ['href'],
+      attributeOldValue: true,
+    });
+    link.setAttribute('href', 'https://buy.stripe.com/test_yearly');
+    for (let i = 0; i < 5; i++) await settle();
+    expect(link.getAttribute('href')).toBe('https://buy.stripe.com/test_yearly?client_reference_id=ref_1');
+    // The toggle's write, then the snippet's one write; its second look at the link changes nothing.
+    expect(replaced).toEqual([
+      'https://buy.stripe.com/test_monthly?client_reference_id=ref_1',
+      'https://buy.stripe.com/test_yearly',
+    ]);
+    expect(calls).toBe(2);
+  });
+});

@@ -131,10 +131,14 @@ describe('a visitor arriving with ?ref=', () => {
     expect(partnerkit.referral).toBeNull();
   });
 
-  it('keeps no cookie when the server refuses the code (4xx) or answers an unusable referral', async () => {
+  it('keeps no cookie for an unknown code ({ referral: null }), an error answer (4xx) or an unusable referral', async () => {
     browser = visitor();
+    const unknown = load(`${SHOP}/?ref=ghost`, { answer: () => [200, { referral: null }] });
+    expect(await ready(unknown.window)).toBeNull();
+    expect(unknown.requests).toHaveLength(1);
+    expect(buyHref(unknown.window)).toBe('https://buy.stripe.com/test_123');
     const refused = load(`${SHOP}/?ref=ghost`, {
-      answer: () => [404, { error: { code: 'unknown_affiliate', message: 'Affiliate code not found' } }],
+      answer: () => [429, { error: { code: 'rate_limited', message: 'Too many clicks from this address' } }],
     });
     expect(await ready(refused.window)).toBeNull();
     expect(refused.requests).toHaveLength(1);
@@ -331,6 +335,44 @@ describe('data-consent="required"', () => {
     expect(requests).toEqual([]);
   });
 
+  it('consent false takes the referral back off the page: Payment Links, pricing tables, forms', async () => {
+    browser = visitor();
+    const { window, partnerkit } = load(`${SHOP}/?ref=alice`);
+    window.document.body.insertAdjacentHTML(
+      'beforeend',
+      '<stripe-pricing-table></stripe-pricing-table><form data-partnerkit><input name="plan" value="pro"></form>',
+    );
+    expect(await ready(window)).toBe('ref_alice');
+    await settle();
+    const doc = window.document;
+    expect(doc.body.innerHTML).toContain('ref_alice');
+
+    partnerkit('consent', false);
+    await settle();
+    expect(buyHref(window)).toBe('https://buy.stripe.com/test_123');
+    expect(doc.querySelector('stripe-pricing-table')!.hasAttribute('client-reference-id')).toBe(false);
+    expect([...new window.FormData(doc.querySelector('form')!)]).toEqual([['plan', 'pro']]);
+    expect(doc.body.innerHTML).not.toContain('ref_alice');
+    // And a Payment Link rendered afterwards stays as the merchant wrote it.
+    doc.body.insertAdjacentHTML('beforeend', '<a id="later" href="https://buy.stripe.com/test_later">Buy</a>');
+    await settle();
+    expect(doc.querySelector<HTMLAnchorElement>('#later')!.href).toBe('https://buy.stripe.com/test_later');
+  });
+
+  it('consent false for a visitor without a referral leaves the merchant’s own client_reference_id', async () => {
+    browser = visitor();
+    const { window, partnerkit } = load(`${SHOP}/`, {
+      before: (w) =>
+        w.document
+          .querySelector('#buy')!
+          .setAttribute('href', 'https://buy.stripe.com/test_123?client_reference_id=crm_7'),
+    });
+    await ready(window);
+    partnerkit('consent', false);
+    await settle();
+    expect(buyHref(window)).toBe('https://buy.stripe.com/test_123?client_reference_id=crm_7');
+  });
+
   it('a refusal while the click is on its way keeps the answer out of the cookies', async () => {
     browser = visitor();
     const { window, requests, partnerkit } = load(`${SHOP}/?ref=alice`);
@@ -375,6 +417,16 @@ describe('elements added after load', () => {
     );
     expect(doc.querySelector('stripe-buy-button')!.getAttribute('client-reference-id')).toBe('ref_alice');
     expect(doc.querySelector<HTMLInputElement>('form input[name=partnerkit_referral]')!.value).toBe('ref_alice');
+  });
+
+  it('a Payment Link whose href is swapped after load (monthly/yearly toggle) gets the referral', async () => {
+    browser = visitor();
+    const { window } = load(`${SHOP}/?ref=alice`);
+    await ready(window);
+    const link = window.document.querySelector<HTMLAnchorElement>('#buy')!;
+    link.href = 'https://buy.stripe.com/test_yearly';
+    await settle();
+    expect(link.href).toBe('https://buy.stripe.com/test_yearly?client_reference_id=ref_alice');
   });
 
   it('nothing is decorated for a visitor without a referral', async () => {

@@ -8,12 +8,17 @@
  * - A zero amount (a trial, a 100 % discount) earns nothing, but binds the Stripe customer to the referral, so
  *   the first paid invoice after the trial is the affiliate's.
  * - A subscription checkout and its first `invoice.paid` are the same sale: the session's invoice id, or the
- *   subscription's first-payment key, makes the second one a duplicate.
+ *   subscription's first-payment key, makes the second one a duplicate. Invoices of the subscription that came
+ *   first (deferred: no referral yet) are woken by the sale's subscription and customer ids.
+ * - Product / price rules need the line items, which the payload lacks: `checkout-line-items.ts` reads them with
+ *   the restricted key (per-line rules), or flags the commission `line_items_unavailable`.
+ * - Its payment intent's `payment_intent.succeeded` / `charge.succeeded` are this sale (`direct-payment.ts`).
  * Source: https://docs.stripe.com/api/events/types#event_types-checkout.session.completed
  */
 import { recordSale } from '../../conversions/conversions.service.ts';
 import { bindCustomer } from '../../conversions/referrals-lookup.repository.ts';
 import { attributePayment } from '../attribution.ts';
+import { checkoutLineItems } from '../checkout-line-items.ts';
 import { checkoutSession } from '../stripe-objects.ts';
 import { ignored, malformed, type HandlerOutcome, type StripeEventHandler } from './handler.ts';
 
@@ -41,9 +46,16 @@ export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Pro
   const gross = s.amount_total ?? 0;
   const amount = Math.max(0, gross - (s.total_details?.amount_tax ?? 0));
   if (amount === 0) {
-    if (s.customer) await bindCustomer(ctx.trx, attribution.referral.id, s.customer, email);
+    // A trial: its invoices (deferred if they came first) are the affiliate's through the bound customer.
+    if (s.customer && (await bindCustomer(ctx.trx, attribution.referral.id, s.customer, email)))
+      return {
+        status: 'ignored',
+        reason: 'zero_amount',
+        wakes: [s.customer, s.subscription].filter((v): v is string => Boolean(v)),
+      };
     return ignored('zero_amount');
   }
+  const lines = await checkoutLineItems(ctx, s);
   const result = await recordSale(ctx.trx, ctx.program, attribution.referral, {
     amount,
     currency: s.currency,
@@ -59,11 +71,12 @@ export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Pro
     stripeSubscriptionId: s.subscription,
     stripeCustomerId: s.customer,
     customerEmail: email,
-    lineItems: (s.line_items?.data ?? []).flatMap((l) =>
-      l.price ? [{ stripePriceId: l.price.id, stripeProductId: l.price.product }] : [],
-    ),
+    lineItems: lines.lineItems,
+    lineItemsUnavailable: lines.unavailable,
   });
-  const wakes = [s.id, s.payment_intent, s.invoice].filter((v): v is string => Boolean(v));
+  // Refunds, disputes and `invoice_payment.paid` of its payment, and its subscription's invoices deferred because
+  // they came before this checkout (the subscription now has its referral).
+  const wakes = [s.id, s.payment_intent, s.invoice, s.subscription, s.customer].filter((v): v is string => Boolean(v));
   return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
 };
 

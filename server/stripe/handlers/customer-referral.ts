@@ -26,5 +26,6 @@ export const handleCustomerReferral: StripeEventHandler = async (ctx, event) => 
   if (referral.expires_at < new Date(event.created * 1000)) return ignored('referral_expired');
   if (!(await bindCustomer(ctx.trx, referral.id, c.id, c.email ?? null)))
     return ignored('referral_bound_to_other_customer');
-  return { status: 'processed' };
+  // Invoices of this customer deferred for want of a referral are the affiliate's now.
+  return { status: 'processed', wakes: [c.id] };
 };

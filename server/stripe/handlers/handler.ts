@@ -27,10 +27,23 @@ export type HandlerOutcome =
    */
   | { status: 'ignored'; reason: string; wakes?: string[] }
   /**
-   * Not yet: the event is about a sale we have not recorded (a refund that arrived before its sale). Retried
-   * with backoff, and at once when a sale known by one of `waitingFor` (Stripe ids) is recorded.
+   * Not yet: the event is about a sale we have not recorded (a refund that arrived before its sale, an invoice of
+   * a subscription whose checkout has not arrived). Retried with backoff, and at once when a sale known by one of
+   * `waitingFor` (Stripe ids: payment intent, charge, invoice, session, subscription, customer) is recorded.
+   * After the last attempt the event ends `giveUp` (default `failed`: it could never be applied; `ignored` when
+   * never finding the sale is the usual answer, e.g. an invoice of a subscription no affiliate referred), keeping
+   * `waiting_for`, so a sale recorded even later still runs it. `maxAttempts` (at most, and by default,
+   * `MAX_ATTEMPTS`) shortens the backoff for events that usually never find what they wait for: their wake-up is
+   * what runs them, the retries only cover a missed one.
    */
-  | { status: 'deferred'; reason: string; waitingFor: string[] };
+  | { status: 'deferred'; reason: string; waitingFor: string[]; giveUp?: 'failed' | 'ignored'; maxAttempts?: number };
+
+/**
+ * Attempts (first try, then retries after 2 s and 10 s) of a deferral that usually never ends: an invoice of a
+ * subscription nobody referred waits for a checkout that will not name a referral. What it waits for wakes it at
+ * any later time anyway (`waiting_for` is kept).
+ */
+export const SHORT_WAIT = 3;
 
 export type StripeEventHandler = (ctx: HandlerContext, event: StripeEventEnvelope) => Promise<HandlerOutcome>;
 

@@ -6,23 +6,33 @@ import type { StripeEventHandler } from './handler.ts';
 import { handleCheckoutSessionCompleted } from './checkout-session-completed.ts';
 import { handleCheckoutSessionAsyncPaymentSucceeded } from './checkout-session-async-payment-succeeded.ts';
 import { handleInvoicePaid } from './invoice-paid.ts';
+import { handleInvoicePaymentPaid } from './invoice-payment-paid.ts';
 import { handleChargeRefunded } from './charge-refunded.ts';
 import { handleChargeDisputeCreated } from './charge-dispute-created.ts';
 import { handleChargeDisputeClosed } from './charge-dispute-closed.ts';
 import { handleCustomerCreated } from './customer-created.ts';
 import { handleCustomerUpdated } from './customer-updated.ts';
 import { handleCustomerSubscriptionDeleted } from './customer-subscription-deleted.ts';
+import { handlePaymentIntentSucceeded } from './payment-intent-succeeded.ts';
+import { handleChargeSucceeded } from './charge-succeeded.ts';
+import { handleCreditNoteCreated } from './credit-note-created.ts';
+import { handleRadarEarlyFraudWarningCreated } from './radar-early-fraud-warning-created.ts';
 
 export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>> = Object.freeze({
   'checkout.session.completed': handleCheckoutSessionCompleted,
   'checkout.session.async_payment_succeeded': handleCheckoutSessionAsyncPaymentSucceeded,
   'invoice.paid': handleInvoicePaid,
+  'invoice_payment.paid': handleInvoicePaymentPaid,
   'charge.refunded': handleChargeRefunded,
   'charge.dispute.created': handleChargeDisputeCreated,
   'charge.dispute.closed': handleChargeDisputeClosed,
   'customer.created': handleCustomerCreated,
   'customer.updated': handleCustomerUpdated,
   'customer.subscription.deleted': handleCustomerSubscriptionDeleted,
+  'payment_intent.succeeded': handlePaymentIntentSucceeded,
+  'charge.succeeded': handleChargeSucceeded,
+  'credit_note.created': handleCreditNoteCreated,
+  'radar.early_fraud_warning.created': handleRadarEarlyFraudWarningCreated,
 });
 
 /** Whether we act on this event type (an own property: `constructor` or `__proto__` are not handlers). */

@@ -9,16 +9,28 @@
  *   fixture `invoice_paid.json` is one).
  * - Renewals of a subscription that ended (`customer.subscription.deleted`) before the invoice was created earn
  *   nothing.
+ * - Any order (Stripe does not order deliveries, and a checkout and its first invoice come in the same burst):
+ *   an invoice of a subscription we cannot attribute yet (its checkout, which names the referral, has not been
+ *   processed) is deferred, waiting for the subscription, customer and invoice ids; the checkout's sale (or a
+ *   customer binding) wakes it, and it is then the same sale (first payment) or a renewal. Never finding a referral
+ *   is the usual answer for a subscription nobody referred: after `SHORT_WAIT` attempts it ends `ignored`
+ *   (`no_referral`), still woken if its checkout comes later.
+ * - Renewal numbers follow Stripe's order, not arrival: `sequence` = 1 + the first payment + the renewals paid
+ *   before this one; later renewals already recorded move up by one. The subscription's first payment is locked
+ *   first, so renewals of one subscription are numbered one at a time; the database keeps the numbers unique
+ *   (migration 0013). A renewal is never merged into the first payment (its payment ids stay its own).
  * Source: https://docs.stripe.com/api/events/types#event_types-invoice.paid, https://docs.stripe.com/changelog/basil
  */
 import { prorate } from '../../commissions/money.ts';
 import { recordSale } from '../../conversions/conversions.service.ts';
 import {
-  countSubscriptionPayments,
   fillMissingKeys,
   findSaleByKeys,
+  renewalSequence,
+  shiftRenewals,
 } from '../../conversions/conversions.repository.ts';
 import { attributePayment } from '../attribution.ts';
+import { invoicePromotionCodeLoader } from '../invoice-promotion-codes.ts';
 import {
   invoice,
   invoiceLineItems,
@@ -27,7 +39,7 @@ import {
   invoiceSubscriptionMetadata,
   invoiceTax,
 } from '../stripe-objects.ts';
-import { ignored, malformed, type StripeEventHandler } from './handler.ts';
+import { ignored, malformed, SHORT_WAIT, type StripeEventHandler } from './handler.ts';
 
 export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
   const parsed = invoice.safeParse(event.data.object);
@@ -44,7 +56,17 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
   const subscriptionId = invoiceSubscriptionId(inv);
   const payment = invoicePaymentIds(inv);
   const keys = { invoiceId: inv.id, paymentIntentId: payment.paymentIntent, chargeId: payment.charge };
-  const wakes = [inv.id, payment.paymentIntent, payment.charge].filter((v): v is string => Boolean(v));
+  // What waits for this sale: refunds and disputes of its payment, `invoice_payment.paid` of its invoice, other
+  // invoices of its subscription deferred for want of a referral.
+  const wakes = [inv.id, payment.paymentIntent, payment.charge, subscriptionId].filter((v): v is string => Boolean(v));
+
+  const occurredAt = new Date((inv.status_transitions?.paid_at ?? event.created) * 1000);
+  const isFirstInvoice = inv.billing_reason === 'subscription_create';
+  // Renewals of one subscription one at a time: lock its first payment before looking (READ COMMITTED: what a
+  // concurrent renewal committed while we waited is seen by the statements that follow).
+  const firstPayment = subscriptionId
+    ? await findSaleByKeys(trx, program.id, { subscriptionId, firstPaymentOfSubscription: true }, { lock: true })
+    : undefined;
 
   const existing = await findSaleByKeys(trx, program.id, keys);
   if (existing) {
@@ -57,29 +79,43 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
     return { status: 'ignored', reason: 'duplicate_sale', wakes };
   }
 
-  // The first payment of a subscription is its sale; later ones are renewals.
-  let sequence = 1;
-  if (subscriptionId) {
-    const { n, endedAt } = await countSubscriptionPayments(trx, program.id, subscriptionId);
-    const first = inv.billing_reason === 'subscription_create' || n === 0;
-    sequence = first ? 1 : n + 1;
-    const createdAt = new Date((inv.created ?? event.created) * 1000);
-    if (!first && endedAt && createdAt > endedAt) return ignored('subscription_ended');
-  }
-
-  const occurredAt = new Date((inv.status_transitions?.paid_at ?? event.created) * 1000);
+  const renewal = Boolean(subscriptionId) && !isFirstInvoice;
   const attribution = await attributePayment(ctx, {
     occurredAt,
     subscriptionId,
     subscriptionMetadata: invoiceSubscriptionMetadata(inv),
     customerId: inv.customer,
     // A renewal of a customer we never attributed: do not ask Stripe for the customer on every renewal.
-    customerMetadata: sequence === 1 ? undefined : {},
+    customerMetadata: renewal && firstPayment ? {} : undefined,
     promotionCodeIds: [...inv.discounts, ...(inv.discount?.promotion_code ? [inv.discount.promotion_code] : [])],
+    morePromotionCodeIds: invoicePromotionCodeLoader(ctx, inv.id, event.data.object),
     email: inv.customer_email ?? null,
   });
-  if (!attribution.referral) return ignored(attribution.reason);
+  if (!attribution.referral) {
+    if (subscriptionId && attribution.reason === 'no_referral') {
+      // Maybe its checkout has not been processed yet: wait for it (or for the customer's binding).
+      const waitingFor = [subscriptionId, inv.id, inv.customer].filter((v): v is string => Boolean(v));
+      return { status: 'deferred', reason: 'no_referral', waitingFor, giveUp: 'ignored', maxAttempts: SHORT_WAIT };
+    }
+    return ignored(attribution.reason);
+  }
 
+  // The first payment of a subscription is its sale; later ones are renewals, numbered in Stripe's order. (The
+  // first payment may have been committed while we attributed: look again, locking it.)
+  let sequence = 1;
+  const first =
+    renewal && subscriptionId
+      ? (firstPayment ??
+        (await findSaleByKeys(trx, program.id, { subscriptionId, firstPaymentOfSubscription: true }, { lock: true })))
+      : undefined;
+  if (first && subscriptionId) {
+    const next = await renewalSequence(trx, program.id, subscriptionId, { occurredAt, invoiceId: inv.id });
+    sequence = next.sequence;
+    const createdAt = new Date((inv.created ?? event.created) * 1000);
+    if (next.endedAt && createdAt > next.endedAt) return ignored('subscription_ended');
+  }
+
+  if (sequence > 1) await shiftRenewals(trx, program.id, subscriptionId!, sequence);
   const result = await recordSale(trx, program, attribution.referral, {
     amount,
     currency: inv.currency,
@@ -87,6 +123,7 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
     source: 'stripe',
     grossAmount: inv.amount_paid,
     sequence,
+    renewal,
     attributedBy: attribution.source,
     stripeEventId: event.id,
     stripeInvoiceId: inv.id,
@@ -97,5 +134,7 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
     customerEmail: inv.customer_email ?? null,
     lineItems: invoiceLineItems(inv),
   });
+  // Renewals already moved up to make room: a duplicate now (the same payment recorded meanwhile) must undo that.
+  if (result.duplicate && sequence > 1) throw new Error(`invoice ${inv.id}: recorded concurrently; retrying`);
   return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
 };

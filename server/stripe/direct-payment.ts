@@ -1,0 +1,201 @@
+/**
+ * Payments made outside Checkout and Invoices — Stripe Elements, or the PaymentIntents / Charges API called by
+ * the merchant — reported by `payment_intent.succeeded` and `charge.succeeded`. One sale per payment, keyed by
+ * its payment intent (a charge without one — the legacy Charges API — by its charge id), so both events of one
+ * payment, in either order, record it once.
+ *
+ * A payment intent that belongs to a Checkout Session or an invoice is that path's sale (its amount excludes tax,
+ * its line items feed product rules); it must not become a second conversion, nor the first one with the wrong
+ * facts:
+ * - already recorded under the payment intent or charge id (Checkout records its payment intent): a duplicate;
+ * - the payload says it paid an invoice (`invoice`, payloads before 2025-03-31): `invoice.paid` records it;
+ * - with the program's restricted key, Stripe says which Checkout Session created it
+ *   (`GET /v1/checkout/sessions?payment_intent=`) or which invoice it paid (`GET /v1/invoice_payments`): left to
+ *   that path;
+ * - without a key nothing in a current payload tells, so a payment younger than `CHECKOUT_GRACE_MS` is deferred:
+ *   the Checkout Session or invoice it belongs to normally arrives within seconds and wakes it (its payment intent
+ *   is among the ids the sale is known by), and it then ends as a duplicate. After the grace period, an invoice
+ *   sale of the same customer, currency and gross amount within that period that knows no payment intent is taken
+ *   to be this payment (it learns the payment intent id); otherwise the payment is a sale of its own.
+ *
+ * Attribution comes first (a payment nobody referred costs no Stripe call and no wait): metadata
+ * `partnerkit_referral` on the payment intent (or charge) — the merchant tags the payment; the attribution window
+ * must be open —, then the usual sources (`attribution.ts`: the customer bound by `customer.created` metadata or an
+ * earlier sale, customer metadata read with the key, a lead's e-mail).
+ * Amount: what was received (`amount_received`; a charge's `amount_captured`), tax included — these objects do not
+ * break tax out. Zero earns nothing.
+ * Sources: https://docs.stripe.com/api/events/types#event_types-payment_intent.succeeded,
+ * https://docs.stripe.com/api/events/types#event_types-charge.succeeded, https://docs.stripe.com/changelog/basil
+ */
+import { z } from 'zod';
+import { recordSale, REFERRAL_ID } from '../conversions/conversions.service.ts';
+import { fillMissingKeys, findSaleByKeys } from '../conversions/conversions.repository.ts';
+import { findReferral } from '../conversions/referrals-lookup.repository.ts';
+import { attributePayment, REFERRAL_METADATA_KEY } from './attribution.ts';
+import { currencyCode, minorUnits, stripeMetadata, stripeRef, unixSeconds } from './stripe-objects.ts';
+import type { StripeEventEnvelope } from './stripe-objects.ts';
+import { ignored, type HandlerContext, type HandlerOutcome } from './handlers/handler.ts';
+
+/**
+ * How long a payment intent without a key waits for its Checkout Session or invoice before it counts on its own.
+ * The retries of a deferred event come after 2 s, 10 s and 1 min (`RETRY_DELAYS_MS`), so such a sale is recorded
+ * about 72 s after it happened, or at once when its session or invoice arrives.
+ */
+export const CHECKOUT_GRACE_MS = 60_000;
+
+export const paymentIntentObject = z.looseObject({
+  id: z.string().min(1).max(255),
+  object: z.literal('payment_intent'),
+  amount: minorUnits,
+  amount_received: minorUnits.nullish(),
+  currency: currencyCode,
+  customer: stripeRef,
+  metadata: stripeMetadata,
+  status: z.string().nullish(),
+  latest_charge: stripeRef.optional(),
+  receipt_email: z.string().max(512).nullish().catch(null),
+  // before 2025-03-31 only
+  invoice: stripeRef.optional(),
+  created: unixSeconds.optional(),
+});
+
+export const succeededCharge = z.looseObject({
+  id: z.string().min(1).max(255),
+  object: z.literal('charge'),
+  amount: minorUnits,
+  amount_captured: minorUnits.nullish(),
+  captured: z.boolean().nullish(),
+  paid: z.boolean().nullish(),
+  status: z.string().nullish(),
+  currency: currencyCode,
+  customer: stripeRef,
+  payment_intent: stripeRef,
+  metadata: stripeMetadata,
+  receipt_email: z.string().max(512).nullish().catch(null),
+  billing_details: z
+    .looseObject({ email: z.string().max(512).nullish() })
+    .nullish()
+    .catch(null),
+  // before 2025-03-31 only
+  invoice: stripeRef.optional(),
+  created: unixSeconds.optional(),
+});
+
+/** One direct payment, whichever event reported it. */
+export interface DirectPayment {
+  paymentIntentId: string | null;
+  chargeId: string | null;
+  /** The invoice it paid when the payload says (legacy); undefined = the payload cannot say. */
+  invoiceId: string | null | undefined;
+  amount: number;
+  currency: string;
+  customerId: string | null;
+  metadata: Record<string, string>;
+  email: string | null;
+}
+
+/**
+ * Record a direct payment as a sale once (see the module header for what is left to Checkout and invoices).
+ * @throws StripeApiError when a Stripe read fails (the event is retried)
+ */
+export async function recordDirectPayment(
+  ctx: HandlerContext,
+  event: StripeEventEnvelope,
+  p: DirectPayment,
+): Promise<HandlerOutcome> {
+  const { trx, program } = ctx;
+  if (p.amount <= 0) return ignored('zero_amount');
+  if (p.invoiceId) return ignored('invoice_payment');
+  const keys = { paymentIntentId: p.paymentIntentId, chargeId: p.chargeId };
+  const wakes = [p.paymentIntentId, p.chargeId].filter((v): v is string => Boolean(v));
+
+  const existing = await findSaleByKeys(trx, program.id, keys);
+  if (existing) {
+    await fillMissingKeys(trx, existing, { ...keys, customerId: p.customerId });
+    return { status: 'ignored', reason: 'duplicate_sale', wakes };
+  }
+
+  const occurredAt = new Date(event.created * 1000);
+  const tagged = p.metadata[REFERRAL_METADATA_KEY];
+  let referral = null;
+  let attributedBy: string | null = null;
+  let failure: 'unknown_referral' | 'referral_expired' | null = null;
+  if (tagged && REFERRAL_ID.test(tagged)) {
+    const r = await findReferral(trx, program.id, tagged);
+    if (!r) failure = 'unknown_referral';
+    else if (r.expires_at < occurredAt) failure = 'referral_expired';
+    else {
+      referral = r;
+      attributedBy = 'payment_metadata';
+    }
+  }
+  if (!referral) {
+    const attribution = await attributePayment(ctx, {
+      occurredAt,
+      customerId: p.customerId,
+      email: p.email,
+    });
+    if (!attribution.referral)
+      return ignored(attribution.reason === 'no_referral' ? (failure ?? 'no_referral') : attribution.reason);
+    referral = attribution.referral;
+    attributedBy = attribution.source;
+  }
+
+  // Attributed: is it really a payment of its own (not a Checkout Session's or an invoice's)?
+  if (p.paymentIntentId) {
+    if (ctx.stripe) {
+      if (await ctx.stripe.checkoutSessionForPaymentIntent(p.paymentIntentId)) return ignored('checkout_payment');
+      if (await ctx.stripe.invoiceForPaymentIntent(p.paymentIntentId)) return ignored('invoice_payment');
+    } else {
+      if (ctx.now.getTime() - occurredAt.getTime() < CHECKOUT_GRACE_MS) {
+        return { status: 'deferred', reason: 'awaiting_checkout_or_invoice', waitingFor: wakes };
+      }
+      const invoiceSale = await findInvoiceSaleLike(ctx, referral.id, p, occurredAt);
+      if (invoiceSale) {
+        await fillMissingKeys(trx, invoiceSale, keys);
+        return { status: 'ignored', reason: 'duplicate_sale', wakes };
+      }
+    }
+  }
+
+  const result = await recordSale(trx, program, referral, {
+    amount: p.amount,
+    currency: p.currency,
+    occurredAt,
+    source: 'stripe',
+    grossAmount: p.amount,
+    sequence: 1,
+    attributedBy,
+    stripeEventId: event.id,
+    stripePaymentIntentId: p.paymentIntentId,
+    stripeChargeId: p.chargeId,
+    stripeCustomerId: p.customerId,
+    customerEmail: p.email,
+  });
+  return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
+}
+
+/**
+ * Without a key: an invoice sale that is most likely this payment — same referral and customer, currency and gross
+ * amount, within the grace period of it, and no payment intent known (current invoice payloads do not name theirs).
+ * One range of `conversions_referral_time_idx`.
+ */
+async function findInvoiceSaleLike(ctx: HandlerContext, referralId: string, p: DirectPayment, occurredAt: Date) {
+  if (!p.customerId) return undefined;
+  return ctx.trx
+    .selectFrom('conversions')
+    .selectAll()
+    .where('referral_id', '=', referralId)
+    .where('program_id', '=', ctx.program.id)
+    .where('kind', '=', 'sale')
+    .where('stripe_customer_id', '=', p.customerId)
+    .where('stripe_invoice_id', 'is not', null)
+    .where('stripe_payment_intent_id', 'is', null)
+    .where('currency', '=', p.currency)
+    .where('gross_amount', '=', p.amount)
+    .where('occurred_at', '>=', new Date(occurredAt.getTime() - CHECKOUT_GRACE_MS))
+    .where('occurred_at', '<=', new Date(occurredAt.getTime() + CHECKOUT_GRACE_MS))
+    .orderBy('occurred_at')
+    .limit(1)
+    .executeTakeFirst();
+}
