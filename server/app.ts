@@ -5,167 +5,19 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Koa from 'koa';
-import type Router from '@koa/router';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle, type Db } from './db/database.ts';
 import { MIGRATION_NAMES, migrateToLatest } from './db/migrate.ts';
 import { resolvePostgres, type PostgresServer } from './db/postgres.ts';
-import { errorMiddleware, noSniff } from './http/errors.middleware.ts';
-import { adminAuth } from './http/admin-auth.ts';
-import { staticRoutes } from './http/static.routes.ts';
-import { createProgramsService } from './programs/programs.service.ts';
-import { createProgramSecrets } from './programs/program-secrets.ts';
-import { createSecretBox } from './secrets.ts';
-import { createAffiliatesService } from './affiliates/affiliates.service.ts';
-import { affiliatesRoutes } from './affiliates/affiliates.routes.ts';
-import { createLinksService } from './links/links.service.ts';
-import { linksRoutes } from './links/links.routes.ts';
-import { createTrackingService } from './tracking/tracking.service.ts';
-import { trackingRoutes } from './tracking/tracking.routes.ts';
-import { createConversionsService } from './conversions/conversions.service.ts';
-import { conversionsRoutes } from './conversions/conversions.routes.ts';
-import { createCommissionsService } from './commissions/commissions.service.ts';
-import { commissionsRoutes } from './commissions/commissions.routes.ts';
-import { createCommissionRulesService } from './commissions/commission-rules.service.ts';
-import { commissionRulesRoutes } from './commissions/commission-rules.routes.ts';
-import { createPayoutsService } from './payouts/payouts.service.ts';
-import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from './payouts/payouts.routes.ts';
-import { createStripeApi, type StripeEndpoint } from './stripe/stripe-api.ts';
-import { createStripeSettingsService } from './stripe/stripe-settings.service.ts';
-import { promotionCodesRoutes } from './stripe/promotion-codes.routes.ts';
-import { programRoutes } from './programs/programs.routes.ts';
-import { createStripeWebhooksService } from './stripe/stripe-webhooks.service.ts';
-import { stripeRoutes } from './stripe/stripe.routes.ts';
-import { createPartnerService } from './partner/partner.service.ts';
-import { partnerRoutes } from './partner/partner.routes.ts';
-import { createMailer } from './mail/mailer.ts';
 import { createScheduler, type Scheduler } from './jobs/scheduler.ts';
-import { createStatsService } from './programs/stats.service.ts';
-import { statsRoutes } from './programs/stats.routes.ts';
-import { openApiRoutes } from './http/openapi.ts';
-import { healthRoutes, readinessCheck, type Readiness } from './http/health.routes.ts';
-import { createLogger, functionDestination, logFunction, silentLogger, type Logger } from './observability/logger.ts';
-import { createMetrics, type Metrics } from './observability/metrics.ts';
-import { metricsRoutes, observeRequests } from './observability/http.ts';
+import { readinessCheck } from './web/health.routes.ts';
+import { createLogger, functionDestination, logFunction } from './lib/logger.ts';
+import { createMetrics } from './lib/metrics.ts';
 import { countBacklog } from './stripe/stripe-events.repository.ts';
+import { createServices, type AppOptions, type Services } from './services.ts';
+import { createKoa } from './web/koa.ts';
 
-export interface AppOptions {
-  /** The clock (tests move time forward to pass hold periods). */
-  now?: () => Date;
-  /** Where log lines go; default: JSON lines on stdout at `config.logLevel` (`observability/logger.ts`). */
-  logger?: Logger;
-  /**
-   * Instead of `logger`: receives the message and `err` of every line of level `info` and above, whatever
-   * `LOG_LEVEL` says (tests collect messages this way).
-   */
-  log?: (msg: string, err?: unknown) => void;
-  /** Where Stripe API calls go (payout transfers); default: Stripe. Tests point it at a loopback fake. */
-  stripeEndpoint?: StripeEndpoint;
-}
-
-export type Services = ReturnType<typeof createServices>;
-
-/**
- * Every service, built over one database handle.
- * @param opts.logger default: nothing is logged; `opts.metrics` default: nothing is recorded
- */
-export function createServices(db: Db, config: Config, opts: AppOptions & { metrics?: Metrics | null } = {}) {
-  const now = opts.now;
-  const logger = opts.logger ?? silentLogger;
-  const metrics = opts.metrics ?? null;
-  const programSecrets = createProgramSecrets({ db, box: createSecretBox(config) });
-  return {
-    programSecrets,
-    programs: createProgramsService({ db, config, programSecrets }),
-    stats: createStatsService({ db, now }),
-    affiliates: createAffiliatesService({ db }),
-    links: createLinksService({ db, config }),
-    tracking: createTrackingService({ db, now, logger, metrics }),
-    conversions: createConversionsService({ db, now }),
-    commissions: createCommissionsService({ db, now }),
-    commissionRules: createCommissionRulesService({ db, now }),
-    payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets }),
-    stripeWebhooks: createStripeWebhooksService({
-      db,
-      now,
-      logger,
-      metrics,
-      stripeApi: createStripeApi(opts.stripeEndpoint),
-      programSecrets,
-    }),
-    stripeSettings: createStripeSettingsService({ db, programSecrets }),
-    partner: createPartnerService({ db, config, now, mailer: createMailer(config, logger) }),
-  };
-}
-
-/**
- * The Koa application over `services` (no listening, no database lifecycle).
- * @param ready the readiness check behind `GET /readyz` (`GET /healthz` and `/readyz` are mounted only with it)
- * @param metrics request durations, and `GET /metrics` when `config.metricsToken` is set (`observability/http.ts`)
- */
-export function createKoa(
-  services: Services,
-  config: Config,
-  logger: Logger,
-  ready?: () => Promise<Readiness>,
-  metrics: Metrics | null = null,
-): Koa {
-  // `maxIpsCount`: only the entries our own proxies appended (the rightmost ones) count; a client can write
-  // anything to the left of them, and the first entry was spoofable (per-IP limits, fraud checks by IP).
-  const koa = new Koa({ proxy: config.proxyHops > 0, maxIpsCount: config.proxyHops });
-  koa.silent = true;
-  koa.use(noSniff);
-  // Request id, log context and duration of every request, around the error middleware (the status it answers).
-  koa.use(observeRequests({ logger, metrics }));
-  koa.use(errorMiddleware(logger));
-
-  // Highest-traffic first: every router in front of a route matches the path against its own routes.
-  // biome-ignore lint/suspicious/noExplicitAny: each router has a state type of its own; Koa only mounts them
-  const publicRouters: Router<any>[] = [
-    trackingRoutes(services.tracking),
-    stripeRoutes(services.stripeWebhooks),
-    ...(ready ? [healthRoutes(ready)] : []),
-    staticRoutes(),
-    openApiRoutes(config.publicUrl, '0.1.0'),
-    partnerRoutes(services.partner, {
-      secureCookies: config.publicUrl.startsWith('https:'),
-      publicUrl: config.publicUrl,
-    }),
-    partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
-  ];
-  for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
-  // Without METRICS_TOKEN there is no /metrics at all (a 404), see observability/http.ts.
-  if (metrics && config.metricsToken) koa.use(metricsRoutes(metrics, config.metricsToken).routes());
-  koa.use(async (ctx, next) => {
-    if (ctx.path.startsWith('/api/v1/')) ctx.set('Cache-Control', 'no-store');
-    await next();
-  });
-
-  // biome-ignore lint/suspicious/noExplicitAny: as above, each router has a state type of its own
-  const adminRouters: Router<any>[] = [
-    affiliatesRoutes(services.affiliates, services.partner),
-    linksRoutes(services.links),
-    conversionsRoutes(services.conversions),
-    promotionCodesRoutes(services.stripeSettings),
-    commissionsRoutes(services.commissions),
-    commissionRulesRoutes(services.commissionRules),
-    payoutsRoutes(services.payouts),
-    balancesRoutes(services.payouts),
-    programRoutes(services.programs),
-    statsRoutes(services.stats),
-  ];
-  const auth = adminAuth(services.programs);
-  for (const r of adminRouters) {
-    // Authenticate only requests that reach an admin route, so unknown paths stay plain 404s.
-    koa.use(async (ctx, next) => {
-      if (!r.match(ctx.path, ctx.method).route) return next();
-      // biome-ignore lint/suspicious/noExplicitAny: the admin state is added by `auth` before the router sees it
-      return auth(ctx as any, () => (r.routes() as any)(ctx, next));
-    });
-  }
-  return koa;
-}
+export { createServices, type AppOptions, type Services };
 
 export interface RunningApp {
   url: string;

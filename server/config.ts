@@ -14,9 +14,9 @@
  * - `SMTP_URL`      optional mail transport for partner e-mails
  * - `JOBS`          `on` (default) runs Agenda workers in this process, `off` does not
  * - `LOG_LEVEL`     `silent` | `fatal` | `error` | `warn` | `info` (default) | `debug` (adds one line per request) |
- *                   `trace`; logs are JSON lines on stdout (`observability/logger.ts`)
+ *                   `trace`; logs are JSON lines on stdout (`lib/logger.ts`)
  * - `METRICS_TOKEN` at least 16 printable characters: `GET /metrics` answers with `Authorization: Bearer <token>`;
- *                   unset = no `/metrics` at all (404): metrics are off by default (`observability/http.ts`)
+ *                   unset = no `/metrics` at all (404): metrics are off by default (`http/observability.ts`)
  * - `TRUST_PROXY`   `on` (= `1`) behind one load balancer, `N` behind N proxies (a CDN in front of a load balancer:
  *                   `2`): the client IP is the Nth `X-Forwarded-For` entry from the right, the one our own proxies
  *                   wrote; entries further left are the client's own words (default `off`)
@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LOG_LEVELS, type LogLevel } from './observability/logger.ts';
+import { LOG_LEVELS, type LogLevel } from './lib/logger.ts';
 
 const envSchema = z.object({
   DATABASE_URL: z

@@ -4,7 +4,7 @@
  */
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createApp } from './app.ts';
-import { createLogger } from './observability/logger.ts';
+import { createLogger } from './lib/logger.ts';
 
 let config: Config;
 try {

@@ -1,6 +1,6 @@
 /** Admin API: `/api/v1/affiliates` (+ `/:id`, `/:id/approve|reject|suspend|invite`). */
 import Router from '@koa/router';
-import { pathId, readJson } from '../http/input.ts';
+import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { PartnerService } from '../partner/partner.service.ts';
 import type { AffiliatesService } from './affiliates.service.ts';

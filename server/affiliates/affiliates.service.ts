@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { AffiliateRow, AffiliateStatus, ProgramRow } from '../db/schema.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import { parseInput, storableText } from '../http/input.ts';
+import { ConflictError, NotFoundError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { parseInput, storableText } from '../lib/validate.ts';
 import * as repo from './affiliates.repository.ts';
 
 export const AFFILIATE_CODE = /^[A-Za-z0-9_-]{1,64}$/;

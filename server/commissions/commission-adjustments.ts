@@ -25,7 +25,7 @@
  */
 import type { DbOrTrx } from '../db/database.ts';
 import type { CommissionRow, CommissionStatus, ConversionRow } from '../db/schema.ts';
-import { newId } from '../ids.ts';
+import { newId } from '../lib/ids.ts';
 import { prorate } from './money.ts';
 import { insertCommission, insertCommissionEvent, transitionCommission } from './commissions.repository.ts';
 

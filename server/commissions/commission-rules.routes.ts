@@ -1,6 +1,6 @@
 /** Admin API: `/api/v1/commission-rules` (list, create, get, PATCH, DELETE = archive). */
 import Router from '@koa/router';
-import { pathId, readJson } from '../http/input.ts';
+import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { CommissionRulesService } from './commission-rules.service.ts';
 

@@ -1,6 +1,6 @@
 /** Admin API: `/api/v1/commissions` (+ `/:id` with its history, `/:id/approve|reject`). */
 import Router from '@koa/router';
-import { pathId, readJson } from '../http/input.ts';
+import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { CommissionsService } from './commissions.service.ts';
 

@@ -15,9 +15,9 @@
 import { z } from 'zod';
 import type { Db, DbOrTrx } from '../db/database.ts';
 import type { CommissionKind, CommissionRow, CommissionStatus, ConversionRow, ProgramRow } from '../db/schema.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import { idFilter, parseInput, storableText } from '../http/input.ts';
+import { ConflictError, NotFoundError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { idFilter, parseInput, storableText } from '../lib/validate.ts';
 import { evaluateCommission, paymentMonth, type SaleLineItem } from './rules.ts';
 import { loadRuleSpecs } from './commission-rules.service.ts';
 import * as repo from './commissions.repository.ts';

@@ -6,7 +6,7 @@
  */
 import Router from '@koa/router';
 import type { AdminState } from '../http/admin-auth.ts';
-import { readJson } from '../http/input.ts';
+import { readJson } from '../lib/validate.ts';
 import type { ConversionsService } from './conversions.service.ts';
 
 export function conversionsRoutes(conversions: ConversionsService): Router<AdminState> {

@@ -11,9 +11,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Db, DbOrTrx } from '../db/database.ts';
 import type { CommissionRow, ConversionRow, ProgramRow, ReferralRow } from '../db/schema.ts';
-import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import { idFilter, parseInput, storableText } from '../http/input.ts';
+import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { idFilter, parseInput, storableText } from '../lib/validate.ts';
 import {
   commissionFactsOptions,
   createCommissionForConversion,

@@ -4,7 +4,7 @@
  * attributed without a click, e.g. a promotion code or the conversions API).
  */
 import type { DbOrTrx } from '../db/database.ts';
-import { newTimeOrderedId } from '../ids.ts';
+import { newTimeOrderedId } from '../lib/ids.ts';
 
 /**
  * Referrals with their affiliate's status and e-mail (`affiliate_status`, `affiliate_email`), which the

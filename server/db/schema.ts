@@ -40,7 +40,7 @@ export interface ProgramsTable {
   payout_schedule: Generated<string>;
   payouts_generated_for: NullableTimestamp;
   fraud_ip_daily_limit: ColumnType<number | null, number | null | undefined, number | null>;
-  /** Sealed (`v1:…`, `server/secrets.ts`); read it through `programs/program-secrets.ts` `apiKey`. */
+  /** Sealed (`v1:…`, `lib/secrets.ts`); read it through `programs/program-secrets.ts` `apiKey`. */
   stripe_api_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
@@ -56,7 +56,7 @@ export interface ApiKeysTable {
 export interface StripeWebhookSecretsTable {
   id: string;
   program_id: string;
-  /** Sealed (`v1:…`, `server/secrets.ts`); read through `programs/program-secrets.ts` `webhookSecrets`. */
+  /** Sealed (`v1:…`, `lib/secrets.ts`); read through `programs/program-secrets.ts` `webhookSecrets`. */
   secret: string;
   created_at: Timestamp;
   revoked_at: NullableTimestamp;

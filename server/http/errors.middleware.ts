@@ -6,8 +6,8 @@
  * See koa's docs/error-handling.md.
  */
 import type { Middleware } from 'koa';
-import { AppError, DatabaseUnavailableError, isDatabaseUnavailable, RateLimitedError } from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
+import { AppError, DatabaseUnavailableError, isDatabaseUnavailable, RateLimitedError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
 
 /** While the database is down, one log line per this many ms (with the count of 503s since the last one). */
 const UNAVAILABLE_LOG_EVERY_MS = 10_000;

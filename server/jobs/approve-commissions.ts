@@ -4,7 +4,7 @@
  */
 import type { Agenda } from 'agenda';
 import type { CommissionsService } from '../commissions/commissions.service.ts';
-import { inJobContext, type Logger } from '../observability/logger.ts';
+import { inJobContext, type Logger } from '../lib/logger.ts';
 
 export const APPROVE_COMMISSIONS = 'approve-commissions';
 /** How often the scheduled run happens. */

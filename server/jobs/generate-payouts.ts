@@ -8,7 +8,7 @@
  */
 import type { Agenda, Job } from 'agenda';
 import type { PayoutsService } from '../payouts/payouts.service.ts';
-import { inJobContext, type Logger } from '../observability/logger.ts';
+import { inJobContext, type Logger } from '../lib/logger.ts';
 
 export const GENERATE_PAYOUTS = 'generate-payouts';
 /** How often programs' schedules are checked: a payout is created at most this long after its occurrence. */

@@ -25,7 +25,7 @@
  */
 import { exponential, type Agenda, type Job } from 'agenda';
 import type { StripeWebhooksService } from '../stripe/stripe-webhooks.service.ts';
-import { inJobContext, type Logger } from '../observability/logger.ts';
+import { inJobContext, type Logger } from '../lib/logger.ts';
 
 export const PROCESS_STRIPE_EVENT = 'process-stripe-event';
 export const SWEEP_STRIPE_EVENTS = 'sweep-stripe-events';

@@ -17,8 +17,8 @@ import {
   scheduleStripeSweep,
   SWEEP_STRIPE_EVENTS,
 } from './process-stripe-event.ts';
-import { silentLogger, type Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
 
 export interface Scheduler {
   agenda: Agenda;

@@ -1,6 +1,6 @@
 /** Admin API: `/api/v1/links`. */
 import Router from '@koa/router';
-import { readJson } from '../http/input.ts';
+import { readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { LinksService } from './links.service.ts';
 

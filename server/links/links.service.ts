@@ -7,10 +7,10 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { LinkRow, ProgramRow } from '../db/schema.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import { idFilter, idText, isStorableText, NOT_STORABLE, parseInput, storableText } from '../http/input.ts';
-import { isUrlOnSites } from '../http/registrable-domain.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { idFilter, idText, isStorableText, NOT_STORABLE, parseInput, storableText } from '../lib/validate.ts';
+import { isUrlOnSites } from '../lib/registrable-domain.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import * as repo from './links.repository.ts';
 
@@ -63,7 +63,7 @@ export interface Link {
 }
 
 /**
- * True when `url` is on the program's own site: same registrable domain (`http/registrable-domain.ts`, Public
+ * True when `url` is on the program's own site: same registrable domain (`lib/registrable-domain.ts`, Public
  * Suffix List with its private section) as its website or as one of its allowed domains, so `www.`, `app.` and
  * `shop.` of the merchant count, and a sibling on shared hosting (`evil.myshopify.com` for a merchant on
  * `acme.myshopify.com`) does not.

@@ -9,7 +9,7 @@
  */
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
-import type { Logger } from '../observability/logger.ts';
+import type { Logger } from '../lib/logger.ts';
 
 export interface Mail {
   to: string;

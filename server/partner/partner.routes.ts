@@ -19,8 +19,8 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import { stringify } from 'csv-stringify/sync';
-import { AppError, ForbiddenError, UnauthorizedError } from '../errors.ts';
-import { pathId, readJson } from '../http/input.ts';
+import { AppError, ForbiddenError, UnauthorizedError } from '../lib/errors.ts';
+import { pathId, readJson } from '../lib/validate.ts';
 import {
   assertCsrf,
   SESSION_TTL_DAYS,

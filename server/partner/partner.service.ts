@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { consumeAll, sharedRateLimiter } from '../http/shared-rate-limiter.ts';
+import { consumeAll, sharedRateLimiter } from '../db/shared-rate-limiter.ts';
 import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
@@ -30,9 +30,9 @@ import {
   UnauthorizedError,
   UnprocessableError,
   ValidationError,
-} from '../errors.ts';
-import { hashSecret, newId, newSecret } from '../ids.ts';
-import { idFilter, isStorableText, NOT_STORABLE, parseInput, storableText } from '../http/input.ts';
+} from '../lib/errors.ts';
+import { hashSecret, newId, newSecret } from '../lib/ids.ts';
+import { idFilter, isStorableText, NOT_STORABLE, parseInput, storableText } from '../lib/validate.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import { AFFILIATE_CODE, referralLink } from '../affiliates/affiliates.service.ts';
 import { findProgramById } from '../programs/programs.repository.ts';
@@ -45,7 +45,7 @@ import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './
 import { commissionRule, formatDecimal, maskEmail, type CommissionRule } from './partner.format.ts';
 import * as mails from './partner.mails.ts';
 import * as repo from './partner.repository.ts';
-import { coalesced } from './coalesce.ts';
+import { coalesced } from '../lib/coalesce.ts';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;

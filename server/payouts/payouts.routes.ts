@@ -6,7 +6,7 @@
  *   `POST /api/v1/partner/payouts/request`.
  */
 import Router from '@koa/router';
-import { pathId, readJson } from '../http/input.ts';
+import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import { partnerAuthenticated, type PartnerState } from '../partner/partner.routes.ts';
 import type { PartnerService } from '../partner/partner.service.ts';

@@ -15,9 +15,9 @@ import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
 import type { Db, DbOrTrx } from '../db/database.ts';
 import type { AffiliateRow, PayoutMethod, PayoutRow, PayoutStatus, ProgramRow } from '../db/schema.ts';
-import { AppError, ConflictError, NotFoundError, UnprocessableError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import { idFilter, idText, parseInput, storableText } from '../http/input.ts';
+import { AppError, ConflictError, NotFoundError, UnprocessableError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { idFilter, idText, parseInput, storableText } from '../lib/validate.ts';
 import { currencyExponent } from '../commissions/money.ts';
 import { findAffiliateById } from '../affiliates/affiliates.repository.ts';
 import { findProgramById } from '../programs/programs.repository.ts';
@@ -27,7 +27,7 @@ import { sendTransfer, stripeClient } from './stripe-transfers.ts';
 import * as repo from './payouts.repository.ts';
 import type { ProgramSecrets } from '../programs/program-secrets.ts';
 import { lockAffiliate } from '../affiliates/affiliates.repository.ts';
-import { silentLogger, type Logger } from '../observability/logger.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
 
 const PAYOUT_METHODS = ['paypal', 'bank_transfer', 'store_credit', 'check', 'stripe_connect'] as const;
 const currencyCode = z

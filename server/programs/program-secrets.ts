@@ -1,6 +1,6 @@
 /**
  * Programs' stored secrets — the Stripe API key (`programs.stripe_api_key`) and the webhook signing secrets
- * (`stripe_webhook_secrets.secret`) — through the secret box (`server/secrets.ts`): sealed when written, opened
+ * (`stripe_webhook_secrets.secret`) — through the secret box (`lib/secrets.ts`): sealed when written, opened
  * where used (webhook signature checks, Stripe API reads, Connect transfers), each bound to its program.
  *
  * Lifecycle (migration 0011 explains why it is not the migration that encrypts):
@@ -13,9 +13,9 @@
  */
 import type { Db, DbOrTrx } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
-import { NotFoundError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import { isSealed, SecretDecryptionError, type SecretBox } from '../secrets.ts';
+import { NotFoundError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { isSealed, SecretDecryptionError, type SecretBox } from '../lib/secrets.ts';
 import * as repo from './programs.repository.ts';
 
 const PAGE = 500;

@@ -1,6 +1,6 @@
 /** Admin API: `GET /api/v1/program` (settings of the API key's program) and `PATCH /api/v1/program`. */
 import Router from '@koa/router';
-import { readJson } from '../http/input.ts';
+import { readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { ProgramsService } from './programs.service.ts';
 

@@ -6,10 +6,10 @@ import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
-import { newId, newSecret, hashSecret } from '../ids.ts';
-import { isStorableText, NOT_STORABLE, parseInput, storableText } from '../http/input.ts';
+import { newId, newSecret, hashSecret } from '../lib/ids.ts';
+import { isStorableText, NOT_STORABLE, parseInput, storableText } from '../lib/validate.ts';
 import { stripeApiKeyInput } from '../stripe/stripe-settings.service.ts';
-import { registrableDomain } from '../http/registrable-domain.ts';
+import { registrableDomain } from '../lib/registrable-domain.ts';
 import type { ProgramSecrets } from './program-secrets.ts';
 import * as repo from './programs.repository.ts';
 
@@ -85,7 +85,7 @@ export const MAX_ALLOWED_DOMAINS = 20;
 
 /**
  * `allowedDomains`: at most MAX_ALLOWED_DOMAINS host names (`shop-eu.com`, `www.shop-eu.com`), each stored as its
- * registrable domain (`http/registrable-domain.ts`, Public Suffix List with its private section), lower-cased and
+ * registrable domain (`lib/registrable-domain.ts`, Public Suffix List with its private section), lower-cased and
  * without repeats, since that is what the `Origin` and link checks compare. Refused: what is not a host name, IP
  * addresses, `localhost`, and public suffixes themselves (`co.uk`, `github.io`: they would allow every site on them).
  */

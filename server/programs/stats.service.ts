@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
-import { parseInput } from '../http/input.ts';
+import { parseInput } from '../lib/validate.ts';
 import { commissionBalances } from '../commissions/balances.ts';
 import * as repo from './stats.repository.ts';
 

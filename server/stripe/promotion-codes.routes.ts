@@ -4,7 +4,7 @@
  */
 import Router from '@koa/router';
 import type { AdminState } from '../http/admin-auth.ts';
-import { pathId, readJson } from '../http/input.ts';
+import { pathId, readJson } from '../lib/validate.ts';
 import type { StripeSettingsService } from './stripe-settings.service.ts';
 
 export function promotionCodesRoutes(settings: StripeSettingsService): Router<AdminState> {

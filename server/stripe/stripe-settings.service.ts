@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
-import { newId } from '../ids.ts';
-import { idFilter, idText, parseInput, storableText } from '../http/input.ts';
+import { ConflictError, NotFoundError } from '../lib/errors.ts';
+import { newId } from '../lib/ids.ts';
+import { idFilter, idText, parseInput, storableText } from '../lib/validate.ts';
 import { findAffiliate } from '../affiliates/affiliates.repository.ts';
 import type { ProgramSecrets } from '../programs/program-secrets.ts';
 
@@ -45,7 +45,7 @@ export function createStripeSettingsService(deps: { db: Db; programSecrets: Prog
   const { db, programSecrets } = deps;
   return {
     /**
-     * Set (or clear with null) the program's Stripe API key; it is stored encrypted (`server/secrets.ts`).
+     * Set (or clear with null) the program's Stripe API key; it is stored encrypted (`lib/secrets.ts`).
      * @throws ValidationError for a value that is not a Stripe key; NotFoundError `unknown_program`
      */
     async setApiKey(programId: string, key: string | null): Promise<void> {

@@ -40,7 +40,7 @@ import { LRUCache } from 'lru-cache';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow, StripeEventStatus } from '../db/schema.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../lib/errors.ts';
 import * as programsRepo from '../programs/programs.repository.ts';
 import type { ProgramSecrets } from '../programs/program-secrets.ts';
 import { saleExistsForAny } from '../conversions/conversions.repository.ts';
@@ -51,8 +51,8 @@ import { createStripeApi, type StripeApi } from './stripe-api.ts';
 import { createInboxWriter } from './inbox-writer.ts';
 import * as repo from './stripe-events.repository.ts';
 import type { InboxRef } from './stripe-events.repository.ts';
-import { silentLogger, type Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
 
 /** Seconds a signed timestamp may be older than our clock (Stripe's default tolerance). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -113,7 +113,7 @@ const MAYBE_NOT_JSONB = /\\u(?:0000|d[89a-f])/i;
  * surrogates replaced by U+FFFD in every string and key; numbers jsonb cannot hold (non-finite) written as null.
  * Iterative (an explicit stack of what is left to write; neither recursion nor `JSON.stringify` over the whole
  * value, which recurses too), so nesting costs heap, never the call stack. The route already refuses bodies that
- * nest deeper than `MAX_JSON_DEPTH` (`http/input.ts`); this holds at any depth.
+ * nest deeper than `MAX_JSON_DEPTH` (`lib/validate.ts`); this holds at any depth.
  */
 export function jsonbSafe(value: unknown): string {
   const clean = (v: string) =>

@@ -6,8 +6,8 @@
  * as `%00`). A body nested deeper than `MAX_JSON_DEPTH` is a 400 `invalid_event` before anything is parsed or stored.
  */
 import Router from '@koa/router';
-import { ValidationError } from '../errors.ts';
-import { jsonNestsDeeperThan, MAX_JSON_DEPTH, pathId, readRawBody } from '../http/input.ts';
+import { ValidationError } from '../lib/errors.ts';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH, pathId, readRawBody } from '../lib/validate.ts';
 import type { StripeWebhooksService } from './stripe-webhooks.service.ts';
 
 export function stripeRoutes(webhooks: StripeWebhooksService): Router {

@@ -13,9 +13,9 @@
  */
 import { CompiledQuery, sql } from 'kysely';
 import { namedStatement, type Db, type DbOrTrx } from '../db/database.ts';
-import { newTimeOrderedId } from '../ids.ts';
-import { silentLogger, type Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import { newTimeOrderedId } from '../lib/ids.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
 
 const DAY_MS = 86_400_000;
 export const CLICK_DEDUPE_MINUTES = 30;

@@ -7,8 +7,8 @@ import type { Context } from 'koa';
 import { isIP } from 'node:net';
 import { serialize as serializeCookie } from 'cookie';
 import { LRUCache } from 'lru-cache';
-import { pathId, readJson } from '../http/input.ts';
-import { registrableDomain } from '../http/registrable-domain.ts';
+import { pathId, readJson } from '../lib/validate.ts';
+import { registrableDomain } from '../lib/registrable-domain.ts';
 import type { ClickResult, TrackingService } from './tracking.service.ts';
 
 /** Cookie names shared with the snippet: the referral id, and the affiliate code. */
@@ -43,7 +43,7 @@ const sharedDomains = new LRUCache<string, { domain: string | null }>({
 
 /**
  * The registrable domain the page at `origin` shares with `apiHost`, or null (Public Suffix List with its private
- * section, `http/registrable-domain.ts`: a page on `acme.myshopify.com` shares none with `track.myshopify.com`).
+ * section, `lib/registrable-domain.ts`: a page on `acme.myshopify.com` shares none with `track.myshopify.com`).
  */
 function sharedDomain(origin: string, apiHost: string): string | null {
   const key = `${origin} ${apiHost}`;

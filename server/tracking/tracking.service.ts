@@ -13,19 +13,19 @@ import { z } from 'zod';
 import { isbot } from 'isbot';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { BoundedRateLimiter } from '../http/bounded-rate-limiter.ts';
+import { BoundedRateLimiter } from '../lib/bounded-rate-limiter.ts';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
-import { ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
-import { idText, parseInput } from '../http/input.ts';
+import { ForbiddenError, NotFoundError, RateLimitedError } from '../lib/errors.ts';
+import { idText, parseInput } from '../lib/validate.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import * as programsRepo from '../programs/programs.repository.ts';
 import { isMerchantUrl } from '../links/links.service.ts';
 import { findLinkBySlug } from '../links/links.repository.ts';
 import { CLICK_DEDUPE_MINUTES, createClickIngest, type ClickRequest } from './click-ingest.ts';
 import * as repo from './tracking.repository.ts';
-import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
 
 /** Referral ids are valid Stripe `client_reference_id` values (ARCHITECTURE.md). */
 export const REFERRAL_ID = /^[A-Za-z0-9_-]{1,200}$/;

@@ -23,7 +23,7 @@ import { freePort, isReachable, startEmbeddedPostgres, type PostgresServer } fro
 import { migrateToLatest } from '../../server/db/migrate.ts';
 import { APPROVE_COMMISSIONS } from '../../server/jobs/approve-commissions.ts';
 import { createScheduler } from '../../server/jobs/scheduler.ts';
-import { createLogger, functionDestination } from '../../server/observability/logger.ts';
+import { createLogger, functionDestination } from '../../server/lib/logger.ts';
 import { checkoutSession, sign } from '../helpers/stripe.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

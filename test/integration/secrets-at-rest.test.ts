@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type RunningApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { down as unmigrate0011 } from '../../server/db/migrations/0011_secrets_encrypted_at_rest.ts';
-import { createSecretBox, SecretDecryptionError } from '../../server/secrets.ts';
+import { createSecretBox, SecretDecryptionError } from '../../server/lib/secrets.ts';
 import { freshDatabaseUrl } from '../helpers/db.ts';
 import { startFakeStripeApi, type FakeStripeApi } from '../helpers/fake-stripe.ts';
 import { checkoutSession, deliver, freshId } from '../helpers/stripe.ts';

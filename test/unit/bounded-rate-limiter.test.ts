@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { BoundedRateLimiter } from '../../server/http/bounded-rate-limiter.ts';
+import { BoundedRateLimiter } from '../../server/lib/bounded-rate-limiter.ts';
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });

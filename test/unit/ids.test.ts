@@ -1,6 +1,6 @@
 /** Time-ordered ids: unguessable, valid Stripe client_reference_id values, and sorted by creation time as text. */
 import { expect, it } from 'vitest';
-import { newTimeOrderedId } from '../../server/ids.ts';
+import { newTimeOrderedId } from '../../server/lib/ids.ts';
 import { REFERRAL_ID } from '../../server/tracking/tracking.service.ts';
 
 it('sorts as text in creation order, across the alphabet boundaries, and stays a valid referral id', () => {

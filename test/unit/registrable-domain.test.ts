@@ -1,11 +1,11 @@
 /**
- * "Same site as the merchant" (`server/http/registrable-domain.ts`): shared-hosting siblings are other sites,
+ * "Same site as the merchant" (`server/lib/registrable-domain.ts`): shared-hosting siblings are other sites,
  * a merchant's own subdomains are its site, for hosts on the Public Suffix List's private section and for
  * ordinary merchants.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isUrlOnSites, registrableDomain, siteOf } from '../../server/http/registrable-domain.ts';
+import { isUrlOnSites, registrableDomain, siteOf } from '../../server/lib/registrable-domain.ts';
 import { isMerchantUrl } from '../../server/links/links.service.ts';
 import { dnsLabel, merchantAndSibling } from '../helpers/private-suffixes.ts';
 

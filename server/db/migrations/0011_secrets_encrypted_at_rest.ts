@@ -1,6 +1,6 @@
 /**
  * Secrets at rest: `programs.stripe_api_key` and `stripe_webhook_secrets.secret` hold values sealed by
- * `server/secrets.ts` (`v1:<base64url>`, AES-256-GCM under a key derived from `SECRET_KEY`), never plain text.
+ * `lib/secrets.ts` (`v1:<base64url>`, AES-256-GCM under a key derived from `SECRET_KEY`), never plain text.
  *
  * Kysely migrations get no configuration, so this one cannot encrypt: it adds CHECK constraints `NOT VALID`, which
  * PostgreSQL enforces on every row inserted or updated from now on but not on the rows already there. The

@@ -11,9 +11,9 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Middleware, ParameterizedContext } from 'koa';
 import Router from '@koa/router';
-import { UnauthorizedError } from '../errors.ts';
-import { withLogContext, type Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import { UnauthorizedError } from '../lib/errors.ts';
+import { withLogContext, type Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 /**

@@ -12,7 +12,7 @@
  */
 import { CompiledQuery } from 'kysely';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
-import type { DbOrTrx } from '../db/database.ts';
+import type { DbOrTrx } from './database.ts';
 
 /** The table of migration 0012. */
 export const RATE_LIMITS_TABLE = 'rate_limits';

@@ -11,7 +11,7 @@
 import Router from '@koa/router';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from '../errors.ts';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../lib/errors.ts';
 
 /** A readiness query that takes longer than this counts as "database unavailable". */
 export const READY_TIMEOUT_MS = 2_000;

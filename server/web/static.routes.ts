@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AppError, NotFoundError } from '../errors.ts';
+import { AppError, NotFoundError } from '../lib/errors.ts';
 
 /** The package root: the nearest folder above this file with a package.json (this file runs from `server/` under
  * tsx and vitest, and from `dist/server/` when compiled for `npm start`). */

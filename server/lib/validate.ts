@@ -7,7 +7,7 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { NotFoundError, ValidationError } from './errors.ts';
 
 /**
  * Every identifier a client sends fits this: ours (`<prefix>_<22 base64url>`, `ids.ts`), link slugs, affiliate

@@ -1,0 +1,73 @@
+/**
+ * Every service of the app over one database handle, and the options the app takes (clock, logger, Stripe
+ * endpoint). Imported by `app.ts` (lifecycle), `web/koa.ts` (types only), the CLI and tests.
+ */
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { createProgramsService } from './programs/programs.service.ts';
+import { createProgramSecrets } from './programs/program-secrets.ts';
+import { createSecretBox } from './lib/secrets.ts';
+import { createAffiliatesService } from './affiliates/affiliates.service.ts';
+import { createLinksService } from './links/links.service.ts';
+import { createTrackingService } from './tracking/tracking.service.ts';
+import { createConversionsService } from './conversions/conversions.service.ts';
+import { createCommissionsService } from './commissions/commissions.service.ts';
+import { createCommissionRulesService } from './commissions/commission-rules.service.ts';
+import { createPayoutsService } from './payouts/payouts.service.ts';
+import { createStripeApi, type StripeEndpoint } from './stripe/stripe-api.ts';
+import { createStripeSettingsService } from './stripe/stripe-settings.service.ts';
+import { createStripeWebhooksService } from './stripe/stripe-webhooks.service.ts';
+import { createPartnerService } from './partner/partner.service.ts';
+import { createMailer } from './mail/mailer.ts';
+import { createStatsService } from './programs/stats.service.ts';
+import { silentLogger, type Logger } from './lib/logger.ts';
+import type { Metrics } from './lib/metrics.ts';
+
+export interface AppOptions {
+  /** The clock (tests move time forward to pass hold periods). */
+  now?: () => Date;
+  /** Where log lines go; default: JSON lines on stdout at `config.logLevel` (`lib/logger.ts`). */
+  logger?: Logger;
+  /**
+   * Instead of `logger`: receives the message and `err` of every line of level `info` and above, whatever
+   * `LOG_LEVEL` says (tests collect messages this way).
+   */
+  log?: (msg: string, err?: unknown) => void;
+  /** Where Stripe API calls go (payout transfers); default: Stripe. Tests point it at a loopback fake. */
+  stripeEndpoint?: StripeEndpoint;
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/**
+ * Every service, built over one database handle.
+ * @param opts.logger default: nothing is logged; `opts.metrics` default: nothing is recorded
+ */
+export function createServices(db: Db, config: Config, opts: AppOptions & { metrics?: Metrics | null } = {}) {
+  const now = opts.now;
+  const logger = opts.logger ?? silentLogger;
+  const metrics = opts.metrics ?? null;
+  const programSecrets = createProgramSecrets({ db, box: createSecretBox(config) });
+  return {
+    programSecrets,
+    programs: createProgramsService({ db, config, programSecrets }),
+    stats: createStatsService({ db, now }),
+    affiliates: createAffiliatesService({ db }),
+    links: createLinksService({ db, config }),
+    tracking: createTrackingService({ db, now, logger, metrics }),
+    conversions: createConversionsService({ db, now }),
+    commissions: createCommissionsService({ db, now }),
+    commissionRules: createCommissionRulesService({ db, now }),
+    payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets }),
+    stripeWebhooks: createStripeWebhooksService({
+      db,
+      now,
+      logger,
+      metrics,
+      stripeApi: createStripeApi(opts.stripeEndpoint),
+      programSecrets,
+    }),
+    stripeSettings: createStripeSettingsService({ db, programSecrets }),
+    partner: createPartnerService({ db, config, now, mailer: createMailer(config, logger) }),
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The Koa application over the services: middleware order, public routers, then admin routers behind the API key.
+ * Imported only by `app.ts`.
+ */
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { Config } from '../config.ts';
+import { errorMiddleware, noSniff } from '../http/errors.middleware.ts';
+import { adminAuth } from '../http/admin-auth.ts';
+import { staticRoutes } from './static.routes.ts';
+import { affiliatesRoutes } from '../affiliates/affiliates.routes.ts';
+import { linksRoutes } from '../links/links.routes.ts';
+import { trackingRoutes } from '../tracking/tracking.routes.ts';
+import { conversionsRoutes } from '../conversions/conversions.routes.ts';
+import { commissionsRoutes } from '../commissions/commissions.routes.ts';
+import { commissionRulesRoutes } from '../commissions/commission-rules.routes.ts';
+import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from '../payouts/payouts.routes.ts';
+import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
+import { programRoutes } from '../programs/programs.routes.ts';
+import { stripeRoutes } from '../stripe/stripe.routes.ts';
+import { partnerRoutes } from '../partner/partner.routes.ts';
+import { statsRoutes } from '../programs/stats.routes.ts';
+import { openApiRoutes } from './openapi.ts';
+import { healthRoutes, type Readiness } from './health.routes.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { metricsRoutes, observeRequests } from '../http/observability.ts';
+import type { Services } from '../services.ts';
+
+/**
+ * The Koa application over `services` (no listening, no database lifecycle).
+ * @param ready the readiness check behind `GET /readyz` (`GET /healthz` and `/readyz` are mounted only with it)
+ * @param metrics request durations, and `GET /metrics` when `config.metricsToken` is set (`http/observability.ts`)
+ */
+export function createKoa(
+  services: Services,
+  config: Config,
+  logger: Logger,
+  ready?: () => Promise<Readiness>,
+  metrics: Metrics | null = null,
+): Koa {
+  // `maxIpsCount`: only the entries our own proxies appended (the rightmost ones) count; a client can write
+  // anything to the left of them, and the first entry was spoofable (per-IP limits, fraud checks by IP).
+  const koa = new Koa({ proxy: config.proxyHops > 0, maxIpsCount: config.proxyHops });
+  koa.silent = true;
+  koa.use(noSniff);
+  // Request id, log context and duration of every request, around the error middleware (the status it answers).
+  koa.use(observeRequests({ logger, metrics }));
+  koa.use(errorMiddleware(logger));
+
+  // Highest-traffic first: every router in front of a route matches the path against its own routes.
+  // biome-ignore lint/suspicious/noExplicitAny: each router has a state type of its own; Koa only mounts them
+  const publicRouters: Router<any>[] = [
+    trackingRoutes(services.tracking),
+    stripeRoutes(services.stripeWebhooks),
+    ...(ready ? [healthRoutes(ready)] : []),
+    staticRoutes(),
+    openApiRoutes(config.publicUrl, '0.1.0'),
+    partnerRoutes(services.partner, {
+      secureCookies: config.publicUrl.startsWith('https:'),
+      publicUrl: config.publicUrl,
+    }),
+    partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
+  ];
+  for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
+  // Without METRICS_TOKEN there is no /metrics at all (a 404), see http/observability.ts.
+  if (metrics && config.metricsToken) koa.use(metricsRoutes(metrics, config.metricsToken).routes());
+  koa.use(async (ctx, next) => {
+    if (ctx.path.startsWith('/api/v1/')) ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
+  // biome-ignore lint/suspicious/noExplicitAny: as above, each router has a state type of its own
+  const adminRouters: Router<any>[] = [
+    affiliatesRoutes(services.affiliates, services.partner),
+    linksRoutes(services.links),
+    conversionsRoutes(services.conversions),
+    promotionCodesRoutes(services.stripeSettings),
+    commissionsRoutes(services.commissions),
+    commissionRulesRoutes(services.commissionRules),
+    payoutsRoutes(services.payouts),
+    balancesRoutes(services.payouts),
+    programRoutes(services.programs),
+    statsRoutes(services.stats),
+  ];
+  const auth = adminAuth((apiKey) => services.programs.findByApiKey(apiKey));
+  for (const r of adminRouters) {
+    // Authenticate only requests that reach an admin route, so unknown paths stay plain 404s.
+    koa.use(async (ctx, next) => {
+      if (!r.match(ctx.path, ctx.method).route) return next();
+      // biome-ignore lint/suspicious/noExplicitAny: the admin state is added by `auth` before the router sees it
+      return auth(ctx as any, () => (r.routes() as any)(ctx, next));
+    });
+  }
+  return koa;
+}
