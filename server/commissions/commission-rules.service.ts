@@ -13,15 +13,13 @@ import { idText, parseInput, storableText } from '../lib/validate.ts';
 import { findAffiliate } from '../affiliates/affiliates.repository.ts';
 import type { CommissionRuleSpec } from './rules.ts';
 import * as repo from './commission-rules.repository.ts';
+import { CURRENCY_MESSAGE, CURRENCY_PATTERN } from '../lib/schemas.ts';
 
 const MAX_MINOR_UNITS = 1_000_000_000_000;
 
 /** `{ currency: minor units }`; currency codes are lower-cased. */
 const currencyAmounts = z
-  .record(
-    z.string().regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code'),
-    z.number().int().min(0).max(MAX_MINOR_UNITS),
-  )
+  .record(z.string().regex(CURRENCY_PATTERN, CURRENCY_MESSAGE), z.number().int().min(0).max(MAX_MINOR_UNITS))
   .transform(
     (m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v])) as Record<string, number>,
   );

@@ -23,6 +23,7 @@ import { toCommissionFacts } from '../commissions/commissions.repository.ts';
 import { findAffiliateById, findAffiliateByCode } from '../affiliates/affiliates.repository.ts';
 import * as repo from './conversions.repository.ts';
 import * as referrals from './referrals-lookup.repository.ts';
+import { currencyCode } from '../lib/schemas.ts';
 
 /** Referral ids are valid Stripe `client_reference_id` values (ARCHITECTURE.md). */
 export const REFERRAL_ID = /^[A-Za-z0-9_-]{1,200}$/;
@@ -46,11 +47,7 @@ export const createConversionInput = z.strictObject({
   customerEmail: z.email().max(320).optional(),
   /** Minor units paid, excluding tax (sales). */
   amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  currency: z
-    .string()
-    .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
-    .transform((c) => c.toLowerCase())
-    .optional(),
+  currency: currencyCode.optional(),
   /** Your id of the payment; a second conversion with the same id is the same conversion. */
   externalId: storableText().trim().min(1).max(255).optional(),
   occurredAt: z.iso.datetime({ offset: true }).optional(),

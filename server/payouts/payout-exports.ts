@@ -14,6 +14,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { toDecimalString } from '../commissions/money.ts';
+import { neutraliseFormula } from '../lib/csv.ts';
 
 export type ExportFormat = 'paypal' | 'wise';
 
@@ -28,9 +29,7 @@ export interface ExportRow {
   note: string;
 }
 
-function safe(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
-}
+const safe = neutraliseFormula;
 
 /** PayPal Payouts CSV (no header). All rows must share one currency (PayPal's rule; checked by the caller). */
 export function paypalPayoutsCsv(rows: readonly ExportRow[]): string {

@@ -28,12 +28,9 @@ import * as repo from './payouts.repository.ts';
 import type { ProgramSecrets } from '../programs/program-secrets.ts';
 import { lockAffiliate } from '../affiliates/affiliates.repository.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
+import { currencyCode } from '../lib/schemas.ts';
 
 const PAYOUT_METHODS = ['paypal', 'bank_transfer', 'store_credit', 'check', 'stripe_connect'] as const;
-const currencyCode = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
-  .transform((c) => c.toLowerCase());
 
 export const createPayoutInput = z
   .object({

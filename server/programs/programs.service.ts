@@ -12,15 +12,12 @@ import { stripeApiKeyInput } from '../stripe/stripe-settings.service.ts';
 import { registrableDomain } from '../lib/registrable-domain.ts';
 import type { ProgramSecrets } from './program-secrets.ts';
 import * as repo from './programs.repository.ts';
+import { currencyCode } from '../lib/schemas.ts';
 
 export const createProgramInput = z.object({
   name: storableText().trim().min(1).max(200),
   website: z.url({ protocol: /^https?$/ }).refine(isStorableText, NOT_STORABLE),
-  currency: z
-    .string()
-    .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
-    .transform((c) => c.toLowerCase())
-    .default('usd'),
+  currency: currencyCode.default('usd'),
   stripeWebhookSecret: z
     .string()
     .regex(/^whsec_\S+$/, 'must start with whsec_')

@@ -13,6 +13,7 @@
  * Sources: https://docs.stripe.com/api/events/object, https://docs.stripe.com/changelog/basil
  */
 import { z } from 'zod';
+import { currencyCode } from '../lib/schemas.ts';
 
 /** An expandable reference: an id string, or the expanded object with an `id`. */
 export const stripeRef = z
@@ -34,11 +35,8 @@ const carriedMetadata = z
 
 /** Minor units (Stripe's integer amounts; zero-decimal currencies are whole units). */
 export const minorUnits = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-/** ISO 4217, stored lower-case as Stripe writes it. */
-export const currencyCode = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/)
-  .transform((c) => c.toLowerCase());
+/** ISO 4217, stored lower-case as Stripe writes it (`lib/schemas.ts`). */
+export { currencyCode };
 /** Unix seconds, within a sane range (a garbage timestamp must not become an invalid Date). */
 export const unixSeconds = z.number().int().min(0).max(32_503_680_000);
 
