@@ -19,6 +19,9 @@ import { createKoa } from './web/koa.ts';
 
 export { createServices, type AppOptions, type Services };
 
+/** How long in-flight HTTP requests may run on after `stop()` before their connections are closed. */
+const HTTP_GRACE_MS = 5_000;
+
 export interface RunningApp {
   url: string;
   db: Db;
@@ -44,34 +47,62 @@ export function createApp(config: Config, opts: AppOptions = {}) {
   let scheduler: Scheduler | null = null;
   let services: Services | null = null;
 
+  /** The step `stop()` is in (for a shutdown watchdog to name what hangs), or null when not stopping. */
+  let stopPhase: string | null = null;
+  async function step(name: string, run: () => Promise<void>): Promise<void> {
+    stopPhase = name;
+    const began = Date.now();
+    await run();
+    logger.debug({ phase: name, ms: Date.now() - began }, `stopped: ${name}`);
+  }
+
   async function stop(): Promise<void> {
+    try {
+      await stopInOrder();
+    } finally {
+      stopPhase = null;
+    }
+  }
+
+  async function stopInOrder(): Promise<void> {
     if (server) {
       const s = server;
       server = null;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        // Idle keep-alive connections would hold close() open; in-flight requests still finish.
-        s.closeIdleConnections();
+      await step('HTTP server', async () => {
+        await new Promise<void>((resolve) => {
+          // Idle keep-alive connections would hold close() open; in-flight requests get a grace period to finish,
+          // then their connections are cut (a slow or stalled client must not hold the shutdown).
+          const grace = setTimeout(() => s.closeAllConnections(), HTTP_GRACE_MS);
+          s.close(() => {
+            clearTimeout(grace);
+            resolve();
+          });
+          s.closeIdleConnections();
+        });
       });
     }
     if (services) {
-      // Stripe events being processed in this process finish before the pool ends (stored ones are safe anyway).
-      await services.stripeWebhooks.close();
-      // Clicks acknowledged or in flight are written before the pool ends.
-      await services.tracking.close();
+      const running = services;
       services = null;
+      // Stripe events being processed in this process finish before the pool ends (stored ones are safe anyway).
+      await step('Stripe event processing', () => running.stripeWebhooks.close());
+      // Clicks acknowledged or in flight are written before the pool ends.
+      await step('click writer', () => running.tracking.close());
     }
     if (scheduler) {
-      await scheduler.stop().catch((err) => logger.error({ err }, 'stopping Agenda failed'));
+      const agenda = scheduler;
       scheduler = null;
+      await step('Agenda', () => agenda.stop().catch((err) => logger.error({ err }, 'stopping Agenda failed')));
     }
     if (database) {
-      await database.close();
+      const handle = database;
       database = null;
+      await step('database pool', () => handle.close());
     }
     if (postgres) {
-      await postgres.stop();
+      const pgServer = postgres;
       postgres = null;
+      await step('embedded PostgreSQL', () => pgServer.stop());
     }
   }
 
@@ -116,5 +147,5 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     }
   }
 
-  return { start, stop };
+  return { start, stop, stopPhase: (): string | null => stopPhase };
 }

@@ -26,7 +26,8 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, `${signal}: shutting down`);
   const timer = setTimeout(() => {
-    logger.fatal('shutdown took longer than 20 s; exiting');
+    const phase = app.stopPhase();
+    logger.fatal({ phase }, `shutdown took longer than 20 s (still stopping: ${phase ?? 'nothing'}); exiting`);
     process.exit(1);
   }, 20_000);
   timer.unref();

@@ -16,7 +16,8 @@ import { createCommissionRulesService } from './commissions/commission-rules.ser
 import { createPayoutsService } from './payouts/payouts.service.ts';
 import { createStripeApi, type StripeEndpoint } from './stripe/stripe-api.ts';
 import { createStripeSettingsService } from './stripe/stripe-settings.service.ts';
-import { createStripeWebhooksService } from './stripe/stripe-webhooks.service.ts';
+import { createStripeEventsService } from './stripe/stripe-events.service.ts';
+import { createStripeWebhooksService } from './stripe/webhooks/webhooks.service.ts';
 import { createPartnerService } from './partner/partner.service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createStatsService } from './programs/stats.service.ts';
@@ -48,12 +49,14 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const logger = opts.logger ?? silentLogger;
   const metrics = opts.metrics ?? null;
   const programSecrets = createProgramSecrets({ db, box: createSecretBox(config) });
+  const affiliates = createAffiliatesService({ db });
+  const links = createLinksService({ db, config });
   return {
     programSecrets,
     programs: createProgramsService({ db, config, programSecrets }),
     stats: createStatsService({ db, now }),
-    affiliates: createAffiliatesService({ db }),
-    links: createLinksService({ db, config }),
+    affiliates,
+    links,
     tracking: createTrackingService({ db, now, logger, metrics }),
     conversions: createConversionsService({ db, now }),
     commissions: createCommissionsService({ db, now }),
@@ -68,6 +71,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
       programSecrets,
     }),
     stripeSettings: createStripeSettingsService({ db, programSecrets }),
-    partner: createPartnerService({ db, config, now, mailer: createMailer(config, logger) }),
+    stripeEvents: createStripeEventsService({ db }),
+    partner: createPartnerService({ db, config, now, mailer: createMailer(config, logger), affiliates, links }),
   };
 }

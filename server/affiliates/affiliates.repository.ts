@@ -1,7 +1,7 @@
 /** SQL for affiliates. Every query is scoped by program id. */
 import type { Insertable, Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
-import type { AffiliatesTable, AffiliateStatus } from '../db/schema.ts';
+import type { AffiliatesTable, AffiliateStatus, PartnerPayoutMethod } from '../db/schema.ts';
 
 export function insertAffiliate(db: DbOrTrx, row: Insertable<AffiliatesTable>) {
   return db.insertInto('affiliates').values(row).returningAll().executeTakeFirstOrThrow();
@@ -68,4 +68,19 @@ export function lockAffiliate(db: DbOrTrx, programId: string, id: string) {
     .where('id', '=', id)
     .forUpdate()
     .executeTakeFirst();
+}
+
+/** Where the affiliate is paid (set by the affiliate in the partner dashboard); `details` without empty fields. */
+export function updatePayoutSettings(
+  db: DbOrTrx,
+  affiliateId: string,
+  method: PartnerPayoutMethod,
+  details: Record<string, string>,
+  now: Date,
+) {
+  return db
+    .updateTable('affiliates')
+    .set({ payout_method: method, payout_details: JSON.stringify(details), payout_updated_at: now })
+    .where('id', '=', affiliateId)
+    .execute();
 }

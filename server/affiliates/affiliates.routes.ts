@@ -2,10 +2,13 @@
 import Router from '@koa/router';
 import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
-import type { PartnerService } from '../partner/partner.service.ts';
+import type { AccessService } from '../partner/access/access.service.ts';
 import type { AffiliatesService } from './affiliates.service.ts';
 
-export function affiliatesRoutes(affiliates: AffiliatesService, partner: PartnerService): Router<AdminState> {
+/** What the admin affiliate routes need of partner access: set-password links, invites, application fields. */
+export type Invitations = Pick<AccessService, 'sendSetPasswordLink' | 'invite' | 'applications'>;
+
+export function affiliatesRoutes(affiliates: AffiliatesService, partner: Invitations): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/affiliates' });
   router.param('id', pathId('Affiliate'));
 

@@ -3,9 +3,10 @@
  * status lifecycle `pending → approved`, or `rejected`, `suspended` (see the glossary in ARCHITECTURE.md).
  */
 import { randomBytes } from 'node:crypto';
+import type { Insertable } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
-import type { AffiliateRow, AffiliateStatus, ProgramRow } from '../db/schema.ts';
+import type { AffiliateRow, AffiliatesTable, AffiliateStatus, ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { parseInput, storableText } from '../lib/validate.ts';
@@ -58,7 +59,10 @@ export function referralLink(website: string, code: string): string {
   return url.toString();
 }
 
-/** A readable code from the name ("Jane Doe" → "janedoe-x7k2"), random enough to rarely collide. */
+/**
+ * A readable code from the name ("Jane Doe" → "janedoe-x7k2"), random enough to rarely collide; always matches
+ * `AFFILIATE_CODE` (the base keeps only `a-z0-9`). The one generator of codes (admin API and applications).
+ */
 function generateCode(name: string): string {
   const base = name
     .normalize('NFKD')
@@ -83,36 +87,68 @@ function isUniqueViolation(err: unknown, constraint?: string): boolean {
 
 export function createAffiliatesService(deps: { db: Db }) {
   const { db } = deps;
+
+  /**
+   * Insert an affiliate with `code`, or with a generated one (`generateCode`), retrying a generated code that
+   * collides in the program (at most 5 tries).
+   * @returns the row, or null when the e-mail is already an affiliate of the program
+   * @throws ConflictError `code_taken` (the given code is used), `code_generation_failed`
+   */
+  async function insertWithCode(
+    row: Omit<Insertable<AffiliatesTable>, 'id' | 'code'>,
+    code?: string,
+  ): Promise<AffiliateRow | null> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await repo.insertAffiliate(db, { ...row, id: newId('aff'), code: code ?? generateCode(row.name) });
+      } catch (err) {
+        if (isUniqueViolation(err, 'affiliates_program_id_code_key')) {
+          if (code) throw new ConflictError(`The code "${code}" is already used in this program`, 'code_taken');
+          if (attempt >= 4)
+            throw new ConflictError('Could not generate a referral code; try again', 'code_generation_failed');
+          continue;
+        }
+        if (isUniqueViolation(err, 'affiliates_program_email_key')) return null;
+        throw err;
+      }
+    }
+  }
+
   return {
     /**
      * Create an affiliate in `program`.
-     * @throws ValidationError on bad input; ConflictError `code_taken` / `email_taken`
+     * @throws ValidationError on bad input; ConflictError `code_taken` / `email_taken` / `code_generation_failed`
      */
     async create(program: ProgramRow, input: unknown): Promise<Affiliate> {
       const data = parseInput(createAffiliateInput, input);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const row = await repo.insertAffiliate(db, {
-            id: newId('aff'),
-            program_id: program.id,
-            email: data.email,
-            name: data.name,
-            code: data.code ?? generateCode(data.name),
-            status: data.status,
-          });
-          return toAffiliate(row, program);
-        } catch (err) {
-          if (isUniqueViolation(err, 'affiliates_program_id_code_key')) {
-            if (data.code || attempt >= 5)
-              throw new ConflictError(`The code "${data.code}" is already used in this program`, 'code_taken');
-            continue;
-          }
-          if (isUniqueViolation(err, 'affiliates_program_email_key')) {
-            throw new ConflictError('An affiliate with this email already exists in this program', 'email_taken');
-          }
-          throw err;
-        }
-      }
+      const row = await insertWithCode(
+        { program_id: program.id, email: data.email, name: data.name, status: data.status },
+        data.code,
+      );
+      if (!row) throw new ConflictError('An affiliate with this email already exists in this program', 'email_taken');
+      return toAffiliate(row, program);
+    },
+
+    /**
+     * A public application to join `program` (the partner side's `apply`): a `pending` affiliate with a generated
+     * code, the website and how they promote. An e-mail already known in the program changes nothing and answers
+     * `{ created: false }` (the caller must not reveal which).
+     * @throws ConflictError `code_generation_failed`
+     */
+    async createApplicant(
+      program: Pick<ProgramRow, 'id'>,
+      applicant: { name: string; email: string; website: string | null; promotionMethod: string; appliedAt: Date },
+    ): Promise<{ created: boolean }> {
+      const row = await insertWithCode({
+        program_id: program.id,
+        email: applicant.email,
+        name: applicant.name,
+        status: 'pending',
+        website: applicant.website,
+        promotion_method: applicant.promotionMethod,
+        applied_at: applicant.appliedAt,
+      });
+      return { created: row !== null };
     },
 
     async list(program: ProgramRow, query: unknown): Promise<Affiliate[]> {

@@ -60,7 +60,8 @@ function preparedName(text: string, parameters: number): string | undefined {
  * Statements with parameters run as named prepared statements (what JDBC's `prepareThreshold` and pgx's
  * statement cache do; Kysely has no API for it): on each connection a text is parsed once, then only bound and
  * executed, and PostgreSQL may keep a generic plan. A Stripe sale is ~9 statements; parsing and planning them
- * every time cost PostgreSQL ~1.1 ms of its 2.5 ms per sale in the webhook benchmark (measured: 2.5 → 1.4 ms).
+ * every time cost PostgreSQL almost half of its time per sale in the webhook benchmark
+ * (docs/performance.md#stripe-sales).
  * Texts without parameters (`BEGIN`, several statements in one text) keep the simple protocol; see `preparedName`
  * for the texts left unnamed. `namedStatement(name, text)` picks the name itself.
  * A text under one name never changes (the name comes from the text), as pg requires.

@@ -103,9 +103,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Post
     // Loopback, and a Unix socket in the cluster directory (only this machine's users who can enter it); fsync
     // stays on: acknowledged money must survive a crash.
     // wal_init_zero=off: a young cluster has no recycled WAL segments, and creating one zero-filled 16 MB segment
-    // held every durable commit waiting behind it for 40–80 ms (several times per Stripe burst in the benchmark: the
-    // webhook acknowledgement p99 went over 50 ms). Without zero-filling, a new segment is created at once;
-    // `fdatasync` still makes each commit's blocks, their allocation included, durable.
+    // held every durable commit waiting behind it (several times per Stripe burst in the benchmark, pushing the
+    // webhook acknowledgement's p99 over its target; docs/performance.md#wal-segments). Without zero-filling, a new
+    // segment is created at once; `fdatasync` still makes each commit's blocks, their allocation included, durable.
     postgresFlags: [
       '-c',
       'listen_addresses=127.0.0.1',
@@ -258,8 +258,8 @@ export function assertReachableByPostgresUser(clusterDir: string, uid = process.
 /**
  * The directory for the embedded server's Unix socket, or null (TCP only) when the socket's path would pass the
  * limit of `sockaddr_un` (107 bytes on Linux, 103 on macOS and the BSDs; we keep to 103). A query over a Unix
- * socket costs less CPU than over TCP loopback (measured on the 2-core benchmark VM, 20,000 prepared `SELECT`s:
- * Node 52 → 43 µs and PostgreSQL 31 → 26 µs per query), and a Stripe sale is ~8 queries.
+ * socket costs less CPU than over TCP loopback, on both sides (docs/performance.md#stripe-sales), and a Stripe sale
+ * is ~8 queries.
  */
 function unixSocketDir(clusterDir: string, port: number): string | null {
   const dir = path.resolve(clusterDir);

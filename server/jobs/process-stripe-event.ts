@@ -1,7 +1,7 @@
 /**
  * Jobs `process-stripe-event` and `sweep-stripe-events`: the retry path of Stripe webhook processing.
  *
- * Events are processed in the receiving process right after the acknowledgement (`stripe-webhooks.service.ts`);
+ * Events are processed in the receiving process right after the acknowledgement (`stripe/webhooks/`);
  * these jobs are what makes that durable:
  * - `process-stripe-event` `{ programId, eventId }`: one event's retry, scheduled at the inbox row's backoff
  *   (`RETRY_DELAYS_MS`) when an attempt failed or waited for its sale. One job per event (`unique`), removed when
@@ -24,7 +24,7 @@
  * finishes elsewhere: that save is tried once more, when the row is gone and the upsert inserts a new one.
  */
 import { exponential, type Agenda, type Job } from 'agenda';
-import type { StripeWebhooksService } from '../stripe/stripe-webhooks.service.ts';
+import type { StripeWebhooksService } from '../stripe/webhooks/webhooks.service.ts';
 import { inJobContext, type Logger } from '../lib/logger.ts';
 
 export const PROCESS_STRIPE_EVENT = 'process-stripe-event';

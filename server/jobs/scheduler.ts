@@ -10,7 +10,7 @@ import type { CommissionsService } from '../commissions/commissions.service.ts';
 import { APPROVE_COMMISSIONS, APPROVE_COMMISSIONS_EVERY, defineApproveCommissions } from './approve-commissions.ts';
 import type { PayoutsService } from '../payouts/payouts.service.ts';
 import { defineGeneratePayouts, GENERATE_PAYOUTS, GENERATE_PAYOUTS_EVERY } from './generate-payouts.ts';
-import type { StripeWebhooksService } from '../stripe/stripe-webhooks.service.ts';
+import type { StripeWebhooksService } from '../stripe/webhooks/webhooks.service.ts';
 import {
   defineProcessStripeEvent,
   PROCESS_STRIPE_EVENT,

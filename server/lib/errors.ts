@@ -1,5 +1,5 @@
 /**
- * The one error hierarchy. Services throw these; `http/error-middleware.ts` maps them to
+ * The one error hierarchy. Services throw these; `http/errors.middleware.ts` maps them to
  * `{ "error": { "code", "message" } }` with their status. Anything else is a 500 whose message is hidden.
  */
 export class AppError extends Error {

@@ -35,7 +35,8 @@ const SORTED_ALPHABET = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopq
  * milliseconds since 1970 in 8 characters of an ASCII-ordered alphabet (until the year 10889), then 128 random
  * bits as in `newId`. Still unguessable, but new rows land at the right edge of the primary key's B-tree instead of
  * on a random page (the idea of UUIDv7, RFC 9562 §5.7): PostgreSQL time per click fell ~10 % in the click
- * ingest (30 vs 33–36 µs). The creation time is readable from the id; referral ids carry nothing more secret.
+ * ingest (docs/performance.md#click-ingest). The creation time is readable from the id; referral ids carry nothing
+ * more secret.
  */
 export function newTimeOrderedId(prefix: string, now = Date.now()): string {
   let t = Math.floor(now);
@@ -54,7 +55,7 @@ export function newSecret(prefix: string): string {
 
 /**
  * SHA-256 hex of a high-entropy secret, for storage and lookup. Fine for random 256-bit secrets (no
- * dictionary to attack); passwords use argon2 instead (`partner/passwords.ts`).
+ * dictionary to attack); passwords use argon2 instead (`partner/access/passwords.ts`).
  */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');

@@ -4,13 +4,12 @@
  * deep in the services the line is written, without a logger in every signature.
  *
  * The context is an `AsyncLocalStorage` read by pino's `mixin` (called only for lines that are written). On Node 20
- * an enabled `AsyncLocalStorage` costs every promise created in the process, in any request, its promise hook:
- * ~0.15–0.2 µs per `async` call and `await` against ~0.08 without (micro-benchmark on the 2-core bench machine,
- * Node 20.20), and one click request creates ~65 promises (counted with `async_hooks`): ~10–13 µs, over 10 % of a
- * click's server CPU (73–88 µs). So the storage is enabled only while at least one context is open (`withLogContext`
- * counts them and disables it when the last one ends), and the hot routes (clicks, webhooks, the snippet: `http.ts`
- * `HOT_PATHS`) open none: while only those are served, nothing pays for it. The price: a line written by work a
- * request left running after it answered (a fire-and-forget mail that fails later), at a moment no context is open,
+ * an enabled `AsyncLocalStorage` costs every promise created in the process, in any request, its promise hook, and
+ * one click request creates ~65 promises: over 10 % of a click's server CPU (docs/performance.md#log-context). So the
+ * storage is enabled only while at least one context is open (`withLogContext` counts them and disables it when the
+ * last one ends), and the hot routes (clicks, webhooks, the snippet: `http/observability.ts` `HOT_PATHS`) open none:
+ * while only those are served, nothing pays for it. The price: a line written by work a request left running after it
+ * answered (a fire-and-forget mail that fails later), at a moment no context is open,
  * has no `reqId` (such lines name their own subject, e.g. `mailTo`). Their own code logs nothing per request (the click group commit
  * logs per batch, webhook processing per event with its `stripeEventId`); the error middleware adds the request id
  * of a failed request itself.

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (prom-client), one registry per app, served by `GET /metrics` (`http.ts`).
+ * Prometheus metrics (prom-client), one registry per app, served by `GET /metrics` (`http/observability.ts`).
  *
  * | metric | type | labels | what |
  * |---|---|---|---|

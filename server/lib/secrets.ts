@@ -10,7 +10,7 @@
  * - Stored form: `v1:<base64url(nonce ‖ tag ‖ ciphertext)>` (12 + 16 + n bytes). The version prefix leaves room for
  *   another scheme; values without it are plain text from before migration 0011.
  * - Rotation: values open with `SECRET_KEY`, else with `SECRET_KEY_PREVIOUS`; `npm run cli -- secrets rotate`
- *   re-encrypts everything under `SECRET_KEY` (README, "Rotating SECRET_KEY").
+ *   re-encrypts everything under `SECRET_KEY` (docs/operations.md, "Rotating SECRET_KEY").
  *
  * Sources: https://www.rfc-editor.org/rfc/rfc5869, NIST SP 800-38D (GCM; random 96-bit nonces are fine far below
  * 2^32 encryptions per key), https://nodejs.org/api/crypto.html#cryptohkdfsyncdigest-ikm-salt-info-keylen

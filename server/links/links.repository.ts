@@ -7,6 +7,16 @@ export function insertLink(db: DbOrTrx, row: Insertable<LinksTable>) {
   return db.insertInto('links').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/** How many links the affiliate has (the dashboard's per-affiliate cap). */
+export function countLinks(db: DbOrTrx, affiliateId: string) {
+  return db
+    .selectFrom('links')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('affiliate_id', '=', affiliateId)
+    .executeTakeFirstOrThrow()
+    .then((r) => Number(r.n ?? 0));
+}
+
 export function listLinks(
   db: DbOrTrx,
   programId: string,

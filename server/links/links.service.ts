@@ -72,6 +72,15 @@ export function isMerchantUrl(program: Pick<ProgramRow, 'website' | 'allowed_dom
   return isUrlOnSites(url, [new URL(program.website).hostname, ...program.allowed_domains]);
 }
 
+/** Links an affiliate may create itself in the partner dashboard (slugs are global; this bounds squatting). */
+export const MAX_LINKS_PER_AFFILIATE = 200;
+
+/**
+ * Who creates a link: the merchant (admin API, for any affiliate of its program) or the affiliate itself (partner
+ * dashboard, from its session; at most `MAX_LINKS_PER_AFFILIATE` links).
+ */
+export type LinkActor = { kind: 'merchant' } | { kind: 'affiliate'; affiliateId: string };
+
 export function createLinksService(deps: { db: Db; config: Config }) {
   const { db, config } = deps;
   const toLink = (l: LinkRow): Link => ({
@@ -83,34 +92,58 @@ export function createLinksService(deps: { db: Db; config: Config }) {
     campaign: l.campaign,
     createdAt: l.created_at.toISOString(),
   });
-  return {
+  const service = {
     /**
      * Create a link for an affiliate of `program`. Destination defaults to the program's website.
      * @throws NotFoundError (affiliate); ValidationError `destination_not_allowed`; ConflictError `slug_taken`
      */
     async create(program: ProgramRow, input: unknown): Promise<Link> {
-      const data = parseInput(createLinkInput, input);
-      const affiliate = await affiliatesRepo.findAffiliate(db, program.id, data.affiliateId);
+      const { affiliateId, ...data } = parseInput(createLinkInput, input);
+      const affiliate = await affiliatesRepo.findAffiliate(db, program.id, affiliateId);
       if (!affiliate) throw new NotFoundError('Affiliate');
-      const destination = data.destinationUrl ?? program.website;
+      return service.createForAffiliate({ actor: { kind: 'merchant' }, program, affiliateId: affiliate.id, ...data });
+    },
+
+    /**
+     * The one way a link is created (admin API and partner dashboard): `<PUBLIC_URL>/r/<slug>` (slug random when
+     * not given) for `affiliateId`, an affiliate of `program` the caller has established, to `destinationUrl` on
+     * the merchant's site (`isMerchantUrl`; default: the program's website). An `affiliate` actor may create
+     * links only for itself and at most `MAX_LINKS_PER_AFFILIATE`.
+     * @throws ValidationError `destination_not_allowed`; ConflictError `slug_taken`, `too_many_links` (affiliate)
+     */
+    async createForAffiliate(args: {
+      actor: LinkActor;
+      program: ProgramRow;
+      affiliateId: string;
+      slug?: string;
+      destinationUrl?: string;
+      campaign?: string;
+    }): Promise<Link> {
+      const { actor, program, affiliateId } = args;
+      if (actor.kind === 'affiliate' && actor.affiliateId !== affiliateId) throw new NotFoundError('Affiliate');
+      const destination = args.destinationUrl ?? program.website;
       if (!isMerchantUrl(program, destination)) {
+        const others = program.allowed_domains.length ? ` or of ${program.allowed_domains.join(', ')}` : '';
         throw new ValidationError(
-          "destinationUrl must be on the program's website or allowed domains",
+          `destinationUrl must be a page of ${program.website}${others}`,
           'destination_not_allowed',
         );
+      }
+      if (actor.kind === 'affiliate' && (await repo.countLinks(db, affiliateId)) >= MAX_LINKS_PER_AFFILIATE) {
+        throw new ConflictError(`You can have at most ${MAX_LINKS_PER_AFFILIATE} links`, 'too_many_links');
       }
       try {
         const row = await repo.insertLink(db, {
           id: newId('lnk'),
           program_id: program.id,
-          affiliate_id: affiliate.id,
-          slug: data.slug ?? randomBytes(6).toString('base64url'),
+          affiliate_id: affiliateId,
+          slug: args.slug ?? randomBytes(6).toString('base64url'),
           destination_url: destination,
-          campaign: data.campaign ?? null,
+          campaign: args.campaign ?? null,
         });
         return toLink(row);
       } catch (err) {
-        if ((err as { code?: string }).code === '23505')
+        if ((err as { code?: string; constraint?: string }).code === '23505')
           throw new ConflictError('This slug is already taken', 'slug_taken');
         throw err;
       }
@@ -121,5 +154,6 @@ export function createLinksService(deps: { db: Db; config: Config }) {
       return (await repo.listLinks(db, program.id, q)).map(toLink);
     },
   };
+  return service;
 }
 export type LinksService = ReturnType<typeof createLinksService>;

@@ -2,14 +2,13 @@
  * Payout routes.
  * - Admin (API key): `/api/v1/payouts` list / create by hand, `/export` (PayPal or Wise CSV), `/:id`,
  *   `/:id/process|complete|fail`; `/api/v1/balances`.
- * - Partner (session cookie + CSRF header, `partnerAuthenticated` from `partner.routes.ts`):
+ * - Partner (session cookie + CSRF header, `partnerAuthenticated` from `http/partner-session.ts`):
  *   `POST /api/v1/partner/payouts/request`.
  */
 import Router from '@koa/router';
 import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
-import { partnerAuthenticated, type PartnerState } from '../partner/partner.routes.ts';
-import type { PartnerService } from '../partner/partner.service.ts';
+import { partnerAuthenticated, type PartnerState, type SessionLookup } from '../http/partner-session.ts';
 import type { PayoutsService } from './payouts.service.ts';
 
 export function payoutsRoutes(payouts: PayoutsService): Router<AdminState> {
@@ -54,14 +53,23 @@ export function balancesRoutes(payouts: PayoutsService): Router<AdminState> {
   return router;
 }
 
-/** Partner: `POST /api/v1/partner/payouts/request` `{ currency? }` → 201 `{ payouts: [...] }`. */
+/** The logged-in affiliate a payout request needs from its session. */
+interface PartnerSession {
+  affiliateId: string;
+  csrfToken: string;
+}
+
+/**
+ * Partner: `POST /api/v1/partner/payouts/request` `{ currency? }` → 201 `{ payouts: [...] }`.
+ * @param authenticate the partner session look-up (`services.partner.authenticate`)
+ */
 export function partnerPayoutRoutes(
   payouts: PayoutsService,
-  partner: PartnerService,
+  authenticate: SessionLookup<PartnerSession>,
   opts: { publicUrl?: string } = {},
-): Router<PartnerState> {
-  const router = new Router<PartnerState>({ prefix: '/api/v1/partner/payouts' });
-  router.post('/request', partnerAuthenticated(partner, opts.publicUrl), async (ctx) => {
+): Router<PartnerState<PartnerSession>> {
+  const router = new Router<PartnerState<PartnerSession>>({ prefix: '/api/v1/partner/payouts' });
+  router.post('/request', partnerAuthenticated(authenticate, opts.publicUrl), async (ctx) => {
     const created = await payouts.requestByAffiliate(ctx.state.partner.affiliateId, await readJson(ctx));
     ctx.status = 201;
     ctx.body = { payouts: created };

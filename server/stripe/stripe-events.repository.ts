@@ -186,3 +186,22 @@ export async function listForReplay(
   const rows = await query.orderBy('received_at').orderBy('id').limit(q.limit).execute();
   return rows.map((r) => ({ programId: r.program_id, eventId: r.id, type: r.type, status: r.status }));
 }
+
+/** One page of a program's stored events, newest first (admin API `GET /api/v1/stripe-events`). */
+export function listEvents(
+  db: DbOrTrx,
+  programId: string,
+  filter: { statuses?: StripeEventStatus[]; type?: string; receivedBefore?: Date; limit: number },
+) {
+  let q = db
+    .selectFrom('stripe_events')
+    .select(['id', 'type', 'status', 'error', 'attempts', 'received_at', 'processed_at', 'next_attempt_at'])
+    .where('program_id', '=', programId)
+    .orderBy('received_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit);
+  if (filter.statuses?.length) q = q.where('status', 'in', filter.statuses);
+  if (filter.type) q = q.where('type', '=', filter.type);
+  if (filter.receivedBefore) q = q.where('received_at', '<', filter.receivedBefore);
+  return q.execute();
+}

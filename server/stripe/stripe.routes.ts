@@ -8,7 +8,7 @@
 import Router from '@koa/router';
 import { ValidationError } from '../lib/errors.ts';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, pathId, readRawBody } from '../lib/validate.ts';
-import type { StripeWebhooksService } from './stripe-webhooks.service.ts';
+import type { StripeWebhooksService } from './webhooks/webhooks.service.ts';
 
 export function stripeRoutes(webhooks: StripeWebhooksService): Router {
   const router = new Router();

@@ -22,13 +22,11 @@ export const CLICK_DEDUPE_MINUTES = 30;
 /** Largest batch written in one statement. */
 const MAX_BATCH = 1000;
 /**
- * Batches in flight at once per process. One: on the 2-core benchmark machine (50 connections, 2026-11-29, four
- * click runs each, interleaved) one flusher served as many clicks as two (9.5–10.0k/s vs 8.5–9.8k/s) at ~20 % less
- * PostgreSQL CPU per click (37–42 µs vs 46–54: batches twice as large; PostgreSQL costs ~260 µs per batch plus ~24 µs
- * per click). No process of the click loop there is saturated; they share two cores and wait for them in turn: over a
- * click run the PostgreSQL backends waited on the run queue as long as they ran (schedstat), so a second busy backend
- * only added contention. (Three: no faster, more CPU.) Each flusher has its own shard of the daily rollup rows, so several
- * never wait on each other's row locks.
+ * Batches in flight at once per process. One: one flusher serves as many clicks as two at less PostgreSQL CPU per
+ * click (its batches are twice as large, and PostgreSQL pays a fixed cost per batch). No process of the click loop is
+ * saturated; they share the cores and wait for them in turn, so a second busy backend only adds contention (three: no
+ * faster, more CPU). Measurements: docs/performance.md#click-ingest. Each flusher has its own shard of the daily rollup
+ * rows, so several never wait on each other's row locks.
  */
 export const FLUSHERS = 1;
 

@@ -16,9 +16,11 @@ import { commissionsRoutes } from '../commissions/commissions.routes.ts';
 import { commissionRulesRoutes } from '../commissions/commission-rules.routes.ts';
 import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from '../payouts/payouts.routes.ts';
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
+import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
 import { stripeRoutes } from '../stripe/stripe.routes.ts';
-import { partnerRoutes } from '../partner/partner.routes.ts';
+import { accessRoutes } from '../partner/access/access.routes.ts';
+import { portalRoutes } from '../partner/portal/portal.routes.ts';
 import { statsRoutes } from '../programs/stats.routes.ts';
 import { openApiRoutes } from './openapi.ts';
 import { healthRoutes, type Readiness } from './health.routes.ts';
@@ -56,11 +58,12 @@ export function createKoa(
     ...(ready ? [healthRoutes(ready)] : []),
     staticRoutes(),
     openApiRoutes(config.publicUrl, '0.1.0'),
-    partnerRoutes(services.partner, {
+    accessRoutes(services.partner, {
       secureCookies: config.publicUrl.startsWith('https:'),
       publicUrl: config.publicUrl,
     }),
-    partnerPayoutRoutes(services.payouts, services.partner, { publicUrl: config.publicUrl }),
+    portalRoutes(services.partner, { publicUrl: config.publicUrl }),
+    partnerPayoutRoutes(services.payouts, services.partner.authenticate, { publicUrl: config.publicUrl }),
   ];
   for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
   // Without METRICS_TOKEN there is no /metrics at all (a 404), see http/observability.ts.
@@ -76,6 +79,7 @@ export function createKoa(
     linksRoutes(services.links),
     conversionsRoutes(services.conversions),
     promotionCodesRoutes(services.stripeSettings),
+    stripeEventsRoutes(services.stripeEvents),
     commissionsRoutes(services.commissions),
     commissionRulesRoutes(services.commissionRules),
     payoutsRoutes(services.payouts),

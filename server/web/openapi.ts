@@ -22,6 +22,7 @@ import {
 import { updateSettingsInput } from '../programs/programs.service.ts';
 import { statsInput } from '../programs/stats.service.ts';
 import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/stripe-settings.service.ts';
+import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
 import { clickInput, leadInput } from '../tracking/tracking.service.ts';
 import * as partnerInputs from '../partner/partner.service.ts';
 
@@ -149,6 +150,17 @@ const OPERATIONS: Operation[] = [
     body: createPromotionCodeInput,
   }),
   op('delete', '/api/v1/promotion-codes/{id}', 'stripe', 'apiKey', 'Remove a mapping'),
+  op(
+    'get',
+    '/api/v1/stripe-events',
+    'stripe',
+    'apiKey',
+    'Stored Stripe events: status, attempts, why ignored or failed',
+    {
+      query: listStripeEventsInput,
+    },
+  ),
+  op('get', '/api/v1/stripe-events/{id}', 'stripe', 'apiKey', 'One stored Stripe event with its payload'),
   op('get', '/api/v1/partner/programs/{programId}', 'partner', 'public', 'A program’s public page (name, website)'),
   op('post', '/api/v1/partner/programs/{programId}/apply', 'partner', 'public', 'Apply to a program', {
     body: partnerInputs.applyInput,

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { approvedAffiliate, approvedSales, click, createShop, randomIp, type Shop } from '../helpers/commissions.ts';
 import { checkoutSession, sign } from '../helpers/stripe.ts';
-import { jsonbSafe } from '../../server/stripe/stripe-webhooks.service.ts';
+import { jsonbSafe } from '../../server/stripe/webhooks/webhooks.service.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';

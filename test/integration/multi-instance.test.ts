@@ -17,7 +17,7 @@ import { createApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { APPROVE_COMMISSIONS } from '../../server/jobs/approve-commissions.ts';
 import { GENERATE_PAYOUTS } from '../../server/jobs/generate-payouts.ts';
-import { LOCKOUT_THRESHOLD } from '../../server/partner/partner.service.ts';
+import { LOCKOUT_THRESHOLD } from '../../server/partner/access/access.service.ts';
 import type { TestApp } from '../helpers/app.ts';
 import { freshDatabaseUrl } from '../helpers/db.ts';
 import { checkoutCompleted, deliver } from '../helpers/stripe.ts';

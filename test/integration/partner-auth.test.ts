@@ -7,12 +7,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import net from 'node:net';
 import fc from 'fast-check';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
-import { hashPassword } from '../../server/partner/passwords.ts';
+import { hashPassword } from '../../server/partner/access/passwords.ts';
 import {
   LOCKOUT_THRESHOLD,
   LOGIN_FAILURES_PER_IP,
   TOKEN_FAILURES_PER_IP,
-} from '../../server/partner/partner.service.ts';
+} from '../../server/partner/access/access.service.ts';
 
 // --- a tiny SMTP sink on loopback: enough of RFC 5321 for nodemailer to deliver a message -------------------
 

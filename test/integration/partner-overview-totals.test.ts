@@ -12,7 +12,7 @@ import { sql, type Kysely } from 'kysely';
 import { chargeRefunded, deliver, disputeEvent, freshId, invoicePaid } from '../helpers/stripe.ts';
 import { stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { affiliateBalances, commissionBalances } from '../../server/commissions/balances.ts';
-import { MATURING_DAYS } from '../../server/partner/partner.service.ts';
+import { MATURING_DAYS } from '../../server/partner/portal/portal.service.ts';
 import * as m0007 from '../../server/db/migrations/0007_affiliate_totals.ts';
 
 const DAY = 86_400_000;

@@ -27,7 +27,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         DATA_DIR: dataDir,
         PORT: String(port),
         HOST: '127.0.0.1',
-        LOG_LEVEL: 'error',
+        LOG_LEVEL: 'debug', // a failure shows how long each step of the stop took
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -40,7 +40,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       while (
         !existsSync(path.join(dataDir, 'postgres.url')) ||
         !(await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`)
-          .then((r) => r.ok)
+          .then(async (r) => (await r.arrayBuffer(), r.ok))
           .catch(() => false))
       ) {
         if (Date.now() > until) throw new Error(`server did not start:\n${output}`);

@@ -20,7 +20,7 @@ import {
 } from '../helpers/stripe.ts';
 import { startFakeStripeApi, type FakeStripeApi } from '../helpers/fake-stripe.ts';
 import { stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
-import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/stripe-webhooks.service.ts';
+import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/webhooks/webhooks.service.ts';
 
 const KEY = 'rk_test_partnerkitReadOnly0001';
 let fake: FakeStripeApi;

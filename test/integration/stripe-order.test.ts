@@ -26,7 +26,7 @@ import { stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
-import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/stripe-webhooks.service.ts';
+import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/webhooks/webhooks.service.ts';
 import { SHORT_WAIT } from '../../server/stripe/handlers/handler.ts';
 
 let ctx: StripeTestContext;

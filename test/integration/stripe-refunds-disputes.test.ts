@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargeRefunded, deliver, disputeEvent, freshId, invoicePaid } from '../helpers/stripe.ts';
 import { history, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
-import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/stripe-webhooks.service.ts';
+import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/webhooks/webhooks.service.ts';
 
 let ctx: StripeTestContext;
 beforeAll(async () => {
@@ -115,8 +115,32 @@ describe('refunds', () => {
       next_attempt_at: null,
     });
 
+    // The merchant sees why in the admin API (and `npm run cli -- stripe events --status failed`).
+    const failed = await ctx.admin.get('/api/v1/stripe-events?status=failed');
+    expect(failed.status).toBe(200);
+    expect(failed.body.data).toEqual([
+      expect.objectContaining({
+        id: refund.id,
+        type: 'charge.refunded',
+        status: 'failed',
+        error: `sale_not_found (gave up after ${MAX_ATTEMPTS} attempts)`,
+        attempts: MAX_ATTEMPTS,
+      }),
+    ]);
+    const one = await ctx.admin.get(`/api/v1/stripe-events/${refund.id}`);
+    expect(one.body.event).toMatchObject({ id: refund.id, status: 'failed', payload: { id: refund.id } });
+    expect((await ctx.admin.get('/api/v1/stripe-events?status=nope')).status).toBe(400);
+    expect((await ctx.admin.get('/api/v1/stripe-events/evt_unknown')).status).toBe(404);
+
     await ctx.send(s.event);
     expect(await ctx.inbox(refund.id)).toMatchObject({ status: 'processed', attempts: MAX_ATTEMPTS + 1 });
+    const processed = await ctx.admin.get(`/api/v1/stripe-events?status=processed&type=charge.refunded`);
+    expect(processed.body.data.map((e: { id: string }) => e.id)).toContain(refund.id);
+    expect(
+      processed.body.data.every(
+        (e: { status: string; type: string }) => e.status === 'processed' && e.type === 'charge.refunded',
+      ),
+    ).toBe(true);
     expect(await onlyCommission(s.affiliateId)).toMatchObject({ status: 'pending', amount: 600, reversed_amount: 400 });
   });
 

@@ -17,7 +17,7 @@ import {
   sign,
 } from '../helpers/stripe.ts';
 import { countRows, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
-import { createStripeWebhooksService } from '../../server/stripe/stripe-webhooks.service.ts';
+import { createStripeWebhooksService } from '../../server/stripe/webhooks/webhooks.service.ts';
 
 const SECRET = 'whsec_test_stripe_robustness';
 let ctx: StripeTestContext;

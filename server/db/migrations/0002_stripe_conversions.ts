@@ -1,5 +1,5 @@
 /**
- * Stripe conversions (issue 4): every payment event that moves money, exactly once.
+ * Stripe conversions: every payment event that moves money, exactly once.
  *
  * - `programs.stripe_api_key`: the program's restricted Stripe key (`rk_…`), used to fetch what a webhook payload
  *   lacks (customer / subscription metadata, a charge's payment intent, an invoice's payments). Shared with the

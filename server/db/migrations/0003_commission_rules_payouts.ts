@@ -1,5 +1,5 @@
 /**
- * Commission rules, fraud holds and payouts (issue 5).
+ * Commission rules, fraud holds and payouts.
  *
  * - `commission_rules`: a program's rules, evaluated by ascending `priority`, first match wins
  *   (`server/commissions/rules.ts`). Flat amounts and caps are per currency: jsonb `{ "usd": 500 }` in minor units.

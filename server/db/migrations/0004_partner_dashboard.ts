@@ -1,5 +1,5 @@
 /**
- * Partner dashboard (issue 6): what an affiliate's application says (website, how they promote), where
+ * Partner dashboard: what an affiliate's application says (website, how they promote), where
  * they want to be paid (payout method settings), a per-account lockout after repeated failed logins, and the
  * indexes the dashboard's reads need. (Runs after 0002 on a fresh database: it indexes `refunded_amount`.)
  *

@@ -1,5 +1,5 @@
 /**
- * Per-affiliate totals for the partner overview (issue 7: "dashboards instant at millions of clicks"), so it
+ * Per-affiliate totals for the partner overview (the requirement "dashboards instant at millions of clicks"), so it
  * reads a handful of rows instead of summing every sale and commission of the affiliate.
  *
  * - `affiliate_sales_totals`: per affiliate and currency, the number of sale conversions and the sums of their

@@ -1,5 +1,8 @@
-/** The e-mails partnerkit sends to affiliates (plain text: every client renders it, links stay visible). */
-import type { Mail } from '../mail/mailer.ts';
+/**
+ * The access e-mails partnerkit sends to affiliates: set-password and reset links (plain text: every client
+ * renders it, links stay visible).
+ */
+import type { Mail } from '../../mail/mailer.ts';
 
 /** After approval or a direct invite: the one-time link to set a password. */
 export function setPasswordMail(m: {
@@ -45,27 +48,6 @@ export function resetPasswordMail(m: {
       '',
       `The link works once and expires in ${m.ttlMinutes} minutes. If you did not ask for it, ignore this e-mail;`,
       'your password stays as it is.',
-    ].join('\n'),
-  };
-}
-
-/** Sent whenever the payout method changes, so a hijacked account cannot redirect payouts unnoticed. */
-export function payoutSettingsChangedMail(m: {
-  to: string;
-  name: string;
-  programName: string;
-  summary: string;
-  url: string;
-}): Mail {
-  return {
-    to: m.to,
-    subject: `Your ${m.programName} payout method was changed`,
-    text: [
-      `Hi ${m.name},`,
-      '',
-      `Your payouts from ${m.programName} now go to: ${m.summary}.`,
-      '',
-      `If you did not make this change, reset your password and check your payout settings: ${m.url}`,
     ].join('\n'),
   };
 }

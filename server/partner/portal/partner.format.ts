@@ -2,7 +2,7 @@
  * Small pure helpers for what the partner API shows: masked e-mails, decimal amounts for the CSV export,
  * and the human description of the rule that produced a commission.
  */
-import { toDecimalString } from '../commissions/money.ts';
+import { toDecimalString } from '../../commissions/money.ts';
 
 /** Minor units as an exact decimal string (`(1999, 'usd')` → `19.99`): money.ts's `toDecimalString`. */
 export const formatDecimal = toDecimalString;
