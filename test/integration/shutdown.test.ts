@@ -40,7 +40,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       while (
         !existsSync(path.join(dataDir, 'postgres.url')) ||
         !(await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`)
-          .then(async (r) => (await r.arrayBuffer(), r.ok))
+          .then(async (r) => {
+            await r.arrayBuffer();
+            return r.ok;
+          })
           .catch(() => false))
       ) {
         if (Date.now() > until) throw new Error(`server did not start:\n${output}`);
