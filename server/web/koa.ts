@@ -50,8 +50,38 @@ export function createKoa(
   koa.use(observeRequests({ logger, metrics }));
   koa.use(errorMiddleware(logger));
 
-  // Highest-traffic first: every router in front of a route matches the path against its own routes.
+  const { publicRouters, adminRouters } = mountedRouters(services, config, ready);
+  for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
+  // Without METRICS_TOKEN there is no /metrics at all (a 404), see http/observability.ts.
+  if (metrics && config.metricsToken) koa.use(metricsRoutes(metrics, config.metricsToken).routes());
+  koa.use(async (ctx, next) => {
+    if (ctx.path.startsWith('/api/v1/')) ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
+  const auth = adminAuth((apiKey) => services.programs.findByApiKey(apiKey));
+  for (const r of adminRouters) {
+    // Authenticate only requests that reach an admin route, so unknown paths stay plain 404s.
+    koa.use(async (ctx, next) => {
+      if (!r.match(ctx.path, ctx.method).route) return next();
+      // biome-ignore lint/suspicious/noExplicitAny: the admin state is added by `auth` before the router sees it
+      return auth(ctx as any, () => (r.routes() as any)(ctx, next));
+    });
+  }
+  return koa;
+}
+
+/**
+ * Every router the app serves, in mounting order: public ones (own authentication or none) and admin ones (behind
+ * the API key). `createKoa` mounts them; the OpenAPI test reads their routes to check that each is documented.
+ */
+export function mountedRouters(
+  services: Services,
+  config: Config,
+  ready?: () => Promise<Readiness>,
   // biome-ignore lint/suspicious/noExplicitAny: each router has a state type of its own; Koa only mounts them
+): { publicRouters: Router<any>[]; adminRouters: Router<any>[] } {
+  // Highest-traffic first: every router in front of a route matches the path against its own routes.
   const publicRouters: Router<any>[] = [
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
@@ -65,15 +95,6 @@ export function createKoa(
     portalRoutes(services.partner, { publicUrl: config.publicUrl }),
     partnerPayoutRoutes(services.payouts, services.partner.authenticate, { publicUrl: config.publicUrl }),
   ];
-  for (const r of publicRouters) koa.use(r.routes()).use(r.allowedMethods());
-  // Without METRICS_TOKEN there is no /metrics at all (a 404), see http/observability.ts.
-  if (metrics && config.metricsToken) koa.use(metricsRoutes(metrics, config.metricsToken).routes());
-  koa.use(async (ctx, next) => {
-    if (ctx.path.startsWith('/api/v1/')) ctx.set('Cache-Control', 'no-store');
-    await next();
-  });
-
-  // biome-ignore lint/suspicious/noExplicitAny: as above, each router has a state type of its own
   const adminRouters: Router<any>[] = [
     affiliatesRoutes(services.affiliates, services.partner),
     linksRoutes(services.links),
@@ -87,14 +108,5 @@ export function createKoa(
     programRoutes(services.programs),
     statsRoutes(services.stats),
   ];
-  const auth = adminAuth((apiKey) => services.programs.findByApiKey(apiKey));
-  for (const r of adminRouters) {
-    // Authenticate only requests that reach an admin route, so unknown paths stay plain 404s.
-    koa.use(async (ctx, next) => {
-      if (!r.match(ctx.path, ctx.method).route) return next();
-      // biome-ignore lint/suspicious/noExplicitAny: the admin state is added by `auth` before the router sees it
-      return auth(ctx as any, () => (r.routes() as any)(ctx, next));
-    });
-  }
-  return koa;
+  return { publicRouters, adminRouters };
 }

@@ -28,7 +28,7 @@ import * as partnerInputs from '../partner/partner.service.ts';
 
 type Auth = 'apiKey' | 'session' | 'public' | 'stripeSignature';
 interface Operation {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options';
   path: string;
   summary: string;
   tag: string;
@@ -61,6 +61,12 @@ const OPERATIONS: Operation[] = [
     body: clickInput,
   }),
   op('post', '/api/v1/track/lead', 'tracking', 'public', 'Record a lead (called by the snippet)', { body: leadInput }),
+  op('options', '/api/v1/track/click', 'tracking', 'public', 'CORS preflight of the snippet’s click (204)'),
+  op('options', '/api/v1/track/lead', 'tracking', 'public', 'CORS preflight of the snippet’s lead (204)'),
+  op('get', '/api/v1/openapi.json', 'meta', 'public', 'This document'),
+  op('get', '/partner', 'partner', 'public', 'The partner dashboard (a single-page app)'),
+  op('get', '/partner/{page}', 'partner', 'public', 'A page of the partner dashboard (the same app; it routes itself)'),
+  op('get', '/partner/assets/{file}', 'partner', 'public', 'The dashboard’s scripts and styles (immutable, hashed)'),
   op(
     'post',
     '/api/v1/webhooks/stripe/{programId}',

@@ -758,7 +758,8 @@ const partnerHeaders = () => ({ cookie: partner.cookie, 'x-csrf-token': partner.
 
 describe('examples', () => {
   it('%00 in any id path parameter is 404 (400 for a program id), and in an id filter a 400 naming it', async () => {
-    const withParams = operations.filter((op) => op.pathParams.length > 0);
+    // Pages of the partner dashboard are the single-page app's document whatever the path (the app routes itself).
+    const withParams = operations.filter((op) => op.pathParams.length > 0 && op.path !== '/partner/{page}');
     expect(withParams.length).toBeGreaterThan(20);
     for (const op of withParams) {
       for (const hostile of ['a%00b', '%00', '%ff', '..%2f..%2f']) {
