@@ -71,6 +71,9 @@ export function createKoa(
   return koa;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each router has a state type of its own; Koa only mounts them
+type AnyRouter = Router<any>;
+
 /**
  * Every router the app serves, in mounting order: public ones (own authentication or none) and admin ones (behind
  * the API key). `createKoa` mounts them; the OpenAPI test reads their routes to check that each is documented.
@@ -79,10 +82,9 @@ export function mountedRouters(
   services: Services,
   config: Config,
   ready?: () => Promise<Readiness>,
-  // biome-ignore lint/suspicious/noExplicitAny: each router has a state type of its own; Koa only mounts them
-): { publicRouters: Router<any>[]; adminRouters: Router<any>[] } {
+): { publicRouters: AnyRouter[]; adminRouters: AnyRouter[] } {
   // Highest-traffic first: every router in front of a route matches the path against its own routes.
-  const publicRouters: Router<any>[] = [
+  const publicRouters: AnyRouter[] = [
     trackingRoutes(services.tracking),
     stripeRoutes(services.stripeWebhooks),
     ...(ready ? [healthRoutes(ready)] : []),
@@ -95,7 +97,7 @@ export function mountedRouters(
     portalRoutes(services.partner, { publicUrl: config.publicUrl }),
     partnerPayoutRoutes(services.payouts, services.partner.authenticate, { publicUrl: config.publicUrl }),
   ];
-  const adminRouters: Router<any>[] = [
+  const adminRouters: AnyRouter[] = [
     affiliatesRoutes(services.affiliates, services.partner),
     linksRoutes(services.links),
     conversionsRoutes(services.conversions),
