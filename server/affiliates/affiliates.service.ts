@@ -10,6 +10,7 @@ import type { AffiliateRow, AffiliatesTable, AffiliateStatus, ProgramRow } from 
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { parseInput, storableText } from '../lib/validate.ts';
+import { isUniqueViolation } from '../lib/schemas.ts';
 import * as repo from './affiliates.repository.ts';
 
 export const AFFILIATE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -79,11 +80,6 @@ const TRANSITIONS: Record<'approve' | 'reject' | 'suspend', { to: AffiliateStatu
   reject: { to: 'rejected', from: ['pending'] },
   suspend: { to: 'suspended', from: ['approved'] },
 };
-
-function isUniqueViolation(err: unknown, constraint?: string): boolean {
-  const e = err as { code?: string; constraint?: string };
-  return e?.code === '23505' && (!constraint || e.constraint === constraint);
-}
 
 export function createAffiliatesService(deps: { db: Db }) {
   const { db } = deps;

@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../lib/errors.ts'
 import { newId } from '../lib/ids.ts';
 import { idFilter, idText, isStorableText, NOT_STORABLE, parseInput, storableText } from '../lib/validate.ts';
 import { isUrlOnSites } from '../lib/registrable-domain.ts';
+import { isUniqueViolation } from '../lib/schemas.ts';
 import * as affiliatesRepo from '../affiliates/affiliates.repository.ts';
 import * as repo from './links.repository.ts';
 
@@ -143,8 +144,7 @@ export function createLinksService(deps: { db: Db; config: Config }) {
         });
         return toLink(row);
       } catch (err) {
-        if ((err as { code?: string; constraint?: string }).code === '23505')
-          throw new ConflictError('This slug is already taken', 'slug_taken');
+        if (isUniqueViolation(err)) throw new ConflictError('This slug is already taken', 'slug_taken');
         throw err;
       }
     },

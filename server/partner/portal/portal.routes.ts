@@ -7,16 +7,12 @@
 import Router from '@koa/router';
 import { stringify } from 'csv-stringify/sync';
 import { pathId, readJson } from '../../lib/validate.ts';
+import { neutraliseFormula } from '../../lib/csv.ts';
 import { partnerAuthenticated, sameOriginGuard, type PartnerState } from '../../http/partner-session.ts';
 import type { AccessService, AuthenticatedPartner } from '../access/access.service.ts';
 import type { PayoutSettingsService } from '../payout-settings.service.ts';
 import type { ActivityService } from './activity.service.ts';
 import type { PortalService } from './portal.service.ts';
-
-/** CSV cells that spreadsheets would run as formulas get a leading quote (OWASP "CSV injection"). */
-function neutraliseFormula(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) && !/^-?\d+(\.\d+)?$/.test(cell) ? `'${cell}` : cell;
-}
 
 /** What the portal routes call: the session look-up and the portal, activity and payout-settings services. */
 export type PortalRoutesServices = Pick<AccessService, 'authenticate'> &
