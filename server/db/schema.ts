@@ -397,6 +397,15 @@ export interface Database {
   affiliate_promotion_codes: AffiliatePromotionCodesTable;
   conversion_api_requests: ConversionApiRequestsTable;
   stripe_credit_notes: StripeCreditNotesTable;
+  stripe_unreferred_payments: StripeUnreferredPaymentsTable;
+}
+
+/** Stripe ids of payments attributed to no referral (migration 0018). */
+export interface StripeUnreferredPaymentsTable {
+  program_id: string;
+  stripe_id: string;
+  event_id: string;
+  recorded_at: Generated<Date>;
 }
 
 export type ProgramRow = Selectable<ProgramsTable>;

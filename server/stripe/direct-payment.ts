@@ -136,7 +136,13 @@ export async function recordDirectPayment(
       email: p.email,
     });
     if (!attribution.referral)
-      return ignored(attribution.reason === 'no_referral' ? (failure ?? 'no_referral') : attribution.reason);
+      return {
+        status: 'ignored',
+        reason: attribution.reason === 'no_referral' ? (failure ?? 'no_referral') : attribution.reason,
+        // Nobody's payment (a Checkout Session's that names its referral otherwise still records its sale, and a
+        // refund ignored meanwhile is run again by it).
+        unreferred: wakes,
+      };
     referral = attribution.referral;
     attributedBy = attribution.source;
   }

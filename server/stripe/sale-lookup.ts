@@ -10,7 +10,7 @@
  */
 import type { ConversionRow } from '../db/schema.ts';
 import { findSaleByKeys } from '../conversions/conversions.repository.ts';
-import type { HandlerContext } from './handlers/handler.ts';
+import { type HandlerContext, presentIds } from './handlers/handler.ts';
 
 export async function findSaleForCharge(
   ctx: HandlerContext,
@@ -35,6 +35,4 @@ export async function findSaleForCharge(
 }
 
 /** The Stripe ids a refund or dispute can wait for (a sale known by one of them wakes it up). */
-export const waitKeys = (...ids: (string | null | undefined)[]): string[] => [
-  ...new Set(ids.filter((v): v is string => Boolean(v))),
-];
+export const waitKeys = presentIds;

@@ -129,6 +129,8 @@ export async function wakeWaiting(
   programId: string,
   keys: readonly string[],
   now: Date,
+  /** An event not to wake (the one whose outcome named these ids, when it also waits for them). */
+  exceptEventId?: string,
 ): Promise<InboxRef[]> {
   if (keys.length === 0) return [];
   const { rows } = await sql<{ program_id: string; id: string }>`
@@ -137,6 +139,7 @@ export async function wakeWaiting(
   const woken: InboxRef[] = [];
   for (const r of rows) {
     if (r.program_id !== programId) continue; // the same Stripe id in another program's account
+    if (r.id === exceptEventId) continue;
     const ref = { programId: r.program_id, eventId: r.id };
     if (await requeue(db, ref, now, ['retrying', 'ignored', 'failed'])) woken.push(ref);
   }

@@ -434,3 +434,31 @@ export async function deliverRaw(baseUrl: string, programId: string, payload: st
   }
   return { status: res.status, body };
 }
+
+/** `payment_intent.succeeded` from the openapi fixture; `legacy` adds the pre-2025 `invoice` field. */
+export function paymentIntentSucceeded(o: {
+  shape?: PayloadShape;
+  id?: string;
+  amount: number;
+  customer?: string | null;
+  metadata?: Record<string, string>;
+  charge?: string | null;
+  invoice?: string | null;
+  currency?: string;
+}) {
+  const pi = loadResource('payment_intent');
+  pi.id = o.id ?? freshId('pi');
+  pi.status = 'succeeded';
+  pi.amount = o.amount;
+  pi.amount_received = o.amount;
+  pi.amount_capturable = 0;
+  pi.currency = o.currency ?? 'usd';
+  pi.customer = o.customer ?? null;
+  pi.metadata = o.metadata ?? {};
+  pi.latest_charge = o.charge ?? null;
+  pi.canceled_at = null;
+  pi.last_payment_error = null;
+  pi.next_action = null;
+  if (o.shape === 'legacy') pi.invoice = o.invoice ?? null;
+  return envelope('payment_intent.succeeded', pi, o.shape === 'legacy' ? { apiVersion: '2020-03-02' } : {});
+}

@@ -24,6 +24,21 @@ export interface StripeTestContext {
   commissions(affiliateId: string): Promise<any[]>;
 }
 
+/** How a batch of events reaches the route: waiting for each, back to back, or all at once. */
+export type DeliveryMode = 'one_by_one' | 'burst' | 'concurrent';
+
+/** Deliver every event signed to the route (checking each acknowledgement), then let processing finish. */
+export async function deliverAll(ctx: StripeTestContext, events: any[], mode: DeliveryMode): Promise<void> {
+  const one = async (event: any) => {
+    const res = await deliver(ctx.app.url, ctx.program.id, event, ctx.secret);
+    expect(res.status).toBe(200);
+    if (mode === 'one_by_one') await ctx.app.services.stripeWebhooks.idle();
+  };
+  if (mode === 'concurrent') await Promise.all(events.map(one));
+  else for (const e of events) await one(e);
+  await ctx.app.services.stripeWebhooks.idle();
+}
+
 export async function stripeTestContext(opts: {
   secret: string;
   stripeEndpoint?: { host: string; port: number; protocol: 'http' };

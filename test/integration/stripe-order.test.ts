@@ -22,7 +22,7 @@ import {
   sign,
   type PayloadShape,
 } from '../helpers/stripe.ts';
-import { stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
+import { deliverAll, type DeliveryMode, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -121,20 +121,6 @@ function saleEvents(shape: PayloadShape, referral: string, f: SaleFacts) {
   return { events, labels };
 }
 
-type Mode = 'one_by_one' | 'burst' | 'concurrent';
-
-/** Deliver every event signed to the route (checking each acknowledgement), then let processing finish. */
-async function deliverAll(events: any[], mode: Mode) {
-  const one = async (event: any) => {
-    const res = await deliver(ctx.app.url, ctx.program.id, event, ctx.secret);
-    expect(res.status).toBe(200);
-    if (mode === 'one_by_one') await ctx.app.services.stripeWebhooks.idle();
-  };
-  if (mode === 'concurrent') await Promise.all(events.map(one));
-  else for (const e of events) await one(e);
-  await ctx.app.services.stripeWebhooks.idle();
-}
-
 /** What a merchant sees of the affiliate's sale: conversions by sequence and their commissions, ids as labels. */
 async function state(affiliateId: string, labels: Map<string, string>) {
   const label = (id: string | null) => (id ? (labels.get(id) ?? `unknown:${id}`) : null);
@@ -200,13 +186,13 @@ describe.each(['legacy', 'basil'] as const)('a subscription sale in any event or
     await fc.assert(
       fc.asyncProperty(
         saleFacts,
-        fc.constantFrom<Mode>('one_by_one', 'burst', 'concurrent'),
+        fc.constantFrom<DeliveryMode>('one_by_one', 'burst', 'concurrent'),
         fc.infiniteStream(fc.nat()),
         async (facts, mode, noise) => {
           // Stripe's natural order, one event at a time: the reference.
           const natural = await ctx.referral();
           const ref = saleEvents(shape, natural.referral, facts);
-          await deliverAll(ref.events, 'one_by_one');
+          await deliverAll(ctx, ref.events, 'one_by_one');
           const expected = await state(natural.affiliateId, ref.labels);
 
           // The same sale (fresh ids), delivered in a random permutation.
@@ -216,7 +202,7 @@ describe.each(['legacy', 'basil'] as const)('a subscription sale in any event or
             .map((event) => ({ event, key: noise.next().value as number }))
             .sort((a, b) => a.key - b.key)
             .map((x) => x.event);
-          await deliverAll(order, mode);
+          await deliverAll(ctx, order, mode);
           const got = await state(shuffled.affiliateId, sale.labels);
 
           // Nothing left waiting or failed: every deferred event was woken by what it waited for.

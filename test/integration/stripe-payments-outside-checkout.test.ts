@@ -16,6 +16,7 @@ import {
   invoicePaid,
   loadEvent,
   loadResource,
+  paymentIntentSucceeded,
   type PayloadShape,
 } from '../helpers/stripe.ts';
 import { startFakeStripeApi, type FakeStripeApi } from '../helpers/fake-stripe.ts';
@@ -40,34 +41,6 @@ afterAll(async () => {
 });
 
 const LEGACY = '2020-03-02';
-
-/** `payment_intent.succeeded` from the openapi fixture; `legacy` adds the pre-2025 `invoice` field. */
-function paymentIntentSucceeded(o: {
-  shape?: PayloadShape;
-  id?: string;
-  amount: number;
-  customer?: string | null;
-  metadata?: Record<string, string>;
-  charge?: string | null;
-  invoice?: string | null;
-  currency?: string;
-}) {
-  const pi = loadResource('payment_intent');
-  pi.id = o.id ?? freshId('pi');
-  pi.status = 'succeeded';
-  pi.amount = o.amount;
-  pi.amount_received = o.amount;
-  pi.amount_capturable = 0;
-  pi.currency = o.currency ?? 'usd';
-  pi.customer = o.customer ?? null;
-  pi.metadata = o.metadata ?? {};
-  pi.latest_charge = o.charge ?? null;
-  pi.canceled_at = null;
-  pi.last_payment_error = null;
-  pi.next_action = null;
-  if (o.shape === 'legacy') pi.invoice = o.invoice ?? null;
-  return envelope('payment_intent.succeeded', pi, o.shape === 'legacy' ? { apiVersion: LEGACY } : {});
-}
 
 /** `charge.succeeded`: the stripe-sync-engine capture (legacy) or the openapi `charge` object (current). */
 function chargeSucceeded(o: {

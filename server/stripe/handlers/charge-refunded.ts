@@ -14,7 +14,7 @@ import { reconcileCommission } from '../../commissions/commission-adjustments.ts
 import { fillMissingKeys, updateConversion } from '../../conversions/conversions.repository.ts';
 import { findSaleForCharge, waitKeys } from '../sale-lookup.ts';
 import { charge } from '../stripe-objects.ts';
-import { ignored, malformed, type StripeEventHandler } from './handler.ts';
+import { awaitSale, ignored, malformed, type StripeEventHandler } from './handler.ts';
 
 export const handleChargeRefunded: StripeEventHandler = async (ctx, event) => {
   const parsed = charge.safeParse(event.data.object);
@@ -27,8 +27,7 @@ export const handleChargeRefunded: StripeEventHandler = async (ctx, event) => {
     paymentIntentId: ch.payment_intent,
     invoiceId: ch.invoice,
   });
-  if (!conversion)
-    return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(ch.id, ch.payment_intent, ch.invoice) };
+  if (!conversion) return awaitSale(ctx, waitKeys(ch.id, ch.payment_intent, ch.invoice));
 
   await fillMissingKeys(ctx.trx, conversion, { chargeId: ch.id, paymentIntentId: ch.payment_intent });
   const refunded = prorate(conversion.amount, Math.min(ch.amount_refunded, ch.amount), ch.amount);

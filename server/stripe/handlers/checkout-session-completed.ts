@@ -20,7 +20,7 @@ import { bindCustomer } from '../../conversions/referrals-lookup.repository.ts';
 import { attributePayment } from '../attribution.ts';
 import { checkoutLineItems } from '../checkout-line-items.ts';
 import { checkoutSession } from '../stripe-objects.ts';
-import { ignored, malformed, type HandlerOutcome, type StripeEventHandler } from './handler.ts';
+import { ignored, malformed, presentIds, type HandlerOutcome, type StripeEventHandler } from './handler.ts';
 
 export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Promise<HandlerOutcome> => {
   const parsed = checkoutSession.safeParse(event.data.object);
@@ -41,7 +41,13 @@ export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Pro
     promotionCodeIds: s.discounts,
     email,
   });
-  if (!attribution.referral) return ignored(attribution.reason);
+  if (!attribution.referral)
+    // Nobody's sale: its refunds and disputes, and its subscription's invoices, need not wait for it.
+    return {
+      status: 'ignored',
+      reason: attribution.reason,
+      unreferred: presentIds(s.id, s.payment_intent, s.invoice, s.subscription),
+    };
 
   const gross = s.amount_total ?? 0;
   const amount = Math.max(0, gross - (s.total_details?.amount_tax ?? 0));

@@ -22,7 +22,7 @@ import { reconcileCommission } from '../../commissions/commission-adjustments.ts
 import { findSaleByKeys, updateConversion } from '../../conversions/conversions.repository.ts';
 import { waitKeys } from '../sale-lookup.ts';
 import { currencyCode, minorUnits, stripeRef } from '../stripe-objects.ts';
-import { ignored, malformed, type StripeEventHandler } from './handler.ts';
+import { awaitSale, ignored, malformed, type StripeEventHandler } from './handler.ts';
 
 const creditNote = z.looseObject({
   id: z.string().min(1).max(255),
@@ -66,8 +66,7 @@ export const handleCreditNoteCreated: StripeEventHandler = async (ctx, event) =>
   }
 
   const conversion = await findSaleByKeys(ctx.trx, ctx.program.id, { invoiceId: cn.invoice }, { lock: true });
-  if (!conversion)
-    return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(cn.invoice), giveUp: 'ignored' };
+  if (!conversion) return awaitSale(ctx, waitKeys(cn.invoice), { giveUp: 'ignored' });
   if (conversion.currency !== cn.currency) return ignored('currency_mismatch');
 
   const gross = conversion.gross_amount && conversion.gross_amount > 0 ? conversion.gross_amount : conversion.amount;

@@ -18,7 +18,7 @@ import { reconcileCommission } from '../../commissions/commission-adjustments.ts
 import { updateConversion } from '../../conversions/conversions.repository.ts';
 import { findSaleForCharge, waitKeys } from '../sale-lookup.ts';
 import { dispute, type StripeEventEnvelope } from '../stripe-objects.ts';
-import { ignored, malformed, type HandlerContext, type HandlerOutcome } from './handler.ts';
+import { awaitSale, ignored, malformed, type HandlerContext, type HandlerOutcome } from './handler.ts';
 
 export async function applyDispute(
   ctx: HandlerContext,
@@ -30,8 +30,7 @@ export async function applyDispute(
   const d = parsed.data;
 
   const conversion = await findSaleForCharge(ctx, { chargeId: d.charge, paymentIntentId: d.payment_intent ?? null });
-  if (!conversion)
-    return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(d.charge, d.payment_intent) };
+  if (!conversion) return awaitSale(ctx, waitKeys(d.charge, d.payment_intent));
 
   const eventAt = new Date(event.created * 1000);
   if (conversion.dispute_updated_at && eventAt < conversion.dispute_updated_at) return ignored('stale_dispute_event');

@@ -8,6 +8,7 @@ import type { DbOrTrx } from '../../db/database.ts';
 import type { ProgramRow } from '../../db/schema.ts';
 import type { StripeReader } from '../stripe-api.ts';
 import type { StripeEventEnvelope } from '../stripe-objects.ts';
+import { isUnreferred } from '../unreferred-payments.repository.ts';
 
 export interface HandlerContext {
   trx: DbOrTrx;
@@ -23,9 +24,12 @@ export type HandlerOutcome =
   | { status: 'processed'; wakes?: string[] }
   /**
    * Nothing to do for this event; `reason` is stored on the inbox row (e.g. `no_referral`). A duplicate sale
-   * may still have taught the conversion new Stripe ids (`wakes`).
+   * may still have taught the conversion new Stripe ids (`wakes`). `unreferred`: Stripe ids of a payment attributed
+   * to no referral, remembered (`unreferred-payments.repository.ts`) so that its refunds and disputes end at once;
+   * events waiting for them are woken. `waitingFor`: kept on the row, so a sale recorded later with one of these ids
+   * still runs the event (a refund ignored because its payment looked unreferred).
    */
-  | { status: 'ignored'; reason: string; wakes?: string[] }
+  | { status: 'ignored'; reason: string; wakes?: string[]; unreferred?: string[]; waitingFor?: string[] }
   /**
    * Not yet: the event is about a sale we have not recorded (a refund that arrived before its sale, an invoice of
    * a subscription whose checkout has not arrived). Retried with backoff, and at once when a sale known by one of
@@ -36,7 +40,15 @@ export type HandlerOutcome =
    * `MAX_ATTEMPTS`) shortens the backoff for events that usually never find what they wait for: their wake-up is
    * what runs them, the retries only cover a missed one.
    */
-  | { status: 'deferred'; reason: string; waitingFor: string[]; giveUp?: 'failed' | 'ignored'; maxAttempts?: number };
+  | {
+      status: 'deferred';
+      reason: string;
+      waitingFor: string[];
+      giveUp?: 'failed' | 'ignored';
+      maxAttempts?: number;
+      /** Stripe ids remembered as a payment nobody referred when it gives up (see `ignored`). */
+      unreferred?: string[];
+    };
 
 /**
  * Attempts (first try, then retries after 2 s and 10 s) of a deferral that usually never ends: an invoice of a
@@ -49,6 +61,40 @@ export type StripeEventHandler = (ctx: HandlerContext, event: StripeEventEnvelop
 
 export const ignored = (reason: string): HandlerOutcome => ({ status: 'ignored', reason });
 
+/** The Stripe ids among `ids` that are set, each once. */
+export const presentIds = (...ids: (string | null | undefined)[]): string[] => [
+  ...new Set(ids.filter((v): v is string => Boolean(v))),
+];
+
+/**
+ * The outcome of an event about a payment whose sale is not recorded, when that payment is one we saw and
+ * attributed to no referral: `ignored` (`sale_not_referred`), still run if a sale with one of `waitingFor` comes.
+ * `null` when the payment is not known as unreferred (the caller defers, as before).
+ * @param unreferred more ids of the same payment to remember as nobody's (what this event links to it)
+ */
+export async function ifUnreferred(
+  ctx: HandlerContext,
+  waitingFor: string[],
+  unreferred?: string[],
+): Promise<HandlerOutcome | null> {
+  if (!(await isUnreferred(ctx.trx, ctx.program.id, waitingFor))) return null;
+  return { status: 'ignored', reason: 'sale_not_referred', waitingFor, ...(unreferred?.length ? { unreferred } : {}) };
+}
+
 /** The first failing path of a zod error, for the inbox row: `malformed_charge: amount_refunded`. */
 export const malformed = (what: string, issues: readonly { path: readonly PropertyKey[] }[]): HandlerOutcome =>
   ignored(`malformed_${what}: ${issues[0]?.path.map(String).join('.') || 'object'}`);
+
+/**
+ * The outcome of an event (refund, dispute, credit note, fraud warning) whose sale is not recorded: `ignored`
+ * (`sale_not_referred`) when its payment is one nobody referred (`ifUnreferred`), else deferred (`sale_not_found`)
+ * until a sale known by one of `waitingFor` is recorded.
+ * @param opts what it ends as after its last attempt (default `failed`)
+ */
+export async function awaitSale(
+  ctx: HandlerContext,
+  waitingFor: string[],
+  opts: { giveUp?: 'failed' | 'ignored' } = {},
+): Promise<HandlerOutcome> {
+  return (await ifUnreferred(ctx, waitingFor)) ?? { status: 'deferred', reason: 'sale_not_found', waitingFor, ...opts };
+}

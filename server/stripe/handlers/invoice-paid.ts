@@ -39,7 +39,8 @@ import {
   invoiceSubscriptionMetadata,
   invoiceTax,
 } from '../stripe-objects.ts';
-import { ignored, malformed, SHORT_WAIT, type StripeEventHandler } from './handler.ts';
+import { isUnreferred } from '../unreferred-payments.repository.ts';
+import { ignored, malformed, presentIds, SHORT_WAIT, type StripeEventHandler } from './handler.ts';
 
 export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
   const parsed = invoice.safeParse(event.data.object);
@@ -92,12 +93,26 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
     email: inv.customer_email ?? null,
   });
   if (!attribution.referral) {
-    if (subscriptionId && attribution.reason === 'no_referral') {
-      // Maybe its checkout has not been processed yet: wait for it (or for the customer's binding).
-      const waitingFor = [subscriptionId, inv.id, inv.customer].filter((v): v is string => Boolean(v));
-      return { status: 'deferred', reason: 'no_referral', waitingFor, giveUp: 'ignored', maxAttempts: SHORT_WAIT };
+    // Nobody's payment (now, or once its wait below gives up): its refunds and disputes need not wait for it.
+    const unreferred = presentIds(inv.id, payment.paymentIntent, payment.charge);
+    if (
+      subscriptionId &&
+      attribution.reason === 'no_referral' &&
+      !(await isUnreferred(trx, program.id, [subscriptionId]))
+    ) {
+      // Maybe its checkout has not been processed yet: wait for it (or for the customer's binding). A subscription
+      // whose checkout was attributed to nobody has nothing to wait for.
+      const waitingFor = presentIds(subscriptionId, inv.id, inv.customer);
+      return {
+        status: 'deferred',
+        reason: 'no_referral',
+        waitingFor,
+        giveUp: 'ignored',
+        maxAttempts: SHORT_WAIT,
+        unreferred,
+      };
     }
-    return ignored(attribution.reason);
+    return { status: 'ignored', reason: attribution.reason, unreferred };
   }
 
   // The first payment of a subscription is its sale; later ones are renewals, numbered in Stripe's order. (The

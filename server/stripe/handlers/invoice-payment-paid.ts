@@ -17,7 +17,7 @@
  */
 import { fillMissingKeys, findSaleByKeys } from '../../conversions/conversions.repository.ts';
 import { invoicePayment } from '../stripe-objects.ts';
-import { ignored, malformed, SHORT_WAIT, type StripeEventHandler } from './handler.ts';
+import { ifUnreferred, ignored, malformed, presentIds, SHORT_WAIT, type StripeEventHandler } from './handler.ts';
 
 export const handleInvoicePaymentPaid: StripeEventHandler = async (ctx, event) => {
   const parsed = invoicePayment.safeParse(event.data.object);
@@ -32,13 +32,16 @@ export const handleInvoicePaymentPaid: StripeEventHandler = async (ctx, event) =
 
   const sale = await findSaleByKeys(ctx.trx, ctx.program.id, { invoiceId }, { lock: true });
   if (!sale)
-    return {
-      status: 'deferred',
-      reason: 'sale_not_found',
-      waitingFor: [invoiceId],
-      giveUp: 'ignored',
-      maxAttempts: SHORT_WAIT,
-    };
+    return (
+      // An invoice nobody referred: its payment's refunds and disputes end now too.
+      (await ifUnreferred(ctx, [invoiceId], presentIds(paymentIntentId, chargeId))) ?? {
+        status: 'deferred',
+        reason: 'sale_not_found',
+        waitingFor: [invoiceId],
+        giveUp: 'ignored',
+        maxAttempts: SHORT_WAIT,
+      }
+    );
   await fillMissingKeys(ctx.trx, sale, { paymentIntentId, chargeId });
   const wakes = [invoiceId, paymentIntentId, chargeId].filter((v): v is string => Boolean(v));
   return { status: 'processed', wakes };

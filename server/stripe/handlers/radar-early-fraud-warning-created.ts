@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { transitionCommission } from '../../commissions/commissions.repository.ts';
 import { findSaleForCharge, waitKeys } from '../sale-lookup.ts';
 import { stripeRef } from '../stripe-objects.ts';
-import { ignored, malformed, type StripeEventHandler } from './handler.ts';
+import { awaitSale, ignored, malformed, type StripeEventHandler } from './handler.ts';
 
 /** The `hold_reason` of a commission held for an early fraud warning. */
 export const EARLY_FRAUD_WARNING_HOLD = 'early_fraud_warning';
@@ -46,7 +46,7 @@ export const handleRadarEarlyFraudWarningCreated: StripeEventHandler = async (ct
     const pi =
       w.payment_intent ??
       (w.charge && ctx.stripe ? ((await ctx.stripe.charge(w.charge))?.payment_intent ?? null) : null);
-    return { status: 'deferred', reason: 'sale_not_found', waitingFor: waitKeys(w.charge, pi), giveUp: 'ignored' };
+    return awaitSale(ctx, waitKeys(w.charge, pi), { giveUp: 'ignored' });
   }
 
   const commission = await ctx.trx

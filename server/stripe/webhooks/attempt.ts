@@ -19,6 +19,7 @@ import type { StripeApi } from '../stripe-api.ts';
 import type { InboxRef } from '../stripe-events.repository.ts';
 import * as repo from '../stripe-events.repository.ts';
 import { type StripeEventEnvelope, stripeEventEnvelope } from '../stripe-objects.ts';
+import { isUnreferred, recordUnreferred } from '../unreferred-payments.repository.ts';
 
 /** Attempts before an event is given up (`failed`, or its handler's `giveUp` for one that kept waiting). */
 export const MAX_ATTEMPTS = 8;
@@ -140,6 +141,7 @@ export function createAttempt(deps: {
     let outcome: HandlerOutcome;
     let attempts = 0;
     let receivedAt: Date | undefined;
+    let newlyUnreferred: string[] = [];
     try {
       const done = await processingTransaction(async (trx) => {
         // Claimed and recorded `processed` in one statement; another outcome is recorded over it below.
@@ -163,6 +165,12 @@ export function createAttempt(deps: {
             : { status: 'ignored', reason: 'unhandled_type' };
         if (result.status !== 'processed')
           await repo.finishAttempt(trx, ref, attemptRecord(result, attempts, at), { count: false });
+        // A payment nobody referred (now, or after its deferral gave up): remembered with the outcome.
+        const unreferred =
+          result.status === 'ignored' || (result.status === 'deferred' && attempts >= deferralLimit(result))
+            ? result.unreferred
+            : undefined;
+        if (unreferred?.length) newlyUnreferred = await recordUnreferred(trx, ref.programId, unreferred, ref.eventId);
         return result;
       });
       if (!done) return 'skipped';
@@ -170,7 +178,7 @@ export function createAttempt(deps: {
     } catch (err) {
       return recordFailure(ref, err, at);
     }
-    await afterCommit(program, ref, outcome, attempts, at);
+    await afterCommit(program, ref, outcome, attempts, at, newlyUnreferred);
     return settled(recordStatus(outcome, attempts), receivedAt, at);
   }
 
@@ -186,8 +194,10 @@ export function createAttempt(deps: {
   function attemptRecord(o: HandlerOutcome, attempts: number, at: Date) {
     if (o.status === 'processed')
       return { status: 'processed' as const, error: null, at, nextAttemptAt: null, waitingFor: null };
-    if (o.status === 'ignored')
-      return { status: 'ignored' as const, error: o.reason.slice(0, 1000), at, nextAttemptAt: null, waitingFor: null };
+    if (o.status === 'ignored') {
+      const waitingFor = o.waitingFor?.length ? o.waitingFor : null;
+      return { status: 'ignored' as const, error: o.reason.slice(0, 1000), at, nextAttemptAt: null, waitingFor };
+    }
     // Deferred: keep `waiting_for` even after giving up, so a sale recorded later still wakes it.
     if (attempts >= deferralLimit(o)) {
       return {
@@ -232,13 +242,20 @@ export function createAttempt(deps: {
     o: HandlerOutcome,
     attempts: number,
     at: Date,
+    unreferred: string[],
   ): Promise<void> {
     if ((o.status === 'processed' || o.status === 'ignored') && o.wakes?.length) {
       for (const woken of await repo.wakeWaiting(db, program.id, o.wakes, at)) enqueue(woken);
     }
+    // Refunds and disputes waiting for a payment now known as nobody's end now (`sale_not_referred`).
+    // (Not this event: a deferral that gave up keeps waiting for its own ids.)
+    if (unreferred.length)
+      for (const woken of await repo.wakeWaiting(db, program.id, unreferred, at, ref.eventId)) enqueue(woken);
     if (o.status === 'deferred') {
       // The sale may have committed between our read and our deferral (its wake-up then missed us): look again.
-      if (await saleExistsForAny(db, program.id, o.waitingFor)) {
+      // So may a payment now known as nobody's (`ifUnreferred` would end it); not the ids this event itself marks.
+      const others = o.unreferred ? o.waitingFor.filter((id) => !o.unreferred!.includes(id)) : o.waitingFor;
+      if ((await saleExistsForAny(db, program.id, o.waitingFor)) || (await isUnreferred(db, program.id, others))) {
         if (await repo.requeue(db, ref, at, ['retrying', 'ignored', 'failed'])) enqueue(ref);
       } else if (attempts < deferralLimit(o)) {
         scheduleRetry(ref, retryDelayMs(attempts));
