@@ -236,10 +236,13 @@ export interface CommissionsTable {
 export interface StripeCreditNotesTable {
   program_id: string;
   id: string;
-  conversion_id: string;
+  /** Null for a note voided before its `credit_note.created` was processed (migration 0019). */
+  conversion_id: string | null;
   /** The share credited, in the conversion's net-of-tax minor units. */
   credited_amount: number;
   created_at: Timestamp;
+  /** When `credit_note.voided` gave the credit back (migration 0019). */
+  voided_at: Date | null;
 }
 
 export interface CommissionEventsTable {

@@ -431,6 +431,60 @@ it('credit notes and a refund together never take back more than the sale (prope
   );
 });
 
+/** `credit_note.voided` of the note in `created` (the same object, voided), in the same payload generation. */
+function creditNoteVoided(created: ReturnType<typeof creditNoteCreated>) {
+  const cn = { ...(created.data.object as Record<string, unknown>), status: 'void', voided_at: nowSeconds() };
+  return envelope('credit_note.voided', cn, { apiVersion: created.api_version });
+}
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+it('a voided credit note gives its credit back, once, whichever of created and voided is processed first', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom<PayloadShape>('legacy', 'basil'),
+      fc.integer({ min: 1, max: 10_000 }),
+      fc.integer({ min: 0, max: 3_000 }),
+      fc.boolean(),
+      async (shape, credit, refund, voidFirst) => {
+        const s = await invoiceSale(keyless, shape);
+        const note = creditNoteCreated({ shape, invoice: s.invoice, amount: credit, outOfBand: credit });
+        const voided = creditNoteVoided(note);
+        if (voidFirst) {
+          expect((await keyless.send(voided)).row).toMatchObject({
+            status: 'ignored',
+            error: 'credit_note_not_applied',
+          });
+          expect((await keyless.send(note)).row).toMatchObject({ status: 'ignored', error: 'credit_note_voided' });
+        } else {
+          expect((await keyless.send(note)).row).toMatchObject({ status: 'processed' });
+          const reduced = (await keyless.commissions(s.affiliateId))[0]!;
+          expect(reduced.amount).toBe(1_000 - Math.round((1_000 * credit) / 10_000));
+          expect((await keyless.send(voided)).row).toMatchObject({ status: 'processed' });
+        }
+        if (refund > 0)
+          await keyless.send(
+            chargeRefunded({ shape, chargeId: s.charge, paymentIntent: s.pi, amount: 10_000, amountRefunded: refund }),
+          );
+        // Replays of both change nothing.
+        await keyless.app.services.stripeWebhooks.replay({ eventId: note.id });
+        await keyless.app.services.stripeWebhooks.replay({ eventId: voided.id });
+        const [commission] = await keyless.commissions(s.affiliateId);
+        // As if the note had never been issued: only the refund takes anything back.
+        expect(commission).toMatchObject({ amount: 1_000 - Math.round((1_000 * refund) / 10_000), status: 'pending' });
+        // The history says why it grew back (when the note had taken anything off it).
+        if (!voidFirst && refund === 0 && Math.round((1_000 * credit) / 10_000) > 0)
+          expect((await history(keyless, commission!.id)).at(-1)!.slice(1)).toEqual([
+            'pending',
+            1_000,
+            'stripe',
+            'credit_note_voided',
+          ]);
+      },
+    ),
+    { numRuns: 10 },
+  );
+});
+
 // ---------------------------------------------------------------------------------------------------------
 // Early fraud warnings
 

@@ -12,7 +12,8 @@
  *   is tax-inclusive like `gross_amount` (what the invoice was paid), so the share is
  *   `prorate(conversion.amount, credited, gross_amount)`; refunds and credits together never pass the sale.
  * - Each credit note counts once (`stripe_credit_notes`, keyed by its id): a replay changes nothing. A note whose
- *   invoice sale is not recorded yet is deferred until it is.
+ *   invoice sale is not recorded yet is deferred until it is. A note already voided (`credit-note-voided.ts`)
+ *   credits nothing.
  * `commission-adjustments.ts` then moves the commission (reduced or `reversed` before payment, a clawback after).
  * Source: https://docs.stripe.com/api/credit_notes/object, https://docs.stripe.com/invoicing/dashboard/credit-notes
  */
@@ -24,7 +25,8 @@ import { waitKeys } from '../sale-lookup.ts';
 import { currencyCode, minorUnits, stripeRef } from '../stripe-objects.ts';
 import { awaitSale, ignored, malformed, type StripeEventHandler } from './handler.ts';
 
-const creditNote = z.looseObject({
+/** The fields of a credit note both handlers read (`credit_note.created`, `credit_note.voided`). */
+export const creditNote = z.looseObject({
   id: z.string().min(1).max(255),
   object: z.literal('credit_note'),
   invoice: stripeRef,
@@ -79,7 +81,15 @@ export const handleCreditNoteCreated: StripeEventHandler = async (ctx, event) =>
     .onConflict((oc) => oc.columns(['program_id', 'id']).doNothing())
     .returning('id')
     .executeTakeFirst();
-  if (!claimed) return ignored('credit_note_already_applied');
+  if (!claimed) {
+    const known = await ctx.trx
+      .selectFrom('stripe_credit_notes')
+      .select('voided_at')
+      .where('program_id', '=', ctx.program.id)
+      .where('id', '=', cn.id)
+      .executeTakeFirst();
+    return ignored(known?.voided_at ? 'credit_note_voided' : 'credit_note_already_applied');
+  }
   if (applied <= 0) return ignored('nothing_left_to_credit');
 
   const updated = await updateConversion(ctx.trx, conversion.id, {

@@ -16,6 +16,7 @@ import { handleCustomerSubscriptionDeleted } from './customer-subscription-delet
 import { handlePaymentIntentSucceeded } from './payment-intent-succeeded.ts';
 import { handleChargeSucceeded } from './charge-succeeded.ts';
 import { handleCreditNoteCreated } from './credit-note-created.ts';
+import { handleCreditNoteVoided } from './credit-note-voided.ts';
 import { handleRadarEarlyFraudWarningCreated } from './radar-early-fraud-warning-created.ts';
 
 export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>> = Object.freeze({
@@ -32,6 +33,7 @@ export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>>
   'payment_intent.succeeded': handlePaymentIntentSucceeded,
   'charge.succeeded': handleChargeSucceeded,
   'credit_note.created': handleCreditNoteCreated,
+  'credit_note.voided': handleCreditNoteVoided,
   'radar.early_fraud_warning.created': handleRadarEarlyFraudWarningCreated,
 });
 
