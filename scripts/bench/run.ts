@@ -123,6 +123,8 @@ async function forkServer(file: string, args: string[]): Promise<{ child: ChildP
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
+const BENCH_SECRET_KEY = 'bench-secret-bench-secret-bench-secret-0000';
+
 async function main() {
   // --- servers --------------------------------------------------------------------------------------
   const port = await freePort();
@@ -145,6 +147,8 @@ async function main() {
       TRUST_PROXY: 'on',
       LOG_LEVEL: 'error',
       DATABASE_URL: '',
+      // The same key as the seeding below: the program's webhook secret is stored encrypted with it.
+      SECRET_KEY: BENCH_SECRET_KEY,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -163,7 +167,7 @@ async function main() {
     DATABASE_URL: dbUrl,
     DATA_DIR: dataDir,
     PUBLIC_URL: base,
-    SECRET_KEY: 'bench-secret-bench-secret-bench-secret-0000',
+    SECRET_KEY: BENCH_SECRET_KEY,
     LOG_LEVEL: 'silent',
   });
   const services = createServices(db, config);
@@ -309,7 +313,7 @@ async function main() {
         .execute()
     ).map((r) => r.id);
     const fixture = JSON.parse(
-      readFileSync(path.join(ROOT, 'scripts/fixtures/stripe-sync-engine/checkout_session_completed.json'), 'utf8'),
+      readFileSync(path.join(ROOT, 'test/fixtures/stripe/stripe-sync-engine/checkout_session_completed.json'), 'utf8'),
     );
     fixture.data.object.client_reference_id = '__REF__';
     fixture.data.object.id = '__CS__';
