@@ -34,7 +34,7 @@ import { findReferral } from '../conversions/referrals-lookup.repository.ts';
 import { attributePayment, REFERRAL_METADATA_KEY } from './attribution.ts';
 import { currencyCode, minorUnits, stripeMetadata, stripeRef, unixSeconds } from './stripe-objects.ts';
 import type { StripeEventEnvelope } from './stripe-objects.ts';
-import { ignored, type HandlerContext, type HandlerOutcome } from './handlers/handler.ts';
+import { ignored, presentIds, SHORT_WAIT, type HandlerContext, type HandlerOutcome } from './handlers/handler.ts';
 
 /**
  * How long a payment intent without a key waits for its Checkout Session or invoice before it counts on its own.
@@ -135,14 +135,22 @@ export async function recordDirectPayment(
       customerId: p.customerId,
       email: p.email,
     });
-    if (!attribution.referral)
+    if (!attribution.referral) {
+      const reason = attribution.reason === 'no_referral' ? (failure ?? 'no_referral') : attribution.reason;
+      // Nobody's payment (a Checkout Session's that names its referral otherwise still records its sale, and a
+      // refund ignored meanwhile is run again by it).
+      if (reason !== 'no_referral' || !p.customerId) return { status: 'ignored', reason, unreferred: wakes };
+      // Its `customer.created` with the referral may not have been processed yet (Stripe sends them in the same
+      // burst, unordered): wait a little for the customer's binding, which wakes it.
       return {
-        status: 'ignored',
-        reason: attribution.reason === 'no_referral' ? (failure ?? 'no_referral') : attribution.reason,
-        // Nobody's payment (a Checkout Session's that names its referral otherwise still records its sale, and a
-        // refund ignored meanwhile is run again by it).
+        status: 'deferred',
+        reason,
+        waitingFor: presentIds(p.customerId, ...wakes),
+        giveUp: 'ignored',
+        maxAttempts: SHORT_WAIT,
         unreferred: wakes,
       };
+    }
     referral = attribution.referral;
     attributedBy = attribution.source;
   }

@@ -173,15 +173,19 @@ describe.each<PayloadShape>(['legacy', 'basil'])('direct payments (%s payload)',
 });
 
 describe('payments that belong to an invoice or a Checkout Session', () => {
-  it('a payment nobody referred costs no Checkout or invoice look-up and no wait', async () => {
+  it('a payment nobody referred costs no Checkout or invoice look-up, and waits only briefly for its customer', async () => {
     const customer = freshId('cus');
     const from = fake.requests.length;
     const { row } = await keyed.send(paymentIntentSucceeded({ amount: 3_000, customer }));
-    expect(row).toMatchObject({ status: 'ignored', error: 'no_referral' });
+    // Its customer's `customer.created` (which may name the referral) may still be on its way: a short wait.
+    expect(row).toMatchObject({ status: 'retrying', error: 'no_referral' });
     // Only the customer's metadata is read (attribution), nothing about sessions or invoices.
     expect(fake.requests.slice(from).map((q) => q.path)).toEqual([`/v1/customers/${customer}`]);
     const keylessRow = (await keyless.send(paymentIntentSucceeded({ amount: 3_000, customer: freshId('cus') }))).row;
-    expect(keylessRow).toMatchObject({ status: 'ignored', error: 'no_referral' });
+    expect(keylessRow).toMatchObject({ status: 'retrying', error: 'no_referral' });
+    // Without a customer there is nothing to wait for.
+    const alone = (await keyless.send(paymentIntentSucceeded({ amount: 3_000, customer: null }))).row;
+    expect(alone).toMatchObject({ status: 'ignored', error: 'no_referral' });
   });
 
   it('legacy: a payment intent or charge naming its invoice is left to invoice.paid', async () => {
@@ -247,12 +251,12 @@ async function deliverAll(ctx: StripeTestContext, events: any[]) {
   await afterGrace(ctx);
 }
 
-describe('order does not matter: a Checkout payment and its payment intent and charge are one conversion', () => {
+describe('order does not matter: a Checkout payment, its payment intent, charge and refund are one conversion', () => {
   const scenario = (ctx: StripeTestContext, withKey: boolean) =>
     fc.asyncProperty(
       fc.constantFrom<PayloadShape>('legacy', 'basil'),
       fc.constantFrom<PayloadShape>('legacy', 'basil'),
-      fc.shuffledSubarray([0, 1, 2, 0, 1, 2], { minLength: 6, maxLength: 6 }),
+      fc.shuffledSubarray([0, 1, 2, 3, 0, 1, 2, 3], { minLength: 8, maxLength: 8 }),
       fc.boolean(),
       async (checkoutShape, paymentShape, order, tagged) => {
         const r = await ctx.referral();
@@ -276,15 +280,29 @@ describe('order does not matter: a Checkout payment and its payment intent and c
           checkout,
           paymentIntentSucceeded({ shape: paymentShape, id: pi, amount: 11_900, customer, charge, metadata }),
           chargeSucceeded({ shape: paymentShape, id: charge, amount: 11_900, paymentIntent: pi, customer, metadata }),
+          // A fifth refunded: before the sale it waits (or, after an untagged payment intent that looked nobody's,
+          // is ignored as not referred), and the sale runs it.
+          chargeRefunded({
+            shape: paymentShape,
+            chargeId: charge,
+            paymentIntent: pi,
+            amount: 11_900,
+            amountRefunded: 2_380,
+          }),
         ];
         // Each event twice (Stripe redelivers; the second copy has its own event id, as a replayed one would not).
-        const copies = order.map((i, n) => (n < 3 ? events[i] : { ...events[i], id: freshId('evt') }));
+        const copies = order.map((i, n) => (n < 4 ? events[i] : { ...events[i], id: freshId('evt') }));
         await deliverAll(ctx, copies);
         const conversions = await ctx.conversions(r.affiliateId);
         expect(conversions).toEqual([
-          expect.objectContaining({ amount: 10_000, stripePaymentIntentId: pi, attributedBy: 'client_reference_id' }),
+          expect.objectContaining({
+            amount: 10_000,
+            refundedAmount: 2_000,
+            stripePaymentIntentId: pi,
+            attributedBy: 'client_reference_id',
+          }),
         ]);
-        expect(await adminCommissions(ctx, r.affiliateId)).toEqual([expect.objectContaining({ amount: 1_000 })]);
+        expect(await adminCommissions(ctx, r.affiliateId)).toEqual([expect.objectContaining({ amount: 800 })]);
       },
     );
 
@@ -293,6 +311,39 @@ describe('order does not matter: a Checkout payment and its payment intent and c
   });
   it('with a key (Stripe names the session)', async () => {
     await fc.assert(scenario(keyed, true), { numRuns: 6 });
+  });
+});
+
+describe('order does not matter: a payment outside Checkout, its customer, charge and refund', () => {
+  it('one conversion attributed by the customer, refunded pro rata, whatever the order (with and without a key)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(keyed, keyless),
+        fc.constantFrom<PayloadShape>('legacy', 'basil'),
+        fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4, maxLength: 4 }),
+        async (ctx, shape, order) => {
+          const r = await ctx.referral();
+          const customer = freshId('cus');
+          const pi = freshId('pi');
+          const charge = freshId('ch');
+          const events = [
+            customerEvent('created', { customerId: customer, metadata: { partnerkit_referral: r.referral }, shape }),
+            paymentIntentSucceeded({ shape, id: pi, amount: 8_000, customer, charge }),
+            chargeSucceeded({ shape, id: charge, amount: 8_000, paymentIntent: pi, customer }),
+            chargeRefunded({ shape, chargeId: charge, paymentIntent: pi, amount: 8_000, amountRefunded: 2_000 }),
+          ];
+          await deliverAll(
+            ctx,
+            order.map((i) => events[i]),
+          );
+          expect(await ctx.conversions(r.affiliateId)).toEqual([
+            expect.objectContaining({ amount: 8_000, refundedAmount: 2_000, attributedBy: 'customer' }),
+          ]);
+          expect(await adminCommissions(ctx, r.affiliateId)).toEqual([expect.objectContaining({ amount: 600 })]);
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
 
