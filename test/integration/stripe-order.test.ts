@@ -169,6 +169,17 @@ async function storeUnprocessed(event: any) {
     .execute();
 }
 
+/** A referral whose click was before the sale's first payment (`saleEvents` dates it 120 days back). */
+async function clickedLongAgo() {
+  const r = await ctx.referral();
+  await ctx.app.db
+    .updateTable('referrals')
+    .set({ created_at: new Date(Date.now() - 150 * DAY * 1000) })
+    .where('id', '=', r.referral)
+    .execute();
+  return r;
+}
+
 const saleFacts: fc.Arbitrary<SaleFacts> = fc
   .array(fc.integer({ min: 1_000, max: 100_000 }), { minLength: 2, maxLength: 3 })
   .chain((amounts) =>
@@ -190,13 +201,13 @@ describe.each(['legacy', 'basil'] as const)('a subscription sale in any event or
         fc.infiniteStream(fc.nat()),
         async (facts, mode, noise) => {
           // Stripe's natural order, one event at a time: the reference.
-          const natural = await ctx.referral();
+          const natural = await clickedLongAgo();
           const ref = saleEvents(shape, natural.referral, facts);
           await deliverAll(ctx, ref.events, 'one_by_one');
           const expected = await state(natural.affiliateId, ref.labels);
 
           // The same sale (fresh ids), delivered in a random permutation.
-          const shuffled = await ctx.referral();
+          const shuffled = await clickedLongAgo();
           const sale = saleEvents(shape, shuffled.referral, facts);
           const order = sale.events
             .map((event) => ({ event, key: noise.next().value as number }))
