@@ -15,6 +15,7 @@ import { conversionsRoutes } from '../conversions/conversions.routes.ts';
 import { commissionsRoutes } from '../commissions/commissions.routes.ts';
 import { commissionRulesRoutes } from '../commissions/commission-rules.routes.ts';
 import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from '../payouts/payouts.routes.ts';
+import { payAllRoutes } from '../payouts/pay-all.routes.ts';
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
@@ -107,6 +108,7 @@ export function mountedRouters(
     commissionRulesRoutes(services.commissionRules),
     payoutsRoutes(services.payouts),
     balancesRoutes(services.payouts),
+    payAllRoutes(services.payAll),
     programRoutes(services.programs),
     statsRoutes(services.stats),
   ];
