@@ -21,6 +21,7 @@ import {
 } from '../payouts/payouts.service.ts';
 import { updateSettingsInput } from '../programs/programs.service.ts';
 import { payAllInput } from '../payouts/pay-all.ts';
+import { onboardInput } from '../payouts/connect-onboarding.ts';
 import { statsInput } from '../programs/stats.service.ts';
 import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/stripe-settings.service.ts';
 import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
@@ -213,6 +214,14 @@ const OPERATIONS: Operation[] = [
   op('put', '/api/v1/partner/payout-settings', 'partner', 'session', 'Set the payout method (needs the password)', {
     body: partnerInputs.payoutSettingsInput,
   }),
+  op(
+    'post',
+    '/api/v1/partner/stripe-connect/onboard',
+    'partner',
+    'session',
+    'Get paid with Stripe: an Express account (once) and a link to Stripe’s onboarding (needs the password)',
+    { body: onboardInput },
+  ),
 ];
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {

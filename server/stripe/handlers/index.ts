@@ -19,6 +19,7 @@ import { handleCreditNoteCreated } from './credit-note-created.ts';
 import { handleCreditNoteVoided } from './credit-note-voided.ts';
 import { handleRadarEarlyFraudWarningCreated } from './radar-early-fraud-warning-created.ts';
 import { handleTransferReversed } from './transfer-reversed.ts';
+import { handleAccountUpdated } from './account-updated.ts';
 
 export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>> = Object.freeze({
   'checkout.session.completed': handleCheckoutSessionCompleted,
@@ -37,6 +38,7 @@ export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>>
   'credit_note.voided': handleCreditNoteVoided,
   'radar.early_fraud_warning.created': handleRadarEarlyFraudWarningCreated,
   'transfer.reversed': handleTransferReversed,
+  'account.updated': handleAccountUpdated,
 });
 
 /** Whether we act on this event type (an own property: `constructor` or `__proto__` are not handlers). */
