@@ -20,6 +20,24 @@ export type AccountReadiness =
       message: string;
     };
 
+/** The partner's account as the dashboard shows it. */
+export type ConnectStatus = 'ready' | 'needs_information' | 'restricted';
+
+/**
+ * `ready`: transfers and payouts enabled (the one readiness rule: pay-all's and the dashboard's); `restricted`:
+ * Stripe disabled the account for a reason other than missing information; else `needs_information` (a new Account
+ * Link lets the partner give it).
+ */
+export function connectStatus(a: {
+  transfers_active: boolean;
+  payouts_enabled: boolean;
+  disabled_reason: string | null;
+}): ConnectStatus {
+  if (a.transfers_active && a.payouts_enabled) return 'ready';
+  if (a.disabled_reason && !a.disabled_reason.startsWith('requirements.')) return 'restricted';
+  return 'needs_information';
+}
+
 /** Ready or not, from an account object (`GET /v1/accounts/:id`, or an `account.updated` event). */
 export function readinessOf(account: {
   id: string;
@@ -28,7 +46,12 @@ export function readinessOf(account: {
   requirements?: { currently_due?: string[] | null; disabled_reason?: string | null } | null;
 }): AccountReadiness {
   const transfers = account.capabilities?.transfers ?? 'inactive';
-  if (transfers === 'active' && account.payouts_enabled === true) return { ready: true };
+  const state = {
+    transfers_active: transfers === 'active',
+    payouts_enabled: account.payouts_enabled === true,
+    disabled_reason: account.requirements?.disabled_reason ?? null,
+  };
+  if (connectStatus(state) === 'ready') return { ready: true };
   const due = account.requirements?.currently_due ?? [];
   const why = [
     `transfers ${transfers}`,

@@ -24,6 +24,7 @@ import type { PayoutSettingsService } from '../partner/payout-settings.service.t
 import { findProgramById } from '../programs/programs.repository.ts';
 import type { ProgramSecrets } from '../programs/program-secrets.ts';
 import type { StripeEndpoint } from '../stripe/stripe-api.ts';
+import { connectStatus, type ConnectStatus } from './connect-accounts.ts';
 import { stripeClient } from './stripe-transfers.ts';
 
 export const onboardInput = z
@@ -38,29 +39,12 @@ export const onboardInput = z
   })
   .strict();
 
-/** The partner's account as the dashboard shows it. */
-export type ConnectStatus = 'ready' | 'needs_information' | 'restricted';
-
 export interface Onboarding {
   accountId: string;
   status: ConnectStatus;
   /** Stripe's hosted onboarding page (single use, expires at `expiresAt`). */
   url: string;
   expiresAt: string;
-}
-
-/**
- * `ready`: transfers and payouts enabled; `restricted`: Stripe disabled the account for a reason other than missing
- * information; else `needs_information` (a new Account Link lets the partner give it).
- */
-export function connectStatus(a: {
-  transfers_active: boolean;
-  payouts_enabled: boolean;
-  disabled_reason: string | null;
-}): ConnectStatus {
-  if (a.transfers_active && a.payouts_enabled) return 'ready';
-  if (a.disabled_reason && !a.disabled_reason.startsWith('requirements.')) return 'restricted';
-  return 'needs_information';
 }
 
 const stripeFailure = (err: unknown) =>
