@@ -14,6 +14,8 @@ import { createConversionsService } from './conversions/conversions.service.ts';
 import { createCommissionsService } from './commissions/commissions.service.ts';
 import { createCommissionRulesService } from './commissions/commission-rules.service.ts';
 import { createPayoutsService } from './payouts/payouts.service.ts';
+import { createPayAllService } from './payouts/pay-all.ts';
+import { createConnectOnboardingService } from './payouts/connect-onboarding.ts';
 import { createStripeApi, type StripeEndpoint } from './stripe/stripe-api.ts';
 import { createStripeSettingsService } from './stripe/stripe-settings.service.ts';
 import { createStripeEventsService } from './stripe/stripe-events.service.ts';
@@ -51,6 +53,8 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const programSecrets = createProgramSecrets({ db, box: createSecretBox(config) });
   const affiliates = createAffiliatesService({ db });
   const links = createLinksService({ db, config });
+  const partner = createPartnerService({ db, config, now, mailer: createMailer(config, logger), affiliates, links });
+  const payouts = createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets });
   return {
     programSecrets,
     programs: createProgramsService({ db, config, programSecrets }),
@@ -61,7 +65,8 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     conversions: createConversionsService({ db, now }),
     commissions: createCommissionsService({ db, now }),
     commissionRules: createCommissionRulesService({ db, now }),
-    payouts: createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets }),
+    payouts,
+    payAll: createPayAllService({ db, payouts, programSecrets, stripeEndpoint: opts.stripeEndpoint }),
     stripeWebhooks: createStripeWebhooksService({
       db,
       now,
@@ -72,6 +77,13 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     }),
     stripeSettings: createStripeSettingsService({ db, programSecrets }),
     stripeEvents: createStripeEventsService({ db }),
-    partner: createPartnerService({ db, config, now, mailer: createMailer(config, logger), affiliates, links }),
+    partner,
+    stripeConnect: createConnectOnboardingService({
+      db,
+      config,
+      programSecrets,
+      stripeEndpoint: opts.stripeEndpoint,
+      payoutSettings: partner,
+    }),
   };
 }

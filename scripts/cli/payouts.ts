@@ -1,5 +1,5 @@
 /**
- * `payouts balances|list|create|process|complete|fail|export`: the admin payout API from the command line,
+ * `payouts balances|list|create|process|complete|fail|export|pay-all`: the admin payout API from the command line,
  * over the same services (same locks, same validation). Amounts are minor units (1999 = 19.99 usd).
  */
 import { writeFileSync } from 'node:fs';
@@ -105,5 +105,30 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
         writeFileSync(o.out, file.csv);
         console.error(`${file.count} payout(s) written to ${o.out}`);
       } else process.stdout.write(file.csv);
+    });
+  payouts
+    .command('pay-all')
+    .description(
+      'create every due payout and pay it: Stripe transfers for stripe_connect, PayPal/Wise files for the others',
+    )
+    .requiredOption('--program <id>', 'program id')
+    .option('--currency <code>', 'only this currency')
+    .option('--dry-run', 'apply the rules and ask Stripe, but create and send nothing')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const r = await ctx.withProgram(o.program, async (s, p) =>
+        s.payAll.payAll(p, { currency: o.currency, dryRun: Boolean(o.dryRun) }),
+      );
+      if (o.json) return print(r, true);
+      const say = (
+        what: string,
+        l: { payoutId: string | null; affiliateId: string; amount: number; currency: string },
+      ) => console.log(`${what} ${l.payoutId ?? '(dry run)'} ${l.amount} ${l.currency} → ${l.affiliateId}`);
+      for (const l of r.paid) say(r.dryRun ? 'would pay' : 'paid', l);
+      for (const l of r.exported) say(r.dryRun ? 'would export' : 'exported', l);
+      for (const l of r.manual) say('pay by hand', l);
+      for (const f of r.exports) console.log(`file: ${f.format} ${f.currency ?? ''} (${f.count}) ${f.url}`);
+      for (const n of r.notPaid)
+        console.log(`not paid ${n.affiliateId} ${n.amount} ${n.currency}: ${n.reason}: ${n.message}`);
     });
 }

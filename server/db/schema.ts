@@ -401,6 +401,7 @@ export interface Database {
   conversion_api_requests: ConversionApiRequestsTable;
   stripe_credit_notes: StripeCreditNotesTable;
   stripe_unreferred_payments: StripeUnreferredPaymentsTable;
+  affiliate_stripe_accounts: AffiliateStripeAccountsTable;
 }
 
 /** Stripe ids of payments attributed to no referral (migration 0018). */
@@ -409,6 +410,24 @@ export interface StripeUnreferredPaymentsTable {
   stripe_id: string;
   event_id: string;
   recorded_at: Generated<Date>;
+}
+
+/** Migration 0021: a partner's Stripe Express account (onboarded through the program's key) and its last state. */
+export interface AffiliateStripeAccountsTable {
+  program_id: string;
+  affiliate_id: string;
+  account_id: string;
+  /** ISO 3166-1 alpha-2, as given at onboarding. */
+  country: string;
+  transfers_active: Generated<boolean>;
+  payouts_enabled: Generated<boolean>;
+  details_submitted: Generated<boolean>;
+  requirements_due: ColumnType<string[], string[] | undefined, string[]>;
+  disabled_reason: string | null;
+  /** The `created` time of the event the state comes from. */
+  stripe_updated_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 export type ProgramRow = Selectable<ProgramsTable>;

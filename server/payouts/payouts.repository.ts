@@ -200,3 +200,26 @@ export function markPayoutsGenerated(db: DbOrTrx, programId: string, at: Date) {
     .where((eb) => eb.or([eb('payouts_generated_for', 'is', null), eb('payouts_generated_for', '<', at)]))
     .execute();
 }
+
+/** The payout a Stripe transfer paid (`stripe_transfer_id`), locked; undefined when none. */
+export function lockPayoutByTransfer(db: DbOrTrx, programId: string, transferId: string) {
+  return db
+    .selectFrom('payouts')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('stripe_transfer_id', '=', transferId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Open `stripe_connect` payouts of a program (oldest first): what pay-all sends to Stripe. */
+export function openStripePayouts(db: DbOrTrx, programId: string, currency?: string) {
+  let q = db
+    .selectFrom('payouts')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('method', '=', 'stripe_connect')
+    .where('status', 'in', ['pending', 'processing']);
+  if (currency) q = q.where('currency', '=', currency);
+  return q.orderBy('created_at').orderBy('id').execute();
+}

@@ -25,6 +25,7 @@ import { paypalPayoutsCsv, wiseBatchCsv, type ExportRow } from './payout-exports
 import type { StripeEndpoint } from '../stripe/stripe-api.ts';
 import { sendTransfer, stripeClient } from './stripe-transfers.ts';
 import * as repo from './payouts.repository.ts';
+import { failLockedPayout, returnToBalance } from './payout-failure.ts';
 import type { ProgramSecrets } from '../programs/program-secrets.ts';
 import { lockAffiliate } from '../affiliates/affiliates.repository.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
@@ -348,7 +349,6 @@ export function createPayoutsService(deps: {
   ) {
     const rows = await repo.lockPayoutCommissions(trx, payout.id);
     if (rows.length === 0) return;
-    const ids = rows.map((r) => r.id);
     if (outcome === 'completed') {
       // Only live ones are paid; a commission reversed while its payout was open keeps its status.
       const payable = rows.filter((r) => r.status === 'approved' || r.status === 'pending');
@@ -377,20 +377,7 @@ export function createPayoutsService(deps: {
         })),
       );
     } else {
-      await trx.updateTable('commissions').set({ payout_id: null, updated_at: at }).where('id', 'in', ids).execute();
-      await repo.insertCommissionEvents(
-        trx,
-        rows.map((c) => ({
-          commission_id: c.id,
-          program_id: c.program_id,
-          from_status: c.status,
-          to_status: c.status,
-          amount: c.amount,
-          actor,
-          reason: why,
-          created_at: at,
-        })),
-      );
+      await returnToBalance(trx, rows, actor, why, at);
     }
   }
 
@@ -532,6 +519,48 @@ export function createPayoutsService(deps: {
     },
 
     /**
+     * Pay all due (`pay-all.ts`), one affiliate and currency: a payout of the whole balance by the method on file,
+     * under the scheduled run's rules (approved affiliate, minimum payout, a method and its details on file),
+     * requested by the merchant, in `batchId`. `dryRun` applies the same rules and rolls the payout back.
+     * @returns the payout (pending), or the refusal: its code (`below_minimum`, `no_payout_method`, …), message
+     *   and the balance (minor units)
+     * @throws NotFoundError (no such affiliate)
+     */
+    async settleDue(
+      program: ProgramRow,
+      affiliateId: string,
+      currency: string,
+      o: { batchId: string; dryRun?: boolean },
+    ): Promise<{ payout: Payout } | { refused: string; message: string; balance: number }> {
+      const options: SettleOptions = {
+        currency,
+        minimum: minimumPayout(program, currency),
+        requestedBy: 'merchant',
+        requireApproved: true,
+        batchId: o.batchId,
+      };
+      let result: Awaited<ReturnType<typeof settle>> | undefined;
+      const rollback = new Error('dry run');
+      if (o.dryRun) {
+        await db
+          .transaction()
+          .execute(async (trx) => {
+            const affiliate = await lockAffiliate(trx, program.id, affiliateId);
+            if (!affiliate) throw new NotFoundError('Affiliate');
+            result = await settle(trx, program, affiliate, options);
+            throw rollback;
+          })
+          .catch((err) => {
+            if (err !== rollback) throw err;
+          });
+      } else result = await settleLocked(program, affiliateId, options);
+      const r = result!;
+      if ('payout' in r) return { payout: toPayout(r.payout) };
+      const error = REFUSALS[r.refused](r.balance, r.nearest);
+      return { refused: error.code, message: error.message, balance: r.balance };
+    },
+
+    /**
      * Start paying: `pending → processing`. For `stripe_connect`, makes the Stripe transfer and completes the
      * payout with the transfer id as reference (or fails it when Stripe refuses); calling it again on a
      * `processing` Stripe payout retries safely (same idempotency key, and an existing transfer is found first).
@@ -641,10 +670,7 @@ export function createPayoutsService(deps: {
         if (!p) throw new NotFoundError('Payout');
         if (p.status === 'failed') return p;
         if (p.status === 'completed') throw new ConflictError('Cannot fail a completed payout', 'invalid_transition');
-        const at = now();
-        const failed = await repo.updatePayout(trx, p.id, { status: 'failed', failure_reason: reason, failed_at: at });
-        await closeCommissions(trx, p, 'failed', actor, `payout_failed:${p.id}: ${reason}`.slice(0, 500), at);
-        return failed;
+        return failLockedPayout(trx, p, reason, actor, now());
       });
       return toPayout(row);
     },

@@ -15,6 +15,8 @@ import { conversionsRoutes } from '../conversions/conversions.routes.ts';
 import { commissionsRoutes } from '../commissions/commissions.routes.ts';
 import { commissionRulesRoutes } from '../commissions/commission-rules.routes.ts';
 import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from '../payouts/payouts.routes.ts';
+import { payAllRoutes } from '../payouts/pay-all.routes.ts';
+import { connectOnboardingRoutes } from '../payouts/connect-onboarding.routes.ts';
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
@@ -96,6 +98,7 @@ export function mountedRouters(
     }),
     portalRoutes(services.partner, { publicUrl: config.publicUrl }),
     partnerPayoutRoutes(services.payouts, services.partner.authenticate, { publicUrl: config.publicUrl }),
+    connectOnboardingRoutes(services.stripeConnect, services.partner.authenticate, { publicUrl: config.publicUrl }),
   ];
   const adminRouters: AnyRouter[] = [
     affiliatesRoutes(services.affiliates, services.partner),
@@ -107,6 +110,7 @@ export function mountedRouters(
     commissionRulesRoutes(services.commissionRules),
     payoutsRoutes(services.payouts),
     balancesRoutes(services.payouts),
+    payAllRoutes(services.payAll),
     programRoutes(services.programs),
     statsRoutes(services.stats),
   ];

@@ -20,6 +20,8 @@ import {
   requestPayoutInput,
 } from '../payouts/payouts.service.ts';
 import { updateSettingsInput } from '../programs/programs.service.ts';
+import { payAllInput } from '../payouts/pay-all.ts';
+import { onboardInput } from '../payouts/connect-onboarding.ts';
 import { statsInput } from '../programs/stats.service.ts';
 import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/stripe-settings.service.ts';
 import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
@@ -149,6 +151,14 @@ const OPERATIONS: Operation[] = [
   op('post', '/api/v1/payouts/{id}/fail', 'payouts', 'apiKey', 'Mark failed: its commissions return to the balance', {
     body: failPayoutInput,
   }),
+  op(
+    'post',
+    '/api/v1/payouts/pay-all',
+    'payouts',
+    'apiKey',
+    'Create every due payout and pay it: Stripe transfers, PayPal/Wise files; who was not paid and why',
+    { body: payAllInput },
+  ),
   op('get', '/api/v1/promotion-codes', 'stripe', 'apiKey', 'Affiliates’ Stripe promotion codes', {
     query: listPromotionCodesInput,
   }),
@@ -204,6 +214,14 @@ const OPERATIONS: Operation[] = [
   op('put', '/api/v1/partner/payout-settings', 'partner', 'session', 'Set the payout method (needs the password)', {
     body: partnerInputs.payoutSettingsInput,
   }),
+  op(
+    'post',
+    '/api/v1/partner/stripe-connect/onboard',
+    'partner',
+    'session',
+    'Get paid with Stripe: an Express account (once) and a link to Stripe’s onboarding (needs the password)',
+    { body: onboardInput },
+  ),
 ];
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {

@@ -18,6 +18,8 @@ import { handleChargeSucceeded } from './charge-succeeded.ts';
 import { handleCreditNoteCreated } from './credit-note-created.ts';
 import { handleCreditNoteVoided } from './credit-note-voided.ts';
 import { handleRadarEarlyFraudWarningCreated } from './radar-early-fraud-warning-created.ts';
+import { handleTransferReversed } from './transfer-reversed.ts';
+import { handleAccountUpdated } from './account-updated.ts';
 
 export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>> = Object.freeze({
   'checkout.session.completed': handleCheckoutSessionCompleted,
@@ -35,6 +37,8 @@ export const STRIPE_EVENT_HANDLERS: Readonly<Record<string, StripeEventHandler>>
   'credit_note.created': handleCreditNoteCreated,
   'credit_note.voided': handleCreditNoteVoided,
   'radar.early_fraud_warning.created': handleRadarEarlyFraudWarningCreated,
+  'transfer.reversed': handleTransferReversed,
+  'account.updated': handleAccountUpdated,
 });
 
 /** Whether we act on this event type (an own property: `constructor` or `__proto__` are not handlers). */
