@@ -3,6 +3,7 @@
  * Imported only by `app.ts`.
  */
 import Koa from 'koa';
+import compress from 'koa-compress';
 import type Router from '@koa/router';
 import type { Config } from '../config.ts';
 import { errorMiddleware, noSniff } from '../http/errors.middleware.ts';
@@ -50,6 +51,14 @@ export function createKoa(
   koa.use(noSniff);
   // Request id, log context and duration of every request, around the error middleware (the status it answers).
   koa.use(observeRequests({ logger, metrics }));
+  // gzip/brotli for text answers of 1 KB and more (lists, CSV exports, the OpenAPI document, error pages). The
+  // tracking and Stripe webhook answers are always small: they skip the middleware, whose per-request work (Vary,
+  // the body's length) would be paid on the hottest path for nothing. Built files come precompressed
+  // (static.routes.ts).
+  const compressText = compress({ threshold: 1024 });
+  koa.use((ctx, next) =>
+    ctx.path.startsWith('/api/v1/track/') || ctx.path.startsWith('/api/v1/webhooks/') ? next() : compressText(ctx, next),
+  );
   koa.use(errorMiddleware(logger));
 
   const { publicRouters, adminRouters } = mountedRouters(services, config, ready);

@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError, NotFoundError } from '../lib/errors.ts';
@@ -29,8 +30,20 @@ const TYPES: Record<string, string> = {
 
 interface Asset {
   body: Buffer;
+  /** The same bytes compressed once at load (best quality: it is paid once per process, not per request), for
+   * text types only; absent when compressing would not make the file smaller. */
+  br?: Buffer;
+  gzip?: Buffer;
   etag: string;
   type: string;
+}
+
+/** Brotli (quality 11) and gzip (level 9) forms of a text file, kept only when smaller than the file. */
+function precompress(body: Buffer, type: string): Pick<Asset, 'br' | 'gzip'> {
+  if (!/^(text\/|application\/(javascript|json)|image\/svg)/.test(type) || body.length < 256) return {};
+  const br = brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } });
+  const gzip = gzipSync(body, { level: 9 });
+  return { ...(br.length < body.length ? { br } : {}), ...(gzip.length < body.length ? { gzip } : {}) };
 }
 
 function assetLoader(dir: string) {
@@ -41,10 +54,12 @@ function assetLoader(dir: string) {
     if (hit) return hit;
     try {
       const body = await readFile(path.join(dir, name));
+      const type = TYPES[path.extname(name)] ?? 'application/octet-stream';
       const asset = {
         body,
+        ...precompress(body, type),
         etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
-        type: TYPES[path.extname(name)] ?? 'application/octet-stream',
+        type,
       };
       cache.set(name, asset);
       return asset;
@@ -65,12 +80,26 @@ export function staticRoutes(opts: { snippetDir?: string; dashboardDir?: string 
     ctx.set('ETag', asset.etag);
     ctx.set('Cache-Control', cacheControl);
     ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.vary('Accept-Encoding');
+    // Served here already compressed: the app-wide compression middleware must not compress it again per request.
+    ctx.compress = false;
     if (ctx.get('if-none-match') === asset.etag) {
       ctx.status = 304;
       return;
     }
     ctx.type = asset.type;
-    ctx.body = asset.body;
+    // One ETag for every encoding: the representations decode to the same bytes (weak-comparison semantics,
+    // RFC 9110 §8.8.3), and Vary: Accept-Encoding keeps shared caches from mixing them up.
+    const encoding = ctx.acceptsEncodings(...(asset.br ? ['br'] : []), ...(asset.gzip ? ['gzip'] : []), 'identity');
+    if (encoding === 'br' && asset.br) {
+      ctx.set('Content-Encoding', 'br');
+      ctx.body = asset.br;
+    } else if (encoding === 'gzip' && asset.gzip) {
+      ctx.set('Content-Encoding', 'gzip');
+      ctx.body = asset.gzip;
+    } else {
+      ctx.body = asset.body;
+    }
   };
 
   router.get('/pk.js', async (ctx) => {
