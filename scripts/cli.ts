@@ -12,6 +12,7 @@ import { registerPayoutCommands } from './cli/payouts.ts';
 import { registerPartnerCommands } from './cli/partner.ts';
 import { registerStripeCommands } from './cli/stripe.ts';
 import { registerSecretsCommands } from './cli/secrets.ts';
+import { registerCredentialsCommands } from './cli/credentials.ts';
 
 let ctx: CliContext;
 try {
@@ -28,6 +29,7 @@ registerPayoutCommands(cli, ctx);
 registerPartnerCommands(cli, ctx);
 registerStripeCommands(cli, ctx);
 registerSecretsCommands(cli, ctx);
+registerCredentialsCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { createProgramsService } from './programs/programs.service.ts';
 import { createProgramSecrets } from './programs/program-secrets.ts';
+import { createCredentialsService } from './programs/credentials.service.ts';
 import { createSecretBox } from './lib/secrets.ts';
 import { createAffiliatesService } from './affiliates/affiliates.service.ts';
 import { createLinksService } from './links/links.service.ts';
@@ -85,5 +86,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
       stripeEndpoint: opts.stripeEndpoint,
       payoutSettings: partner,
     }),
+    // API keys and webhook signing secrets as the merchant manages them.
+    credentials: createCredentialsService({ db, now, programSecrets }),
   };
 }

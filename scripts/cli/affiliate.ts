@@ -1,4 +1,4 @@
-/** `affiliate create`, `affiliate approve`: prints the one-time "set your password" link. */
+/** `affiliate create|approve` (print the one-time "set your password" link), `affiliate update|delete`. */
 import type { Command } from 'commander';
 import { print, type CliContext } from './context.ts';
 
@@ -37,5 +37,28 @@ export function registerAffiliateCommands(cli: Command, ctx: CliContext): void {
         return { ...a, setPasswordUrl: await s.partner.issueSetPasswordLink(a) };
       });
       print(out, Boolean(o.json));
+    });
+  affiliate
+    .command('update')
+    .description("change an affiliate's e-mail, name or code")
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--id <affiliateId>', 'affiliate id')
+    .option('--email <email>', 'new e-mail')
+    .option('--name <name>', 'new name')
+    .option('--code <code>', 'new referral code (?ref=<old code> stops attributing)')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const patch = { email: o.email, name: o.name, code: o.code };
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      print(await ctx.withProgram(o.program, (s, p) => s.affiliates.update(p, o.id, defined)), Boolean(o.json));
+    });
+  affiliate
+    .command('delete')
+    .description('delete an affiliate with nothing on record (one with clicks or sales: suspend it instead)')
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--id <affiliateId>', 'affiliate id')
+    .action(async (o) => {
+      await ctx.withProgram(o.program, (s, p) => s.affiliates.remove(p, o.id));
+      console.log('affiliate deleted');
     });
 }

@@ -1,5 +1,5 @@
 /** SQL for affiliates. Every query is scoped by program id. */
-import type { Insertable, Updateable } from 'kysely';
+import { sql, type Insertable, type Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { AffiliatesTable, AffiliateStatus, PartnerPayoutMethod } from '../db/schema.ts';
 
@@ -42,10 +42,17 @@ export function findAffiliatesByEmail(db: DbOrTrx, email: string, programId?: st
 export function listAffiliates(
   db: DbOrTrx,
   programId: string,
-  opts: { status?: AffiliateStatus; limit: number; offset: number },
+  opts: { status?: AffiliateStatus; search?: string; limit: number; offset: number },
 ) {
   let q = db.selectFrom('affiliates').selectAll().where('program_id', '=', programId);
   if (opts.status) q = q.where('status', '=', opts.status);
+  if (opts.search) {
+    // A substring of the name, e-mail or code, any case; LIKE's own wildcards in the search are literal.
+    const pattern = `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) =>
+      eb.or([eb('name', 'ilike', pattern), eb('email', 'ilike', pattern), eb('code', 'ilike', pattern)]),
+    );
+  }
   return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
 }
 
@@ -83,4 +90,24 @@ export function updatePayoutSettings(
     .set({ payout_method: method, payout_details: JSON.stringify(details), payout_updated_at: now })
     .where('id', '=', affiliateId)
     .execute();
+}
+
+/**
+ * Whether anything was ever recorded for the affiliate (a click, a referral, a conversion, a commission, a payout):
+ * such an affiliate is kept (suspended, not deleted), because its money history must stay whole.
+ */
+export async function hasActivity(db: DbOrTrx, affiliateId: string): Promise<boolean> {
+  const { rows } = await sql<{ active: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM clicks WHERE affiliate_id = ${affiliateId})
+        OR EXISTS (SELECT 1 FROM referrals WHERE affiliate_id = ${affiliateId})
+        OR EXISTS (SELECT 1 FROM conversions WHERE affiliate_id = ${affiliateId})
+        OR EXISTS (SELECT 1 FROM commissions WHERE affiliate_id = ${affiliateId})
+        OR EXISTS (SELECT 1 FROM payouts WHERE affiliate_id = ${affiliateId}) AS active
+  `.execute(db);
+  return rows[0]!.active;
+}
+
+/** Delete the affiliate row (links, sessions, tokens and its rule overrides go with it: ON DELETE CASCADE). */
+export function deleteAffiliate(db: DbOrTrx, programId: string, id: string) {
+  return db.deleteFrom('affiliates').where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }

@@ -1,4 +1,4 @@
-/** Admin API: `/api/v1/affiliates` (+ `/:id`, `/:id/approve|reject|suspend|invite`). */
+/** Admin API: `/api/v1/affiliates` (+ `/:id` GET, PATCH, DELETE, `/:id/approve|reject|suspend|invite`). */
 import Router from '@koa/router';
 import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
@@ -41,6 +41,16 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Invitat
       await affiliates.get(ctx.state.program, ctx.params.id!),
     ]);
     ctx.body = { affiliate };
+  });
+  router.patch('/:id', async (ctx) => {
+    const [affiliate] = await withApplications(ctx.state.program, [
+      await affiliates.update(ctx.state.program, ctx.params.id!, await readJson(ctx)),
+    ]);
+    ctx.body = { affiliate };
+  });
+  router.delete('/:id', async (ctx) => {
+    await affiliates.remove(ctx.state.program, ctx.params.id!);
+    ctx.status = 204;
   });
   /** (Re)invite an approved affiliate: a fresh one-time set-password link (older ones stop working), e-mailed. */
   router.post('/:id/invite', async (ctx) => {

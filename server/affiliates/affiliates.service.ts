@@ -24,9 +24,22 @@ export const createAffiliateInput = z.object({
 
 export const listAffiliatesInput = z.object({
   status: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional(),
+  /** A part of the name, e-mail or code (any case). */
+  search: storableText().trim().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+/** `PATCH /api/v1/affiliates/:id`: what the merchant may change (at least one field). */
+export const updateAffiliateInput = z
+  .object({
+    email: createAffiliateInput.shape.email,
+    name: createAffiliateInput.shape.name,
+    code: z.string().regex(AFFILIATE_CODE, 'must be 1-64 characters of A-Z a-z 0-9 _ -'),
+  })
+  .partial()
+  .strict()
+  .refine((d) => Object.keys(d).length > 0, 'give at least one of email, name, code');
 
 /** The public shape of an affiliate. */
 export interface Affiliate {
@@ -158,6 +171,44 @@ export function createAffiliatesService(deps: { db: Db }) {
       const row = await repo.findAffiliate(db, program.id, id);
       if (!row) throw new NotFoundError('Affiliate');
       return toAffiliate(row, program);
+    },
+
+    /**
+     * Change an affiliate's e-mail, name or code. A new code gives a new default referral link: links and cookies
+     * already out keep working (they carry the link slug or the referral id), `?ref=<old code>` stops attributing.
+     * @throws ValidationError; NotFoundError; ConflictError `email_taken` / `code_taken`
+     */
+    async update(program: ProgramRow, id: string, input: unknown): Promise<Affiliate> {
+      const data = parseInput(updateAffiliateInput, input);
+      try {
+        const row = await repo.updateAffiliate(db, program.id, id, data);
+        if (!row) throw new NotFoundError('Affiliate');
+        return toAffiliate(row, program);
+      } catch (err) {
+        if (isUniqueViolation(err, 'affiliates_program_id_code_key'))
+          throw new ConflictError(`The code "${data.code}" is already used in this program`, 'code_taken');
+        if (isUniqueViolation(err, 'affiliates_program_email_key'))
+          throw new ConflictError('An affiliate with this email already exists in this program', 'email_taken');
+        throw err;
+      }
+    },
+
+    /**
+     * Delete an affiliate nothing was ever recorded for (an invitation sent to the wrong address, a spam
+     * application). One with clicks, referrals, conversions, commissions or payouts is kept: suspend it instead.
+     * @throws NotFoundError; ConflictError `affiliate_has_activity`
+     */
+    async remove(program: ProgramRow, id: string): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        if (!(await repo.lockAffiliate(trx, program.id, id))) throw new NotFoundError('Affiliate');
+        if (await repo.hasActivity(trx, id)) {
+          throw new ConflictError(
+            'This affiliate has clicks, sales or payouts on record and cannot be deleted; suspend it instead',
+            'affiliate_has_activity',
+          );
+        }
+        await repo.deleteAffiliate(trx, program.id, id);
+      });
     },
 
     /**

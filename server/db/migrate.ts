@@ -20,6 +20,7 @@ import * as m0014 from './migrations/0014_payments_outside_checkout.ts';
 import * as m0018 from './migrations/0018_unreferred_payments.ts';
 import * as m0019 from './migrations/0019_credit_note_voids.ts';
 import * as m0021 from './migrations/0021_pay_all.ts';
+import * as m0025 from './migrations/0025_credentials_and_edits.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '0018_unreferred_payments': m0018,
   '0019_credit_note_voids': m0019,
   '0021_pay_all': m0021,
+  '0025_credentials_and_edits': m0025,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

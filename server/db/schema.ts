@@ -51,6 +51,9 @@ export interface ApiKeysTable {
   key_prefix: string;
   created_at: Timestamp;
   revoked_at: NullableTimestamp;
+  /** Migration 0025: what the merchant called it, and when it last opened the admin API (±1 minute). */
+  name: string | null;
+  last_used_at: NullableTimestamp;
 }
 
 export interface StripeWebhookSecretsTable {
@@ -91,6 +94,8 @@ export interface LinksTable {
   destination_url: string;
   campaign: string | null;
   created_at: Timestamp;
+  /** Migration 0025: retired from the admin API; `/r/<slug>` then redirects without recording a click. */
+  archived_at: NullableTimestamp;
 }
 
 export interface ReferralsTable {

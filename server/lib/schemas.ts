@@ -19,3 +19,9 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string } | null | undefined;
   return e?.code === '23505' && (!constraint || e.constraint === constraint);
 }
+
+/** zod: a Stripe webhook endpoint's signing secret as Stripe shows it (`whsec_` and a base64-ish secret). */
+export const webhookSigningSecret = z
+  .string()
+  .max(200)
+  .regex(/^whsec_[A-Za-z0-9+/=_-]+$/, 'must be the endpoint’s signing secret, whsec_…');

@@ -1,5 +1,5 @@
 /** SQL for tracking links. */
-import type { Insertable } from 'kysely';
+import type { Insertable, Updateable } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 import type { LinksTable } from '../db/schema.ts';
 
@@ -20,9 +20,13 @@ export function countLinks(db: DbOrTrx, affiliateId: string) {
 export function listLinks(
   db: DbOrTrx,
   programId: string,
-  opts: { affiliateId?: string; limit: number; offset: number },
+  opts: { affiliateId?: string; status: 'active' | 'archived'; limit: number; offset: number },
 ) {
-  let q = db.selectFrom('links').selectAll().where('program_id', '=', programId);
+  let q = db
+    .selectFrom('links')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('archived_at', opts.status === 'active' ? 'is' : 'is not', null);
   if (opts.affiliateId) q = q.where('affiliate_id', '=', opts.affiliateId);
   return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
 }
@@ -39,6 +43,7 @@ export function findLinkBySlug(db: DbOrTrx, slug: string) {
       'links.affiliate_id',
       'links.slug',
       'links.destination_url',
+      'links.archived_at',
       'affiliates.code',
       'affiliates.status as affiliate_status',
       'programs.website',
@@ -46,4 +51,19 @@ export function findLinkBySlug(db: DbOrTrx, slug: string) {
     ])
     .where('links.slug', '=', slug)
     .executeTakeFirst();
+}
+
+/** Change a link of the program; undefined when it is not one. */
+export function updateLink(db: DbOrTrx, programId: string, id: string, patch: Updateable<LinksTable>) {
+  return db
+    .updateTable('links')
+    .set(patch)
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export function findLink(db: DbOrTrx, programId: string, id: string) {
+  return db.selectFrom('links').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }

@@ -49,9 +49,22 @@ export const createLinkInput = z.object({
 
 export const listLinksInput = z.object({
   affiliateId: idFilter,
+  /** `active` (default) or `archived` (retired with DELETE). */
+  status: z.enum(['active', 'archived']).default('active'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+/** `PATCH /api/v1/links/:id`: where it leads and its campaign (`null` clears it). The slug is the URL already out
+ * there and does not change. */
+export const updateLinkInput = z
+  .object({
+    destinationUrl: destinationUrlInput,
+    campaign: storableText().trim().min(1).max(100).nullable(),
+  })
+  .partial()
+  .strict()
+  .refine((d) => Object.keys(d).length > 0, 'give destinationUrl and/or campaign');
 
 export interface Link {
   id: string;
@@ -61,6 +74,8 @@ export interface Link {
   destinationUrl: string;
   campaign: string | null;
   createdAt: string;
+  /** When it was retired (`DELETE`); its URL then redirects without recording a click. */
+  archivedAt: string | null;
 }
 
 /**
@@ -92,7 +107,17 @@ export function createLinksService(deps: { db: Db; config: Config }) {
     destinationUrl: l.destination_url,
     campaign: l.campaign,
     createdAt: l.created_at.toISOString(),
+    archivedAt: l.archived_at?.toISOString() ?? null,
   });
+  /** @throws ValidationError `destination_not_allowed` unless `url` is on the program's site (`isMerchantUrl`) */
+  const checkDestination = (program: ProgramRow, url: string) => {
+    if (isMerchantUrl(program, url)) return;
+    const others = program.allowed_domains.length ? ` or of ${program.allowed_domains.join(', ')}` : '';
+    throw new ValidationError(
+      `destinationUrl must be a page of ${program.website}${others}`,
+      'destination_not_allowed',
+    );
+  };
   const service = {
     /**
      * Create a link for an affiliate of `program`. Destination defaults to the program's website.
@@ -123,13 +148,7 @@ export function createLinksService(deps: { db: Db; config: Config }) {
       const { actor, program, affiliateId } = args;
       if (actor.kind === 'affiliate' && actor.affiliateId !== affiliateId) throw new NotFoundError('Affiliate');
       const destination = args.destinationUrl ?? program.website;
-      if (!isMerchantUrl(program, destination)) {
-        const others = program.allowed_domains.length ? ` or of ${program.allowed_domains.join(', ')}` : '';
-        throw new ValidationError(
-          `destinationUrl must be a page of ${program.website}${others}`,
-          'destination_not_allowed',
-        );
-      }
+      checkDestination(program, destination);
       if (actor.kind === 'affiliate' && (await repo.countLinks(db, affiliateId)) >= MAX_LINKS_PER_AFFILIATE) {
         throw new ConflictError(`You can have at most ${MAX_LINKS_PER_AFFILIATE} links`, 'too_many_links');
       }
@@ -147,6 +166,34 @@ export function createLinksService(deps: { db: Db; config: Config }) {
         if (isUniqueViolation(err)) throw new ConflictError('This slug is already taken', 'slug_taken');
         throw err;
       }
+    },
+
+    /**
+     * Change a link's destination (on the merchant's site, as at creation) or campaign.
+     * @throws ValidationError (`destination_not_allowed`); NotFoundError
+     */
+    async update(program: ProgramRow, id: string, input: unknown): Promise<Link> {
+      const data = parseInput(updateLinkInput, input);
+      if (data.destinationUrl !== undefined) checkDestination(program, data.destinationUrl);
+      const row = await repo.updateLink(db, program.id, id, {
+        ...(data.destinationUrl !== undefined ? { destination_url: data.destinationUrl } : {}),
+        ...(data.campaign !== undefined ? { campaign: data.campaign } : {}),
+      });
+      if (!row) throw new NotFoundError('Link');
+      return toLink(row);
+    },
+
+    /**
+     * Retire a link: kept (its clicks and referrals point at it; the slug stays taken), listed under
+     * `status=archived`, gone from the partner dashboard; its URL still redirects to its destination, without
+     * recording a click (a visitor is never stranded). Retiring it again changes nothing.
+     * @throws NotFoundError
+     */
+    async archive(program: ProgramRow, id: string): Promise<Link> {
+      const existing = await repo.findLink(db, program.id, id);
+      if (!existing) throw new NotFoundError('Link');
+      if (existing.archived_at) return toLink(existing);
+      return toLink((await repo.updateLink(db, program.id, id, { archived_at: new Date() }))!);
     },
 
     async list(program: ProgramRow, query: unknown): Promise<Link[]> {

@@ -38,8 +38,24 @@ export interface SecretsSweep {
 
 export function createProgramSecrets(deps: { db: Db; box: SecretBox }) {
   const { db, box } = deps;
+  /** Told the program id when its webhook secrets change in this process (the webhook route drops its cache). */
+  const secretsListeners = new Set<(programId: string) => void>();
+  const secretsChanged = (programId: string) => {
+    for (const listener of secretsListeners) listener(programId);
+  };
 
   const self = {
+    /**
+     * Call `listener(programId)` whenever a webhook secret of a program is added or retired through this object.
+     * Other instances learn of it when their cache expires (`SECRETS_TTL_MS` in `stripe/webhooks/ingest.ts`).
+     */
+    onWebhookSecretsChanged(listener: (programId: string) => void): void {
+      secretsListeners.add(listener);
+    },
+
+    /** Tell the listeners that the program's webhook secrets changed (after the change is committed). */
+    webhookSecretsChanged: secretsChanged,
+
     /** The value to store in `programs.stripe_api_key` for `key` (plain text, e.g. `rk_live_…`). */
     sealApiKey(programId: string, key: string): string {
       return box.seal('stripe_api_key', key, programId);
@@ -51,6 +67,14 @@ export function createProgramSecrets(deps: { db: Db; box: SecretBox }) {
      */
     apiKey(program: Pick<ProgramRow, 'id' | 'stripe_api_key'>): string | null {
       return program.stripe_api_key ? box.open('stripe_api_key', program.stripe_api_key, program.id) : null;
+    },
+
+    /**
+     * One stored (sealed) webhook signing secret of the program in plain text.
+     * @throws SecretDecryptionError when it does not open
+     */
+    openWebhookSecret(programId: string, stored: string): string {
+      return box.open('stripe_webhook_secret', stored, programId);
     },
 
     /**
@@ -79,6 +103,7 @@ export function createProgramSecrets(deps: { db: Db; box: SecretBox }) {
       };
       if (trx) await add(trx);
       else await db.transaction().execute(add);
+      secretsChanged(programId);
     },
 
     /**

@@ -12,16 +12,14 @@ import { stripeApiKeyInput } from '../stripe/stripe-settings.service.ts';
 import { registrableDomain } from '../lib/registrable-domain.ts';
 import type { ProgramSecrets } from './program-secrets.ts';
 import * as repo from './programs.repository.ts';
-import { currencyCode } from '../lib/schemas.ts';
+import { touchApiKey } from './credentials.repository.ts';
+import { currencyCode, webhookSigningSecret } from '../lib/schemas.ts';
 
 export const createProgramInput = z.object({
   name: storableText().trim().min(1).max(200),
   website: z.url({ protocol: /^https?$/ }).refine(isStorableText, NOT_STORABLE),
   currency: currencyCode.default('usd'),
-  stripeWebhookSecret: z
-    .string()
-    .regex(/^whsec_\S+$/, 'must start with whsec_')
-    .optional(),
+  stripeWebhookSecret: webhookSigningSecret.optional(),
 });
 export type CreateProgramInput = z.input<typeof createProgramInput>;
 
@@ -192,13 +190,19 @@ export function createProgramsService(deps: { db: Db; config: Config; programSec
      * @throws ValidationError; NotFoundError `unknown_program`
      */
     async addWebhookSecret(programId: string, secret: string): Promise<void> {
-      parseInput(z.string().regex(/^whsec_\S+$/, 'must start with whsec_'), secret);
+      parseInput(webhookSigningSecret, secret);
       await programSecrets.addWebhookSecret(programId, secret);
     },
 
-    /** The program owning this API key, or undefined (revoked or unknown). */
-    findByApiKey(apiKey: string) {
-      return repo.findProgramByApiKeyHash(db, hashSecret(apiKey));
+    /**
+     * The program owning this API key, or undefined (revoked or unknown). A key that opens its program is noted as
+     * used (`api_keys.last_used_at`, at most one write a minute per key).
+     */
+    async findByApiKey(apiKey: string) {
+      const keyHash = hashSecret(apiKey);
+      const program = await repo.findProgramByApiKeyHash(db, keyHash);
+      if (program) await touchApiKey(db, keyHash, new Date());
+      return program;
     },
 
     findByPublicKey(publicKey: string) {

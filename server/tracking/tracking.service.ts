@@ -240,7 +240,7 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; logger?:
      * destination (checked when the link was made, and again here: a link stored before the shared-hosting check
      * may point at a sibling site such as `evil.myshopify.com`; the program's website is used then) with `ref=<code>` and
      * `pk_ref=<referral>` so the snippet there keeps the same referral. A link of a non-approved affiliate,
-     * a bot, or a rate-limited IP still redirects, without a code and without a click.
+     * a retired (archived) link, a bot, or a rate-limited IP still redirects, without a code and without a click.
      * @throws NotFoundError `unknown_link`
      */
     async followLink(
@@ -250,7 +250,7 @@ export function createTrackingService(deps: { db: Db; now?: () => Date; logger?:
       const link = await findLinkBySlug(db, slug);
       if (!link) throw new NotFoundError('Link', 'unknown_link');
       const destination = new URL(isMerchantUrl(link, link.destination_url) ? link.destination_url : link.website);
-      if (link.affiliate_status !== 'approved' || (ctx.userAgent && isBot(ctx.userAgent)))
+      if (link.archived_at || link.affiliate_status !== 'approved' || (ctx.userAgent && isBot(ctx.userAgent)))
         return destination.toString();
       try {
         await limitIp(ctx.ip);

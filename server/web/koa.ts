@@ -21,6 +21,7 @@ import { connectOnboardingRoutes } from '../payouts/connect-onboarding.routes.ts
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
+import { credentialsRoutes } from '../programs/credentials.routes.ts';
 import { stripeRoutes } from '../stripe/stripe.routes.ts';
 import { accessRoutes } from '../partner/access/access.routes.ts';
 import { portalRoutes } from '../partner/portal/portal.routes.ts';
@@ -57,7 +58,9 @@ export function createKoa(
   // (static.routes.ts).
   const compressText = compress({ threshold: 1024 });
   koa.use((ctx, next) =>
-    ctx.path.startsWith('/api/v1/track/') || ctx.path.startsWith('/api/v1/webhooks/') ? next() : compressText(ctx, next),
+    ctx.path.startsWith('/api/v1/track/') || ctx.path.startsWith('/api/v1/webhooks/')
+      ? next()
+      : compressText(ctx, next),
   );
   koa.use(errorMiddleware(logger));
 
@@ -122,6 +125,7 @@ export function mountedRouters(
     payAllRoutes(services.payAll),
     programRoutes(services.programs),
     statsRoutes(services.stats),
+    credentialsRoutes(services.credentials),
   ];
   return { publicRouters, adminRouters };
 }

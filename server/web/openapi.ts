@@ -5,8 +5,9 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { createAffiliateInput, listAffiliatesInput } from '../affiliates/affiliates.service.ts';
-import { createLinkInput, listLinksInput } from '../links/links.service.ts';
+import { createAffiliateInput, listAffiliatesInput, updateAffiliateInput } from '../affiliates/affiliates.service.ts';
+import { createLinkInput, listLinksInput, updateLinkInput } from '../links/links.service.ts';
+import { createApiKeyInput, webhookSecretInput } from '../programs/credentials.service.ts';
 import { createConversionInput, listConversionsInput } from '../conversions/conversions.service.ts';
 import { decideCommissionInput, listCommissionsInput } from '../commissions/commissions.service.ts';
 import { listRulesInput, ruleInput } from '../commissions/commission-rules.service.ts';
@@ -89,6 +90,16 @@ const OPERATIONS: Operation[] = [
     { body: createAffiliateInput },
   ),
   op('get', '/api/v1/affiliates/{id}', 'affiliates', 'apiKey', 'One affiliate'),
+  op('patch', '/api/v1/affiliates/{id}', 'affiliates', 'apiKey', 'Change e-mail, name or code', {
+    body: updateAffiliateInput,
+  }),
+  op(
+    'delete',
+    '/api/v1/affiliates/{id}',
+    'affiliates',
+    'apiKey',
+    'Delete an affiliate with nothing on record (204); 409 affiliate_has_activity otherwise: suspend it',
+  ),
   op(
     'post',
     '/api/v1/affiliates/{id}/approve',
@@ -107,6 +118,26 @@ const OPERATIONS: Operation[] = [
   ),
   op('get', '/api/v1/links', 'links', 'apiKey', 'List tracking links', { query: listLinksInput }),
   op('post', '/api/v1/links', 'links', 'apiKey', 'Create a tracking link', { body: createLinkInput }),
+  op('patch', '/api/v1/links/{id}', 'links', 'apiKey', 'Change a link’s destination or campaign', {
+    body: updateLinkInput,
+  }),
+  op('delete', '/api/v1/links/{id}', 'links', 'apiKey', 'Retire a link (it redirects on, recording no click)'),
+  op('get', '/api/v1/api-keys', 'program', 'apiKey', 'API keys of the program (prefix, last use, revoked)'),
+  op('post', '/api/v1/api-keys', 'program', 'apiKey', 'Create an API key (the key is shown once)', {
+    body: createApiKeyInput,
+  }),
+  op('delete', '/api/v1/api-keys/{id}', 'program', 'apiKey', 'Revoke an API key (409 last_api_key for the last one)'),
+  op('get', '/api/v1/webhook-secrets', 'stripe', 'apiKey', 'Stripe webhook signing secrets (last 4 characters)'),
+  op('post', '/api/v1/webhook-secrets', 'stripe', 'apiKey', 'Add a signing secret (several may be active)', {
+    body: webhookSecretInput,
+  }),
+  op(
+    'delete',
+    '/api/v1/webhook-secrets/{id}',
+    'stripe',
+    'apiKey',
+    'Retire a signing secret (409 last_webhook_secret for the last one)',
+  ),
   op('get', '/api/v1/conversions', 'conversions', 'apiKey', 'List conversions', { query: listConversionsInput }),
   op(
     'post',

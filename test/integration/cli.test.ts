@@ -65,4 +65,31 @@ describe('the CLI', { timeout: 60_000 }, () => {
     expect(run.stderr).toMatch(/error/i);
     expect(run.stdout).toBe('');
   });
+
+  it('creates, lists and revokes API keys, edits an affiliate, and refuses to revoke the last key', async () => {
+    const json = async (...args: string[]) => {
+      const run = await cli(...args, '--json');
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      return JSON.parse(run.stdout);
+    };
+    const program = await json('program', 'create', '--name', 'Keys', '--website', 'https://keys.test');
+    const key = await json('api-key', 'create', '--program', program.id, '--name', 'CI');
+    expect(key.key).toMatch(/^sk_pk_/);
+    const listed = await json('api-key', 'list', '--program', program.id);
+    expect(listed.map((k: { name: string | null }) => k.name).sort()).toEqual(['CI', null]);
+    const revoked = await json('api-key', 'revoke', '--program', program.id, '--id', key.id);
+    expect(revoked.revokedAt).not.toBeNull();
+    const original = listed.find((k: { id: string }) => k.id !== key.id);
+    const last = await cli('api-key', 'revoke', '--program', program.id, '--id', original.id);
+    expect(last.status).not.toBe(0);
+    expect(last.stderr).toContain('last active API key');
+
+    const a = await json('affiliate', 'create', '--program', program.id, '--email', 'k@x.test', '--name', 'K');
+    const changed = await json('affiliate', 'update', '--program', program.id, '--id', a.id, '--code', 'kay');
+    expect(changed.code).toBe('kay');
+    const gone = await cli('affiliate', 'delete', '--program', program.id, '--id', a.id);
+    expect(gone.status).toBe(0);
+    expect((await cli('affiliate', 'delete', '--program', program.id, '--id', a.id)).status).not.toBe(0);
+  });
 });

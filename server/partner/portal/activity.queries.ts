@@ -37,6 +37,7 @@ export function listLinksWithStats(db: DbOrTrx, affiliateId: string) {
         .as('conversions'),
     ])
     .where('l.affiliate_id', '=', affiliateId)
+    .where('l.archived_at', 'is', null)
     .orderBy('l.created_at', 'desc')
     .orderBy('l.id')
     .execute();

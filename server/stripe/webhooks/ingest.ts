@@ -105,6 +105,8 @@ export function createIngest(deps: {
     max: 10_000,
     ttl: SECRETS_TTL_MS,
   });
+  // A secret retired here stops verifying at once on this instance (other instances: within SECRETS_TTL_MS).
+  deps.programSecrets.onWebhookSecretsChanged((programId) => secretsCache.delete(programId));
 
   function programSecrets(programId: string, fresh = false): Promise<string[] | null> {
     const hit = fresh ? undefined : secretsCache.get(programId);
