@@ -40,11 +40,12 @@ export function createPartnerService(deps: {
   links: Pick<LinksService, 'createForAffiliate'>;
   now?: () => Date;
 }) {
+  const access = createAccessService(deps);
   return {
-    ...createAccessService(deps),
+    ...access,
     ...createPortalService(deps),
     ...createActivityService(deps),
-    ...createPayoutSettingsService(deps),
+    ...createPayoutSettingsService({ ...deps, confirmPassword: access.confirmAffiliatePassword }),
   };
 }
 export type PartnerService = ReturnType<typeof createPartnerService>;

@@ -6,13 +6,11 @@
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { PartnerPayoutMethod } from '../db/schema.ts';
-import { UnauthorizedError } from '../lib/errors.ts';
+import type { AffiliateRow, PartnerPayoutMethod } from '../db/schema.ts';
 import { parseInput, storableText } from '../lib/validate.ts';
 import { updatePayoutSettings } from '../affiliates/affiliates.repository.ts';
 import type { Mail, Mailer } from '../mail/mailer.ts';
 import { requireAffiliate, requireProgram, type AuthenticatedPartner } from './access/access.service.ts';
-import { verifyPassword } from './access/passwords.ts';
 
 /**
  * ISO 13616 IANA check: move the first four characters to the end, letters to numbers (A=10 … Z=35), and
@@ -113,7 +111,14 @@ export function payoutSettingsChangedMail(m: {
   };
 }
 
-export function createPayoutSettingsService(deps: { db: Db; config: Config; mailer: Mailer; now?: () => Date }) {
+/** @param deps.confirmPassword the lockout-guarded password check of partner access (`confirmAffiliatePassword`) */
+export function createPayoutSettingsService(deps: {
+  db: Db;
+  config: Config;
+  mailer: Mailer;
+  confirmPassword: (affiliate: Pick<AffiliateRow, 'id' | 'password_hash'>, password: string) => Promise<void>;
+  now?: () => Date;
+}) {
   const { db, config, mailer } = deps;
   const now = deps.now ?? (() => new Date());
   const service = {
@@ -134,14 +139,12 @@ export function createPayoutSettingsService(deps: { db: Db; config: Config; mail
      * Set where the affiliate is paid: PayPal e-mail, bank details (IBAN checked with ISO 13616 mod 97, or an
      * account + routing number) or a Stripe Connect account id. Needs the current password (a stolen session
      * alone cannot redirect payouts), and e-mails a notice to the affiliate.
-     * @throws ValidationError naming the field; UnauthorizedError `invalid_credentials`
+     * @throws ValidationError naming the field; UnauthorizedError `invalid_credentials`; RateLimitedError (locked)
      */
     async updatePayoutSettings(partner: AuthenticatedPartner, input: unknown) {
       const data = parseInput(payoutSettingsInput, input);
       const a = await requireAffiliate(db, partner);
-      if (!a.password_hash || !(await verifyPassword(a.password_hash, data.password))) {
-        throw new UnauthorizedError('The password is wrong', 'invalid_credentials');
-      }
+      await deps.confirmPassword(a, data.password);
       const details = Object.fromEntries(
         Object.entries(data.details as Record<string, string | undefined>).filter(
           (e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '',

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { hashPassword } from '../../server/partner/access/passwords.ts';
 import {
+  LOCKOUT_MINUTES,
   LOCKOUT_THRESHOLD,
   LOGIN_FAILURES_PER_IP,
   TOKEN_FAILURES_PER_IP,
@@ -121,6 +122,7 @@ function session(cookie: string, csrf: string) {
     csrf,
     get: (p: string) => call('GET', p),
     post: (p: string, b: unknown = {}, h?: Record<string, string>) => call('POST', p, b, h),
+    put: (p: string, b: unknown = {}) => call('PUT', p, b),
   };
 }
 
@@ -509,6 +511,29 @@ describe('login, lockout and sessions', () => {
     expect((await other.get('/me')).status).toBe(401);
     expect((await login(p.email, p.password)).status).toBe(401);
     expect((await login(p.email, 'a brand new passphrase')).status).toBe(200);
+  });
+
+  it('a logged-in session guessing the password (change, payout method) locks the account like failed logins', async () => {
+    const p = await partner('guess@site.test');
+    const paypal = (password: string) =>
+      p.session.put('/payout-settings', { method: 'paypal', details: { email: 'thief@paypal.test' }, password });
+    const change = (currentPassword: string) =>
+      p.session.post('/password/change', { currentPassword, newPassword: 'the thief’s passphrase' });
+    for (let i = 0; i < LOCKOUT_THRESHOLD; i++) {
+      const res = i % 2 ? await paypal(`guess ${i}`) : await change(`guess ${i}`);
+      expect(res.status).toBe(401);
+    }
+    // Locked now: the right password is refused everywhere it is asked for, for LOCKOUT_MINUTES.
+    const locked = await paypal(p.password);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await change(p.password)).status).toBe(429);
+    expect((await login(p.email, p.password)).status).toBe(429);
+    expect((await p.session.get('/payout-settings')).body.method).toBeNull();
+    app.advance(LOCKOUT_MINUTES * MIN + 1000);
+    expect((await paypal(p.password)).status).toBe(200);
+    // A right password cleared the count: one more wrong guess is a plain 401.
+    expect((await change('wrong again')).status).toBe(401);
   });
 });
 

@@ -263,8 +263,33 @@ export function createSubjectAccess<S extends SessionRow>(deps: { db: Db; now: (
     },
 
     /**
-     * Replace the subject's password after checking the current one; its other sessions end, `keepIdHash` stays.
-     * @throws UnauthorizedError `invalid_credentials` (wrong current password)
+     * Check the password of a logged-in subject before a sensitive change (a new password, payout method, Stripe
+     * account): a stolen session must not be able to guess it. Counted like a login against the account's lockout
+     * (`reserveLoginAttempt`: `LOCKOUT_THRESHOLD` wrong passwords lock it for `LOCKOUT_MINUTES`, login included);
+     * a right one clears the count.
+     * @throws UnauthorizedError `invalid_credentials` (with `wrongMessage`); RateLimitedError (429) while locked
+     */
+    async confirmPassword(
+      subject: { id: string; passwordHash: string | null },
+      password: string,
+      wrongMessage = 'The password is wrong',
+    ): Promise<void> {
+      const at = now();
+      const lockUntil = new Date(at.getTime() + LOCKOUT_MINUTES * MINUTE_MS);
+      if ((await store.reserveLoginAttempt(db, subject.id, LOCKOUT_THRESHOLD, at, lockUntil)) === null) {
+        const until = await store.lockedUntil(db, subject.id, at);
+        throwRateLimited((until ?? lockUntil).getTime() - now().getTime(), 'Too many wrong passwords; try again later');
+      }
+      if (!subject.passwordHash || !(await verifyPassword(subject.passwordHash, password))) {
+        throw new UnauthorizedError(wrongMessage, 'invalid_credentials');
+      }
+      await store.clearFailedLogins(db, subject.id);
+    },
+
+    /**
+     * Replace the subject's password after checking the current one (`confirmPassword`); its other sessions end,
+     * `keepIdHash` stays.
+     * @throws UnauthorizedError `invalid_credentials` (wrong current password); RateLimitedError while locked
      */
     async changePassword(
       subject: { id: string; passwordHash: string | null },
@@ -272,9 +297,7 @@ export function createSubjectAccess<S extends SessionRow>(deps: { db: Db; now: (
       newPassword: string,
       keepIdHash: string,
     ): Promise<void> {
-      if (!subject.passwordHash || !(await verifyPassword(subject.passwordHash, currentPassword))) {
-        throw new UnauthorizedError('The current password is wrong', 'invalid_credentials');
-      }
+      await access.confirmPassword(subject, currentPassword, 'The current password is wrong');
       const passwordHash = await hashPassword(newPassword);
       await db.transaction().execute(async (trx) => {
         await store.setPasswordHash(trx, subject.id, passwordHash);
@@ -497,8 +520,16 @@ export function createAccessService(deps: {
     },
 
     /**
+     * Confirm the logged-in affiliate's password before a sensitive change (`confirmPassword` of the mechanism).
+     * @throws UnauthorizedError `invalid_credentials`; RateLimitedError (429) while the account is locked
+     */
+    confirmAffiliatePassword(affiliate: Pick<AffiliateRow, 'id' | 'password_hash'>, password: string): Promise<void> {
+      return access.confirmPassword({ id: affiliate.id, passwordHash: affiliate.password_hash }, password);
+    },
+
+    /**
      * Change the password while logged in; other sessions end, this one stays.
-     * @throws ValidationError; UnauthorizedError `invalid_credentials` (wrong current password)
+     * @throws ValidationError; UnauthorizedError `invalid_credentials` (wrong current password); RateLimitedError
      */
     async changePassword(partner: AuthenticatedPartner, input: unknown): Promise<void> {
       const data = parseInput(changePasswordInput, input);
