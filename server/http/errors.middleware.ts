@@ -2,12 +2,14 @@
  * The one error middleware (first in the chain): maps `AppError` to its status and
  * `{ "error": { "code", "message" } }`; an error that says the database is unreachable (`isDatabaseUnavailable`:
  * connection refused, admin/crash shutdown, connection exceptions, pool connect timeout) becomes
- * `503 database_unavailable` with `Retry-After`; anything else becomes a 500 whose message is never shown.
+ * `503 database_unavailable` with `Retry-After`; a stored secret that does not open (`SecretDecryptionError`) becomes
+ * `503 secrets_unreadable` (Stripe retries 5xx deliveries); anything else becomes a 500 whose message is never shown.
  * See koa's docs/error-handling.md.
  */
 import type { Middleware } from 'koa';
 import { AppError, DatabaseUnavailableError, isDatabaseUnavailable, RateLimitedError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { SecretDecryptionError } from '../lib/secrets.ts';
 
 /** While the database is down, one log line per this many ms (with the count of 503s since the last one). */
 const UNAVAILABLE_LOG_EVERY_MS = 10_000;
@@ -57,6 +59,24 @@ export function errorMiddleware(logger: Logger): Middleware {
       if (typeof status === 'number' && status >= 400 && status < 500) {
         ctx.status = status;
         ctx.body = { error: { code: clientErrorCode(status), message: (err as Error).message } };
+        return;
+      }
+      if (err instanceof SecretDecryptionError) {
+        // A stored secret this instance's SECRET_KEY cannot open (another instance wrote it with a different key):
+        // the operator's to fix, and a client's retry will work once it is. 503, so that Stripe retries its
+        // deliveries instead of dropping them; the message never names the secret.
+        logger.error(
+          { reqId: ctx.state.requestId, purpose: err.purpose, boundTo: err.boundTo },
+          `${ctx.method} ${ctx.path}: a stored ${err.purpose} does not open with SECRET_KEY (or SECRET_KEY_PREVIOUS)`,
+        );
+        ctx.status = 503;
+        ctx.set('Retry-After', '60');
+        ctx.body = {
+          error: {
+            code: 'secrets_unreadable',
+            message: 'A stored secret cannot be read by this server; try again later',
+          },
+        };
         return;
       }
       logger.error({ reqId: ctx.state.requestId, err }, `${ctx.method} ${ctx.path} failed`);

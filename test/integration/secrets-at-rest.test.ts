@@ -230,7 +230,7 @@ describe('rotating SECRET_KEY', { timeout: 90_000 }, () => {
     await app.stop();
   });
 
-  it('answers a webhook 500 (never a pass) when a stored secret no longer opens, and stores nothing', async () => {
+  it('answers a webhook 503 secrets_unreadable (never a pass; Stripe retries) when a stored secret no longer opens, and stores nothing', async () => {
     const app = await start(await freshDatabaseUrl(), { current: KEY_1 });
     const a = await seed(app);
     const b = await app.services.programs.create({ name: 'Other', website: 'https://other.test' });
@@ -247,7 +247,7 @@ describe('rotating SECRET_KEY', { timeout: 90_000 }, () => {
     const event = checkoutSession({});
     for (const secret of [WHSEC_1, WHSEC_2]) {
       const res = await deliver(app.url, b.id, event, secret);
-      expect(res).toMatchObject({ status: 500, body: { error: { code: 'internal_error' } } });
+      expect(res).toMatchObject({ status: 503, body: { error: { code: 'secrets_unreadable' } } });
     }
     const inbox = await app.db.selectFrom('stripe_events').select('id').where('program_id', '=', b.id).execute();
     expect(inbox).toEqual([]);
