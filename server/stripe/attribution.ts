@@ -17,12 +17,22 @@
  *
  * Sources 1, 2 and 8 need the referral's attribution window to be open at the payment (the visitor converts);
  * the others are the customer's lasting relationship (a renewal a year later is still the affiliate's).
+ * Sources 5 and the customer's metadata also need the referral to predate the payment (within `CUSTOMER_REFERRAL_CLOCK_SKEW_MS`): a customer who
+ * paid before ever clicking an affiliate's link, and whose old payment's event is processed only after a later
+ * referred purchase bound the customer (a late delivery, a replay), was not referred by that affiliate.
  */
 import type { ReferralRow } from '../db/schema.ts';
 import { REFERRAL_ID } from '../conversions/conversions.service.ts';
 import * as referrals from '../conversions/referrals-lookup.repository.ts';
 import { findSubscriptionReferral } from '../conversions/conversions.repository.ts';
 import type { HandlerContext } from './handlers/handler.ts';
+
+/**
+ * How much later than a payment its customer's referral may have been created and still claim it (source 5):
+ * Stripe's `created` and our clock may disagree by a little, and a referral made by the sale itself (a promotion
+ * code) is stamped with the payment's time.
+ */
+export const CUSTOMER_REFERRAL_CLOCK_SKEW_MS = 10 * 60_000;
 
 /** The metadata key merchants set on Checkout Sessions, Customers or Subscriptions (ARCHITECTURE.md). */
 export const REFERRAL_METADATA_KEY = 'partnerkit_referral';
@@ -56,7 +66,7 @@ export interface PaymentFacts {
 
 export type Attribution =
   | { referral: ReferralRow; source: AttributionSource }
-  | { referral: null; reason: 'no_referral' | 'unknown_referral' | 'referral_expired' };
+  | { referral: null; reason: 'no_referral' | 'unknown_referral' | 'referral_expired' | 'referral_after_payment' };
 
 const referralIdIn = (m: Record<string, string> | undefined): string | null => {
   const v = m?.[REFERRAL_METADATA_KEY];
@@ -69,7 +79,7 @@ const referralIdIn = (m: Record<string, string> | undefined): string | null => {
  */
 export async function attributePayment(ctx: HandlerContext, f: PaymentFacts): Promise<Attribution> {
   const { trx, program } = ctx;
-  let failure: 'unknown_referral' | 'referral_expired' | null = null;
+  let failure: 'unknown_referral' | 'referral_expired' | 'referral_after_payment' | null = null;
 
   /** A referral named by id: it must exist in the program, and be in its window when `windowed`. */
   const named = async (id: string | null | undefined, windowed: boolean): Promise<ReferralRow | null> => {
@@ -86,6 +96,13 @@ export async function attributePayment(ctx: HandlerContext, f: PaymentFacts): Pr
     return r;
   };
 
+  /** A customer's referral claims only payments made after it (`CUSTOMER_REFERRAL_CLOCK_SKEW_MS`). */
+  const predates = (ref: ReferralRow) => {
+    if (ref.created_at.getTime() <= f.occurredAt.getTime() + CUSTOMER_REFERRAL_CLOCK_SKEW_MS) return true;
+    failure ??= 'referral_after_payment';
+    return false;
+  };
+
   let r = await named(f.clientReferenceId, true);
   if (r) return { referral: r, source: 'client_reference_id' };
   r = await named(referralIdIn(f.sessionMetadata), true);
@@ -93,7 +110,7 @@ export async function attributePayment(ctx: HandlerContext, f: PaymentFacts): Pr
   r = await named(referralIdIn(f.subscriptionMetadata), false);
   if (r) return { referral: r, source: 'subscription_metadata' };
   r = await named(referralIdIn(f.customerMetadata), false);
-  if (r) return { referral: r, source: 'customer_metadata' };
+  if (r && predates(r)) return { referral: r, source: 'customer_metadata' };
 
   if (f.subscriptionId) {
     const bySubscription = await findSubscriptionReferral(trx, program.id, f.subscriptionId);
@@ -101,7 +118,7 @@ export async function attributePayment(ctx: HandlerContext, f: PaymentFacts): Pr
   }
   if (f.customerId) {
     const byCustomer = await referrals.findReferralByCustomer(trx, program.id, f.customerId);
-    if (byCustomer) return { referral: byCustomer, source: 'customer' };
+    if (byCustomer && predates(byCustomer)) return { referral: byCustomer, source: 'customer' };
   }
 
   if (ctx.stripe) {
@@ -113,7 +130,7 @@ export async function attributePayment(ctx: HandlerContext, f: PaymentFacts): Pr
     if (f.customerId && f.customerMetadata === undefined) {
       const cus = await ctx.stripe.customer(f.customerId);
       r = await named(referralIdIn(cus?.metadata), false);
-      if (r) return { referral: r, source: 'customer_metadata' };
+      if (r && predates(r)) return { referral: r, source: 'customer_metadata' };
     }
   }
 

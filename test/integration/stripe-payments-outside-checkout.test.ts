@@ -170,6 +170,33 @@ describe.each<PayloadShape>(['legacy', 'basil'])('direct payments (%s payload)',
     expect(row).toMatchObject({ status: 'ignored', error: 'not_captured' });
     expect(await keyless.conversions(c.affiliateId)).toEqual([]);
   });
+
+  it.each([
+    ['without a key', () => keyless],
+    ['with a key (the customer’s metadata, read from Stripe, names the referral too)', () => keyed],
+  ])(
+    'a customer’s payment made before the referral existed is not the affiliate’s, one made after it is (%s)',
+    async (_, pick) => {
+      const ctx = pick();
+      const c = await boundCustomer(ctx, shape);
+      fake.customers.set(c.customer, {
+        id: c.customer,
+        object: 'customer',
+        metadata: { partnerkit_referral: c.referral },
+      });
+      const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+      // An old payment of this customer (before the click), delivered or replayed only now.
+      const before = chargeSucceeded({ shape, amount: 3_000, customer: c.customer, paymentIntent: null });
+      before.created = hourAgo;
+      const early = await ctx.send(before);
+      expect(early.row).toMatchObject({ status: 'ignored', error: 'referral_after_payment' });
+      // Within the clock-skew allowance, and after the click: the affiliate's.
+      const skewed = chargeSucceeded({ shape, amount: 2_000, customer: c.customer, paymentIntent: null });
+      skewed.created = Math.floor(Date.now() / 1000) - 5 * 60;
+      expect((await ctx.send(skewed)).row).toMatchObject({ status: 'processed' });
+      expect((await ctx.conversions(c.affiliateId)).map((v: { amount: number }) => v.amount)).toEqual([2_000]);
+    },
+  );
 });
 
 describe('payments that belong to an invoice or a Checkout Session', () => {
