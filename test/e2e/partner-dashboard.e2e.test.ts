@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
-import { checkoutCompleted, deliver } from '../helpers/stripe.ts';
+import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
+import type { CreatedProgram } from '../../server/programs/programs.service.ts';
 import { freePort } from '../../server/db/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,45 +26,14 @@ let app: TestApp;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let program: { id: string; apiKey: string; publicKey: string };
+let program: CreatedProgram;
 let admin: ReturnType<typeof adminClient>;
 
-/** A click from a new visitor (each call another browser, so the tracker does not merge them). */
-let visitors = 0;
-async function click(code: string): Promise<string> {
-  visitors += 1;
-  const res = await app.request('/api/v1/track/click', {
-    method: 'POST',
-    headers: {
-      'content-type': 'text/plain',
-      origin: 'https://acme.test',
-      'user-agent': `Mozilla/5.0 (X11; Linux x86_64) visitor-${visitors}`,
-      // Visitors come from the internet, not from the affiliate's own login IP (that would be a fraud hold).
-      'x-forwarded-for': `203.0.113.${visitors}`,
-    },
-    body: JSON.stringify({ key: program.publicKey, code, url: `https://acme.test/?ref=${code}` }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { referral: string }).referral;
-}
-
-/** Deliver a signed `checkout.session.completed` for `referral` and wait until its conversion is stored. */
-async function sale(referral: string, amountTotal: number, created?: number) {
-  const res = await deliver(
-    app.url,
-    program.id,
-    checkoutCompleted({ referral, amountTotal, currency: 'usd', created }),
-    SECRET,
-  );
-  expect(res.status).toBe(200);
-  await expect
-    .poll(
-      async () =>
-        (await app.db.selectFrom('conversions').select('id').where('referral_id', '=', referral).execute()).length,
-      { timeout: 10_000 },
-    )
-    .toBe(1);
-}
+/** The shared fixtures over this file's shop: a click from a new visitor, a referred Checkout sale. */
+const shop = (): Shop => ({ app, program, admin, website: 'https://acme.test', secret: SECRET });
+const click = (code: string) => clickReferral(shop(), code);
+const sale = (referral: string, amountTotal: number, created?: number) =>
+  checkoutSale(shop(), referral, amountTotal, { created });
 
 async function shot(name: string) {
   // From the top, so the sticky header is where a person sees it.

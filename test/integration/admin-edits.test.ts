@@ -9,11 +9,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutCompleted, deliverRaw } from '../helpers/stripe.ts';
+import { approvedAffiliate, BROWSER_UA as UA, openShop, sendClick } from '../helpers/fixtures.ts';
+import type { CreatedProgram } from '../../server/programs/programs.service.ts';
 
-const UA =
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
 let app: TestApp;
-let n = 0;
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -22,35 +21,18 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function shop(webhookSecret?: string) {
-  const program = await app.services.programs.create({
-    name: 'Shop',
-    website: 'https://shop.test',
-    ...(webhookSecret ? { stripeWebhookSecret: webhookSecret } : {}),
-  });
-  return { program, admin: adminClient(app, program.apiKey) };
-}
+const shop = (webhookSecret?: string) =>
+  openShop(app, { website: 'https://shop.test', ...(webhookSecret ? { secret: webhookSecret } : {}) });
 
-async function affiliate(admin: ReturnType<typeof adminClient>, extra: Record<string, unknown> = {}) {
-  n++;
-  const res = await admin.post('/api/v1/affiliates', {
-    email: `a${n}@x.test`,
-    name: `Aff ${n}`,
-    status: 'approved',
-    ...extra,
-  });
+async function affiliate(admin: ReturnType<typeof adminClient>, extra: { status?: 'pending'; name?: string } = {}) {
+  if (extra.status !== 'pending') return approvedAffiliate({ admin }, { name: extra.name });
+  const res = await admin.post('/api/v1/affiliates', { email: `pending${Date.now()}@x.test`, name: extra.name ?? 'P' });
   expect(res.status).toBe(201);
-  return res.body.affiliate as { id: string; code: string; email: string; name: string };
+  return res.body.affiliate as { id: string; code: string; email: string };
 }
 
 const click = (publicKey: string, code: string) =>
-  app
-    .request('/api/v1/track/click', {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', origin: 'https://shop.test', 'user-agent': UA },
-      body: JSON.stringify({ key: publicKey, code }),
-    })
-    .then(async (r) => ({ status: r.status, body: await r.json() }));
+  sendClick({ app, program: { publicKey } as CreatedProgram, website: 'https://shop.test' }, code);
 
 const clicksOf = async (affiliateId: string) =>
   Number(

@@ -16,6 +16,7 @@ import { createMetrics } from '../../server/lib/metrics.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { chargeRefunded, checkoutCompleted, deliver, freshId } from '../helpers/stripe.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { approvedAffiliate as newAffiliate } from '../helpers/fixtures.ts';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 const SECRET = 'whsec_test_observability';
@@ -58,15 +59,7 @@ afterAll(async () => {
   await Promise.all([app?.stop(), plain?.stop()]);
 });
 
-async function approvedAffiliate(email: string): Promise<{ id: string; code: string }> {
-  const res = await adminClient(app, program.apiKey).post('/api/v1/affiliates', {
-    email,
-    name: email.split('@')[0],
-    status: 'approved',
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.affiliate;
-}
+const approvedAffiliate = (email: string) => newAffiliate({ admin: adminClient(app, program.apiKey) }, { email });
 
 function click(code: string, headers: Record<string, string> = {}) {
   return app.request('/api/v1/track/click', {

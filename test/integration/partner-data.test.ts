@@ -7,16 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
-import { checkoutCompleted, deliver } from '../helpers/stripe.ts';
+import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
+import type { CreatedProgram } from '../../server/programs/programs.service.ts';
 
 const SECRET = 'whsec_partner_data_test';
 const PASSWORD = 'correct horse battery';
 const DAY = 86_400_000;
 
 let app: TestApp;
-let program: { id: string; apiKey: string; publicKey: string };
+let program: CreatedProgram;
 let admin: ReturnType<typeof adminClient>;
-let visitor = 0;
 
 type Session = Awaited<ReturnType<typeof partner>>;
 
@@ -62,35 +62,10 @@ async function partner(email: string, apiKey = program.apiKey, code?: string) {
   };
 }
 
-/** A click from a new visitor (own IP and browser: not the affiliate's login IP, not a repeat). */
-async function click(code: string): Promise<string> {
-  visitor += 1;
-  const res = await app.request('/api/v1/track/click', {
-    method: 'POST',
-    headers: {
-      'content-type': 'text/plain',
-      origin: 'https://acme.test',
-      'user-agent': `Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0 visitor-${visitor}`,
-      'x-forwarded-for': `203.0.113.${visitor}`,
-    },
-    body: JSON.stringify({ key: program.publicKey, code, url: `https://acme.test/?ref=${code}` }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { referral: string }).referral;
-}
-
-/** A signed checkout for `referral`; waits until its conversion is stored. */
-async function sale(referral: string, amountTotal: number, currency = 'usd') {
-  const res = await deliver(app.url, program.id, checkoutCompleted({ referral, amountTotal, currency }), SECRET);
-  expect(res.status).toBe(200);
-  await vi.waitFor(
-    async () =>
-      expect(
-        await app.db.selectFrom('conversions').select('id').where('referral_id', '=', referral).execute(),
-      ).toHaveLength(1),
-    { timeout: 10_000 },
-  );
-}
+const shop = (): Shop => ({ app, program, admin, website: 'https://acme.test', secret: SECRET });
+const click = (code: string) => clickReferral(shop(), code);
+const sale = (referral: string, amountTotal: number, currency = 'usd') =>
+  checkoutSale(shop(), referral, amountTotal, { currency });
 
 async function commissionsOf(affiliateId: string) {
   return app.db
