@@ -4,7 +4,7 @@
  * referrals, commissions (+ CSV), payouts and payout method settings — and that one affiliate can never read
  * or change another's data (other affiliate of the same program, or the same e-mail in another program).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
