@@ -25,3 +25,24 @@ export const webhookSigningSecret = z
   .string()
   .max(200)
   .regex(/^whsec_[A-Za-z0-9+/=_-]+$/, 'must be the endpoint’s signing secret, whsec_…');
+
+// ---------------------------------------------------------------------------------------------------------
+// Pieces of the public (response) shapes, `<concept>/<concept>.schemas.ts`: what the API answers, documented in the
+// OpenAPI document and checked against real answers by test/integration/openapi-responses.test.ts.
+
+/** An instant as the API writes it: ISO 8601 in UTC (`Date#toISOString`). */
+export const isoInstant = z.iso.datetime();
+/** An amount in integer minor units of its currency (may be negative: clawbacks). */
+export const minorAmount = z.int();
+/** A lower-case ISO 4217 code, as the API writes currencies. */
+export const currencyOut = z.string().regex(/^[a-z]{3}$/);
+/** Amounts per currency (`{ "usd": 500 }`). */
+export const perCurrency = z.record(z.string().regex(/^[a-z]{3}$/), z.int());
+
+/** Whether two types are the same (both ways assignable, and no `any`). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/**
+ * Compile-time check that a response schema describes exactly the service's public type: `sameShape<z.output<typeof
+ * affiliateShape>, Affiliate>(true)` fails `tsc` when a field is added to one and not the other. No work at run time.
+ */
+export function sameShape<A, B>(_check: Same<A, B>): void {}

@@ -28,6 +28,13 @@ import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/str
 import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
 import { clickInput, leadInput } from '../tracking/tracking.service.ts';
 import * as partnerInputs from '../partner/partner.service.ts';
+import { affiliateResponses } from '../affiliates/affiliates.schemas.ts';
+import { linkResponses } from '../links/links.schemas.ts';
+import { conversionResponses } from '../conversions/conversions.schemas.ts';
+import { commissionResponses, ruleResponses } from '../commissions/commissions.schemas.ts';
+import { payoutResponses } from '../payouts/payouts.schemas.ts';
+import { programResponses } from '../programs/programs.schemas.ts';
+import { stripeResponses } from '../stripe/stripe.schemas.ts';
 
 type Auth = 'apiKey' | 'session' | 'public' | 'stripeSignature';
 interface Operation {
@@ -255,12 +262,95 @@ const OPERATIONS: Operation[] = [
   ),
 ];
 
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
+/**
+ * What each admin operation answers on success: its status and body shape (`<concept>.schemas.ts`), keyed by
+ * `"<method> <path>"`; 204 answers have no body. test/integration/openapi-responses.test.ts checks real answers
+ * against these shapes, and that every admin operation has one.
+ */
+/** A success answer: its status (a second one for the conversions API's idempotent replay), body shape or CSV. */
+interface SuccessAnswer {
+  status: 200 | 201 | 204;
+  /** Also answered with this status (e.g. 200 for a replayed or duplicate request). */
+  or?: 200;
+  body?: z.ZodType;
+  /** A CSV file (`text/csv`) rather than JSON. */
+  csv?: true;
+}
+
+const RESPONSES: Record<string, SuccessAnswer> = {
+  'get /api/v1/program': { status: 200, body: programResponses.settings },
+  'patch /api/v1/program': { status: 200, body: programResponses.settings },
+  'get /api/v1/affiliates': { status: 200, body: affiliateResponses.list },
+  'post /api/v1/affiliates': { status: 201, body: affiliateResponses.withLink },
+  'get /api/v1/affiliates/{id}': { status: 200, body: affiliateResponses.one },
+  'patch /api/v1/affiliates/{id}': { status: 200, body: affiliateResponses.one },
+  'delete /api/v1/affiliates/{id}': { status: 204 },
+  'post /api/v1/affiliates/{id}/approve': { status: 200, body: affiliateResponses.withLink },
+  'post /api/v1/affiliates/{id}/reject': { status: 200, body: affiliateResponses.plain },
+  'post /api/v1/affiliates/{id}/suspend': { status: 200, body: affiliateResponses.plain },
+  'post /api/v1/affiliates/{id}/invite': { status: 200, body: affiliateResponses.invited },
+  'get /api/v1/links': { status: 200, body: linkResponses.list },
+  'post /api/v1/links': { status: 201, body: linkResponses.one },
+  'patch /api/v1/links/{id}': { status: 200, body: linkResponses.one },
+  'delete /api/v1/links/{id}': { status: 200, body: linkResponses.one },
+  'get /api/v1/conversions': { status: 200, body: conversionResponses.list },
+  'post /api/v1/conversions': { status: 201, or: 200, body: conversionResponses.created },
+  'get /api/v1/commissions': { status: 200, body: commissionResponses.list },
+  'get /api/v1/commissions/{id}': { status: 200, body: commissionResponses.detail },
+  'post /api/v1/commissions/{id}/approve': { status: 200, body: commissionResponses.one },
+  'post /api/v1/commissions/{id}/reject': { status: 200, body: commissionResponses.one },
+  'get /api/v1/commission-rules': { status: 200, body: ruleResponses.list },
+  'post /api/v1/commission-rules': { status: 201, body: ruleResponses.one },
+  'get /api/v1/commission-rules/{id}': { status: 200, body: ruleResponses.one },
+  'patch /api/v1/commission-rules/{id}': { status: 200, body: ruleResponses.one },
+  'delete /api/v1/commission-rules/{id}': { status: 200, body: ruleResponses.one },
+  'get /api/v1/balances': { status: 200, body: payoutResponses.balances },
+  'get /api/v1/payouts': { status: 200, body: payoutResponses.list },
+  'get /api/v1/payouts/{id}': { status: 200, body: payoutResponses.detail },
+  'post /api/v1/payouts/{id}/process': { status: 200, body: payoutResponses.one },
+  'post /api/v1/payouts/{id}/complete': { status: 200, body: payoutResponses.one },
+  'post /api/v1/payouts/{id}/fail': { status: 200, body: payoutResponses.one },
+  'get /api/v1/stripe-events': { status: 200, body: stripeResponses.events },
+  'get /api/v1/stripe-events/{id}': { status: 200, body: stripeResponses.event },
+  'get /api/v1/promotion-codes': { status: 200, body: stripeResponses.promotionCodes },
+  'post /api/v1/promotion-codes': { status: 201, body: stripeResponses.promotionCode },
+  'delete /api/v1/promotion-codes/{id}': { status: 204 },
+  'post /api/v1/payouts': { status: 201, body: payoutResponses.one },
+  'get /api/v1/payouts/export': { status: 200, csv: true },
+  'get /api/v1/api-keys': { status: 200, body: programResponses.apiKeys },
+  'post /api/v1/api-keys': { status: 201, body: programResponses.createdApiKey },
+  'delete /api/v1/api-keys/{id}': { status: 200, body: programResponses.apiKey },
+  'get /api/v1/webhook-secrets': { status: 200, body: programResponses.webhookSecrets },
+  'post /api/v1/webhook-secrets': { status: 201, body: programResponses.webhookSecrets },
+  'delete /api/v1/webhook-secrets/{id}': { status: 200, body: programResponses.webhookSecrets },
+};
+
+/** The documented success answer of an operation, or undefined when it is documented only as "Success". */
+export function documentedResponse(method: string, path: string): SuccessAnswer | undefined {
+  return RESPONSES[`${method.toLowerCase()} ${path}`];
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
+}
+
+function successResponse(o: Operation): Record<string, unknown> {
+  const documented = documentedResponse(o.method, o.path);
+  if (!documented) return { '2XX': { description: 'Success' } };
+  if (documented.csv)
+    return {
+      [documented.status]: { description: 'A CSV file', content: { 'text/csv': { schema: { type: 'string' } } } },
+    };
+  if (!documented.body) return { [documented.status]: { description: 'Done (no body)' } };
+  const answer = {
+    description: documented.status === 201 ? 'Created' : 'Success',
+    content: { 'application/json': { schema: jsonSchema(documented.body, 'output') } },
+  };
+  return {
+    [documented.status]: answer,
+    ...(documented.or ? { [documented.or]: { ...answer, description: 'The same request again (replayed)' } } : {}),
+  };
 }
 
 const errorSchema = {
@@ -308,7 +398,7 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(o.body) } } } }
         : {}),
       responses: {
-        '2XX': { description: 'Success' },
+        ...successResponse(o),
         '4XX': {
           description: 'Client error',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

@@ -1,0 +1,72 @@
+/** The public shapes of commissions and commission rules (what the admin API answers), for the OpenAPI document. */
+import { z } from 'zod';
+import { currencyOut, isoInstant, minorAmount, perCurrency, sameShape } from '../lib/schemas.ts';
+import type { Commission, CommissionEvent } from './commissions.service.ts';
+import type { CommissionRule } from './commission-rules.service.ts';
+
+export const commissionStatus = z.enum(['pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed']);
+export const commissionKind = z.enum(['sale', 'recurring', 'lead', 'clawback']);
+
+export const commissionShape = z.strictObject({
+  id: z.string(),
+  affiliateId: z.string(),
+  conversionId: z.string().nullable(),
+  kind: commissionKind,
+  amount: minorAmount,
+  currency: currencyOut,
+  rateBps: z.int().nullable(),
+  ruleId: z.string().nullable(),
+  ruleReason: z.string().nullable(),
+  paymentMonth: z.int().nullable(),
+  status: commissionStatus,
+  holdReason: z.string().nullable(),
+  payableAt: isoInstant,
+  approvedAt: isoInstant.nullable(),
+  paidAt: isoInstant.nullable(),
+  payoutId: z.string().nullable(),
+  reason: z.string().nullable(),
+  createdAt: isoInstant,
+});
+sameShape<z.output<typeof commissionShape>, Commission>(true);
+
+export const commissionEventShape = z.strictObject({
+  from: commissionStatus.nullable(),
+  to: commissionStatus,
+  amount: minorAmount,
+  actor: z.enum(['system', 'merchant', 'affiliate', 'stripe']),
+  reason: z.string().nullable(),
+  at: isoInstant,
+});
+sameShape<z.output<typeof commissionEventShape>, CommissionEvent>(true);
+
+export const commissionRuleShape = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  priority: z.int(),
+  event: z.enum(['sale', 'lead']),
+  affiliateId: z.string().nullable(),
+  stripeProductId: z.string().nullable(),
+  stripePriceId: z.string().nullable(),
+  type: z.enum(['percentage', 'flat']),
+  rateBps: z.int().nullable(),
+  flatAmounts: perCurrency.nullable(),
+  minAmounts: perCurrency,
+  maxAmounts: perCurrency,
+  recurring: z.enum(['first_payment', 'months', 'lifetime']),
+  recurringMonths: z.int().nullable(),
+  rateAfterBps: z.int().nullable(),
+  createdAt: isoInstant,
+  updatedAt: isoInstant,
+  archivedAt: isoInstant.nullable(),
+});
+sameShape<z.output<typeof commissionRuleShape>, CommissionRule>(true);
+
+export const commissionResponses = {
+  list: z.strictObject({ data: z.array(commissionShape) }),
+  one: z.strictObject({ commission: commissionShape }),
+  detail: z.strictObject({ commission: commissionShape.extend({ events: z.array(commissionEventShape) }) }),
+};
+export const ruleResponses = {
+  list: z.strictObject({ data: z.array(commissionRuleShape) }),
+  one: z.strictObject({ rule: commissionRuleShape }),
+};

@@ -1,0 +1,52 @@
+/** The public shapes of a program's settings and credentials (what the admin API answers), for the OpenAPI document. */
+import { z } from 'zod';
+import { currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
+import type { ApiKey, CreatedApiKey, WebhookSecret } from './credentials.service.ts';
+import type { ProgramSettings } from './programs.service.ts';
+
+export const programSettingsShape = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  website: z.url(),
+  currency: currencyOut,
+  publicKey: z.string(),
+  defaultRateBps: z.int(),
+  cookieDays: z.int(),
+  holdDays: z.int(),
+  attributionModel: z.enum(['first_click', 'last_click']),
+  minPayoutAmount: minorAmount,
+  allowedDomains: z.array(z.string()),
+  payoutSchedule: z.string(),
+  nextPayoutAt: isoInstant.nullable(),
+  fraudIpDailyLimit: z.int().nullable(),
+  stripeApiKeySet: z.boolean(),
+});
+sameShape<z.output<typeof programSettingsShape>, ProgramSettings>(true);
+
+export const apiKeyShape = z.strictObject({
+  id: z.string(),
+  name: z.string().nullable(),
+  prefix: z.string(),
+  createdAt: isoInstant,
+  lastUsedAt: isoInstant.nullable(),
+  revokedAt: isoInstant.nullable(),
+});
+sameShape<z.output<typeof apiKeyShape>, ApiKey>(true);
+const createdApiKeyShape = apiKeyShape.extend({ key: z.string().startsWith('sk_pk_') });
+sameShape<z.output<typeof createdApiKeyShape>, CreatedApiKey>(true);
+
+export const webhookSecretShape = z.strictObject({
+  id: z.string(),
+  hint: z.string().nullable(),
+  createdAt: isoInstant,
+  retiredAt: isoInstant.nullable(),
+});
+sameShape<z.output<typeof webhookSecretShape>, WebhookSecret>(true);
+
+export const programResponses = {
+  settings: z.strictObject({ program: programSettingsShape }),
+  apiKeys: z.strictObject({ data: z.array(apiKeyShape) }),
+  apiKey: z.strictObject({ apiKey: apiKeyShape }),
+  createdApiKey: z.strictObject({ apiKey: createdApiKeyShape }),
+  webhookSecrets: z.strictObject({ data: z.array(webhookSecretShape) }),
+};
