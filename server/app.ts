@@ -11,13 +11,44 @@ import { MIGRATION_NAMES, migrateToLatest } from './db/migrate.ts';
 import { resolvePostgres, type PostgresServer } from './db/postgres.ts';
 import { createScheduler, type Scheduler } from './jobs/scheduler.ts';
 import { readinessCheck } from './web/health.routes.ts';
-import { createLogger, functionDestination, logFunction } from './lib/logger.ts';
-import { createMetrics } from './lib/metrics.ts';
+import { createLogger, functionDestination, logFunction, type Logger } from './lib/logger.ts';
+import { createMetrics, type Metrics } from './lib/metrics.ts';
 import { countBacklog } from './stripe/stripe-events.repository.ts';
 import { createServices, type AppOptions, type Services } from './services.ts';
 import { createKoa } from './web/koa.ts';
 
 export { createServices, type AppOptions, type Services };
+
+/**
+ * The start-up every entry point shares (the server, the CLI): resolve PostgreSQL (`DATABASE_URL` or embedded),
+ * open the pool, apply the migrations, build the services, and prepare the stored secrets.
+ * @param opts.secrets `prepare`: encrypt plain-text secrets an older version left and open every stored one, so a
+ *   wrong `SECRET_KEY` stops the start (the server); `plainOnly`: only encrypt plain-text ones, no decryption, so a
+ *   command still runs under a wrong key (the CLI; `secrets rotate` reports such values)
+ * @param opened told the PostgreSQL server and pool as soon as they exist, so a caller can stop them if a later
+ *   step throws
+ * @throws when PostgreSQL cannot be reached, a migration fails, or (`prepare`) a stored secret does not open
+ */
+export async function openCore(
+  config: Config,
+  opts: AppOptions & { logger: Logger },
+  how: { poolSize: number; secrets: 'prepare' | 'plainOnly' },
+  opened: (part: { postgres: PostgresServer } | { database: DatabaseHandle }) => void = () => {},
+): Promise<{ postgres: PostgresServer; database: DatabaseHandle; services: Services; metrics: Metrics }> {
+  const log = logFunction(opts.logger);
+  const postgres = await resolvePostgres(config.databaseUrl, config.dataDir, (l, err) => log(l, err));
+  opened({ postgres });
+  const database = openDatabase(postgres.url, how.poolSize, { log });
+  opened({ database });
+  const applied = await migrateToLatest(database.db);
+  if (applied.length) opts.logger.info({ migrations: applied }, `migrations applied: ${applied.join(', ')}`);
+  const db = database.db;
+  const metrics = createMetrics({ inboxBacklog: () => countBacklog(db) });
+  const services = createServices(db, config, { ...opts, metrics });
+  if (how.secrets === 'prepare') await services.programSecrets.prepare(log);
+  else await services.programSecrets.sweep({ reencrypt: false, plainOnly: true });
+  return { postgres, database, services, metrics };
+}
 
 /** How long in-flight HTTP requests may run on after `stop()` before their connections are closed. */
 const HTTP_GRACE_MS = 5_000;
@@ -39,8 +70,6 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     (opts.log
       ? createLogger({ level: 'info', destination: functionDestination(opts.log) })
       : createLogger({ level: config.logLevel }));
-  // For the modules that take a `(msg, err?)` function (pool, embedded PostgreSQL, stored secrets).
-  const log = logFunction(logger);
   let postgres: PostgresServer | null = null;
   let database: DatabaseHandle | null = null;
   let server: http.Server | null = null;
@@ -108,15 +137,13 @@ export function createApp(config: Config, opts: AppOptions = {}) {
 
   async function start(): Promise<RunningApp> {
     try {
-      postgres = await resolvePostgres(config.databaseUrl, config.dataDir, (l, err) => log(l, err));
-      database = openDatabase(postgres.url, 20, { log });
-      const applied = await migrateToLatest(database.db);
-      if (applied.length) logger.info({ migrations: applied }, `migrations applied: ${applied.join(', ')}`);
-      const db = database.db;
-      const metrics = createMetrics({ inboxBacklog: () => countBacklog(db) });
-      services = createServices(database.db, config, { ...opts, logger, metrics });
-      // Plain-text secrets of an older version are encrypted now; a wrong SECRET_KEY stops the start here.
-      await services.programSecrets.prepare(log);
+      const core = await openCore(config, { ...opts, logger }, { poolSize: 20, secrets: 'prepare' }, (part) => {
+        if ('postgres' in part) postgres = part.postgres;
+        else database = part.database;
+      });
+      database = core.database;
+      services = core.services;
+      const { metrics } = core;
       if (config.jobs) {
         scheduler = createScheduler({
           pool: database.pool,

@@ -4,10 +4,11 @@
  * for this command alone and stopped afterwards.
  */
 import { loadConfig, type Config } from '../../server/config.ts';
-import { createServices, type Services } from '../../server/app.ts';
-import { openDatabase, type Db } from '../../server/db/database.ts';
-import { migrateToLatest } from '../../server/db/migrate.ts';
-import { resolvePostgres } from '../../server/db/postgres.ts';
+import { openCore, type Services } from '../../server/app.ts';
+import type { DatabaseHandle, Db } from '../../server/db/database.ts';
+import type { PostgresServer } from '../../server/db/postgres.ts';
+import pino from 'pino';
+import { createLogger } from '../../server/lib/logger.ts';
 import type { ProgramRow } from '../../server/db/schema.ts';
 
 export interface CliContext {
@@ -30,18 +31,25 @@ export function createCliContext(env: Record<string, string | undefined>): CliCo
       });
     },
     async withServices(fn) {
-      const pg = await resolvePostgres(config.databaseUrl, config.dataDir);
-      const handle = openDatabase(pg.url, 4);
+      // The server's own start-up path (`openCore`), without HTTP and jobs. Secrets: plain-text ones of an older
+      // version are encrypted, nothing is decrypted, so a command still runs when SECRET_KEY is wrong (`secrets
+      // rotate` reports such values). Only errors are logged, to stderr (stdout stays the command's own).
+      let pg: PostgresServer | null = null;
+      let handle: DatabaseHandle | null = null;
       try {
-        await migrateToLatest(handle.db);
-        const services = createServices(handle.db, config);
-        // As the server does at start-up: plain-text secrets of an older version are encrypted (no decryption here,
-        // so a command still runs when SECRET_KEY is wrong; `secrets rotate` reports such values).
-        await services.programSecrets.sweep({ reencrypt: false, plainOnly: true });
-        return await fn(services, handle.db);
+        const core = await openCore(
+          config,
+          { logger: createLogger({ level: 'error', destination: pino.destination({ fd: 2, sync: true }) }) },
+          { poolSize: 4, secrets: 'plainOnly' },
+          (part) => {
+            if ('postgres' in part) pg = part.postgres;
+            else handle = part.database;
+          },
+        );
+        return await fn(core.services, core.database.db);
       } finally {
-        await handle.close();
-        await pg.stop();
+        await (handle as DatabaseHandle | null)?.close();
+        await (pg as PostgresServer | null)?.stop();
       }
     },
   };
