@@ -43,6 +43,16 @@ import { ignored, presentIds, SHORT_WAIT, type HandlerContext, type HandlerOutco
  */
 export const CHECKOUT_GRACE_MS = 60_000;
 
+/**
+ * Without a key, a current-payload payment intent of a customer who has a subscription with us (a sale with a
+ * subscription id) is most likely that subscription's invoice payment: it waits this long (Stripe's time of the
+ * payment to our clock) for the `invoice.paid`, which Stripe may deliver much later than the payment intent when a
+ * delivery failed and is retried. The invoice's sale wakes it at once (it waits for the customer id); after the
+ * wait it counts on its own (a one-off payment of a subscriber). The retries that run it fall at about 6 min,
+ * 36 min and 2.6 h (`RETRY_DELAYS_MS`).
+ */
+export const SUBSCRIBER_INVOICE_WAIT_MS = 2 * 3_600_000;
+
 export const paymentIntentObject = z.looseObject({
   id: z.string().min(1).max(255),
   object: z.literal('payment_intent'),
@@ -161,13 +171,23 @@ export async function recordDirectPayment(
       if (await ctx.stripe.checkoutSessionForPaymentIntent(p.paymentIntentId)) return ignored('checkout_payment');
       if (await ctx.stripe.invoiceForPaymentIntent(p.paymentIntentId)) return ignored('invoice_payment');
     } else {
-      if (ctx.now.getTime() - occurredAt.getTime() < CHECKOUT_GRACE_MS) {
+      const waited = ctx.now.getTime() - occurredAt.getTime();
+      if (waited < CHECKOUT_GRACE_MS) {
         return { status: 'deferred', reason: 'awaiting_checkout_or_invoice', waitingFor: wakes };
       }
       const invoiceSale = await findInvoiceSaleLike(ctx, referral.id, p, occurredAt);
       if (invoiceSale) {
         await fillMissingKeys(trx, invoiceSale, keys);
         return { status: 'ignored', reason: 'duplicate_sale', wakes };
+      }
+      if (
+        waited < SUBSCRIBER_INVOICE_WAIT_MS &&
+        p.invoiceId === undefined &&
+        attributedBy === 'customer' &&
+        p.customerId &&
+        (await hasSubscriptionSale(ctx, referral.id, p.customerId))
+      ) {
+        return { status: 'deferred', reason: 'awaiting_invoice', waitingFor: presentIds(p.customerId, ...wakes) };
       }
     }
   }
@@ -187,6 +207,24 @@ export async function recordDirectPayment(
     customerEmail: p.email,
   });
   return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
+}
+
+/**
+ * Whether the customer has a subscription's sale with us under its referral (see `SUBSCRIBER_INVOICE_WAIT_MS`); by
+ * referral first: `conversions_referral_time_idx`.
+ */
+async function hasSubscriptionSale(ctx: HandlerContext, referralId: string, customerId: string): Promise<boolean> {
+  const row = await ctx.trx
+    .selectFrom('conversions')
+    .select('id')
+    .where('referral_id', '=', referralId)
+    .where('program_id', '=', ctx.program.id)
+    .where('stripe_customer_id', '=', customerId)
+    .where('kind', '=', 'sale')
+    .where('stripe_subscription_id', 'is not', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**

@@ -199,6 +199,71 @@ describe.each<PayloadShape>(['legacy', 'basil'])('direct payments (%s payload)',
   );
 });
 
+describe('a subscriber’s payment intent that arrives long before its invoice (no key, current payloads)', () => {
+  /** A customer whose subscription's first invoice was a referred sale. */
+  async function subscriber() {
+    const r = await keyless.referral();
+    const customer = freshId('cus');
+    const subscription = freshId('sub');
+    const first = invoicePaid({
+      shape: 'basil',
+      customer,
+      subscription,
+      subscriptionMetadata: { partnerkit_referral: r.referral },
+      billingReason: 'subscription_create',
+      amountPaid: 4_900,
+      // A month ago: the renewal below is the next one.
+      created: Math.floor(Date.now() / 1000) - 30 * 86_400,
+    });
+    expect((await keyless.send(first)).row).toMatchObject({ status: 'processed' });
+    return { ...r, customer, subscription };
+  }
+  async function later(ms: number, run: () => Promise<unknown>) {
+    keyless.app.advance(ms);
+    try {
+      await run();
+    } finally {
+      keyless.app.advance(-ms);
+    }
+  }
+
+  it('waits for the invoice (Stripe retried its delivery): one renewal, not a renewal and a second sale', async () => {
+    const s = await subscriber();
+    // Paid 5 minutes ago: the payment intent's delivery got through, the invoice's did not (yet).
+    const pi = paymentIntentSucceeded({ shape: 'basil', amount: 4_900, customer: s.customer });
+    pi.created -= 5 * 60;
+    expect((await keyless.send(pi)).row).toMatchObject({ status: 'retrying', error: 'awaiting_invoice' });
+    // The invoice's delivery, retried by Stripe, arrives (the payment happened when the payment intent's did).
+    const renewal = invoicePaid({
+      shape: 'basil',
+      customer: s.customer,
+      subscription: s.subscription,
+      billingReason: 'subscription_cycle',
+      amountPaid: 4_900,
+      created: pi.created,
+    });
+    expect((await keyless.send(renewal)).row).toMatchObject({ status: 'processed' });
+    await keyless.app.services.stripeWebhooks.idle();
+    expect(await keyless.inbox(pi.id)).toMatchObject({ status: 'ignored', error: 'duplicate_sale' });
+    const conversions = await keyless.conversions(s.affiliateId);
+    expect(conversions.map((c: { sequence: number; amount: number }) => [c.sequence, c.amount]).sort()).toEqual([
+      [1, 4_900],
+      [2, 4_900],
+    ]);
+    expect(await adminCommissions(keyless, s.affiliateId)).toHaveLength(2);
+  });
+
+  it('counts on its own once the wait is over and no invoice came (a one-off payment of a subscriber)', async () => {
+    const s = await subscriber();
+    const pi = paymentIntentSucceeded({ shape: 'basil', amount: 1_500, customer: s.customer });
+    await keyless.send(pi);
+    await later(3 * 3_600_000, () => keyless.app.services.stripeWebhooks.processPending());
+    expect(await keyless.inbox(pi.id)).toMatchObject({ status: 'processed' });
+    const amounts = (await keyless.conversions(s.affiliateId)).map((c: { amount: number }) => c.amount).sort();
+    expect(amounts).toEqual([1_500, 4_900]);
+  });
+});
+
 describe('payments that belong to an invoice or a Checkout Session', () => {
   it('a payment nobody referred costs no Checkout or invoice look-up, and waits only briefly for its customer', async () => {
     const customer = freshId('cus');

@@ -59,7 +59,10 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
   const keys = { invoiceId: inv.id, paymentIntentId: payment.paymentIntent, chargeId: payment.charge };
   // What waits for this sale: refunds and disputes of its payment, `invoice_payment.paid` of its invoice, other
   // invoices of its subscription deferred for want of a referral.
-  const wakes = [inv.id, payment.paymentIntent, payment.charge, subscriptionId].filter((v): v is string => Boolean(v));
+  // And (its customer) a payment intent of this invoice that arrived first and waits for it (direct-payment.ts).
+  const wakes = [inv.id, payment.paymentIntent, payment.charge, subscriptionId, inv.customer].filter((v): v is string =>
+    Boolean(v),
+  );
 
   const occurredAt = new Date((inv.status_transitions?.paid_at ?? event.created) * 1000);
   const isFirstInvoice = inv.billing_reason === 'subscription_create';
