@@ -8,7 +8,8 @@
  *   done. Agenda's own backoff covers the rare case where the attempt could not even be recorded (database down).
  * - `sweep-stripe-events` (every minute): every inbox row that is due (`received` or `retrying` past
  *   `next_attempt_at`): events left by a process that stopped between the acknowledgement and processing, retries
- *   of web processes that run without jobs (`JOBS=off`), retries whose job was lost.
+ *   of web processes that run without jobs (`JOBS=off`), retries whose job was lost. It also forgets the ids of
+ *   unreferred payments older than `UNREFERRED_RETENTION_DAYS` (`pruneUnreferred`, 1,000 a run).
  * - start-up: when the scheduler starts, the stored events that are due are processed at once (`scheduleStripeSweep`).
  * Both are idempotent: an attempt locks the row (`FOR UPDATE SKIP LOCKED`) and skips events already done.
  *
@@ -80,6 +81,8 @@ export function defineProcessStripeEvent(agenda: Agenda, webhooks: StripeWebhook
     inJobContext(SWEEP_STRIPE_EVENTS, async () => {
       const n = await webhooks.processPending({ limit: 1000 });
       if (n > 0) logger.info(`sweep-stripe-events: ${n} event attempt(s)`);
+      const forgotten = await webhooks.pruneUnreferred();
+      if (forgotten > 0) logger.info(`sweep-stripe-events: ${forgotten} old unreferred payment(s) forgotten`);
     }),
   );
   webhooks.setRetryScheduler(async (ref, delayMs) => {

@@ -3,6 +3,7 @@
  * that what follows such a payment (refund, dispute, credit note, fraud warning, `invoice_payment.paid`) ends at once
  * instead of waiting for a sale that will never be recorded. Consult it only after the sale look-up found nothing.
  */
+import { sql } from 'kysely';
 import type { DbOrTrx } from '../db/database.ts';
 
 /**
@@ -38,3 +39,24 @@ export async function isUnreferred(db: DbOrTrx, programId: string, stripeIds: re
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/**
+ * Forget payments recorded as unreferred before `before`, at most `limit` rows a call (oldest first, by
+ * `stripe_unreferred_payments_recorded_idx`). What such a row answers — "this refund's payment was nobody's" — matters
+ * while refunds and disputes may still come: Stripe allows disputes up to 120 days after a payment and refunds for
+ * longer, so callers keep them for `UNREFERRED_RETENTION_DAYS`. A refund after that waits and ends `failed`, as
+ * before these rows existed: noise in the inbox, never money.
+ * @returns how many rows were deleted
+ */
+export async function pruneUnreferred(db: DbOrTrx, before: Date, limit: number): Promise<number> {
+  const result = await sql`
+    DELETE FROM stripe_unreferred_payments
+     WHERE (program_id, stripe_id) IN (
+       SELECT program_id, stripe_id FROM stripe_unreferred_payments
+        WHERE recorded_at < ${before} ORDER BY recorded_at LIMIT ${limit})
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** How long an unreferred payment's ids are kept (see `pruneUnreferred`). */
+export const UNREFERRED_RETENTION_DAYS = 400;

@@ -18,6 +18,7 @@ import {
   type PayloadShape,
 } from '../helpers/stripe.ts';
 import { deliverAll, type DeliveryMode, stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
+import { UNREFERRED_RETENTION_DAYS } from '../../server/stripe/unreferred-payments.repository.ts';
 
 let ctx: StripeTestContext;
 beforeAll(async () => {
@@ -154,4 +155,33 @@ describe('a payment that only looked unreferred', () => {
     });
     expect((await ctx.send(refund)).row).toMatchObject({ status: 'retrying', error: 'sale_not_found' });
   });
+});
+
+it('the sweep forgets unreferred payments after the retention period, and only those', async () => {
+  const old = freshId('pi');
+  const sale = paymentIntentSucceeded({ id: old, amount: 2_000, customer: null });
+  expect((await ctx.send(sale)).row).toMatchObject({ status: 'ignored', error: 'no_referral' });
+  const stored = (id: string) =>
+    ctx.app.db.selectFrom('stripe_unreferred_payments').select('stripe_id').where('stripe_id', '=', id).execute();
+  expect(await stored(old)).toHaveLength(1);
+  // Within the period: kept.
+  ctx.app.advance((UNREFERRED_RETENTION_DAYS - 1) * DAY * 1000);
+  try {
+    await ctx.app.services.stripeWebhooks.pruneUnreferred();
+  } finally {
+    ctx.app.advance(-(UNREFERRED_RETENTION_DAYS - 1) * DAY * 1000);
+  }
+  expect(await stored(old)).toHaveLength(1);
+  ctx.app.advance((UNREFERRED_RETENTION_DAYS + 1) * DAY * 1000);
+  let forgotten: number;
+  try {
+    forgotten = await ctx.app.services.stripeWebhooks.pruneUnreferred();
+  } finally {
+    ctx.app.advance(-(UNREFERRED_RETENTION_DAYS + 1) * DAY * 1000);
+  }
+  expect(forgotten).toBeGreaterThanOrEqual(1);
+  expect(await stored(old)).toEqual([]);
+  // A refund of it now waits for a sale again, as for a payment never seen.
+  const refund = chargeRefunded({ chargeId: freshId('ch'), paymentIntent: old, amount: 2_000, amountRefunded: 2_000 });
+  expect((await ctx.send(refund)).row).toMatchObject({ status: 'retrying', error: 'sale_not_found' });
 });

@@ -48,6 +48,7 @@ import { createAttempt, type HandedOver, inboxKey } from './attempt.ts';
 import { createIngest } from './ingest.ts';
 import { ACK_PACING, type AckPacing, createProcessingQueue } from './processing-queue.ts';
 import { createReplay } from './replay.ts';
+import { pruneUnreferred, UNREFERRED_RETENTION_DAYS } from '../unreferred-payments.repository.ts';
 
 export { type AttemptResult, MAX_ATTEMPTS, RETRY_DELAYS_MS, type RetryScheduler, retryDelayMs } from './attempt.ts';
 export { type IngestResult, jsonbSafe, SIGNATURE_TOLERANCE_SECONDS } from './ingest.ts';
@@ -104,6 +105,13 @@ export function createStripeWebhooksService(deps: {
   const replay = createReplay({ db, now, logger, processEvent: attempt.processEvent, queue });
 
   return {
+    /**
+     * Forget unreferred payments older than `UNREFERRED_RETENTION_DAYS` (at most 1,000 rows a call); the
+     * `sweep-stripe-events` job calls it every minute, so a backlog goes down by 1,000 a minute.
+     * @returns how many were forgotten
+     */
+    pruneUnreferred: () =>
+      pruneUnreferred(db, new Date(now().getTime() - UNREFERRED_RETENTION_DAYS * 86_400_000), 1_000),
     ingest: ingest.ingest,
     processEvent: attempt.processEvent,
     resume: replay.resume,
