@@ -28,6 +28,7 @@ import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/str
 import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
 import { clickInput, leadInput } from '../tracking/tracking.service.ts';
 import * as partnerInputs from '../partner/partner.service.ts';
+import { partnerResponses } from '../partner/partner.schemas.ts';
 import { affiliateResponses } from '../affiliates/affiliates.schemas.ts';
 import { linkResponses } from '../links/links.schemas.ts';
 import { conversionResponses } from '../conversions/conversions.schemas.ts';
@@ -323,6 +324,21 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/webhook-secrets': { status: 200, body: programResponses.webhookSecrets },
   'post /api/v1/webhook-secrets': { status: 201, body: programResponses.webhookSecrets },
   'delete /api/v1/webhook-secrets/{id}': { status: 200, body: programResponses.webhookSecrets },
+  // The partner dashboard's API (its types come from the same shapes: dashboard/src/types.ts).
+  'get /api/v1/partner/programs/{programId}': { status: 200, body: partnerResponses.program },
+  'get /api/v1/partner/me': { status: 200, body: partnerResponses.me },
+  'get /api/v1/partner/overview': { status: 200, body: partnerResponses.overview },
+  'get /api/v1/partner/stats': { status: 200, body: partnerResponses.stats },
+  'get /api/v1/partner/links': { status: 200, body: partnerResponses.links },
+  'post /api/v1/partner/links': { status: 201, body: partnerResponses.link },
+  'get /api/v1/partner/referrals': { status: 200, body: partnerResponses.referrals },
+  'get /api/v1/partner/commissions': { status: 200, body: partnerResponses.commissions },
+  'get /api/v1/partner/commissions.csv': { status: 200, csv: true },
+  'get /api/v1/partner/commissions/{id}': { status: 200, body: partnerResponses.commission },
+  'get /api/v1/partner/payouts': { status: 200, body: partnerResponses.payouts },
+  'get /api/v1/partner/payouts/{id}': { status: 200, body: partnerResponses.payout },
+  'get /api/v1/partner/payout-settings': { status: 200, body: partnerResponses.payoutSettings },
+  'put /api/v1/partner/payout-settings': { status: 200, body: partnerResponses.payoutSettings },
 };
 
 /** The documented success answer of an operation, or undefined when it is documented only as "Success". */

@@ -123,3 +123,26 @@ export async function checkoutSale(
     { timeout: 10_000 },
   );
 }
+
+/** The password `loggedInPartner` sets. */
+export const PARTNER_PASSWORD = 'correct horse battery staple';
+
+/**
+ * An affiliate who opened their set-password link (`setPasswordUrl`, as the admin API or an invite returns it),
+ * chose `PARTNER_PASSWORD` and is logged in: the session cookie and CSRF token as request headers.
+ */
+export async function loggedInPartner(
+  app: TestApp,
+  setPasswordUrl: string,
+): Promise<{ headers: { cookie: string; 'x-csrf-token': string }; password: string }> {
+  const token = new URL(setPasswordUrl).hash.replace(/^#set-password=/, '');
+  const res = await app.request('/api/v1/partner/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, password: PARTNER_PASSWORD }),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  return { headers: { cookie, 'x-csrf-token': JSON.parse(text).csrfToken }, password: PARTNER_PASSWORD };
+}
