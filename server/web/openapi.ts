@@ -280,6 +280,7 @@ interface SuccessAnswer {
 
 const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/program': { status: 200, body: programResponses.settings },
+  'get /api/v1/stats': { status: 200, body: programResponses.stats },
   'patch /api/v1/program': { status: 200, body: programResponses.settings },
   'get /api/v1/affiliates': { status: 200, body: affiliateResponses.list },
   'post /api/v1/affiliates': { status: 201, body: affiliateResponses.withLink },
@@ -317,6 +318,7 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'post /api/v1/promotion-codes': { status: 201, body: stripeResponses.promotionCode },
   'delete /api/v1/promotion-codes/{id}': { status: 204 },
   'post /api/v1/payouts': { status: 201, body: payoutResponses.one },
+  'post /api/v1/payouts/pay-all': { status: 200, body: payoutResponses.payAll },
   'get /api/v1/payouts/export': { status: 200, csv: true },
   'get /api/v1/api-keys': { status: 200, body: programResponses.apiKeys },
   'post /api/v1/api-keys': { status: 201, body: programResponses.createdApiKey },
