@@ -212,9 +212,17 @@ describe('partner dashboard in Chromium', () => {
     await expect.poll(() => page.getByRole('button', { name: '30 days' }).getAttribute('aria-pressed')).toBe('true');
     await shot('partner-overview');
 
+    // A window shrunk to a phone's width (no reload): the chart follows, nothing scrolls sideways.
+    const sideways = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.setViewportSize({ width: 375, height: 844 });
+    await expect.poll(sideways).toBeLessThanOrEqual(0);
+    await expect
+      .poll(() => page.locator('.chart canvas').first().evaluate((c) => c.getBoundingClientRect().right))
+      .toBeLessThanOrEqual(375);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await expect.poll(() => tile('Clicks').textContent()).toBe('3');
+    await expect.poll(sideways).toBeLessThanOrEqual(0);
     await expect.poll(() => page.locator('.chart canvas').count()).toBeGreaterThan(0);
     await shot('partner-overview-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -289,7 +297,8 @@ describe('partner dashboard in Chromium', () => {
     expect(stored).toEqual({ payout_method: 'paypal', payout_details: { email: 'jamie@paypal.test' } });
     expect(await page.getByRole('button', { name: 'Request payout' }).isDisabled()).toBe(true);
     await shot('partner-payouts');
-    await page.setViewportSize({ width: 390, height: 844 });
+    await page.setViewportSize({ width: 375, height: 844 });
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBe(0);
     await shot('partner-payouts-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
   });
