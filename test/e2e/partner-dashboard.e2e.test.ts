@@ -11,7 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
 import type { CreatedProgram } from '../../server/programs/programs.service.ts';
@@ -35,7 +35,9 @@ const click = (code: string) => clickReferral(shop(), code);
 const sale = (referral: string, amountTotal: number, created?: number) =>
   checkoutSale(shop(), referral, amountTotal, { created });
 
+/** Every page the tests look at: accessible (axe-core, no serious or critical WCAG A/AA problem), and a screenshot. */
 async function shot(name: string) {
+  expect(await accessibilityProblems(page), `${name}: accessibility`).toEqual([]);
   // From the top, so the sticky header is where a person sees it.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(RESULTS, `${name}.png`), fullPage: true });
@@ -217,7 +219,12 @@ describe('partner dashboard in Chromium', () => {
     await page.setViewportSize({ width: 375, height: 844 });
     await expect.poll(sideways).toBeLessThanOrEqual(0);
     await expect
-      .poll(() => page.locator('.chart canvas').first().evaluate((c) => c.getBoundingClientRect().right))
+      .poll(() =>
+        page
+          .locator('.chart canvas')
+          .first()
+          .evaluate((c) => c.getBoundingClientRect().right),
+      )
       .toBeLessThanOrEqual(375);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
