@@ -14,7 +14,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
 
 const HOUR = 3_600_000;
 let app: TestApp;
-let receivers: WebhookReceiver[] = [];
+const receivers: WebhookReceiver[] = [];
 
 beforeAll(async () => {
   app = await startTestApp({ TRUST_PROXY: 'on', WEBHOOK_ALLOW_PRIVATE: 'on' });
