@@ -8,7 +8,7 @@
  * committed>", "data": <the object> }`. Source: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
 import { toAffiliate } from '../affiliates/affiliates.service.ts';
-import { toCommission } from '../commissions/commissions.service.ts';
+import { type Commission, toCommission } from '../commissions/commissions.service.ts';
 import { toConversion } from '../conversions/conversions.service.ts';
 import type { AffiliateRow, CommissionRow, ConversionRow, PayoutRow } from '../db/schema.ts';
 import { toPayout } from '../payouts/payouts.service.ts';
@@ -66,7 +66,9 @@ export interface WebhookReferral {
  * `data` of a `commission.reversed` event: the commission and how much of it was taken back so far, minor units
  * (`reversed_amount`; for a clawback, its size as a positive number).
  */
-export type ReversedCommission = ReturnType<typeof toCommission> & { reversedAmount: number };
+export interface ReversedCommission extends Commission {
+  reversedAmount: number;
+}
 
 /** JSON of a row (`to_jsonb`) → the row with Dates where the columns are timestamps (`*_at`). */
 function revive<T>(data: Record<string, unknown>): T {

@@ -1,6 +1,11 @@
 /** The public shapes of webhook endpoints and deliveries (what the admin API answers), for the OpenAPI document. */
 import { z } from 'zod';
 import { isoInstant, sameShape } from '../lib/schemas.ts';
+import { affiliateShape } from '../affiliates/affiliates.schemas.ts';
+import { commissionShape } from '../commissions/commissions.schemas.ts';
+import { conversionShape } from '../conversions/conversions.schemas.ts';
+import { payoutShape } from '../payouts/payouts.schemas.ts';
+import type { ReversedCommission, WebhookEventType, WebhookReferral } from './events.ts';
 import type { CreatedWebhookEndpoint, WebhookDelivery, WebhookEndpoint } from './webhook-endpoints.service.ts';
 
 export const webhookEndpointShape = z.strictObject({
@@ -51,3 +56,37 @@ export const webhookEndpointResponses = {
   deliveries: z.strictObject({ data: z.array(webhookDeliveryShape) }),
   delivery: z.strictObject({ delivery: webhookDeliveryShape }),
 };
+
+export const webhookReferralShape = z.strictObject({
+  id: z.string(),
+  affiliateId: z.string(),
+  linkId: z.string().nullable(),
+  status: z.enum(['visitor', 'lead', 'customer']),
+  email: z.string().nullable(),
+  stripeCustomerId: z.string().nullable(),
+  createdAt: isoInstant,
+  expiresAt: isoInstant,
+});
+sameShape<z.output<typeof webhookReferralShape>, WebhookReferral>(true);
+export const reversedCommissionShape = commissionShape.extend({ reversedAmount: z.int() });
+sameShape<z.output<typeof reversedCommissionShape>, ReversedCommission>(true);
+
+/** The `data` shape of each event type (the admin API's shapes). */
+export const EVENT_DATA_SHAPES: Record<WebhookEventType, z.ZodType> = {
+  'affiliate.applied': affiliateShape,
+  'affiliate.approved': affiliateShape,
+  'affiliate.suspended': affiliateShape,
+  'referral.created': webhookReferralShape,
+  'lead.created': webhookReferralShape,
+  'conversion.created': conversionShape,
+  'commission.created': commissionShape,
+  'commission.approved': commissionShape,
+  'commission.reversed': reversedCommissionShape,
+  'payout.created': payoutShape,
+  'payout.completed': payoutShape,
+  'payout.failed': payoutShape,
+};
+
+/** The whole body of an event of `type`: `{ type, timestamp, data }`. */
+export const webhookPayloadShape = (type: WebhookEventType) =>
+  z.strictObject({ type: z.literal(type), timestamp: isoInstant, data: EVENT_DATA_SHAPES[type] });

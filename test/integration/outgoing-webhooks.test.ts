@@ -6,6 +6,8 @@
  * allowed; an endpoint failing for 3 days is disabled with a notice in the outbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebhookEventType } from '../../server/outgoing-webhooks/events.ts';
+import { webhookPayloadShape } from '../../server/outgoing-webhooks/webhook-endpoints.schemas.ts';
 import { RETRY_DELAYS_MS } from '../../server/outgoing-webhooks/webhook-endpoints.service.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { approvedAffiliate, clickReferral, openShop, type Shop } from '../helpers/fixtures.ts';
@@ -121,7 +123,12 @@ describe('a sale’s life', () => {
     );
     expect(all.received.filter((w) => w.type === 'commission.reversed').length).toBeGreaterThan(0);
     expect(moneyOnly.received.map((w) => w.type).sort()).toEqual(['commission.created', 'payout.completed']);
-    for (const w of [...all.received, ...moneyOnly.received]) expect(w.verifiedWith).toEqual([0]);
+    for (const w of [...all.received, ...moneyOnly.received]) {
+      expect(w.verifiedWith).toEqual([0]);
+      // Strictly the documented shape (OpenAPI `webhooks`): the admin API's public shapes.
+      const parsed = webhookPayloadShape(w.type as WebhookEventType).safeParse(w.payload);
+      expect(parsed.success, `${w.type}: ${parsed.error?.message}`).toBe(true);
+    }
     // One webhook-id per event, the same id for both endpoints.
     expect(new Set(all.received.map((w) => w.id)).size).toBe(all.received.length);
     const created = all.received.find((w) => w.type === 'commission.created')!;
