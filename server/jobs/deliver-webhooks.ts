@@ -1,6 +1,6 @@
 /**
- * Jobs `deliver-webhooks` (every 5 s: one pass over the due outgoing webhook deliveries, `deliverDue`; passes
- * repeat while a pass was full) and `prune-webhooks` (hourly: events older than 30 days that nothing waits for are
+ * Jobs `deliver-webhooks` (every 5 s: passes over the due outgoing webhook deliveries, `deliverDue`, repeated
+ * while a pass was full, for at most 15 s) and `prune-webhooks` (hourly: events older than 30 days that nothing waits for are
  * forgotten with their deliveries and log). Safe on N instances: a pass claims rows with `FOR UPDATE SKIP LOCKED`.
  */
 import type { Agenda, Job } from 'agenda';
@@ -11,14 +11,23 @@ export const DELIVER_WEBHOOKS = 'deliver-webhooks';
 export const DELIVER_WEBHOOKS_EVERY = '5 seconds';
 export const PRUNE_WEBHOOKS = 'prune-webhooks';
 export const PRUNE_WEBHOOKS_EVERY = '1 hour';
-const PASS = 100;
+const PASS = 32;
+/** A run stops starting passes after this long, ms (a run of a killed process blocks the job until its lock expires). */
+const RUN_BUDGET_MS = 15_000;
+/**
+ * The job's Agenda lock, ms: short, so a run of a killed process holds the job up for at most this long. A run that
+ * outlives it may meet a second one: harmless, the two claim disjoint deliveries (`SKIP LOCKED`, leases).
+ */
+const LOCK_LIFETIME_MS = 20_000;
 
 export function defineDeliverWebhooks(agenda: Agenda, webhooks: OutgoingWebhooksService, logger: Logger): void {
   agenda.define(
     DELIVER_WEBHOOKS,
     inJobContext(DELIVER_WEBHOOKS, async () => {
-      for (let i = 0; i < 10; i++) if ((await webhooks.deliverDue({ limit: PASS })) < PASS) break;
+      const began = Date.now();
+      while (Date.now() - began < RUN_BUDGET_MS) if ((await webhooks.deliverDue({ limit: PASS })) < PASS) break;
     }),
+    { lockLifetime: LOCK_LIFETIME_MS },
   );
   // Agenda saves a finished recurring job without notifying the workers (they would see its next run only at their
   // next poll, `processEvery`, 30 s); saving it again publishes it (as in process-stripe-event.ts).

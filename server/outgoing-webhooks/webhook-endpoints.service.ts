@@ -49,7 +49,8 @@ export const RETRY_DELAYS_MS = [
   21 * HOUR,
 ];
 export const TIMEOUT_MS = 10 * SECOND;
-export const LEASE_MS = 60 * SECOND;
+/** How long a claimed delivery is left to its claimer (more than `TIMEOUT_MS`: never sent twice at once). */
+export const LEASE_MS = 30 * SECOND;
 export const DISABLE_AFTER_MS = 72 * HOUR;
 export const ROTATION_OVERLAP_MS = 24 * HOUR;
 /** Delivered (or failed) events are forgotten after this many days (`pruneDelivered`). */
