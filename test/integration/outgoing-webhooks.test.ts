@@ -309,3 +309,32 @@ describe('server-side request forgery', () => {
     }
   });
 });
+
+describe('retention', () => {
+  it('forgets delivered events after 30 days, with their log, and keeps those still waiting', async () => {
+    const shop = await openShop(app);
+    const ok = await receiver();
+    const down = await receiver();
+    const okEndpoint = await endpoint(shop, ok, ['affiliate.approved']);
+    const downEndpoint = await endpoint(shop, down, ['affiliate.approved']);
+    down.answers.push(500);
+    await approvedAffiliate(shop);
+    await drain();
+    expect(ok.received).toHaveLength(1);
+    // The failing endpoint is disabled by hand: its delivery waits (pending) for it to come back.
+    await shop.admin.patch(`/api/v1/webhook-endpoints/${downEndpoint.id}`, { enabled: false });
+    app.advance(31 * 24 * HOUR);
+    while ((await app.services.outgoingWebhooks.pruneDelivered()) > 0);
+    // The event is kept (one endpoint still waits for it), with both deliveries.
+    expect((await shop.admin.get(`/api/v1/webhook-endpoints/${okEndpoint.id}/deliveries`)).body.data).toHaveLength(1);
+    // Re-enabled, it gets the event; then the event is old and delivered everywhere: forgotten.
+    await shop.admin.patch(`/api/v1/webhook-endpoints/${downEndpoint.id}`, { enabled: true });
+    await drain();
+    expect(down.received.map((w) => w.status)).toEqual([500, 200]);
+    while ((await app.services.outgoingWebhooks.pruneDelivered()) > 0);
+    expect((await shop.admin.get(`/api/v1/webhook-endpoints/${okEndpoint.id}/deliveries`)).body.data).toEqual([]);
+    expect(
+      await app.db.selectFrom('webhook_events').select('id').where('program_id', '=', shop.program.id).execute(),
+    ).toEqual([]);
+  });
+});
