@@ -20,6 +20,8 @@
  * - `TRUST_PROXY`   `on` (= `1`) behind one load balancer, `N` behind N proxies (a CDN in front of a load balancer:
  *                   `2`): the client IP is the Nth `X-Forwarded-For` entry from the right, the one our own proxies
  *                   wrote; entries further left are the client's own words (default `off`)
+ * - `WEBHOOK_ALLOW_PRIVATE` `on` lets outgoing webhooks reach private, loopback and link-local addresses (tests,
+ *                   intranets); default `off`: such endpoints are refused (no server-side request forgery)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -50,6 +52,7 @@ const envSchema = z.object({
   TRUST_PROXY: z
     .union([z.enum(['on', 'off']), z.string().regex(/^[1-9]$/, 'must be on, off or a number of proxies (1-9)')])
     .default('off'),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off']).default('off'),
 });
 
 export interface Config {
@@ -72,6 +75,8 @@ export interface Config {
   readonly metricsToken: string | null;
   /** Proxies in front of us whose `X-Forwarded-For` entries we trust (0 = none: the socket's peer address). */
   readonly proxyHops: number;
+  /** Outgoing webhooks may go to private, loopback and link-local addresses (`WEBHOOK_ALLOW_PRIVATE=on`). */
+  readonly webhookAllowPrivate: boolean;
 }
 
 /** Thrown when the environment is invalid; the message names every offending variable. */
@@ -108,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN ?? null,
     proxyHops: e.TRUST_PROXY === 'off' ? 0 : e.TRUST_PROXY === 'on' ? 1 : Number(e.TRUST_PROXY),
+    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'on',
   });
 }
 

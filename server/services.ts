@@ -24,6 +24,7 @@ import { createStripeWebhooksService } from './stripe/webhooks/webhooks.service.
 import { createPartnerService } from './partner/partner.service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createStatsService } from './programs/stats.service.ts';
+import { createOutgoingWebhooksService } from './outgoing-webhooks/webhook-endpoints.service.ts';
 import { silentLogger, type Logger } from './lib/logger.ts';
 import type { Metrics } from './lib/metrics.ts';
 
@@ -51,7 +52,8 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const now = opts.now;
   const logger = opts.logger ?? silentLogger;
   const metrics = opts.metrics ?? null;
-  const programSecrets = createProgramSecrets({ db, box: createSecretBox(config) });
+  const box = createSecretBox(config);
+  const programSecrets = createProgramSecrets({ db, box });
   const affiliates = createAffiliatesService({ db });
   const links = createLinksService({ db, config });
   const partner = createPartnerService({ db, config, now, mailer: createMailer(config, logger), affiliates, links });
@@ -88,5 +90,13 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     }),
     // API keys and webhook signing secrets as the merchant manages them.
     credentials: createCredentialsService({ db, now, programSecrets }),
+    // Outgoing webhooks to the merchant's systems (endpoints, delivery, log).
+    outgoingWebhooks: createOutgoingWebhooksService({
+      db,
+      box,
+      allowPrivate: config.webhookAllowPrivate,
+      now,
+      logger,
+    }),
   };
 }

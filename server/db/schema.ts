@@ -407,6 +407,69 @@ export interface Database {
   stripe_credit_notes: StripeCreditNotesTable;
   stripe_unreferred_payments: StripeUnreferredPaymentsTable;
   affiliate_stripe_accounts: AffiliateStripeAccountsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+}
+
+/** Migration 0026: a program's outgoing webhook endpoint. */
+export interface WebhookEndpointsTable {
+  id: string;
+  program_id: string;
+  url: string;
+  description: string | null;
+  event_types: ColumnType<string[], string[], string[]>;
+  enabled: Generated<boolean>;
+  /** Sealed (`v1:…`, purpose `webhook_endpoint_secret`); the plain value is `whsec_…`. */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: NullableTimestamp;
+  /** The first failed attempt since the last success (null: not failing). */
+  failing_since: NullableTimestamp;
+  disabled_at: NullableTimestamp;
+  disabled_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Migration 0026: the outbox (written by triggers; `data` is the changed row as it was, `to_jsonb`). */
+export interface WebhookEventsTable {
+  id: string;
+  program_id: string;
+  type: string;
+  object_id: string;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  created_at: Timestamp;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** Migration 0026: one event to one endpoint. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  endpoint_id: string;
+  program_id: string;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: NullableTimestamp;
+  last_attempt_at: NullableTimestamp;
+  delivered_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** Migration 0026: one HTTP attempt of a delivery. */
+export interface WebhookDeliveryAttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempted_at: RequiredTimestamp;
+  /** Null: no answer (timeout, connection refused, address not allowed). */
+  status_code: number | null;
+  latency_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
+  manual: Generated<boolean>;
 }
 
 /** Stripe ids of payments attributed to no referral (migration 0018). */

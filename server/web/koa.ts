@@ -22,6 +22,7 @@ import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
 import { credentialsRoutes } from '../programs/credentials.routes.ts';
+import { webhookEndpointsRoutes } from '../outgoing-webhooks/webhook-endpoints.routes.ts';
 import { stripeRoutes } from '../stripe/stripe.routes.ts';
 import { accessRoutes } from '../partner/access/access.routes.ts';
 import { portalRoutes } from '../partner/portal/portal.routes.ts';
@@ -126,6 +127,7 @@ export function mountedRouters(
     programRoutes(services.programs),
     statsRoutes(services.stats),
     credentialsRoutes(services.credentials),
+    webhookEndpointsRoutes(services.outgoingWebhooks),
   ];
   return { publicRouters, adminRouters };
 }

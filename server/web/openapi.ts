@@ -36,6 +36,13 @@ import { commissionResponses, ruleResponses } from '../commissions/commissions.s
 import { payoutResponses } from '../payouts/payouts.schemas.ts';
 import { programResponses } from '../programs/programs.schemas.ts';
 import { stripeResponses } from '../stripe/stripe.schemas.ts';
+import {
+  createEndpointInput,
+  listDeliveriesInput,
+  updateEndpointInput,
+} from '../outgoing-webhooks/webhook-endpoints.service.ts';
+import { webhookEndpointResponses } from '../outgoing-webhooks/webhook-endpoints.schemas.ts';
+import { outgoingWebhooksDocument } from '../outgoing-webhooks/webhooks.openapi.ts';
 
 type Auth = 'apiKey' | 'session' | 'public' | 'stripeSignature';
 interface Operation {
@@ -145,6 +152,40 @@ const OPERATIONS: Operation[] = [
     'stripe',
     'apiKey',
     'Retire a signing secret (409 last_webhook_secret for the last one)',
+  ),
+  // Outgoing webhooks (issue 21).
+  op('get', '/api/v1/webhook-endpoints', 'webhooks', 'apiKey', 'Webhook endpoints of the program'),
+  op(
+    'post',
+    '/api/v1/webhook-endpoints',
+    'webhooks',
+    'apiKey',
+    'Add an endpoint (its whsec_ secret is in the answer)',
+    {
+      body: createEndpointInput,
+    },
+  ),
+  op('get', '/api/v1/webhook-endpoints/{id}', 'webhooks', 'apiKey', 'One webhook endpoint'),
+  op('patch', '/api/v1/webhook-endpoints/{id}', 'webhooks', 'apiKey', 'Change url, description, event types, enabled', {
+    body: updateEndpointInput,
+  }),
+  op('delete', '/api/v1/webhook-endpoints/{id}', 'webhooks', 'apiKey', 'Delete an endpoint with its delivery log'),
+  op(
+    'post',
+    '/api/v1/webhook-endpoints/{id}/rotate-secret',
+    'webhooks',
+    'apiKey',
+    'A new signing secret; the old one signs too for 24 h',
+  ),
+  op('get', '/api/v1/webhook-endpoints/{id}/deliveries', 'webhooks', 'apiKey', 'Delivery log (newest first)', {
+    query: listDeliveriesInput,
+  }),
+  op(
+    'post',
+    '/api/v1/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver',
+    'webhooks',
+    'apiKey',
+    'Send a delivery again now (same webhook-id)',
   ),
   op('get', '/api/v1/conversions', 'conversions', 'apiKey', 'List conversions', { query: listConversionsInput }),
   op(
@@ -341,6 +382,17 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/partner/payouts/{id}': { status: 200, body: partnerResponses.payout },
   'get /api/v1/partner/payout-settings': { status: 200, body: partnerResponses.payoutSettings },
   'put /api/v1/partner/payout-settings': { status: 200, body: partnerResponses.payoutSettings },
+  'get /api/v1/webhook-endpoints': { status: 200, body: webhookEndpointResponses.list },
+  'post /api/v1/webhook-endpoints': { status: 201, body: webhookEndpointResponses.withSecret },
+  'get /api/v1/webhook-endpoints/{id}': { status: 200, body: webhookEndpointResponses.one },
+  'patch /api/v1/webhook-endpoints/{id}': { status: 200, body: webhookEndpointResponses.one },
+  'delete /api/v1/webhook-endpoints/{id}': { status: 204 },
+  'post /api/v1/webhook-endpoints/{id}/rotate-secret': { status: 200, body: webhookEndpointResponses.withSecret },
+  'get /api/v1/webhook-endpoints/{id}/deliveries': { status: 200, body: webhookEndpointResponses.deliveries },
+  'post /api/v1/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver': {
+    status: 200,
+    body: webhookEndpointResponses.delivery,
+  },
 };
 
 /** The documented success answer of an operation, or undefined when it is documented only as "Success". */
@@ -439,6 +491,8 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
     },
     servers: [{ url: publicUrl }],
     paths,
+    // Outgoing webhooks: the events partnerkit POSTs to the merchant's endpoints (OpenAPI 3.1 `webhooks`).
+    webhooks: outgoingWebhooksDocument(),
     components: {
       schemas: { Error: errorSchema },
       securitySchemes: {

@@ -2,7 +2,8 @@
  * The OpenAPI document describes what the admin API answers, not only what it accepts: every admin operation has a
  * documented success status and body shape (`<concept>.schemas.ts`), and the real answers of a merchant's whole
  * day — affiliates, links, a click, a signed Stripe sale, conversions, commissions, rules, payouts, promotion codes,
- * API keys, webhook secrets — and the affiliate's side of it in the partner API, match them exactly (strict shapes: an undocumented field fails too).
+ * API keys, webhook secrets, webhook endpoints — and the affiliate's side of it in the partner API, match them
+ * exactly (strict shapes: an undocumented field fails too).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -194,6 +195,27 @@ describe('documented answers', () => {
     await call('get', '/api/v1/partner/payout-settings', {}, undefined, as());
     const method = { method: 'paypal', details: { email: 'ann@paypal.test' }, password: partner.password };
     await call('put', '/api/v1/partner/payout-settings', {}, method, as());
+    // Outgoing webhooks: an endpoint (on a loopback name: refused when sending, logged), its log and a redelivery.
+    const endpoint = (
+      await call(
+        'post',
+        '/api/v1/webhook-endpoints',
+        {},
+        { url: 'http://localhost:9/hooks', eventTypes: ['affiliate.approved'], description: 'ERP' },
+      )
+    ).webhookEndpoint;
+    await call('get', '/api/v1/webhook-endpoints');
+    await call('get', '/api/v1/webhook-endpoints/{id}', { id: endpoint.id });
+    await call('patch', '/api/v1/webhook-endpoints/{id}', { id: endpoint.id }, { description: null });
+    await call('post', '/api/v1/webhook-endpoints/{id}/rotate-secret', { id: endpoint.id });
+    await call('post', '/api/v1/affiliates', {}, { email: 'cy@x.test', name: 'Cy', status: 'approved' });
+    const deliveries = (await call('get', '/api/v1/webhook-endpoints/{id}/deliveries', { id: endpoint.id })).data;
+    expect(deliveries).toHaveLength(1);
+    await call('post', '/api/v1/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver', {
+      id: endpoint.id,
+      deliveryId: deliveries[0].id,
+    });
+    await call('delete', '/api/v1/webhook-endpoints/{id}', { id: endpoint.id });
 
     const doc = openApiDocument('http://localhost', 'test') as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
