@@ -1,6 +1,7 @@
 /**
  * Programs' stored secrets — the Stripe API key (`programs.stripe_api_key`) and the webhook signing secrets
- * (`stripe_webhook_secrets.secret`) — through the secret box (`lib/secrets.ts`): sealed when written, opened
+ * (`stripe_webhook_secrets.secret`), and the outgoing webhook endpoints' signing secrets (`webhook_endpoints.secret`,
+ * `previous_secret`; used by `outgoing-webhooks/`) — through the secret box (`lib/secrets.ts`): sealed when written, opened
  * where used (webhook signature checks, Stripe API reads, Connect transfers), each bound to its program.
  *
  * Lifecycle (migration 0011 explains why it is not the migration that encrypts):
@@ -20,7 +21,10 @@ import * as repo from './programs.repository.ts';
 
 const PAGE = 500;
 
-/** What a sweep found and did, counted per stored value (API keys and webhook secrets, revoked ones included). */
+/**
+ * What a sweep found and did, counted per stored value (API keys, webhook secrets, revoked ones included, and webhook
+ * endpoint secrets).
+ */
 export interface SecretsSweep {
   /** Plain-text values encrypted now. */
   sealed: number;
@@ -112,7 +116,7 @@ export function createProgramSecrets(deps: { db: Db; box: SecretBox }) {
      */
     async sweep(opts: { reencrypt: boolean; plainOnly?: boolean }): Promise<SecretsSweep> {
       const out: SecretsSweep = { sealed: 0, reencrypted: 0, underPrevious: 0, current: 0, changed: 0, failed: [] };
-      for (const kind of ['stripe_api_key', 'stripe_webhook_secret'] as const) {
+      for (const kind of ['stripe_api_key', 'stripe_webhook_secret', 'webhook_endpoint_secret'] as const) {
         let after = '';
         for (;;) {
           const rows = await repo.pageStoredSecrets(db, kind, after, PAGE, opts.plainOnly ?? false);

@@ -62,9 +62,11 @@ export async function updateProgram(db: DbOrTrx, id: string, patch: Updateable<P
 
 /** A stored secret column value, for sealing and rotation (`program-secrets.ts`). */
 export interface StoredSecretRow {
-  kind: 'stripe_api_key' | 'stripe_webhook_secret';
-  /** `programs.id` for an API key, `stripe_webhook_secrets.id` for a webhook secret. */
+  kind: 'stripe_api_key' | 'stripe_webhook_secret' | 'webhook_endpoint_secret';
+  /** `programs.id` for an API key, `stripe_webhook_secrets.id` for a webhook secret, `webhook_endpoints.id`. */
   id: string;
+  /** For an outgoing webhook endpoint: its current or its previous (rotated) secret. */
+  column?: 'secret' | 'previous_secret';
   programId: string;
   value: string;
 }
@@ -90,6 +92,21 @@ export async function pageStoredSecrets(
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map((r) => ({ kind, id: r.id, programId: r.id, value: r.stripe_api_key! }));
   }
+  if (kind === 'webhook_endpoint_secret') {
+    let q = db
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'program_id', 'secret', 'previous_secret'])
+      .where('id', '>', afterId);
+    if (plainOnly)
+      q = q.where((eb) => eb.or([eb('secret', 'not like', 'v1:%'), eb('previous_secret', 'not like', 'v1:%')]));
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.flatMap((r) => [
+      { kind, id: r.id, programId: r.program_id, value: r.secret, column: 'secret' as const },
+      ...(r.previous_secret
+        ? [{ kind, id: r.id, programId: r.program_id, value: r.previous_secret, column: 'previous_secret' as const }]
+        : []),
+    ]);
+  }
   let q = db.selectFrom('stripe_webhook_secrets').select(['id', 'program_id', 'secret']).where('id', '>', afterId);
   if (plainOnly) q = q.where('secret', 'not like', 'v1:%');
   const rows = await q.orderBy('id').limit(limit).execute();
@@ -102,10 +119,20 @@ export async function pageStoredSecrets(
  */
 export async function replaceStoredSecret(
   db: DbOrTrx,
-  row: Pick<StoredSecretRow, 'kind' | 'id'>,
+  row: Pick<StoredSecretRow, 'kind' | 'id' | 'column'>,
   from: string,
   to: string,
 ): Promise<boolean> {
+  if (row.kind === 'webhook_endpoint_secret') {
+    const column = row.column ?? 'secret';
+    const res = await db
+      .updateTable('webhook_endpoints')
+      .set(column === 'secret' ? { secret: to } : { previous_secret: to })
+      .where('id', '=', row.id)
+      .where(column, '=', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
   const res =
     row.kind === 'stripe_api_key'
       ? await db

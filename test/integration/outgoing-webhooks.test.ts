@@ -9,12 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookEventType } from '../../server/outgoing-webhooks/events.ts';
 import { webhookPayloadShape } from '../../server/outgoing-webhooks/webhook-endpoints.schemas.ts';
 import { RETRY_DELAYS_MS } from '../../server/outgoing-webhooks/webhook-endpoints.service.ts';
+import { createServices } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createSecretBox } from '../../server/lib/secrets.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { approvedAffiliate, clickReferral, openShop, type Shop } from '../helpers/fixtures.ts';
 import { chargeRefunded, checkoutCompleted, deliver } from '../helpers/stripe.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const HOUR = 3_600_000;
+/** The key `startTestApp` encrypts with. */
+const TEST_SECRET_KEY = 'test-secret-key-test-secret-key-0123456789';
 let app: TestApp;
 const receivers: WebhookReceiver[] = [];
 
@@ -277,6 +282,25 @@ describe('secrets', () => {
       .executeTakeFirstOrThrow();
     expect(stored.secret).toMatch(/^v1:/);
     expect(JSON.stringify(stored)).not.toContain(rotated.body.webhookEndpoint.secret.slice(6));
+
+    // `secrets rotate` (a new SECRET_KEY) re-encrypts endpoint secrets too: both open under the new key alone.
+    const NEW_KEY = 'a-new-secret-key-a-new-secret-key-0123456789';
+    const rotation = createServices(
+      app.db,
+      loadConfig({ DATABASE_URL: app.databaseUrl, SECRET_KEY: NEW_KEY, SECRET_KEY_PREVIOUS: TEST_SECRET_KEY }),
+    );
+    const sweep = await rotation.programSecrets.sweep({ reencrypt: true });
+    expect(sweep.failed).toEqual([]);
+    const after = await app.db
+      .selectFrom('webhook_endpoints')
+      .select(['secret', 'previous_secret'])
+      .where('id', '=', ep.id)
+      .executeTakeFirstOrThrow();
+    const onlyNew = createSecretBox({ secretKey: NEW_KEY, secretKeyPrevious: null });
+    expect(onlyNew.open('webhook_endpoint_secret', after.secret, shop.program.id)).toBe(
+      rotated.body.webhookEndpoint.secret,
+    );
+    expect(onlyNew.open('webhook_endpoint_secret', after.previous_secret!, shop.program.id)).toBe(ep.secret);
   });
 });
 
