@@ -150,6 +150,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
           commissions: services.commissions,
           payouts: services.payouts,
           stripeWebhooks: services.stripeWebhooks,
+          mailOutbox: services.mailOutbox,
           logger,
           metrics,
         });
