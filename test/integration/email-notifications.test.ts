@@ -11,6 +11,10 @@ import { chargeRefunded, freshId, invoicePaid } from '../helpers/stripe.ts';
 import { savePayoutMethod } from '../helpers/commissions.ts';
 import { stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../server/stripe/webhooks/webhooks.service.ts';
+import { createServices } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+import { openDatabase } from '../../server/db/database.ts';
+import { createScheduler } from '../../server/jobs/scheduler.ts';
 
 const TEAM = 'team@acme.test';
 let smtp: SmtpServer;
@@ -362,6 +366,51 @@ describe('delivery', () => {
       .where('recipient', '=', 'dot@partners.test')
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'sent', attempts: 2 });
+  });
+
+  it('two instances (own pools, own Agenda) share the outbox: the send-emails job and concurrent runs send each mail once', async () => {
+    const before = smtp.messages.length;
+    const emails = Array.from({ length: 12 }, (_, i) => `crowd${i}@partners.test`);
+    for (const e of emails) await apply(`Crowd ${e}`, e);
+    const config = loadConfig({
+      DATABASE_URL: ctx.app.databaseUrl,
+      PORT: '0',
+      SECRET_KEY: 'test-secret-key-test-secret-key-0123456789',
+      SMTP_URL: smtp.url('partners@acme.test'),
+      LOG_LEVEL: 'error',
+    });
+    const workers = [];
+    for (let i = 0; i < 2; i++) {
+      const handle = openDatabase(ctx.app.databaseUrl, 5);
+      const services = createServices(handle.db, config);
+      const scheduler = createScheduler({
+        pool: handle.pool,
+        commissions: services.commissions,
+        mailOutbox: services.mailOutbox,
+        processEvery: 100,
+      });
+      await scheduler.agenda.ready;
+      workers.push({ handle, services, scheduler });
+    }
+    try {
+      // Both start (the recurring send-emails runs at once on one of them) while both also send by hand.
+      await Promise.all([
+        ...workers.map((w) => w.scheduler.start()),
+        ...workers.map((w) => w.services.mailOutbox.sendDue()),
+        ...workers.map((w) => w.services.mailOutbox.sendDue()),
+      ]);
+      const until = Date.now() + 15_000;
+      while (since(before, TEAM).length < emails.length && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
+      await Promise.all(workers.map((w) => w.services.mailOutbox.sendDue()));
+    } finally {
+      for (const w of workers) {
+        await w.scheduler.stop();
+        await w.handle.close();
+      }
+    }
+    for (const e of emails) expect(since(before, e), e).toHaveLength(1);
+    expect(since(before, TEAM)).toHaveLength(emails.length);
   });
 
   it('sent rows are pruned after the retention', async () => {
