@@ -170,3 +170,10 @@ export interface PublicProgram {
   defaultRateBps: number;
   cookieDays: number;
 }
+
+/** `GET /api/v1/partner/email-preferences`: one kind of e-mail and whether the partner receives it. */
+export interface EmailPreference {
+  kind: string;
+  label: string;
+  subscribed: boolean;
+}
