@@ -41,6 +41,8 @@ export async function finish(
       status,
       done_at: sql`greatest(now(), ${o.at}::timestamptz)`,
       locked_until: null,
+      // The sealed set-password link is not kept once the mail is done.
+      secret: null,
       recipient: o.recipient ?? null,
       last_error: o.error ?? null,
     })
