@@ -151,6 +151,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
           payouts: services.payouts,
           stripeWebhooks: services.stripeWebhooks,
           outgoingWebhooks: services.outgoingWebhooks,
+          mailOutbox: services.mailOutbox,
           logger,
           metrics,
         });

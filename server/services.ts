@@ -23,6 +23,7 @@ import { createStripeEventsService } from './stripe/stripe-events.service.ts';
 import { createStripeWebhooksService } from './stripe/webhooks/webhooks.service.ts';
 import { createPartnerService } from './partner/partner.service.ts';
 import { createMailer } from './mail/mailer.ts';
+import { createMailOutbox } from './mail/outbox.service.ts';
 import { createStatsService } from './programs/stats.service.ts';
 import { createOutgoingWebhooksService } from './outgoing-webhooks/webhook-endpoints.service.ts';
 import { silentLogger, type Logger } from './lib/logger.ts';
@@ -56,7 +57,18 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const programSecrets = createProgramSecrets({ db, box });
   const affiliates = createAffiliatesService({ db });
   const links = createLinksService({ db, config });
-  const partner = createPartnerService({ db, config, now, mailer: createMailer(config, logger), affiliates, links });
+  const mailer = createMailer(config, logger);
+  // The e-mail outbox (issue 21); approval mails carry the set-password link the partner side issues.
+  const mailOutbox = createMailOutbox({
+    db,
+    config,
+    mailer,
+    box: createSecretBox(config),
+    now,
+    logger,
+    issueSetPasswordLink: (affiliateId) => partner.issueSetPasswordLink({ id: affiliateId }),
+  });
+  const partner = createPartnerService({ db, config, now, mailer, mailOutbox, affiliates, links });
   const payouts = createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets });
   return {
     programSecrets,
@@ -81,6 +93,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     stripeSettings: createStripeSettingsService({ db, programSecrets }),
     stripeEvents: createStripeEventsService({ db }),
     partner,
+    mailOutbox,
     stripeConnect: createConnectOnboardingService({
       db,
       config,

@@ -48,3 +48,10 @@ export interface Page<T> {
   limit: number;
   offset: number;
 }
+
+/** `GET /api/v1/partner/email-preferences`: one kind of e-mail and whether the partner receives it. */
+export interface EmailPreference {
+  kind: string;
+  label: string;
+  subscribed: boolean;
+}

@@ -52,4 +52,19 @@ export function registerProgramCommands(cli: Command, ctx: CliContext): void {
       );
       print({ id: settings.id, website: settings.website, allowedDomains: settings.allowedDomains }, Boolean(o.json));
     });
+  program
+    .command('set-notification-email')
+    .description(
+      "where the merchant team's notification e-mails go (new applications, holds, payout runs, failed Stripe events)",
+    )
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--email <address>', 'the team\'s address ("" stops them)')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const email = String(o.email).trim();
+      const settings = await ctx.withProgram(o.program, (s, p) =>
+        s.programs.updateSettings(p, { notificationEmail: email === '' ? null : email }),
+      );
+      print({ id: settings.id, notificationEmail: settings.notificationEmail }, Boolean(o.json));
+    });
 }

@@ -42,6 +42,8 @@ export interface ProgramsTable {
   fraud_ip_daily_limit: ColumnType<number | null, number | null | undefined, number | null>;
   /** Sealed (`v1:…`, `lib/secrets.ts`); read it through `programs/program-secrets.ts` `apiKey`. */
   stripe_api_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0029: where the merchant team's e-mails go (null: none are sent). */
+  notification_email: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ApiKeysTable {
@@ -411,6 +413,8 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  email_outbox: EmailOutboxTable;
+  email_unsubscribes: EmailUnsubscribesTable;
 }
 
 /** Migration 0026: a program's outgoing webhook endpoint. */
@@ -470,6 +474,36 @@ export interface WebhookDeliveryAttemptsTable {
   response_excerpt: string | null;
   error: string | null;
   manual: Generated<boolean>;
+}
+
+/** Migration 0029: one e-mail to send, written by a trigger in the transaction of the change it reports. */
+export interface EmailOutboxTable {
+  id: Generated<string>;
+  program_id: string;
+  kind: string;
+  audience: 'affiliate' | 'merchant';
+  affiliate_id: string | null;
+  /** The commission, payout, payout batch, affiliate or Stripe event the mail is about. */
+  subject_id: string | null;
+  dedupe_key: string;
+  /** Sealed set-password link of an approval mail (`lib/secrets.ts`, purpose `set_password_link`). */
+  secret: string | null;
+  status: Generated<'pending' | 'sent' | 'skipped' | 'failed'>;
+  attempts: Generated<number>;
+  available_at: Timestamp;
+  locked_until: NullableTimestamp;
+  last_error: string | null;
+  recipient: string | null;
+  created_at: Timestamp;
+  done_at: NullableTimestamp;
+}
+
+/** Migration 0029: a person (lower-cased e-mail, per program) who turned off one kind of e-mail. */
+export interface EmailUnsubscribesTable {
+  program_id: string;
+  email: string;
+  kind: string;
+  created_at: Timestamp;
 }
 
 /** Stripe ids of payments attributed to no referral (migration 0018). */

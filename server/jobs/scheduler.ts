@@ -19,6 +19,8 @@ import {
 } from './process-stripe-event.ts';
 import type { OutgoingWebhooksService } from '../outgoing-webhooks/webhook-endpoints.service.ts';
 import { DELIVER_WEBHOOKS, defineDeliverWebhooks, PRUNE_WEBHOOKS, scheduleWebhookJobs } from './deliver-webhooks.ts';
+import type { MailOutbox } from '../mail/outbox.service.ts';
+import { defineSendEmails, SEND_EMAILS, SEND_EMAILS_EVERY } from './send-emails.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 
@@ -59,6 +61,8 @@ export function createScheduler(deps: {
   stripeWebhooks?: StripeWebhooksService;
   /** Outgoing webhooks: jobs `deliver-webhooks` and `prune-webhooks`. */
   outgoingWebhooks?: OutgoingWebhooksService;
+  /** The e-mail outbox (`send-emails` job); unset sends none. */
+  mailOutbox?: MailOutbox;
   /** Job lines carry `job` and `jobId` (`inJobContext`); default: nothing is logged. */
   logger?: Logger;
   /** Where failed runs are counted (`partnerkit_job_failures_total`); unset counts none. */
@@ -101,11 +105,13 @@ export function createScheduler(deps: {
   if (deps.payouts) defineGeneratePayouts(agenda, deps.payouts, logger);
   if (deps.stripeWebhooks) defineProcessStripeEvent(agenda, deps.stripeWebhooks, logger);
   if (deps.outgoingWebhooks) defineDeliverWebhooks(agenda, deps.outgoingWebhooks, logger);
+  if (deps.mailOutbox) defineSendEmails(agenda, deps.mailOutbox, logger);
   // A run that threw, in this process (`remote`: another process's run, relayed by Agenda; that one counts it).
   const jobs = [APPROVE_COMMISSIONS];
   if (deps.payouts) jobs.push(GENERATE_PAYOUTS);
   if (deps.stripeWebhooks) jobs.push(PROCESS_STRIPE_EVENT, SWEEP_STRIPE_EVENTS);
   if (deps.outgoingWebhooks) jobs.push(DELIVER_WEBHOOKS, PRUNE_WEBHOOKS);
+  if (deps.mailOutbox) jobs.push(SEND_EMAILS);
   for (const job of jobs) deps.metrics?.jobFailures.inc({ job }, 0);
   agenda.on('fail', (err, job, remote) => {
     if (remote) return;
@@ -123,6 +129,7 @@ export function createScheduler(deps: {
       if (deps.payouts) await agenda.every(GENERATE_PAYOUTS_EVERY, GENERATE_PAYOUTS, {}, { skipImmediate: false });
       if (deps.stripeWebhooks) await scheduleStripeSweep(agenda);
       if (deps.outgoingWebhooks) await scheduleWebhookJobs(agenda);
+      if (deps.mailOutbox) await agenda.every(SEND_EMAILS_EVERY, SEND_EMAILS, undefined, { skipImmediate: false });
     },
     async stop(timeoutMs = 10_000) {
       deps.stripeWebhooks?.setRetryScheduler(null);

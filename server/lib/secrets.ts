@@ -19,7 +19,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { LRUCache } from 'lru-cache';
 
 /** What a sealed value is for; each purpose has a key of its own. */
-export type SecretPurpose = 'stripe_api_key' | 'stripe_webhook_secret' | 'webhook_endpoint_secret';
+export type SecretPurpose = 'stripe_api_key' | 'stripe_webhook_secret' | 'webhook_endpoint_secret' | 'set_password_link';
 
 /** The prefix of every value sealed by this module. */
 export const SEALED_PREFIX = 'v1:';
@@ -63,7 +63,12 @@ export interface SecretBox {
   readonly hasPrevious: boolean;
 }
 
-const PURPOSES: readonly SecretPurpose[] = ['stripe_api_key', 'stripe_webhook_secret', 'webhook_endpoint_secret'];
+const PURPOSES: readonly SecretPurpose[] = [
+  'stripe_api_key',
+  'stripe_webhook_secret',
+  'webhook_endpoint_secret',
+  'set_password_link',
+];
 
 function deriveKeys(secretKey: string): Map<SecretPurpose, Buffer> {
   return new Map(

@@ -16,6 +16,10 @@ export interface Mail {
   subject: string;
   /** Plain text body; links are written out in full. */
   text: string;
+  /** HTML alternative (every user-supplied value escaped, `mail/templates.ts`). */
+  html?: string;
+  /** Extra headers, e.g. `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058). */
+  headers?: Record<string, string>;
 }
 
 export interface Mailer {
@@ -27,6 +31,12 @@ export interface Mailer {
    * @returns true when the SMTP server accepted the message
    */
   send(mail: Mail): Promise<boolean>;
+  /**
+   * Send `mail` for the outbox job: resolves `'sent'` when the SMTP server accepted it, `'logged'` without
+   * `SMTP_URL` (written to the log as `send` does).
+   * @throws the transport's error (refused, timed out): the outbox retries
+   */
+  deliver(mail: Mail): Promise<'sent' | 'logged'>;
   /** Close pooled SMTP connections. */
   close(): void;
 }
@@ -57,22 +67,38 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'publicUrl'>, logg
         );
         return false;
       },
+      async deliver(mail) {
+        await this.send(mail);
+        return 'logged';
+      },
       close() {},
     };
   }
   const { url, from } = parseSmtpUrl(config.smtpUrl, config.publicUrl);
-  // Short timeouts: sending happens inside an API request; a dead SMTP server must not hang it for minutes.
+  // Short timeouts: the access mails are sent inside an API request; a dead SMTP server must not hang it for minutes.
   const transport = nodemailer.createTransport(url, {
     from,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 20_000,
   } as Parameters<typeof nodemailer.createTransport>[1]);
+  const deliver = async (mail: Mail): Promise<'sent'> => {
+    await transport.sendMail({
+      from,
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      ...(mail.html ? { html: mail.html } : {}),
+      ...(mail.headers ? { headers: mail.headers } : {}),
+    });
+    return 'sent';
+  };
   return {
     configured: true,
+    deliver,
     async send(mail) {
       try {
-        await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text });
+        await deliver(mail);
         return true;
       } catch (err) {
         logger.error({ err, mailTo: mail.to }, `sending mail to ${mail.to} failed`);

@@ -11,6 +11,7 @@ import type { Db } from '../db/database.ts';
 import type { AffiliatesService } from '../affiliates/affiliates.service.ts';
 import type { LinksService } from '../links/links.service.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import type { MailOutbox } from '../mail/outbox.service.ts';
 import { createAccessService } from './access/access.service.ts';
 import { createActivityService } from './portal/activity.service.ts';
 import { createPortalService } from './portal/portal.service.ts';
@@ -36,6 +37,8 @@ export function createPartnerService(deps: {
   db: Db;
   config: Config;
   mailer: Mailer;
+  /** Carries the set-password link of an approval in the approval's outbox mail. */
+  mailOutbox?: Pick<MailOutbox, 'attachSetPasswordLink'>;
   affiliates: Pick<AffiliatesService, 'createApplicant'>;
   links: Pick<LinksService, 'createForAffiliate'>;
   now?: () => Date;

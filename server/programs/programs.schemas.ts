@@ -21,6 +21,7 @@ export const programSettingsShape = z.strictObject({
   nextPayoutAt: isoInstant.nullable(),
   fraudIpDailyLimit: z.int().nullable(),
   stripeApiKeySet: z.boolean(),
+  notificationEmail: z.string().nullable(),
 });
 sameShape<z.output<typeof programSettingsShape>, ProgramSettings>(true);
 

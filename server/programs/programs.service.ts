@@ -53,6 +53,8 @@ export interface ProgramSettings {
   fraudIpDailyLimit: number | null;
   /** Whether a Stripe API key for Connect transfers is stored (the key itself is never shown). */
   stripeApiKeySet: boolean;
+  /** Where the merchant team's e-mails go (new applications, holds, payout runs, failed Stripe events); null = none. */
+  notificationEmail: string | null;
 }
 
 /** The next occurrence of a payout schedule after `at`, or null when the expression is invalid. */
@@ -122,6 +124,8 @@ export const updateSettingsInput = z
      * check) and links may point at them. Replaces the list; `[]` clears it.
      */
     allowedDomains: allowedDomainsInput,
+    /** The merchant team's address for notification e-mails (issue 21); null stops them. */
+    notificationEmail: z.email().max(320).nullable(),
   })
   .partial()
   .strict();
@@ -143,6 +147,7 @@ export function toProgramSettings(p: ProgramRow): ProgramSettings {
     nextPayoutAt: nextPayoutAt(p.payout_schedule)?.toISOString() ?? null,
     fraudIpDailyLimit: p.fraud_ip_daily_limit,
     stripeApiKeySet: Boolean(p.stripe_api_key),
+    notificationEmail: p.notification_email,
   };
 }
 
@@ -240,6 +245,7 @@ export function createProgramsService(deps: { db: Db; config: Config; programSec
         ...(d.payoutSchedule !== undefined ? { payout_schedule: d.payoutSchedule.split(/\s+/).join(' ') } : {}),
         ...(d.fraudIpDailyLimit !== undefined ? { fraud_ip_daily_limit: d.fraudIpDailyLimit } : {}),
         ...(d.allowedDomains !== undefined ? { allowed_domains: d.allowedDomains } : {}),
+        ...(d.notificationEmail !== undefined ? { notification_email: d.notificationEmail } : {}),
         ...(d.stripeApiKey !== undefined
           ? { stripe_api_key: d.stripeApiKey === null ? null : programSecrets.sealApiKey(program.id, d.stripeApiKey) }
           : {}),

@@ -18,6 +18,8 @@ import { commissionRulesRoutes } from '../commissions/commission-rules.routes.ts
 import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from '../payouts/payouts.routes.ts';
 import { payAllRoutes } from '../payouts/pay-all.routes.ts';
 import { connectOnboardingRoutes } from '../payouts/connect-onboarding.routes.ts';
+import { unsubscribeRoutes } from '../mail/unsubscribe.routes.ts';
+import { emailPreferencesRoutes } from '../partner/email-preferences.routes.ts';
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
@@ -112,6 +114,9 @@ export function mountedRouters(
     portalRoutes(services.partner, { publicUrl: config.publicUrl }),
     partnerPayoutRoutes(services.payouts, services.partner.authenticate, { publicUrl: config.publicUrl }),
     connectOnboardingRoutes(services.stripeConnect, services.partner.authenticate, { publicUrl: config.publicUrl }),
+    // E-mail (issue 21): one-click unsubscribe, and the partner's e-mail preferences.
+    unsubscribeRoutes(services.mailOutbox),
+    emailPreferencesRoutes(services.partner.authenticate, services.mailOutbox, { publicUrl: config.publicUrl }),
   ];
   const adminRouters: AnyRouter[] = [
     affiliatesRoutes(services.affiliates, services.partner),

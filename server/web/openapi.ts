@@ -5,6 +5,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
+import { emailPreferencesInput } from '../mail/outbox.service.ts';
 import { createAffiliateInput, listAffiliatesInput, updateAffiliateInput } from '../affiliates/affiliates.service.ts';
 import { createLinkInput, listLinksInput, updateLinkInput } from '../links/links.service.ts';
 import { createApiKeyInput, webhookSecretInput } from '../programs/credentials.service.ts';
@@ -301,6 +302,19 @@ const OPERATIONS: Operation[] = [
     'session',
     'Get paid with Stripe: an Express account (once) and a link to Stripe’s onboarding (needs the password)',
     { body: onboardInput },
+  ),
+  // E-mail (issue 21): the partner's e-mail preferences and the one-click unsubscribe link (RFC 8058).
+  op('get', '/api/v1/partner/email-preferences', 'partner', 'session', 'Which kinds of e-mail the partner receives'),
+  op('put', '/api/v1/partner/email-preferences', 'partner', 'session', 'Turn kinds of e-mail on or off', {
+    body: emailPreferencesInput,
+  }),
+  op('get', '/api/v1/unsubscribe', 'mail', 'public', 'Unsubscribe link: a page asking to confirm (?token=…)'),
+  op(
+    'post',
+    '/api/v1/unsubscribe',
+    'mail',
+    'public',
+    'One-click unsubscribe (RFC 8058, body List-Unsubscribe=One-Click): stops that kind of e-mail for that person',
   ),
 ];
 

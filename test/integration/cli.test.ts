@@ -40,6 +40,28 @@ describe('the CLI', { timeout: 60_000 }, () => {
     expect(created.apiKey).toMatch(/^sk_pk_/);
   });
 
+  it("sets and clears the merchant team's notification e-mail address", async () => {
+    const created = JSON.parse(
+      (await cli('program', 'create', '--name', 'Mailer', '--website', 'https://mailer.test', '--json')).stdout,
+    );
+    const set = await cli(
+      'program',
+      'set-notification-email',
+      '--program',
+      created.id,
+      '--email',
+      'team@mailer.test',
+      '--json',
+    );
+    expect(set.status).toBe(0);
+    expect(JSON.parse(set.stdout)).toEqual({ id: created.id, notificationEmail: 'team@mailer.test' });
+    const bad = await cli('program', 'set-notification-email', '--program', created.id, '--email', 'not-an-address');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('notificationEmail');
+    const cleared = await cli('program', 'set-notification-email', '--program', created.id, '--email', '', '--json');
+    expect(JSON.parse(cleared.stdout)).toEqual({ id: created.id, notificationEmail: null });
+  });
+
   it('exits non-zero with the error on stderr for an unknown program', async () => {
     const run = await cli('program', 'add-webhook-secret', '--program', 'prg_nope', '--secret', 'whsec_x');
     expect(run.status).not.toBe(0);

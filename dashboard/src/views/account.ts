@@ -1,7 +1,46 @@
-/** Account: who is logged in, change password, log out everywhere. */
+/** Account: who is logged in, change password, e-mail preferences, log out everywhere. */
 import { ApiError } from '../api.js';
 import type { AppContext } from '../context.js';
-import { busy, field, formValues, h, notice, showFormError } from '../dom.js';
+import { busy, errorBox, field, formValues, h, loading, notice, showFormError } from '../dom.js';
+import type { EmailPreference } from '../types.js';
+
+/**
+ * The partner's e-mail preferences: one checkbox per kind of e-mail (`GET /email-preferences`); each change is
+ * saved at once with `save` (`PUT /email-preferences`), and the box shows what the server answered. Set-password
+ * and reset e-mails are always sent and not listed.
+ */
+export function renderEmailPreferences(
+  preferences: EmailPreference[],
+  save: (changes: Record<string, boolean>) => Promise<EmailPreference[]>,
+): HTMLElement {
+  const status = h('div', { class: 'form-status', role: 'status' });
+  const boxes = preferences.map((p) => {
+    const input = h('input', { type: 'checkbox', name: p.kind, checked: p.subscribed });
+    input.addEventListener('change', async () => {
+      input.disabled = true;
+      try {
+        const answer = await save({ [p.kind]: input.checked });
+        const now = answer.find((a) => a.kind === p.kind);
+        if (now) input.checked = now.subscribed;
+        status.replaceChildren(notice('Saved.'));
+      } catch (err) {
+        input.checked = !input.checked;
+        status.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Could not save your choice.'));
+      } finally {
+        input.disabled = false;
+      }
+    });
+    return h('label', { class: 'check' }, input, ` ${p.label}`);
+  });
+  return h(
+    'fieldset',
+    { class: 'stack', 'aria-labelledby': 'mail-title' },
+    h('h2', { id: 'mail-title' }, 'E-mails'),
+    h('p', { class: 'muted' }, 'Choose what we e-mail you about. Password e-mails are always sent.'),
+    status,
+    ...boxes,
+  );
+}
 
 export function accountView(ctx: AppContext, root: HTMLElement): void {
   const me = ctx.me!;
@@ -57,6 +96,13 @@ export function accountView(ctx: AppContext, root: HTMLElement): void {
     await ctx.refreshMe();
     ctx.navigate('/partner/login', { replace: true });
   });
+  const mailSection = h('section', { class: 'card' }, loading('Loading your e-mail preferences…'));
+  const save = async (changes: Record<string, boolean>) =>
+    (await ctx.api.put<{ preferences: EmailPreference[] }>('/email-preferences', { preferences: changes })).preferences;
+  ctx.api
+    .get<{ preferences: EmailPreference[] }>('/email-preferences')
+    .then((r) => mailSection.replaceChildren(renderEmailPreferences(r.preferences, save)))
+    .catch(() => mailSection.replaceChildren(errorBox('Could not load your e-mail preferences.')));
   root.replaceChildren(
     h(
       'div',
@@ -79,6 +125,7 @@ export function accountView(ctx: AppContext, root: HTMLElement): void {
         ),
       ),
       h('section', { class: 'card' }, form),
+      mailSection,
       h(
         'section',
         { class: 'card stack' },

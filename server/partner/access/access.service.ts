@@ -24,6 +24,7 @@ import * as affiliatesRepo from '../../affiliates/affiliates.repository.ts';
 import type { AffiliatesService } from '../../affiliates/affiliates.service.ts';
 import { findProgramById } from '../../programs/programs.repository.ts';
 import type { Mailer } from '../../mail/mailer.ts';
+import type { MailOutbox } from '../../mail/outbox.service.ts';
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import * as mails from './access.mails.ts';
 import * as repo from './access.repository.ts';
@@ -329,6 +330,7 @@ export function createAccessService(deps: {
   db: Db;
   config: Config;
   mailer: Mailer;
+  mailOutbox?: Pick<MailOutbox, 'attachSetPasswordLink'>;
   affiliates: Pick<AffiliatesService, 'createApplicant'>;
   now?: () => Date;
 }) {
@@ -359,8 +361,9 @@ export function createAccessService(deps: {
 
     /**
      * Issue a set-password link for an approved affiliate and e-mail it (when SMTP is configured; otherwise
-     * the mail is logged). Used on approval, on direct invites, and by the CLI.
-     * @returns the link (always) and whether an e-mail was accepted by the SMTP server
+     * the mail is logged). Used on approval, on direct invites, and by the CLI. Right after an approval the link
+     * rides in the approval's outbox mail (one e-mail, sent by the `send-emails` job); otherwise it is sent here.
+     * @returns the link (always) and whether an e-mail was accepted by the SMTP server (queued, for an approval)
      * @throws NotFoundError (no such affiliate)
      */
     async sendSetPasswordLink(affiliateId: string): Promise<{ setPasswordUrl: string; emailSent: boolean }> {
@@ -368,6 +371,8 @@ export function createAccessService(deps: {
       if (!a) throw new NotFoundError('Affiliate');
       const p = (await findProgramById(db, a.program_id))!;
       const setPasswordUrl = await service.issueSetPasswordLink(a);
+      if (deps.mailOutbox && (await deps.mailOutbox.attachSetPasswordLink(a, setPasswordUrl)))
+        return { setPasswordUrl, emailSent: mailer.configured };
       const emailSent = await mailer.send(
         mails.setPasswordMail({
           to: a.email,
