@@ -407,6 +407,7 @@ export interface Database {
   stripe_credit_notes: StripeCreditNotesTable;
   stripe_unreferred_payments: StripeUnreferredPaymentsTable;
   affiliate_stripe_accounts: AffiliateStripeAccountsTable;
+  affiliate_tax_info: AffiliateTaxInfoTable;
 }
 
 /** Stripe ids of payments attributed to no referral (migration 0018). */
@@ -432,6 +433,20 @@ export interface AffiliateStripeAccountsTable {
   /** The `created` time of the event the state comes from. */
   stripe_updated_at: NullableTimestamp;
   created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** Migration 0028: what a merchant reports its payments to a partner with (legal name, country, tax id). */
+export interface AffiliateTaxInfoTable {
+  program_id: string;
+  affiliate_id: string;
+  legal_name: string;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string;
+  /** Sealed (`v1:…`, purpose `affiliate_tax_id`, bound to the affiliate id); read only by `secrets rotate`. */
+  tax_id: string;
+  /** The tax id's last four characters: what every answer shows (`•••• 1234`). */
+  tax_id_last4: string;
   updated_at: Generated<Date>;
 }
 

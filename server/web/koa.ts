@@ -18,6 +18,8 @@ import { commissionRulesRoutes } from '../commissions/commission-rules.routes.ts
 import { balancesRoutes, partnerPayoutRoutes, payoutsRoutes } from '../payouts/payouts.routes.ts';
 import { payAllRoutes } from '../payouts/pay-all.routes.ts';
 import { connectOnboardingRoutes } from '../payouts/connect-onboarding.routes.ts';
+import { earningsRoutes, partnerEarningsRoutes } from '../payouts/earnings.routes.ts';
+import { affiliateTaxInfoRoutes, partnerTaxInfoRoutes } from '../partner/tax-info.routes.ts';
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
@@ -111,6 +113,8 @@ export function mountedRouters(
     portalRoutes(services.partner, { publicUrl: config.publicUrl }),
     partnerPayoutRoutes(services.payouts, services.partner.authenticate, { publicUrl: config.publicUrl }),
     connectOnboardingRoutes(services.stripeConnect, services.partner.authenticate, { publicUrl: config.publicUrl }),
+    partnerEarningsRoutes(services.earnings, services.partner.authenticate, { publicUrl: config.publicUrl }),
+    partnerTaxInfoRoutes(services.taxInfo, services.partner.authenticate, { publicUrl: config.publicUrl }),
   ];
   const adminRouters: AnyRouter[] = [
     affiliatesRoutes(services.affiliates, services.partner),
@@ -126,6 +130,8 @@ export function mountedRouters(
     programRoutes(services.programs),
     statsRoutes(services.stats),
     credentialsRoutes(services.credentials),
+    earningsRoutes(services.earnings),
+    affiliateTaxInfoRoutes(services.taxInfo),
   ];
   return { publicRouters, adminRouters };
 }

@@ -35,6 +35,10 @@ import { commissionResponses, ruleResponses } from '../commissions/commissions.s
 import { payoutResponses } from '../payouts/payouts.schemas.ts';
 import { programResponses } from '../programs/programs.schemas.ts';
 import { stripeResponses } from '../stripe/stripe.schemas.ts';
+import { yearInput } from '../payouts/earnings.ts';
+import { earningsResponses } from '../payouts/earnings.schemas.ts';
+import { taxInfoInput } from '../partner/tax-info.service.ts';
+import { taxInfoResponses } from '../partner/tax-info.schemas.ts';
 
 type Auth = 'apiKey' | 'session' | 'public' | 'stripeSignature';
 interface Operation {
@@ -260,6 +264,36 @@ const OPERATIONS: Operation[] = [
     'Get paid with Stripe: an Express account (once) and a link to Stripe’s onboarding (needs the password)',
     { body: onboardInput },
   ),
+  // Statements, yearly earnings, tax details, Connect status (issue 22).
+  op(
+    'get',
+    '/api/v1/partner/stripe-connect',
+    'partner',
+    'session',
+    'Stripe account status: none, ready, needs_information (onboard again for a new link) or restricted',
+  ),
+  op('get', '/api/v1/partner/payouts/{id}/statement.csv', 'partner', 'session', 'Statement of one payout (CSV)'),
+  op(
+    'get',
+    '/api/v1/partner/payouts/{id}/statement.html',
+    'partner',
+    'session',
+    'Statement of one payout (printable page)',
+  ),
+  op('get', '/api/v1/partner/earnings', 'partner', 'session', 'Paid in a year and not yet paid, per currency', {
+    query: yearInput,
+  }),
+  op('get', '/api/v1/partner/tax-info', 'partner', 'session', 'Legal name, country, tax id (masked)'),
+  op('put', '/api/v1/partner/tax-info', 'partner', 'session', 'Set legal name, country, tax id (needs the password)', {
+    body: taxInfoInput,
+  }),
+  op('get', '/api/v1/earnings/yearly', 'payouts', 'apiKey', 'Paid in a year per affiliate and currency (1099-NEC)', {
+    query: yearInput,
+  }),
+  op('get', '/api/v1/earnings/yearly.csv', 'payouts', 'apiKey', 'Paid in a year per affiliate and currency, as CSV', {
+    query: yearInput,
+  }),
+  op('get', '/api/v1/affiliates/{id}/tax-info', 'affiliates', 'apiKey', 'An affiliate’s tax details (tax id masked)'),
 ];
 
 /**
@@ -323,6 +357,9 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/webhook-secrets': { status: 200, body: programResponses.webhookSecrets },
   'post /api/v1/webhook-secrets': { status: 201, body: programResponses.webhookSecrets },
   'delete /api/v1/webhook-secrets/{id}': { status: 200, body: programResponses.webhookSecrets },
+  'get /api/v1/earnings/yearly': { status: 200, body: earningsResponses.yearly },
+  'get /api/v1/earnings/yearly.csv': { status: 200, csv: true },
+  'get /api/v1/affiliates/{id}/tax-info': { status: 200, body: taxInfoResponses.one },
 };
 
 /** The documented success answer of an operation, or undefined when it is documented only as "Success". */
