@@ -175,6 +175,11 @@ describe('documented answers', () => {
     const rolled = secrets.find((s: { hint: string }) => s.hint === 'whsec_…6789');
     await call('delete', '/api/v1/webhook-secrets/{id}', { id: rolled.id });
 
+    // What Ann was paid this year, for the merchant's 1099-NEC (tax details: none given yet).
+    const year = (await call('get', '/api/v1/earnings/yearly')).year;
+    await call('get', '/api/v1/earnings/yearly.csv', { query: `year=${year}` });
+    await call('get', '/api/v1/affiliates/{id}/tax-info', { id: ann.id });
+
     const doc = openApiDocument('http://localhost', 'test') as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops)
