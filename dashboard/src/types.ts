@@ -170,3 +170,27 @@ export interface PublicProgram {
   defaultRateBps: number;
   cookieDays: number;
 }
+
+/** `GET /earnings?year=`: paid in the year (payouts completed in it, UTC) and not yet paid, per currency. */
+export interface YearEarnings {
+  year: number;
+  data: { currency: string; paid: number; payouts: number; pending: number; approved: number }[];
+}
+
+/** `GET /tax-info`: the tax id is always masked (`•••• 6789`). */
+export interface TaxInfo {
+  legalName: string | null;
+  country: string | null;
+  taxId: string | null;
+  updatedAt: string | null;
+}
+
+/** `GET /stripe-connect`. */
+export interface StripeConnectStatus {
+  status: 'none' | 'ready' | 'needs_information' | 'restricted';
+  /** Whether the program pays through Stripe (onboarding is offered only then). */
+  available: boolean;
+  accountId: string | null;
+  country: string | null;
+  requirementsDue: string[];
+}
