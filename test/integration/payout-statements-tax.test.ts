@@ -87,6 +87,23 @@ async function completedPayout(shop: Shop, affiliateId: string, at?: Date, curre
   return id;
 }
 
+/** The CLI (`npm run cli -- …`) on the test database; `env` overrides the keys. */
+function cli(env: Record<string, string>, ...args: string[]) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: app.databaseUrl, NO_COLOR: '1', SECRET_KEY: TEST_KEY, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 const admin = async (shop: Shop, p: string) => {
   const r = await app.request(p, { headers: { authorization: `Bearer ${shop.apiKey}` } });
   const text = await r.text();
@@ -286,6 +303,18 @@ describe('tax details', () => {
     }) as Record<string, string>[];
     expect(guarded[0]!.legal_name).toBe("'@SUM(A1:A9)");
 
+    // The CLI's yearly export: the same rows, masked too.
+    const json = await cli({}, 'payouts', 'yearly', '--program', shop.id, '--year', String(year), '--json');
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout).data).toEqual([
+      expect.objectContaining({ affiliateId: partner.id, taxId: '•••• 4321', totalPaid: 1000 }),
+    ]);
+    const file = await cli({}, 'payouts', 'yearly', '--program', shop.id, '--year', String(year), '--csv');
+    expect(parse(file.stdout, { columns: true })).toEqual([
+      expect.objectContaining({ tax_id: '•••• 4321', legal_name: "'@SUM(A1:A9)", total_paid: '10.00' }),
+    ]);
+    answers.push(json.stdout, file.stdout);
+
     for (const a of answers) {
       expect(a).not.toContain(TAX_ID);
       expect(a).not.toContain('987654321');
@@ -315,25 +344,7 @@ describe('tax details', () => {
         .executeTakeFirstOrThrow()
     ).tax_id;
 
-    const out = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'secrets', 'rotate', '--json'], {
-        cwd: root,
-        env: {
-          ...process.env,
-          DATABASE_URL: app.databaseUrl,
-          NO_COLOR: '1',
-          SECRET_KEY: NEW_KEY,
-          SECRET_KEY_PREVIOUS: TEST_KEY,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c) => (stdout += c));
-      child.stderr.on('data', (c) => (stderr += c));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+    const out = await cli({ SECRET_KEY: NEW_KEY, SECRET_KEY_PREVIOUS: TEST_KEY }, 'secrets', 'rotate', '--json');
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     const tax = JSON.parse(out.stdout).taxIds;
