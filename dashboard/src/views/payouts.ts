@@ -452,12 +452,20 @@ export async function payoutsView(ctx: AppContext, root: HTMLElement): Promise<v
       const c = await ctx.api.get<StripeConnectStatus>('/stripe-connect');
       // Offered only where the program pays through Stripe, or once the partner has an account.
       if (!c.available && c.status === 'none') return connect.replaceChildren();
-      connect.replaceChildren(
-        renderStripeConnectCard(c, async (body) => {
-          const link = await ctx.api.post<{ url: string }>('/stripe-connect/onboard', body);
-          return link.url;
-        }),
-      );
+      const card = renderStripeConnectCard(c, async (body) => {
+        const link = await ctx.api.post<{ url: string }>('/stripe-connect/onboard', body);
+        return link.url;
+      });
+      // Back from Stripe's onboarding (its return and refresh URLs lead here).
+      const back = new URLSearchParams(window.location.search).get('stripe');
+      const message =
+        back === 'refresh'
+          ? 'The Stripe link expired. Continue again to get a new one.'
+          : back === 'return' && c.status !== 'ready'
+            ? 'Welcome back. Stripe may take a moment to check your details.'
+            : null;
+      if (message) card.querySelector('h2')!.after(notice(message));
+      connect.replaceChildren(card);
     } catch {
       connect.replaceChildren();
     }
