@@ -12,4 +12,9 @@ export const taxInfoShape = z.strictObject({
 });
 sameShape<z.output<typeof taxInfoShape>, TaxInfo>(true);
 
-export const taxInfoResponses = { one: z.strictObject({ taxInfo: taxInfoShape }) };
+export const taxInfoResponses = {
+  /** The admin API's answer. */
+  one: z.strictObject({ taxInfo: taxInfoShape }),
+  /** The partner API's answer (`GET|PUT /api/v1/partner/tax-info`). */
+  partner: taxInfoShape,
+};

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
 import type { Balance, Payout } from './payouts.service.ts';
+import type { PayAllResult } from './pay-all.ts';
 import { commissionKind, commissionStatus } from '../commissions/commissions.schemas.ts';
 
 export const payoutShape = z.strictObject({
@@ -49,9 +50,48 @@ const payoutDetail = payoutShape.extend({
   ),
 });
 
+/** One payout of a pay-all run (`payoutId` null in a dry run; `transferId` for Stripe transfers). */
+const payAllLine = z.strictObject({
+  payoutId: z.string().nullable(),
+  affiliateId: z.string(),
+  amount: minorAmount,
+  currency: currencyOut,
+  method: payoutShape.shape.method,
+  transferId: z.string().optional(),
+});
+
+/** `POST /api/v1/payouts/pay-all`: what a run paid, exported, left to do by hand, and who was not paid and why. */
+export const payAllShape = z.strictObject({
+  batchId: z.string(),
+  dryRun: z.boolean(),
+  paid: z.array(payAllLine),
+  exported: z.array(payAllLine),
+  exports: z.array(
+    z.strictObject({
+      format: z.enum(['paypal', 'wise']),
+      currency: currencyOut.nullable(),
+      count: z.int(),
+      url: z.string(),
+    }),
+  ),
+  manual: z.array(payAllLine),
+  notPaid: z.array(
+    z.strictObject({
+      affiliateId: z.string(),
+      currency: currencyOut,
+      amount: minorAmount,
+      payoutId: z.string().nullable(),
+      reason: z.string(),
+      message: z.string(),
+    }),
+  ),
+});
+sameShape<z.output<typeof payAllShape>, PayAllResult>(true);
+
 export const payoutResponses = {
   list: z.strictObject({ data: z.array(payoutShape) }),
   one: z.strictObject({ payout: payoutShape }),
   detail: z.strictObject({ payout: payoutDetail }),
   balances: z.strictObject({ data: z.array(balanceShape) }),
+  payAll: payAllShape,
 };

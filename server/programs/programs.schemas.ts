@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
 import type { ApiKey, CreatedApiKey, WebhookSecret } from './credentials.service.ts';
 import type { ProgramSettings } from './programs.service.ts';
+import type { StatsService } from './stats.service.ts';
 
 export const programSettingsShape = z.strictObject({
   id: z.string(),
@@ -43,10 +44,45 @@ export const webhookSecretShape = z.strictObject({
 });
 sameShape<z.output<typeof webhookSecretShape>, WebhookSecret>(true);
 
+/**
+ * `GET /api/v1/stats`: the program's funnel (counts), affiliates per status, sales per currency and commission
+ * buckets per currency (minor units), over the last `period.days` days or all time. `conversionRate`: customers ÷
+ * clicks (0 without clicks).
+ */
+export const statsShape = z.strictObject({
+  period: z.strictObject({ days: z.int().nullable(), since: isoInstant.nullable() }),
+  affiliates: z.record(z.string(), z.int()),
+  clicks: z.int(),
+  visitors: z.int(),
+  leads: z.int(),
+  customers: z.int(),
+  conversionRate: z.number(),
+  sales: z.array(
+    z.strictObject({ currency: currencyOut, sales: z.int(), revenue: minorAmount, refunded: minorAmount }),
+  ),
+  commissions: z.array(
+    z.strictObject({
+      currency: currencyOut,
+      pending: minorAmount,
+      onHold: minorAmount,
+      approved: minorAmount,
+      clawbacks: minorAmount,
+      inPayouts: minorAmount,
+      paid: minorAmount,
+      balance: minorAmount,
+    }),
+  ),
+});
+sameShape<
+  { [K in keyof z.output<typeof statsShape>]: z.output<typeof statsShape>[K] },
+  Awaited<ReturnType<StatsService['stats']>>
+>(true);
+
 export const programResponses = {
   settings: z.strictObject({ program: programSettingsShape }),
   apiKeys: z.strictObject({ data: z.array(apiKeyShape) }),
   apiKey: z.strictObject({ apiKey: apiKeyShape }),
   createdApiKey: z.strictObject({ apiKey: createdApiKeyShape }),
   webhookSecrets: z.strictObject({ data: z.array(webhookSecretShape) }),
+  stats: statsShape,
 };

@@ -28,6 +28,7 @@ import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/str
 import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
 import { clickInput, leadInput } from '../tracking/tracking.service.ts';
 import * as partnerInputs from '../partner/partner.service.ts';
+import { partnerResponses } from '../partner/partner.schemas.ts';
 import { affiliateResponses } from '../affiliates/affiliates.schemas.ts';
 import { linkResponses } from '../links/links.schemas.ts';
 import { conversionResponses } from '../conversions/conversions.schemas.ts';
@@ -313,6 +314,7 @@ interface SuccessAnswer {
 
 const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/program': { status: 200, body: programResponses.settings },
+  'get /api/v1/stats': { status: 200, body: programResponses.stats },
   'patch /api/v1/program': { status: 200, body: programResponses.settings },
   'get /api/v1/affiliates': { status: 200, body: affiliateResponses.list },
   'post /api/v1/affiliates': { status: 201, body: affiliateResponses.withLink },
@@ -350,6 +352,7 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'post /api/v1/promotion-codes': { status: 201, body: stripeResponses.promotionCode },
   'delete /api/v1/promotion-codes/{id}': { status: 204 },
   'post /api/v1/payouts': { status: 201, body: payoutResponses.one },
+  'post /api/v1/payouts/pay-all': { status: 200, body: payoutResponses.payAll },
   'get /api/v1/payouts/export': { status: 200, csv: true },
   'get /api/v1/api-keys': { status: 200, body: programResponses.apiKeys },
   'post /api/v1/api-keys': { status: 201, body: programResponses.createdApiKey },
@@ -357,9 +360,29 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/webhook-secrets': { status: 200, body: programResponses.webhookSecrets },
   'post /api/v1/webhook-secrets': { status: 201, body: programResponses.webhookSecrets },
   'delete /api/v1/webhook-secrets/{id}': { status: 200, body: programResponses.webhookSecrets },
+  // The partner dashboard's API (its types come from the same shapes: dashboard/src/types.ts).
+  'get /api/v1/partner/programs/{programId}': { status: 200, body: partnerResponses.program },
+  'get /api/v1/partner/me': { status: 200, body: partnerResponses.me },
+  'get /api/v1/partner/overview': { status: 200, body: partnerResponses.overview },
+  'get /api/v1/partner/stats': { status: 200, body: partnerResponses.stats },
+  'get /api/v1/partner/links': { status: 200, body: partnerResponses.links },
+  'post /api/v1/partner/links': { status: 201, body: partnerResponses.link },
+  'get /api/v1/partner/referrals': { status: 200, body: partnerResponses.referrals },
+  'get /api/v1/partner/commissions': { status: 200, body: partnerResponses.commissions },
+  'get /api/v1/partner/commissions.csv': { status: 200, csv: true },
+  'get /api/v1/partner/commissions/{id}': { status: 200, body: partnerResponses.commission },
+  'get /api/v1/partner/payouts': { status: 200, body: partnerResponses.payouts },
+  'get /api/v1/partner/payouts/{id}': { status: 200, body: partnerResponses.payout },
+  'get /api/v1/partner/payout-settings': { status: 200, body: partnerResponses.payoutSettings },
+  'put /api/v1/partner/payout-settings': { status: 200, body: partnerResponses.payoutSettings },
   'get /api/v1/earnings/yearly': { status: 200, body: earningsResponses.yearly },
   'get /api/v1/earnings/yearly.csv': { status: 200, csv: true },
   'get /api/v1/affiliates/{id}/tax-info': { status: 200, body: taxInfoResponses.one },
+  'get /api/v1/partner/payouts/{id}/statement.csv': { status: 200, csv: true },
+  'get /api/v1/partner/earnings': { status: 200, body: earningsResponses.partnerYear },
+  'get /api/v1/partner/tax-info': { status: 200, body: taxInfoResponses.partner },
+  'put /api/v1/partner/tax-info': { status: 200, body: taxInfoResponses.partner },
+  'get /api/v1/partner/stripe-connect': { status: 200, body: earningsResponses.connectStatus },
 };
 
 /** The documented success answer of an operation, or undefined when it is documented only as "Success". */

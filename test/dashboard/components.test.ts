@@ -286,6 +286,7 @@ describe('referrals and commissions', () => {
       status: 'pending',
       rule: {
         kind: 'sale',
+        name: null,
         rateBps: 1000,
         base: { amount: 60_000, currency: 'usd' },
         description: '10% of 600.00 USD',

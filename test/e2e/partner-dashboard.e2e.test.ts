@@ -11,7 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
 import type { CreatedProgram } from '../../server/programs/programs.service.ts';
@@ -35,7 +35,9 @@ const click = (code: string) => clickReferral(shop(), code);
 const sale = (referral: string, amountTotal: number, created?: number) =>
   checkoutSale(shop(), referral, amountTotal, { created });
 
+/** Every page the tests look at: accessible (axe-core, no serious or critical WCAG A/AA problem), and a screenshot. */
 async function shot(name: string) {
+  expect(await accessibilityProblems(page), `${name}: accessibility`).toEqual([]);
   // From the top, so the sticky header is where a person sees it.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(RESULTS, `${name}.png`), fullPage: true });
@@ -212,9 +214,22 @@ describe('partner dashboard in Chromium', () => {
     await expect.poll(() => page.getByRole('button', { name: '30 days' }).getAttribute('aria-pressed')).toBe('true');
     await shot('partner-overview');
 
+    // A window shrunk to a phone's width (no reload): the chart follows, nothing scrolls sideways.
+    const sideways = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.setViewportSize({ width: 375, height: 844 });
+    await expect.poll(sideways).toBeLessThanOrEqual(0);
+    await expect
+      .poll(() =>
+        page
+          .locator('.chart canvas')
+          .first()
+          .evaluate((c) => c.getBoundingClientRect().right),
+      )
+      .toBeLessThanOrEqual(375);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await expect.poll(() => tile('Clicks').textContent()).toBe('3');
+    await expect.poll(sideways).toBeLessThanOrEqual(0);
     await expect.poll(() => page.locator('.chart canvas').count()).toBeGreaterThan(0);
     await shot('partner-overview-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -289,7 +304,8 @@ describe('partner dashboard in Chromium', () => {
     expect(stored).toEqual({ payout_method: 'paypal', payout_details: { email: 'jamie@paypal.test' } });
     expect(await page.getByRole('button', { name: 'Request payout' }).isDisabled()).toBe(true);
     await shot('partner-payouts');
-    await page.setViewportSize({ width: 390, height: 844 });
+    await page.setViewportSize({ width: 375, height: 844 });
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBe(0);
     await shot('partner-payouts-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
   });

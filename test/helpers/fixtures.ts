@@ -41,21 +41,27 @@ export async function openShop(
 }
 
 let affiliates = 0;
-/** A new approved affiliate created through the admin API (`status: approved`), with its set-password link. */
+/**
+ * A new approved affiliate created through the admin API, with its set-password link: created `approved` at once,
+ * or with `approve: true` created `pending` (as an application is) and then approved, as a merchant does.
+ */
 export async function approvedAffiliate(
   shop: Pick<Shop, 'admin'>,
-  opts: { email?: string; name?: string; code?: string } = {},
+  opts: { email?: string; name?: string; code?: string; approve?: boolean } = {},
 ): Promise<{ id: string; code: string; email: string; setPasswordUrl: string }> {
   affiliates++;
   const email = opts.email ?? `affiliate${affiliates}-${Date.now()}@partners.test`;
   const res = await shop.admin.post('/api/v1/affiliates', {
     email,
     name: opts.name ?? email.split('@')[0],
-    status: 'approved',
+    ...(opts.approve ? {} : { status: 'approved' }),
     ...(opts.code ? { code: opts.code } : {}),
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return { ...res.body.affiliate, setPasswordUrl: res.body.setPasswordUrl };
+  if (!opts.approve) return { ...res.body.affiliate, setPasswordUrl: res.body.setPasswordUrl };
+  const approved = await shop.admin.post(`/api/v1/affiliates/${res.body.affiliate.id}/approve`);
+  expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+  return { ...approved.body.affiliate, setPasswordUrl: approved.body.setPasswordUrl };
 }
 
 let visitors = 0;
@@ -122,4 +128,27 @@ export async function checkoutSale(
       ).toHaveLength(1),
     { timeout: 10_000 },
   );
+}
+
+/** The password `loggedInPartner` sets. */
+export const PARTNER_PASSWORD = 'correct horse battery staple';
+
+/**
+ * An affiliate who opened their set-password link (`setPasswordUrl`, as the admin API or an invite returns it),
+ * chose `PARTNER_PASSWORD` and is logged in: the session cookie and CSRF token as request headers.
+ */
+export async function loggedInPartner(
+  app: TestApp,
+  setPasswordUrl: string,
+): Promise<{ headers: { cookie: string; 'x-csrf-token': string }; password: string }> {
+  const token = new URL(setPasswordUrl).hash.replace(/^#set-password=/, '');
+  const res = await app.request('/api/v1/partner/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, password: PARTNER_PASSWORD }),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  return { headers: { cookie, 'x-csrf-token': JSON.parse(text).csrfToken }, password: PARTNER_PASSWORD };
 }

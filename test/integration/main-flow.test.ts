@@ -4,40 +4,33 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
+import { approvedAffiliate, BROWSER_UA, openShop, sendClick, type Shop } from '../helpers/fixtures.ts';
 import { checkoutCompleted, deliver, sign } from '../helpers/stripe.ts';
 
 const SECRET = 'whsec_test_main_flow_secret';
-const BROWSER_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 let app: TestApp;
-let program: { id: string; publicKey: string; apiKey: string };
-let admin: ReturnType<typeof adminClient>;
+let shop: Shop;
+let program: Shop['program'];
+let admin: Shop['admin'];
 
-async function approvedAffiliate(email: string, code?: string) {
-  const created = await admin.post('/api/v1/affiliates', { email, name: 'Jane Doe', code });
-  expect(created.status).toBe(201);
-  const approved = await admin.post(`/api/v1/affiliates/${created.body.affiliate.id}/approve`);
-  expect(approved.status).toBe(200);
-  return approved.body as { affiliate: { id: string; code: string }; setPasswordUrl: string };
-}
-
-async function click(code: string, extra: Record<string, unknown> = {}) {
-  const res = await app.request('/api/v1/track/click', {
-    method: 'POST',
-    headers: { 'content-type': 'text/plain', origin: 'https://acme.test', 'user-agent': BROWSER_UA },
-    body: JSON.stringify({ key: program.publicKey, code, url: `https://acme.test/?ref=${code}`, ...extra }),
+/** Jane, Kenji…: affiliates who applied and were approved by the merchant. */
+const affiliateOf = async (email: string, code?: string) => {
+  const { setPasswordUrl, ...affiliate } = await approvedAffiliate(shop, {
+    email,
+    name: 'Jane Doe',
+    code,
+    approve: true,
   });
-  return { status: res.status, body: await res.json() };
-}
+  return { affiliate, setPasswordUrl };
+};
+/** The snippet's click, always from the same browser (so a repeat visit is one). */
+const click = (code: string, extra: Record<string, unknown> = {}) =>
+  sendClick(shop, code, { headers: { 'user-agent': BROWSER_UA }, body: extra });
 
 beforeAll(async () => {
   app = await startTestApp();
-  program = await app.services.programs.create({
-    name: 'Acme',
-    website: 'https://acme.test',
-    stripeWebhookSecret: SECRET,
-  });
-  admin = adminClient(app, program.apiKey);
+  shop = await openShop(app, { secret: SECRET });
+  ({ program, admin } = shop);
 });
 afterAll(async () => {
   await app?.stop();
@@ -45,7 +38,7 @@ afterAll(async () => {
 
 describe('click → checkout → commission → dashboard', () => {
   it('turns a referred 19.99 usd checkout into one 2.00 usd commission the affiliate can see', async () => {
-    const { affiliate, setPasswordUrl } = await approvedAffiliate('jane@example.com', 'jane');
+    const { affiliate, setPasswordUrl } = await affiliateOf('jane@example.com', 'jane');
     const c = await click(affiliate.code);
     expect(c.status).toBe(200);
     expect(c.body).toMatchObject({ affiliate: 'jane', cookieDays: 30, attribution: 'last_click' });
@@ -112,7 +105,7 @@ describe('click → checkout → commission → dashboard', () => {
   });
 
   it('rounds half-up per currency: 1000 jpy at 10 % earns 100 jpy', async () => {
-    const { affiliate } = await approvedAffiliate('kenji@example.com');
+    const { affiliate } = await affiliateOf('kenji@example.com');
     const c = await click(affiliate.code);
     const res = await deliver(
       app.url,
@@ -127,11 +120,11 @@ describe('click → checkout → commission → dashboard', () => {
   });
 
   it('counts the amount paid excluding tax, and attributes through metadata too', async () => {
-    const { affiliate } = await approvedAffiliate('tax@example.com');
+    const { affiliate } = await affiliateOf('tax@example.com');
     const c = await click(affiliate.code);
     const event = checkoutCompleted({
       referral: null,
-      metadataReferral: c.body.referral,
+      metadataReferral: c.body.referral!,
       amountTotal: 12_000,
       tax: 2_000,
       currency: 'eur',
@@ -247,7 +240,7 @@ describe('click endpoint', () => {
   });
 
   it('reuses the visitor referral for a repeat click of the same affiliate', async () => {
-    const { affiliate } = await approvedAffiliate('repeat@example.com');
+    const { affiliate } = await affiliateOf('repeat@example.com');
     const first = await click(affiliate.code);
     const second = await click(affiliate.code, { referral: first.body.referral });
     expect(second.body.referral).toBe(first.body.referral);
@@ -256,7 +249,7 @@ describe('click endpoint', () => {
 
 describe('admin API', () => {
   it('keeps programs apart: another program’s key gets 404 for this program’s affiliate', async () => {
-    const { affiliate } = await approvedAffiliate('isolated@example.com');
+    const { affiliate } = await affiliateOf('isolated@example.com');
     const other = await app.services.programs.create({ name: 'Other', website: 'https://other.test' });
     const otherAdmin = adminClient(app, other.apiKey);
     expect((await otherAdmin.get(`/api/v1/affiliates/${affiliate.id}`)).status).toBe(404);
@@ -287,7 +280,7 @@ describe('admin API', () => {
   });
 
   it('creates links only to the merchant’s own site', async () => {
-    const { affiliate } = await approvedAffiliate('links@example.com');
+    const { affiliate } = await affiliateOf('links@example.com');
     const ok = await admin.post('/api/v1/links', {
       affiliateId: affiliate.id,
       slug: 'spring-sale',

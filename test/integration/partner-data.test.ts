@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
-import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
+import { checkoutSale, clickReferral, loggedInPartner, PARTNER_PASSWORD, type Shop } from '../helpers/fixtures.ts';
 import type { CreatedProgram } from '../../server/programs/programs.service.ts';
 
 const SECRET = 'whsec_partner_data_test';
-const PASSWORD = 'correct horse battery';
+const PASSWORD = PARTNER_PASSWORD;
 const DAY = 86_400_000;
 
 let app: TestApp;
@@ -47,18 +47,11 @@ async function partner(email: string, apiKey = program.apiKey, code?: string) {
     status: 'approved',
   });
   expect(created.status).toBe(201);
-  const token = created.body.setPasswordUrl.split('#set-password=')[1];
-  const res = await app.request('/api/v1/partner/password', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, password: PASSWORD }),
-  });
-  expect(res.status).toBe(200);
-  const csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+  const session = await loggedInPartner(app, created.body.setPasswordUrl);
   return {
     id: created.body.affiliate.id as string,
     code: created.body.affiliate.code as string,
-    ...client(res.headers.get('set-cookie')!.split(';')[0]!, csrf),
+    ...client(session.headers.cookie, session.headers['x-csrf-token']),
   };
 }
 

@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
 import { chargeRefunded, deliver, disputeEvent, freshId, invoicePaid } from '../helpers/stripe.ts';
 import { stripeTestContext, type StripeTestContext } from './stripe-helpers.ts';
+import { loggedInPartner } from '../helpers/fixtures.ts';
 import { affiliateBalances, commissionBalances } from '../../server/commissions/balances.ts';
 import { MATURING_DAYS } from '../../server/partner/portal/portal.service.ts';
 import * as m0007 from '../../server/db/migrations/0007_affiliate_totals.ts';
 
 const DAY = 86_400_000;
-const PASSWORD = 'correct horse battery';
 
 let ctx: StripeTestContext;
 /** How far the app's clock was moved (ms), to compute the overview's look-ahead like the app does. */
@@ -37,14 +37,7 @@ async function affiliate(program = ctx.program) {
     name: 'Partner',
     status: 'approved',
   });
-  const token = (await ctx.app.services.partner.issueSetPasswordLink(a)).split('#set-password=')[1];
-  const res = await ctx.app.request('/api/v1/partner/password', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, password: PASSWORD }),
-  });
-  expect(res.status).toBe(200);
-  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const { cookie } = (await loggedInPartner(ctx.app, await ctx.app.services.partner.issueSetPasswordLink(a))).headers;
   return {
     id: a.id,
     code: a.code,

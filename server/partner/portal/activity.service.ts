@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/database.ts';
-import type { CommissionStatus, PayoutMethod, PayoutStatus } from '../../db/schema.ts';
+import type { CommissionKind, CommissionStatus, PayoutMethod, PayoutStatus } from '../../db/schema.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import { parseInput } from '../../lib/validate.ts';
 import { referralLink } from '../../affiliates/affiliates.service.ts';
@@ -50,7 +50,7 @@ export interface PartnerCommission {
   id: string;
   amount: number;
   currency: string;
-  kind: string;
+  kind: CommissionKind;
   status: CommissionStatus;
   rule: CommissionRule;
   /** The referred customer's e-mail, masked (`ja•••@e•••.com`), or null. */

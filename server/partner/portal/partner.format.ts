@@ -3,6 +3,7 @@
  * and the human description of the rule that produced a commission.
  */
 import { toDecimalString } from '../../commissions/money.ts';
+import type { CommissionKind } from '../../db/schema.ts';
 
 /** Minor units as an exact decimal string (`(1999, 'usd')` → `19.99`): money.ts's `toDecimalString`. */
 export const formatDecimal = toDecimalString;
@@ -34,7 +35,7 @@ export function formatRate(rateBps: number): string {
 }
 
 export interface CommissionRule {
-  kind: string;
+  kind: CommissionKind;
   /** The merchant's name of the rule that set the amount; null = the program's default rate. */
   name: string | null;
   /** Basis points, or null for a fixed amount. */
@@ -47,7 +48,7 @@ export interface CommissionRule {
 
 /** Describe how a commission was computed from its row (kind, rate in basis points, the sale). */
 export function commissionRule(c: {
-  kind: string;
+  kind: CommissionKind;
   rate_bps: number | null;
   amount: number;
   currency: string;
