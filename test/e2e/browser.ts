@@ -129,3 +129,24 @@ export async function newVisitor(browser: Browser, opts: { headlessUserAgent?: b
     close: () => context.close(),
   };
 }
+
+/**
+ * The page as axe-core (the accessibility engine behind Lighthouse and Deque's tools) judges it against WCAG 2.x
+ * A/AA: the violations of impact `serious` or `critical`, each as `rule: the first offending selectors`. An empty
+ * list is what a page must show (`expect(await accessibilityProblems(page)).toEqual([])`).
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  const { AxeBuilder } = await import('@axe-core/playwright');
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.id}: ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.target.join(' '))
+          .join(', ')}`,
+    );
+}
