@@ -17,6 +17,8 @@ import { createCommissionRulesService } from './commissions/commission-rules.ser
 import { createPayoutsService } from './payouts/payouts.service.ts';
 import { createPayAllService } from './payouts/pay-all.ts';
 import { createConnectOnboardingService } from './payouts/connect-onboarding.ts';
+import { createEarningsService } from './payouts/earnings.ts';
+import { createTaxInfoService } from './partner/tax-info.service.ts';
 import { createStripeApi, type StripeEndpoint } from './stripe/stripe-api.ts';
 import { createStripeSettingsService } from './stripe/stripe-settings.service.ts';
 import { createStripeEventsService } from './stripe/stripe-events.service.ts';
@@ -69,6 +71,9 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     issueSetPasswordLink: (affiliateId) => partner.issueSetPasswordLink({ id: affiliateId }),
   });
   const partner = createPartnerService({ db, config, now, mailer, mailOutbox, affiliates, links });
+  // Statements, yearly earnings and the partner's tax details (issue 22).
+  const taxInfo = createTaxInfoService({ db, box, now, confirmPassword: partner.confirmAffiliatePassword });
+  const earnings = createEarningsService({ db, now, taxInfo });
   const payouts = createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets });
   return {
     programSecrets,
@@ -101,6 +106,8 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
       stripeEndpoint: opts.stripeEndpoint,
       payoutSettings: partner,
     }),
+    taxInfo,
+    earnings,
     // API keys and webhook signing secrets as the merchant manages them.
     credentials: createCredentialsService({ db, now, programSecrets }),
     // Outgoing webhooks to the merchant's systems (endpoints, delivery, log).

@@ -18,6 +18,8 @@ import type {
   referralShape,
   statsShape,
 } from '../../server/partner/partner.schemas.ts';
+import type { connectStatusShape, partnerYearShape } from '../../server/payouts/earnings.schemas.ts';
+import type { taxInfoShape } from '../../server/partner/tax-info.schemas.ts';
 
 export interface Money {
   amount: number;
@@ -55,3 +57,9 @@ export interface EmailPreference {
   label: string;
   subscribed: boolean;
 }
+/** `GET /earnings?year=`: paid in the year (payouts completed in it, UTC) and not yet paid, per currency. */
+export type YearEarnings = z.output<typeof partnerYearShape>;
+/** `GET /tax-info`: the tax id is always masked (`•••• 6789`). */
+export type TaxInfo = z.output<typeof taxInfoShape>;
+/** `GET /stripe-connect`: the partner's Stripe account status. */
+export type StripeConnectStatus = z.output<typeof connectStatusShape>;

@@ -1,9 +1,11 @@
 /**
- * `payouts balances|list|create|process|complete|fail|export|pay-all`: the admin payout API from the command line,
+ * `payouts balances|list|create|process|complete|fail|export|pay-all|yearly`: the admin payout API from the command line,
  * over the same services (same locks, same validation). Amounts are minor units (1999 = 19.99 usd).
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { neutraliseFormula } from '../../server/lib/csv.ts';
 import { print, type CliContext } from './context.ts';
 
 /** An integer option (commander hands strings). */
@@ -130,5 +132,33 @@ export function registerPayoutCommands(cli: Command, ctx: CliContext): void {
       for (const f of r.exports) console.log(`file: ${f.format} ${f.currency ?? ''} (${f.count}) ${f.url}`);
       for (const n of r.notPaid)
         console.log(`not paid ${n.affiliateId} ${n.amount} ${n.currency}: ${n.reason}: ${n.message}`);
+    });
+  payouts
+    .command('yearly')
+    .description('paid in a year (UTC, by payout completion) per affiliate and currency, for 1099-NEC; tax ids masked')
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--year <yyyy>', 'calendar year')
+    .option('--csv', 'print CSV (what GET /api/v1/earnings/yearly.csv answers)')
+    .option('--out <file>', 'with --csv: write here instead of standard output')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      if (o.csv) {
+        const { rows } = await ctx.withProgram(o.program, async (s, p) =>
+          s.earnings.yearlyCsvRows(p.id, { year: o.year }),
+        );
+        const [header, ...rest] = rows;
+        const text = stringify([header!, ...rest.map((r) => r.map(neutraliseFormula))]);
+        if (o.out) {
+          writeFileSync(o.out, text);
+          console.error(`${rest.length} row(s) written to ${o.out}`);
+        } else process.stdout.write(text);
+        return;
+      }
+      const r = await ctx.withProgram(o.program, async (s, p) => s.earnings.yearly(p.id, { year: o.year }));
+      if (o.json) return print(r, true);
+      for (const row of r.data)
+        console.log(
+          `${r.year} ${row.affiliateId} ${row.email} ${row.legalName ?? '(no legal name)'} ${row.country ?? '--'} ${row.taxId ?? '(no tax id)'}: ${row.totalPaid} ${row.currency} in ${row.payouts} payout(s)`,
+        );
     });
 }

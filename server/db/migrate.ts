@@ -23,6 +23,7 @@ import * as m0021 from './migrations/0021_pay_all.ts';
 import * as m0025 from './migrations/0025_credentials_and_edits.ts';
 import * as m0026 from './migrations/0026_outgoing_webhooks.ts';
 import * as m0029 from './migrations/0029_email_outbox.ts';
+import * as m0028 from './migrations/0028_affiliate_tax_info.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -45,6 +46,7 @@ const migrations: Record<string, Migration> = {
   '0025_credentials_and_edits': m0025,
   '0026_outgoing_webhooks': m0026,
   '0029_email_outbox': m0029,
+  '0028_affiliate_tax_info': m0028,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

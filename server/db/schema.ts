@@ -415,6 +415,7 @@ export interface Database {
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   email_outbox: EmailOutboxTable;
   email_unsubscribes: EmailUnsubscribesTable;
+  affiliate_tax_info: AffiliateTaxInfoTable;
 }
 
 /** Migration 0026: a program's outgoing webhook endpoint. */
@@ -529,6 +530,20 @@ export interface AffiliateStripeAccountsTable {
   /** The `created` time of the event the state comes from. */
   stripe_updated_at: NullableTimestamp;
   created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** Migration 0028: what a merchant reports its payments to a partner with (legal name, country, tax id). */
+export interface AffiliateTaxInfoTable {
+  program_id: string;
+  affiliate_id: string;
+  legal_name: string;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string;
+  /** Sealed (`v1:…`, purpose `affiliate_tax_id`, bound to the affiliate id); read only by `secrets rotate`. */
+  tax_id: string;
+  /** The tax id's last four characters: what every answer shows (`•••• 1234`). */
+  tax_id_last4: string;
   updated_at: Generated<Date>;
 }
 

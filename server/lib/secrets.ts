@@ -5,8 +5,8 @@
  * - Keys: HKDF-SHA256 (RFC 5869, `node:crypto` `hkdfSync`) over `SECRET_KEY`, one 256-bit key per purpose
  *   (`info` = `partnerkit/secrets/v1/<purpose>`), so a value sealed for one use cannot be opened as another.
  * - Cipher: AES-256-GCM (`node:crypto`), a random 96-bit nonce per value, 128-bit tag. The additional
- *   authenticated data names the version, purpose and the row's owner (`boundTo`, the program id): a sealed value
- *   copied onto another program does not open.
+ *   authenticated data names the version, purpose and the row's owner (`boundTo`: the program id; the affiliate id
+ *   for an affiliate's tax id): a sealed value copied onto another owner does not open.
  * - Stored form: `v1:<base64url(nonce ‖ tag ‖ ciphertext)>` (12 + 16 + n bytes). The version prefix leaves room for
  *   another scheme; values without it are plain text from before migration 0011.
  * - Rotation: values open with `SECRET_KEY`, else with `SECRET_KEY_PREVIOUS`; `npm run cli -- secrets rotate`
@@ -19,7 +19,12 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { LRUCache } from 'lru-cache';
 
 /** What a sealed value is for; each purpose has a key of its own. */
-export type SecretPurpose = 'stripe_api_key' | 'stripe_webhook_secret' | 'webhook_endpoint_secret' | 'set_password_link';
+export type SecretPurpose =
+  | 'stripe_api_key'
+  | 'stripe_webhook_secret'
+  | 'webhook_endpoint_secret'
+  | 'set_password_link'
+  | 'affiliate_tax_id';
 
 /** The prefix of every value sealed by this module. */
 export const SEALED_PREFIX = 'v1:';
@@ -68,6 +73,7 @@ const PURPOSES: readonly SecretPurpose[] = [
   'stripe_webhook_secret',
   'webhook_endpoint_secret',
   'set_password_link',
+  'affiliate_tax_id',
 ];
 
 function deriveKeys(secretKey: string): Map<SecretPurpose, Buffer> {

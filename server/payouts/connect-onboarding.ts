@@ -47,6 +47,17 @@ export interface Onboarding {
   expiresAt: string;
 }
 
+/** `GET /api/v1/partner/stripe-connect`. */
+export interface ConnectAccountStatus {
+  status: ConnectStatus | 'none';
+  /** Whether the program pays through Stripe at all (has a Stripe key): the dashboard offers onboarding only then. */
+  available: boolean;
+  accountId: string | null;
+  country: string | null;
+  /** What Stripe still needs (`requirements.currently_due`), e.g. `external_account`. */
+  requirementsDue: string[];
+}
+
 const stripeFailure = (err: unknown) =>
   new AppError(502, 'stripe_unavailable', `Stripe refused or did not answer: ${(err as Error).message}`.slice(0, 300));
 
@@ -59,6 +70,32 @@ export function createConnectOnboardingService(deps: {
 }) {
   const { db, config } = deps;
   return {
+    /**
+     * The partner's Stripe account as the dashboard shows it, from what `account.updated` last said: `none` (not
+     * onboarded through the dashboard), `ready`, `needs_information` (a new Account Link through `onboard` lets the
+     * partner give what `requirementsDue` names) or `restricted`.
+     */
+    async status(partner: AuthenticatedPartner): Promise<ConnectAccountStatus> {
+      const [row, program] = await Promise.all([
+        db
+          .selectFrom('affiliate_stripe_accounts')
+          .selectAll()
+          .where('program_id', '=', partner.programId)
+          .where('affiliate_id', '=', partner.affiliateId)
+          .executeTakeFirst(),
+        findProgramById(db, partner.programId),
+      ]);
+      const available = Boolean(program?.stripe_api_key);
+      if (!row) return { status: 'none', available, accountId: null, country: null, requirementsDue: [] };
+      return {
+        status: connectStatus(row),
+        available,
+        accountId: row.account_id,
+        country: row.country,
+        requirementsDue: row.requirements_due,
+      };
+    },
+
     /**
      * Create (once) the partner's Express account and answer a fresh Account Link to Stripe's onboarding; the
      * account becomes the partner's payout method. Return and refresh URLs lead back to the dashboard's payouts page.

@@ -20,6 +20,8 @@ import { payAllRoutes } from '../payouts/pay-all.routes.ts';
 import { connectOnboardingRoutes } from '../payouts/connect-onboarding.routes.ts';
 import { unsubscribeRoutes } from '../mail/unsubscribe.routes.ts';
 import { emailPreferencesRoutes } from '../partner/email-preferences.routes.ts';
+import { earningsRoutes, partnerEarningsRoutes } from '../payouts/earnings.routes.ts';
+import { affiliateTaxInfoRoutes, partnerTaxInfoRoutes } from '../partner/tax-info.routes.ts';
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
@@ -117,6 +119,8 @@ export function mountedRouters(
     // E-mail (issue 21): one-click unsubscribe, and the partner's e-mail preferences.
     unsubscribeRoutes(services.mailOutbox),
     emailPreferencesRoutes(services.partner.authenticate, services.mailOutbox, { publicUrl: config.publicUrl }),
+    partnerEarningsRoutes(services.earnings, services.partner.authenticate, { publicUrl: config.publicUrl }),
+    partnerTaxInfoRoutes(services.taxInfo, services.partner.authenticate, { publicUrl: config.publicUrl }),
   ];
   const adminRouters: AnyRouter[] = [
     affiliatesRoutes(services.affiliates, services.partner),
@@ -133,6 +137,8 @@ export function mountedRouters(
     statsRoutes(services.stats),
     credentialsRoutes(services.credentials),
     webhookEndpointsRoutes(services.outgoingWebhooks),
+    earningsRoutes(services.earnings),
+    affiliateTaxInfoRoutes(services.taxInfo),
   ];
   return { publicRouters, adminRouters };
 }

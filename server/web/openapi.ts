@@ -44,6 +44,10 @@ import {
 } from '../outgoing-webhooks/webhook-endpoints.service.ts';
 import { webhookEndpointResponses } from '../outgoing-webhooks/webhook-endpoints.schemas.ts';
 import { outgoingWebhooksDocument } from '../outgoing-webhooks/webhooks.openapi.ts';
+import { yearInput } from '../payouts/earnings.ts';
+import { earningsResponses } from '../payouts/earnings.schemas.ts';
+import { taxInfoInput } from '../partner/tax-info.service.ts';
+import { taxInfoResponses } from '../partner/tax-info.schemas.ts';
 
 type Auth = 'apiKey' | 'session' | 'public' | 'stripeSignature';
 interface Operation {
@@ -316,6 +320,36 @@ const OPERATIONS: Operation[] = [
     'public',
     'One-click unsubscribe (RFC 8058, body List-Unsubscribe=One-Click): stops that kind of e-mail for that person',
   ),
+  // Statements, yearly earnings, tax details, Connect status (issue 22).
+  op(
+    'get',
+    '/api/v1/partner/stripe-connect',
+    'partner',
+    'session',
+    'Stripe account status: none, ready, needs_information (onboard again for a new link) or restricted',
+  ),
+  op('get', '/api/v1/partner/payouts/{id}/statement.csv', 'partner', 'session', 'Statement of one payout (CSV)'),
+  op(
+    'get',
+    '/api/v1/partner/payouts/{id}/statement.html',
+    'partner',
+    'session',
+    'Statement of one payout (printable page)',
+  ),
+  op('get', '/api/v1/partner/earnings', 'partner', 'session', 'Paid in a year and not yet paid, per currency', {
+    query: yearInput,
+  }),
+  op('get', '/api/v1/partner/tax-info', 'partner', 'session', 'Legal name, country, tax id (masked)'),
+  op('put', '/api/v1/partner/tax-info', 'partner', 'session', 'Set legal name, country, tax id (needs the password)', {
+    body: taxInfoInput,
+  }),
+  op('get', '/api/v1/earnings/yearly', 'payouts', 'apiKey', 'Paid in a year per affiliate and currency (1099-NEC)', {
+    query: yearInput,
+  }),
+  op('get', '/api/v1/earnings/yearly.csv', 'payouts', 'apiKey', 'Paid in a year per affiliate and currency, as CSV', {
+    query: yearInput,
+  }),
+  op('get', '/api/v1/affiliates/{id}/tax-info', 'affiliates', 'apiKey', 'An affiliate’s tax details (tax id masked)'),
 ];
 
 /**
@@ -407,6 +441,14 @@ const RESPONSES: Record<string, SuccessAnswer> = {
     status: 200,
     body: webhookEndpointResponses.delivery,
   },
+  'get /api/v1/earnings/yearly': { status: 200, body: earningsResponses.yearly },
+  'get /api/v1/earnings/yearly.csv': { status: 200, csv: true },
+  'get /api/v1/affiliates/{id}/tax-info': { status: 200, body: taxInfoResponses.one },
+  'get /api/v1/partner/payouts/{id}/statement.csv': { status: 200, csv: true },
+  'get /api/v1/partner/earnings': { status: 200, body: earningsResponses.partnerYear },
+  'get /api/v1/partner/tax-info': { status: 200, body: taxInfoResponses.partner },
+  'put /api/v1/partner/tax-info': { status: 200, body: taxInfoResponses.partner },
+  'get /api/v1/partner/stripe-connect': { status: 200, body: earningsResponses.connectStatus },
 };
 
 /** The documented success answer of an operation, or undefined when it is documented only as "Success". */

@@ -356,7 +356,15 @@ describe('payouts', () => {
 
   it('lists payouts with method, reference and status', () => {
     const cells = [...mount(renderPayoutHistory(payouts)).querySelectorAll('td')].map((td) => text(td));
-    expect(cells).toEqual(['Mar 1, 2025', '$60.00', 'PayPal', 'PAYPAL-TX-42', 'Completed', 'Mar 2, 2025']);
+    expect(cells).toEqual([
+      'Mar 1, 2025',
+      '$60.00',
+      'PayPal',
+      'PAYPAL-TX-42',
+      'Completed',
+      'Mar 2, 2025',
+      'CSV · Print',
+    ]);
     expect(text(mount(renderPayoutHistory({ ...payouts, total: 0, data: [] })))).toContain('No payouts yet');
   });
 

@@ -216,6 +216,17 @@ describe('documented answers', () => {
       deliveryId: deliveries[0].id,
     });
     await call('delete', '/api/v1/webhook-endpoints/{id}', { id: endpoint.id });
+    await call('get', '/api/v1/partner/payouts/{id}/statement.csv', { id: payout.id }, undefined, as());
+    await call('get', '/api/v1/partner/earnings', {}, undefined, as());
+    await call('get', '/api/v1/partner/tax-info', {}, undefined, as());
+    const tax = { legalName: 'Ann B. LLC', country: 'US', taxId: '12-3456789', password: partner.password };
+    await call('put', '/api/v1/partner/tax-info', {}, tax, as());
+    await call('get', '/api/v1/partner/stripe-connect', {}, undefined, as());
+
+    // What Ann was paid this year, for the merchant's 1099-NEC (tax details: none given yet).
+    const year = (await call('get', '/api/v1/earnings/yearly')).year;
+    await call('get', '/api/v1/earnings/yearly.csv', { query: `year=${year}` });
+    await call('get', '/api/v1/affiliates/{id}/tax-info', { id: ann.id });
 
     const doc = openApiDocument('http://localhost', 'test') as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>

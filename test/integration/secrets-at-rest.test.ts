@@ -213,7 +213,14 @@ describe('rotating SECRET_KEY', { timeout: 90_000 }, () => {
     );
     expect(rotate.stderr).toBe('');
     expect(rotate.status).toBe(0);
-    expect(JSON.parse(rotate.stdout)).toEqual({ sealed: 0, reencrypted: 3, current: 0, changed: 0, failed: 0 });
+    expect(JSON.parse(rotate.stdout)).toEqual({
+      sealed: 0,
+      reencrypted: 3,
+      current: 0,
+      changed: 0,
+      failed: 0,
+      taxIds: { reencrypted: 0, current: 0, changed: 0, failed: 0 },
+    });
     const after = await stored(app);
     for (const v of after) expect(before).not.toContain(v);
     const again = await cli(databaseUrl, { SECRET_KEY: KEY_2 }, 'secrets', 'rotate', '--json');

@@ -1,5 +1,8 @@
-/** Payouts: the balance and a payout request, where to be paid (PayPal, bank, Stripe Connect), and the history. */
-import { ApiError } from '../api.js';
+/**
+ * Payouts: the balance and a payout request, "Get paid with Stripe" (Connect status and onboarding), where to be paid
+ * (PayPal, bank, Stripe Connect), the yearly earnings summary, and the history with a statement per payout.
+ */
+import { API_BASE, ApiError } from '../api.js';
 import type { AppContext } from '../context.js';
 import {
   badge,
@@ -16,7 +19,7 @@ import {
   uid,
 } from '../dom.js';
 import { formatDate, formatMoney } from '../format.js';
-import type { Payout, Payouts, PayoutSettings } from '../types.js';
+import type { Payout, Payouts, PayoutSettings, StripeConnectStatus, YearEarnings } from '../types.js';
 
 const METHOD_LABELS: Record<string, string> = {
   paypal: 'PayPal',
@@ -38,6 +41,7 @@ export function renderPayoutHistory(page: Payouts): HTMLElement {
       { label: 'Reference' },
       { label: 'Status' },
       { label: 'Completed', className: 'hide-sm' },
+      { label: 'Statement' },
     ],
     page.data.map((p: Payout) => [
       formatDate(p.createdAt),
@@ -51,7 +55,145 @@ export function renderPayoutHistory(page: Payouts): HTMLElement {
         p.failureReason ? h('span', { class: 'muted small' }, ` ${p.failureReason}`) : null,
       ),
       formatDate(p.completedAt),
+      statementLinks(p.id),
     ]),
+  );
+}
+
+/** Links to a payout's statement: the CSV file and the printable page (opens in a new tab). */
+export function statementLinks(payoutId: string): HTMLElement {
+  const base = `${API_BASE}/payouts/${encodeURIComponent(payoutId)}/statement`;
+  return h(
+    'span',
+    { class: 'statement-links' },
+    h('a', { href: `${base}.csv`, download: '', 'aria-label': `Statement ${payoutId} as CSV` }, 'CSV'),
+    ' · ',
+    h(
+      'a',
+      { href: `${base}.html`, target: '_blank', rel: 'noopener', 'aria-label': `Printable statement ${payoutId}` },
+      'Print',
+    ),
+  );
+}
+
+/** The yearly summary: per currency, what was paid in the year and what is earned but not paid yet. */
+export function renderYearEarnings(y: YearEarnings, onYear: (year: number) => void): HTMLElement {
+  const thisYear = new Date().getUTCFullYear();
+  const select = h(
+    'select',
+    { id: 'earnings-year', onchange: (e: Event) => onYear(Number((e.target as HTMLSelectElement).value)) },
+    [0, 1, 2, 3, 4].map((i) =>
+      h('option', { value: String(thisYear - i), selected: thisYear - i === y.year }, String(thisYear - i)),
+    ),
+  );
+  return h(
+    'section',
+    { class: 'card stack tight', 'aria-labelledby': 'year-title' },
+    h('h2', { id: 'year-title' }, 'Yearly earnings'),
+    h('div', { class: 'row' }, h('label', { for: 'earnings-year' }, 'Year '), select),
+    y.data.length === 0
+      ? h('p', { class: 'muted' }, `Nothing earned or paid in ${y.year}.`)
+      : table(
+          `Earnings ${y.year}`,
+          [
+            { label: 'Currency' },
+            { label: 'Paid', numeric: true },
+            { label: 'Payouts', numeric: true },
+            { label: 'Approved, not paid yet', numeric: true },
+            { label: 'Pending', numeric: true },
+          ],
+          y.data.map((d) => [
+            d.currency.toUpperCase(),
+            formatMoney(d.paid, d.currency),
+            String(d.payouts),
+            formatMoney(d.approved, d.currency),
+            formatMoney(d.pending, d.currency),
+          ]),
+        ),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Paid counts payouts by the day they were completed (UTC). Your statements list each payout’s commissions.',
+    ),
+  );
+}
+
+const CONNECT_TEXT: Record<StripeConnectStatus['status'], string> = {
+  none: 'Stripe pays you straight to your bank account. Set up takes a few minutes on Stripe’s site.',
+  ready: 'Your Stripe account is ready: payouts go to it.',
+  needs_information: 'Stripe needs more information before it can pay you.',
+  restricted: 'Stripe has restricted your account. Check your Stripe dashboard or contact the program.',
+};
+
+/**
+ * The "Get paid with Stripe" card: the account's status, and (unless ready or restricted) the onboarding form
+ * (country + password) that sends the partner to Stripe; `onboard` answers the Account Link URL.
+ */
+export function renderStripeConnectCard(
+  c: StripeConnectStatus,
+  onboard: (body: { country: string; password: string }) => Promise<string>,
+): HTMLElement {
+  const form = h(
+    'form',
+    { class: 'stack', novalidate: true },
+    h('div', { class: 'form-status' }),
+    c.accountId
+      ? null
+      : field({
+          label: 'Country',
+          name: 'country',
+          required: true,
+          maxlength: 2,
+          placeholder: 'US',
+          hint: 'Where you live, as a two-letter code (US, DE, FR…). Stripe cannot change it later.',
+        }),
+    field({
+      label: 'Your password',
+      name: 'password',
+      type: 'password',
+      required: true,
+      autocomplete: 'current-password',
+      hint: 'Needed to change where payouts go.',
+    }),
+    h(
+      'div',
+      null,
+      h(
+        'button',
+        { type: 'submit', class: 'btn btn-primary' },
+        c.status === 'none' ? 'Get paid with Stripe' : 'Continue on Stripe',
+      ),
+    ),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const country = (form.querySelector('input[name="country"]') as HTMLInputElement | null)?.value.trim() ?? '';
+    const password = (form.querySelector('input[name="password"]') as HTMLInputElement).value;
+    if (!c.accountId && !/^[A-Za-z]{2}$/.test(country))
+      return showFormError(form, 'country: Enter a two-letter country code');
+    if (!password) return showFormError(form, 'password: Enter your password to confirm');
+    try {
+      const url = await busy(form, 'Opening Stripe…', () => onboard({ country: country || c.country || '', password }));
+      window.location.assign(url);
+    } catch (err) {
+      showFormError(form, err instanceof ApiError ? err.message : 'Could not reach Stripe.');
+    }
+  });
+  const label: Record<StripeConnectStatus['status'], string> = {
+    none: 'Not set up',
+    ready: 'Ready',
+    needs_information: 'Stripe needs more information',
+    restricted: 'Restricted',
+  };
+  return h(
+    'section',
+    { class: 'card stack tight', 'aria-labelledby': 'connect-title' },
+    h('h2', { id: 'connect-title' }, 'Get paid with Stripe'),
+    h('p', { class: 'connect-status' }, h('strong', null, label[c.status]), ' — ', CONNECT_TEXT[c.status]),
+    c.requirementsDue.length && c.status === 'needs_information'
+      ? h('p', { class: 'muted small' }, `Stripe asks for: ${c.requirementsDue.join(', ').replace(/_/g, ' ')}.`)
+      : null,
+    c.status === 'ready' || c.status === 'restricted' ? null : form,
   );
 }
 
@@ -252,13 +394,17 @@ export async function payoutsView(ctx: AppContext, root: HTMLElement): Promise<v
   const balance = h('div', null, loading('Loading your balance…'));
   const history = h('div', null, loading('Loading payouts…'));
   const settings = h('section', { class: 'card' }, loading('Loading your payout method…'));
+  const connect = h('div', null);
+  const year = h('div', null, loading('Loading your yearly earnings…'));
   root.replaceChildren(
     h(
       'div',
       { class: 'stack' },
       h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Payouts')),
       balance,
+      connect,
       settings,
+      year,
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'history-title' },
@@ -301,5 +447,36 @@ export async function payoutsView(ctx: AppContext, root: HTMLElement): Promise<v
       settings.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Could not load your payout method.'));
     }
   };
-  await Promise.all([loadPayouts(0), loadSettings()]);
+  const loadConnect = async () => {
+    try {
+      const c = await ctx.api.get<StripeConnectStatus>('/stripe-connect');
+      // Offered only where the program pays through Stripe, or once the partner has an account.
+      if (!c.available && c.status === 'none') return connect.replaceChildren();
+      const card = renderStripeConnectCard(c, async (body) => {
+        const link = await ctx.api.post<{ url: string }>('/stripe-connect/onboard', body);
+        return link.url;
+      });
+      // Back from Stripe's onboarding (its return and refresh URLs lead here).
+      const back = new URLSearchParams(window.location.search).get('stripe');
+      const message =
+        back === 'refresh'
+          ? 'The Stripe link expired. Continue again to get a new one.'
+          : back === 'return' && c.status !== 'ready'
+            ? 'Welcome back. Stripe may take a moment to check your details.'
+            : null;
+      if (message) card.querySelector('h2')!.after(notice(message));
+      connect.replaceChildren(card);
+    } catch {
+      connect.replaceChildren();
+    }
+  };
+  const loadYear = async (y?: number) => {
+    try {
+      const data = await ctx.api.get<YearEarnings>('/earnings', { year: y });
+      year.replaceChildren(renderYearEarnings(data, (next) => void loadYear(next)));
+    } catch (err) {
+      year.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Could not load your yearly earnings.'));
+    }
+  };
+  await Promise.all([loadPayouts(0), loadSettings(), loadConnect(), loadYear()]);
 }
