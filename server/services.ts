@@ -24,6 +24,7 @@ import { createStripeWebhooksService } from './stripe/webhooks/webhooks.service.
 import { createPartnerService } from './partner/partner.service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createStatsService } from './programs/stats.service.ts';
+import { createConsoleService } from './console/console.service.ts';
 import { silentLogger, type Logger } from './lib/logger.ts';
 import type { Metrics } from './lib/metrics.ts';
 
@@ -56,9 +57,10 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const links = createLinksService({ db, config });
   const partner = createPartnerService({ db, config, now, mailer: createMailer(config, logger), affiliates, links });
   const payouts = createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets });
+  const programs = createProgramsService({ db, config, programSecrets });
   return {
     programSecrets,
-    programs: createProgramsService({ db, config, programSecrets }),
+    programs,
     stats: createStatsService({ db, now }),
     affiliates,
     links,
@@ -88,5 +90,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     }),
     // API keys and webhook signing secrets as the merchant manages them.
     credentials: createCredentialsService({ db, now, programSecrets }),
+    // The merchant console's users, memberships, sessions and first-run setup (issue 20).
+    console: createConsoleService({ db, config, programs, now }),
   };
 }

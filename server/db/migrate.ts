@@ -21,6 +21,7 @@ import * as m0018 from './migrations/0018_unreferred_payments.ts';
 import * as m0019 from './migrations/0019_credit_note_voids.ts';
 import * as m0021 from './migrations/0021_pay_all.ts';
 import * as m0025 from './migrations/0025_credentials_and_edits.ts';
+import * as m0027 from './migrations/0027_console_users.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '0019_credit_note_voids': m0019,
   '0021_pay_all': m0021,
   '0025_credentials_and_edits': m0025,
+  '0027_console_users': m0027,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
