@@ -91,6 +91,16 @@ const OPERATIONS: Operation[] = [
   op('get', '/api/v1/program', 'program', 'apiKey', 'Program settings'),
   op('patch', '/api/v1/program', 'program', 'apiKey', 'Change program settings', { body: updateSettingsInput }),
   op('get', '/api/v1/stats', 'program', 'apiKey', 'Program at a glance', { query: statsInput }),
+  op(
+    'get',
+    '/api/v1/stats/daily',
+    'program',
+    'apiKey',
+    'Clicks, leads, sales, revenue, commissions per day; top affiliates',
+    {
+      query: statsInput,
+    },
+  ),
   op('get', '/api/v1/affiliates', 'affiliates', 'apiKey', 'List affiliates', { query: listAffiliatesInput }),
   op(
     'post',
@@ -321,6 +331,7 @@ interface SuccessAnswer {
 
 const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/program': { status: 200, body: programResponses.settings },
+  'get /api/v1/stats/daily': { status: 200, body: programResponses.dailyStats },
   'patch /api/v1/program': { status: 200, body: programResponses.settings },
   'get /api/v1/affiliates': { status: 200, body: affiliateResponses.list },
   'post /api/v1/affiliates': { status: 201, body: affiliateResponses.withLink },

@@ -106,6 +106,15 @@ describe('onboarding', () => {
     const after = await read();
     expect(after.firstStripeEvent?.type).toBe('checkout.session.completed');
     expect(after.complete).toBe(true);
+    // The overview's numbers, per day, through the console session.
+    const daily = await owner.call('GET', '/api/v1/stats/daily?days=7');
+    expect(daily.status).toBe(200);
+    expect(daily.body.dates).toHaveLength(7);
+    expect(daily.body.clicks.at(-1)).toBe(1);
+    expect(daily.body.sales.at(-1)).toBe(1);
+    expect(daily.body.revenue).toEqual([{ currency: 'eur', amounts: [0, 0, 0, 0, 0, 0, 5000] }]);
+    expect(daily.body.commissions[0].amounts.at(-1)).toBe(500);
+    expect(daily.body.topAffiliates[0]).toMatchObject({ id: aff.id, clicks: 1, sales: 1 });
   });
 });
 

@@ -175,6 +175,7 @@ describe('documented answers', () => {
     const rolled = secrets.find((s: { hint: string }) => s.hint === 'whsec_…6789');
     await call('delete', '/api/v1/webhook-secrets/{id}', { id: rolled.id });
 
+    await call('get', '/api/v1/stats/daily', { query: 'days=7' });
     const doc = openApiDocument('http://localhost', 'test') as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops)
