@@ -96,7 +96,10 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
       };
       const perCurrency = (list: DailyStats['revenue'], currency: string) => {
         let entry = list.find((e) => e.currency === currency);
-        if (!entry) list.push((entry = { currency, amounts: zeros() }));
+        if (!entry) {
+          entry = { currency, amounts: zeros() };
+          list.push(entry);
+        }
         return entry.amounts;
       };
       for (const c of clicks) if (index.has(c.day)) out.clicks[index.get(c.day)!]! += c.n;
