@@ -13,6 +13,7 @@ import { registerPartnerCommands } from './cli/partner.ts';
 import { registerStripeCommands } from './cli/stripe.ts';
 import { registerSecretsCommands } from './cli/secrets.ts';
 import { registerCredentialsCommands } from './cli/credentials.ts';
+import { registerConsoleCommands } from './cli/console.ts';
 
 let ctx: CliContext;
 try {
@@ -30,6 +31,7 @@ registerPartnerCommands(cli, ctx);
 registerStripeCommands(cli, ctx);
 registerSecretsCommands(cli, ctx);
 registerCredentialsCommands(cli, ctx);
+registerConsoleCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

@@ -210,6 +210,11 @@ export function createConsoleService(deps: { db: Db; config: Config; programs: P
     /** The program's members (any member may read). @throws NotFoundError when not a member */
     async team(session: ConsoleSession, programId: string): Promise<ConsoleMember[]> {
       await requireRole(session, programId, CONSOLE_ROLES);
+      return service.members(programId);
+    },
+
+    /** The program's members with their roles, oldest first (no access check: the CLI, and `team` after its own). */
+    async members(programId: string): Promise<ConsoleMember[]> {
       const rows = await repo.listMembers(db, programId);
       return rows.map((r) => ({
         userId: r.id,
@@ -222,8 +227,8 @@ export function createConsoleService(deps: { db: Db; config: Config; programs: P
 
     /**
      * Invite `email` into the program with `role` (owners and admins; only an owner makes owners). A new user gets a
-     * one-time link (valid `SET_PASSWORD_TTL_DAYS` days) to set a password: `/app/#invite=<token>` (a fragment, so
-     * it stays out of logs); an existing user simply gains the membership (no link).
+     * one-time link to set a password (`addMember`: `/app/#invite=<token>`, a fragment, so it stays out of logs); an
+     * existing user simply gains the membership (no link).
      * @throws ValidationError; NotFoundError; ForbiddenError `forbidden_role`
      */
     async invite(
@@ -235,6 +240,17 @@ export function createConsoleService(deps: { db: Db; config: Config; programs: P
       const myRole = await requireRole(session, programId, ['owner', 'admin']);
       if (data.role === 'owner' && myRole !== 'owner')
         throw new ForbiddenError('Only an owner can make owners', 'forbidden_role');
+      return service.addMember(programId, data);
+    },
+
+    /**
+     * Give `email` the `role` in the program, creating the user when new (the CLI's `console invite`, and `invite`
+     * after its role checks). A user without a password gets a one-time link (valid `SET_PASSWORD_TTL_DAYS` days),
+     * `/app/#invite=<token>`; older unused links of theirs stop working.
+     * @throws ValidationError
+     */
+    async addMember(programId: string, input: unknown): Promise<{ member: ConsoleMember; inviteUrl: string | null }> {
+      const data = parseInput(inviteInput, input);
       const { userId, isNew } = await db.transaction().execute(async (trx) => {
         const existing = await repo.findUserByEmail(trx, data.email);
         const id = existing?.id ?? newId('usr');
@@ -245,7 +261,7 @@ export function createConsoleService(deps: { db: Db; config: Config; programs: P
       const inviteUrl = isNew
         ? `${config.publicUrl}/app/#invite=${await access.issueToken(userId, 'set_password')}`
         : null;
-      const member = (await service.team(session, programId)).find((m) => m.userId === userId)!;
+      const member = (await service.members(programId)).find((m) => m.userId === userId)!;
       return { member, inviteUrl };
     },
 
