@@ -201,6 +201,54 @@ describe('merchant console in Chromium', () => {
     expect((await app.db.selectFrom('programs').select('hold_days').executeTakeFirstOrThrow()).hold_days).toBe(14);
   });
 
+  it('invites a viewer, who reads the program but whose changes the server refuses', async () => {
+    await page.getByRole('link', { name: 'Team' }).click();
+    await page.getByLabel('E-mail').fill('viewer@shop.test');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    const link = page.getByLabel('One-time invitation link for viewer@shop.test');
+    await expect.poll(() => link.count()).toBe(1);
+    const inviteUrl = await link.inputValue();
+    expect(inviteUrl).toContain('/app/#invite=');
+    await checkPage('team');
+
+    const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    try {
+      const vp = await viewer.newPage();
+      await vp.goto(inviteUrl);
+      await vp.getByLabel('Choose a password').fill('viewer password 123');
+      await vp.getByRole('button', { name: 'Join' }).click();
+      await expect.poll(() => vp.locator('h1').textContent()).toBe('Overview');
+      expect(await vp.locator('.topbar').textContent()).toContain('Viewer');
+      await vp.getByRole('link', { name: 'Payouts' }).click();
+      await expect.poll(() => vp.getByRole('button', { name: 'Pay all due' }).count()).toBe(1);
+      expect(await vp.getByRole('button', { name: 'Pay all due' }).isDisabled()).toBe(true);
+      // The page hides the button; the server is what refuses: the same write from the viewer's session is a 403.
+      const refused = await vp.evaluate(async () => {
+        const me = await (await fetch('/api/v1/console/me')).json();
+        const r = await fetch('/api/v1/payouts/pay-all', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken },
+          body: '{}',
+        });
+        return { status: r.status, body: await r.json() };
+      });
+      expect(refused).toEqual({ status: 403, body: { error: { code: 'read_only', message: expect.any(String) } } });
+    } finally {
+      await viewer.close();
+    }
+  });
+
+  it('serves the console precompressed, with hashed assets cached immutably', async () => {
+    const html = await fetch(`${app.url}/app/`, { headers: { 'accept-encoding': 'br' } });
+    expect(html.headers.get('content-encoding')).toBe('br');
+    expect(html.headers.get('cache-control')).toBe('no-cache');
+    const script = /\/app\/assets\/app-[0-9a-f]+\.js/.exec(await html.text())![0];
+    const js = await fetch(`${app.url}${script}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-encoding')).toBe('gzip');
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+
   it('no page scrolls sideways at 375 px, and the login page is accessible', async () => {
     await page.setViewportSize({ width: 375, height: 800 });
     for (const p of pagesSeen.filter((x) => !x.startsWith('/app/setup'))) {

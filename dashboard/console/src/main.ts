@@ -15,6 +15,7 @@ import { affiliatesView } from './views/affiliates.js';
 import { commissionsView } from './views/commissions.js';
 import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
+import { teamView } from './views/team.js';
 
 interface Route {
   path: string;
@@ -31,6 +32,7 @@ const ROUTES: Route[] = [
   { path: '/app/commissions', view: commissionsView, title: 'Commissions', auth: true, nav: 'Commissions' },
   { path: '/app/payouts', view: payoutsView, title: 'Payouts', auth: true, nav: 'Payouts' },
   { path: '/app/settings', view: settingsView, title: 'Settings', auth: true, nav: 'Settings' },
+  { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
   { path: '/app/setup', view: setupView, title: 'Set up partnerkit', auth: false },
 ];
