@@ -14,6 +14,7 @@ import { registerStripeCommands } from './cli/stripe.ts';
 import { registerSecretsCommands } from './cli/secrets.ts';
 import { registerCredentialsCommands } from './cli/credentials.ts';
 import { registerWebhookCommands } from './cli/webhooks.ts';
+import { registerConsoleCommands } from './cli/console.ts';
 
 let ctx: CliContext;
 try {
@@ -32,6 +33,7 @@ registerStripeCommands(cli, ctx);
 registerSecretsCommands(cli, ctx);
 registerCredentialsCommands(cli, ctx);
 registerWebhookCommands(cli, ctx);
+registerConsoleCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

@@ -169,6 +169,10 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       });
       const { port } = server.address() as AddressInfo;
       const url = config.port === 0 ? `http://127.0.0.1:${port}` : config.publicUrl;
+      // First run (no program, no console user): a one-time link to the console's setup, printed once per start.
+      const setupUrl = await services.console.issueSetupToken();
+      if (setupUrl)
+        logger.warn({ setupUrl }, `first run: open ${setupUrl} to create the owner account and the first program`);
       return { url, db: database.db, services: services!, scheduler };
     } catch (err) {
       await stop().catch(() => {});

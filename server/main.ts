@@ -53,6 +53,7 @@ try {
   API and webhooks   ${base}/api/v1/
   snippet            ${base}/pk.js
   partner dashboard  ${base}/partner/
+  merchant console   ${base}/app/
   database           ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL in ${config.dataDir}/pg`}
 Create a program:    npm run cli -- program create --name "Acme" --website https://acme.test --json`);
   void running;

@@ -28,6 +28,7 @@ import { createMailer } from './mail/mailer.ts';
 import { createMailOutbox } from './mail/outbox.service.ts';
 import { createStatsService } from './programs/stats.service.ts';
 import { createOutgoingWebhooksService } from './outgoing-webhooks/webhook-endpoints.service.ts';
+import { createConsoleService } from './console/console.service.ts';
 import { silentLogger, type Logger } from './lib/logger.ts';
 import type { Metrics } from './lib/metrics.ts';
 
@@ -75,9 +76,10 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const taxInfo = createTaxInfoService({ db, box, now, confirmPassword: partner.confirmAffiliatePassword });
   const earnings = createEarningsService({ db, now, taxInfo });
   const payouts = createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets });
+  const programs = createProgramsService({ db, config, programSecrets });
   return {
     programSecrets,
-    programs: createProgramsService({ db, config, programSecrets }),
+    programs,
     stats: createStatsService({ db, now }),
     affiliates,
     links,
@@ -118,5 +120,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
       now,
       logger,
     }),
+    // The merchant console's users, memberships, sessions and first-run setup (issue 20).
+    console: createConsoleService({ db, config, programs, now }),
   };
 }

@@ -19,6 +19,8 @@ export interface Api {
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   put<T>(path: string, body?: unknown): Promise<T>;
+  patch<T>(path: string, body?: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
   /** Remember the CSRF token from `/me` or a login answer. */
   setCsrf(token: string | null): void;
   /** Called when a request answers 401 (the session ended): the app shows the login page. */
@@ -27,7 +29,15 @@ export interface Api {
 
 export const API_BASE = '/api/v1/partner';
 
-export function createApi(fetchImpl: Fetch = (input, init) => fetch(input, init), base = API_BASE): Api {
+/**
+ * @param base prefix of every path (the partner API; the merchant console passes `/api/v1`)
+ * @param extraHeaders headers added to every request (the console's `X-Partnerkit-Program`)
+ */
+export function createApi(
+  fetchImpl: Fetch = (input, init) => fetch(input, init),
+  base = API_BASE,
+  extraHeaders: () => Record<string, string> = () => ({}),
+): Api {
   let csrf: string | null = null;
   const api: Api = {
     onUnauthorized: null,
@@ -45,10 +55,12 @@ export function createApi(fetchImpl: Fetch = (input, init) => fetch(input, init)
     },
     post: (path, body) => request('POST', path, body ?? {}),
     put: (path, body) => request('PUT', path, body ?? {}),
+    patch: (path, body) => request('PATCH', path, body ?? {}),
+    delete: (path) => request('DELETE', path),
   };
 
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders() };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
     let res: Response;

@@ -416,6 +416,11 @@ export interface Database {
   email_outbox: EmailOutboxTable;
   email_unsubscribes: EmailUnsubscribesTable;
   affiliate_tax_info: AffiliateTaxInfoTable;
+  console_users: ConsoleUsersTable;
+  console_memberships: ConsoleMembershipsTable;
+  console_tokens: ConsoleTokensTable;
+  console_sessions: ConsoleSessionsTable;
+  console_setup_tokens: ConsoleSetupTokensTable;
 }
 
 /** Migration 0026: a program's outgoing webhook endpoint. */
@@ -505,6 +510,7 @@ export interface EmailUnsubscribesTable {
   email: string;
   kind: string;
   created_at: Timestamp;
+  // Migration 0027: the merchant console.
 }
 
 /** Stripe ids of payments attributed to no referral (migration 0018). */
@@ -555,3 +561,54 @@ export type ConversionRow = Selectable<ConversionsTable>;
 export type CommissionRow = Selectable<CommissionsTable>;
 export type CommissionRuleRow = Selectable<CommissionRulesTable>;
 export type PayoutRow = Selectable<PayoutsTable>;
+
+/** Migration 0027: a merchant console user (the lockout columns work as those of affiliates). */
+export interface ConsoleUsersTable {
+  id: string;
+  email: string;
+  /** argon2id PHC string; null until an invited user sets a password. */
+  password_hash: string | null;
+  failed_logins: Generated<number>;
+  locked_until: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export type ConsoleRole = 'owner' | 'admin' | 'viewer';
+
+/** Migration 0027: a console user's role in one program. */
+export interface ConsoleMembershipsTable {
+  user_id: string;
+  program_id: string;
+  role: ConsoleRole;
+  created_at: Timestamp;
+}
+
+/** Migration 0027: one-time links of console users (invitation = `set_password`). */
+export interface ConsoleTokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: 'set_password' | 'reset_password';
+  expires_at: RequiredTimestamp;
+  used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** Migration 0027: console sessions (the cookie carries the id; we store its SHA-256). */
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: RequiredTimestamp;
+}
+
+/** Migration 0027: the first-run setup token printed to the log (hashed). */
+export interface ConsoleSetupTokensTable {
+  token_hash: string;
+  expires_at: RequiredTimestamp;
+  used_at: NullableTimestamp;
+  created_at: Timestamp;
+}

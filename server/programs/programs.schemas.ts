@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
 import type { ApiKey, CreatedApiKey, WebhookSecret } from './credentials.service.ts';
 import type { ProgramSettings } from './programs.service.ts';
-import type { StatsService } from './stats.service.ts';
+import type { DailyStats, StatsService } from './stats.service.ts';
 
 export const programSettingsShape = z.strictObject({
   id: z.string(),
@@ -78,8 +78,23 @@ sameShape<
   { [K in keyof z.output<typeof statsShape>]: z.output<typeof statsShape>[K] },
   Awaited<ReturnType<StatsService['stats']>>
 >(true);
+const perCurrencySeries = z.array(z.strictObject({ currency: currencyOut, amounts: z.array(minorAmount) }));
+export const dailyStatsShape = z.strictObject({
+  days: z.int(),
+  dates: z.array(z.iso.date()),
+  clicks: z.array(z.int()),
+  leads: z.array(z.int()),
+  sales: z.array(z.int()),
+  revenue: perCurrencySeries,
+  commissions: perCurrencySeries,
+  topAffiliates: z.array(
+    z.strictObject({ id: z.string(), name: z.string(), code: z.string(), clicks: z.int(), sales: z.int() }),
+  ),
+});
+sameShape<z.output<typeof dailyStatsShape>, DailyStats>(true);
 
 export const programResponses = {
+  dailyStats: dailyStatsShape,
   settings: z.strictObject({ program: programSettingsShape }),
   apiKeys: z.strictObject({ data: z.array(apiKeyShape) }),
   apiKey: z.strictObject({ apiKey: apiKeyShape }),

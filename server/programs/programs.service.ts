@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { ProgramRow } from '../db/schema.ts';
+import type { Transaction } from 'kysely';
+import type { Database, ProgramRow } from '../db/schema.ts';
 import { newId, newSecret, hashSecret } from '../lib/ids.ts';
 import { isStorableText, NOT_STORABLE, parseInput, storableText } from '../lib/validate.ts';
 import { stripeApiKeyInput } from '../stripe/stripe-settings.service.ts';
@@ -159,12 +160,16 @@ export function createProgramsService(deps: { db: Db; config: Config; programSec
      * Create a program with the defaults (10 % = 1000 bp, 30-day cookie window, 30-day hold period,
      * last-click, 50.00 minimum payout in the program currency's minor units), one API key and,
      * when given, a Stripe webhook signing secret.
+     * @param inTrx run inside this transaction instead of one of its own (the console's first-run setup creates the
+     *   owner and the program together)
      * @throws ValidationError on bad input
      */
-    async create(input: CreateProgramInput): Promise<CreatedProgram> {
+    async create(input: CreateProgramInput, inTrx?: Transaction<Database>): Promise<CreatedProgram> {
       const data = parseInput(createProgramInput, input);
       const apiKey = newSecret('sk_pk');
-      const program = await db.transaction().execute(async (trx) => {
+      const inTransaction = <T>(run: (trx: Transaction<Database>) => Promise<T>) =>
+        inTrx ? run(inTrx) : db.transaction().execute(run);
+      const program = await inTransaction(async (trx) => {
         const program = await repo.insertProgram(trx, {
           id: newId('prg'),
           name: data.name,

@@ -77,3 +77,55 @@ export async function salesByCurrency(db: DbOrTrx, programId: string, since: Dat
     refunded: Number(r.refunded),
   }));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Per day (UTC) over the last days, and the top affiliates of the period (the console's overview)
+
+/** Clicks per UTC day since `sinceDay` (`YYYY-MM-DD`), from the daily rollup. */
+export async function clicksPerDay(db: DbOrTrx, programId: string, sinceDay: string) {
+  const { rows } = await sql<{ day: string; n: string }>`
+    SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(clicks)::text AS n FROM affiliate_daily_clicks
+    WHERE program_id = ${programId} AND day >= ${sinceDay}::date GROUP BY day`.execute(db);
+  return rows.map((r) => ({ day: r.day, n: Number(r.n) }));
+}
+
+/** Leads, sales and revenue per UTC day and currency since `since` (by `occurred_at`). */
+export async function conversionsPerDay(db: DbOrTrx, programId: string, since: Date) {
+  const { rows } = await sql<{ day: string; currency: string; leads: string; sales: string; revenue: string }>`
+    SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, currency,
+           count(*) FILTER (WHERE kind = 'lead')::text AS leads, count(*) FILTER (WHERE kind = 'sale')::text AS sales,
+           coalesce(sum(amount) FILTER (WHERE kind = 'sale'), 0)::text AS revenue
+    FROM conversions WHERE program_id = ${programId} AND occurred_at >= ${since}
+    GROUP BY 1, 2`.execute(db);
+  return rows.map((r) => ({
+    day: r.day,
+    currency: r.currency,
+    leads: Number(r.leads),
+    sales: Number(r.sales),
+    revenue: Number(r.revenue),
+  }));
+}
+
+/** Commission amounts per UTC day and currency since `since` (by `created_at`; rejected ones left out). */
+export async function commissionsPerDay(db: DbOrTrx, programId: string, since: Date) {
+  const { rows } = await sql<{ day: string; currency: string; amount: string }>`
+    SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, currency, sum(amount)::text AS amount
+    FROM commissions WHERE program_id = ${programId} AND created_at >= ${since} AND status <> 'rejected'
+    GROUP BY 1, 2`.execute(db);
+  return rows.map((r) => ({ day: r.day, currency: r.currency, amount: Number(r.amount) }));
+}
+
+/** The affiliates with the most sales revenue since `since` (then clicks), at most `limit`. */
+export async function topAffiliates(db: DbOrTrx, programId: string, since: Date, sinceDay: string, limit: number) {
+  const { rows } = await sql<{ id: string; name: string; code: string; clicks: string; sales: string }>`
+    SELECT a.id, a.name, a.code,
+      coalesce((SELECT sum(clicks) FROM affiliate_daily_clicks d
+                WHERE d.affiliate_id = a.id AND d.day >= ${sinceDay}::date), 0)::text AS clicks,
+      coalesce((SELECT count(*) FROM conversions c WHERE c.program_id = a.program_id AND c.affiliate_id = a.id
+                AND c.kind = 'sale' AND c.occurred_at >= ${since}), 0)::text AS sales
+    FROM affiliates a WHERE a.program_id = ${programId}
+    ORDER BY 5 DESC, 4 DESC, a.id LIMIT ${limit}`.execute(db);
+  return rows
+    .map((r) => ({ id: r.id, name: r.name, code: r.code, clicks: Number(r.clicks), sales: Number(r.sales) }))
+    .filter((r) => r.clicks > 0 || r.sales > 0);
+}

@@ -63,6 +63,73 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
           })),
       };
     },
+
+    /**
+     * Per UTC day over the last `days` (default 30, today included): clicks, leads, sales, and revenue and
+     * commissions per currency (minor units), with the top affiliates of the period (`GET /api/v1/stats/daily`).
+     * @throws ValidationError on a bad `days`
+     */
+    async daily(program: ProgramRow, query: unknown): Promise<DailyStats> {
+      const days = parseInput(statsInput, query).days ?? 30;
+      const today = Date.UTC(now().getUTCFullYear(), now().getUTCMonth(), now().getUTCDate());
+      const dates = Array.from({ length: days }, (_, i) =>
+        new Date(today - (days - 1 - i) * 86_400_000).toISOString().slice(0, 10),
+      );
+      const since = new Date(`${dates[0]}T00:00:00Z`);
+      const [clicks, conversions, commissions, top] = await Promise.all([
+        repo.clicksPerDay(db, program.id, dates[0]!),
+        repo.conversionsPerDay(db, program.id, since),
+        repo.commissionsPerDay(db, program.id, since),
+        repo.topAffiliates(db, program.id, since, dates[0]!, 10),
+      ]);
+      const index = new Map(dates.map((d, i) => [d, i]));
+      const zeros = () => dates.map(() => 0);
+      const out: DailyStats = {
+        days,
+        dates,
+        clicks: zeros(),
+        leads: zeros(),
+        sales: zeros(),
+        revenue: [],
+        commissions: [],
+        topAffiliates: top,
+      };
+      const perCurrency = (list: DailyStats['revenue'], currency: string) => {
+        let entry = list.find((e) => e.currency === currency);
+        if (!entry) {
+          entry = { currency, amounts: zeros() };
+          list.push(entry);
+        }
+        return entry.amounts;
+      };
+      for (const c of clicks) if (index.has(c.day)) out.clicks[index.get(c.day)!]! += c.n;
+      for (const c of conversions) {
+        const i = index.get(c.day);
+        if (i === undefined) continue;
+        out.leads[i]! += c.leads;
+        out.sales[i]! += c.sales;
+        if (c.sales > 0) perCurrency(out.revenue, c.currency)[i]! += c.revenue;
+      }
+      for (const c of commissions) {
+        const i = index.get(c.day);
+        if (i !== undefined) perCurrency(out.commissions, c.currency)[i]! += c.amount;
+      }
+      out.revenue.sort((a, b) => a.currency.localeCompare(b.currency));
+      out.commissions.sort((a, b) => a.currency.localeCompare(b.currency));
+      return out;
+    },
   };
+}
+
+/** What `GET /api/v1/stats/daily` answers: series aligned with `dates` (UTC days, oldest first). */
+export interface DailyStats {
+  days: number;
+  dates: string[];
+  clicks: number[];
+  leads: number[];
+  sales: number[];
+  revenue: { currency: string; amounts: number[] }[];
+  commissions: { currency: string; amounts: number[] }[];
+  topAffiliates: { id: string; name: string; code: string; clicks: number; sales: number }[];
 }
 export type StatsService = ReturnType<typeof createStatsService>;

@@ -31,6 +31,7 @@ import { stripeRoutes } from '../stripe/stripe.routes.ts';
 import { accessRoutes } from '../partner/access/access.routes.ts';
 import { portalRoutes } from '../partner/portal/portal.routes.ts';
 import { statsRoutes } from '../programs/stats.routes.ts';
+import { consoleRoutes } from '../console/console.routes.ts';
 import { openApiRoutes } from './openapi.ts';
 import { healthRoutes, type Readiness } from './health.routes.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -78,7 +79,15 @@ export function createKoa(
     await next();
   });
 
-  const auth = adminAuth((apiKey) => services.programs.findByApiKey(apiKey));
+  // The merchant console's session opens the admin API too, for the programs its user belongs to.
+  const auth = adminAuth((apiKey) => services.programs.findByApiKey(apiKey), {
+    publicUrl: config.publicUrl,
+    lookup: async (sessionId, programId) => {
+      const session = await services.console.authenticate(sessionId);
+      if (!session) return null;
+      return { csrfToken: session.csrfToken, access: await services.console.resolveProgram(session, programId) };
+    },
+  });
   for (const r of adminRouters) {
     // Authenticate only requests that reach an admin route, so unknown paths stay plain 404s.
     koa.use(async (ctx, next) => {
@@ -121,6 +130,10 @@ export function mountedRouters(
     emailPreferencesRoutes(services.partner.authenticate, services.mailOutbox, { publicUrl: config.publicUrl }),
     partnerEarningsRoutes(services.earnings, services.partner.authenticate, { publicUrl: config.publicUrl }),
     partnerTaxInfoRoutes(services.taxInfo, services.partner.authenticate, { publicUrl: config.publicUrl }),
+    consoleRoutes(services.console, {
+      secureCookies: config.publicUrl.startsWith('https:'),
+      publicUrl: config.publicUrl,
+    }),
   ];
   const adminRouters: AnyRouter[] = [
     affiliatesRoutes(services.affiliates, services.partner),

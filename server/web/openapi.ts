@@ -48,8 +48,10 @@ import { yearInput } from '../payouts/earnings.ts';
 import { earningsResponses } from '../payouts/earnings.schemas.ts';
 import { taxInfoInput } from '../partner/tax-info.service.ts';
 import { taxInfoResponses } from '../partner/tax-info.schemas.ts';
+import { consoleResponses } from '../console/console.schemas.ts';
+import * as consoleInputs from '../console/console.service.ts';
 
-type Auth = 'apiKey' | 'session' | 'public' | 'stripeSignature';
+type Auth = 'apiKey' | 'session' | 'consoleSession' | 'public' | 'stripeSignature';
 interface Operation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'options';
   path: string;
@@ -58,6 +60,8 @@ interface Operation {
   auth: Auth;
   body?: z.ZodType;
   query?: z.ZodType;
+  /** The success answer of a non-admin operation (admin ones: `RESPONSES`). */
+  answer?: SuccessAnswer;
 }
 
 const op = (
@@ -100,6 +104,16 @@ const OPERATIONS: Operation[] = [
   op('get', '/api/v1/program', 'program', 'apiKey', 'Program settings'),
   op('patch', '/api/v1/program', 'program', 'apiKey', 'Change program settings', { body: updateSettingsInput }),
   op('get', '/api/v1/stats', 'program', 'apiKey', 'Program at a glance', { query: statsInput }),
+  op(
+    'get',
+    '/api/v1/stats/daily',
+    'program',
+    'apiKey',
+    'Clicks, leads, sales, revenue, commissions per day; top affiliates',
+    {
+      query: statsInput,
+    },
+  ),
   op('get', '/api/v1/affiliates', 'affiliates', 'apiKey', 'List affiliates', { query: listAffiliatesInput }),
   op(
     'post',
@@ -350,6 +364,44 @@ const OPERATIONS: Operation[] = [
     query: yearInput,
   }),
   op('get', '/api/v1/affiliates/{id}/tax-info', 'affiliates', 'apiKey', 'An affiliate’s tax details (tax id masked)'),
+  // The merchant console (issue 20): its pages, and the console-only API (console session cookie).
+  op('get', '/app', 'console', 'public', 'The merchant console (a single-page app)'),
+  op('get', '/app/{page}', 'console', 'public', 'A page of the merchant console (the same app; it routes itself)'),
+  op('get', '/app/assets/{file}', 'console', 'public', 'The console’s scripts and styles (immutable, hashed)'),
+  op('get', '/api/v1/console/setup', 'console', 'public', 'Whether the first-run setup is still to be done', {
+    answer: { status: 200, body: consoleResponses.setupNeeded },
+  }),
+  op('post', '/api/v1/console/setup', 'console', 'public', 'First run: owner account + first program (setup token)', {
+    body: consoleInputs.setupInput,
+    answer: { status: 201, body: consoleResponses.setup },
+  }),
+  op('post', '/api/v1/console/login', 'console', 'public', 'Log in to the console', {
+    body: consoleInputs.consoleLoginInput,
+    answer: { status: 200, body: consoleResponses.session },
+  }),
+  op('post', '/api/v1/console/invite/accept', 'console', 'public', 'Set a password with an invitation, and log in', {
+    body: consoleInputs.acceptInviteInput,
+    answer: { status: 200, body: consoleResponses.session },
+  }),
+  op('get', '/api/v1/console/me', 'console', 'consoleSession', 'Who is logged in, the CSRF token, the programs', {
+    answer: { status: 200, body: consoleResponses.me },
+  }),
+  op('post', '/api/v1/console/logout', 'console', 'consoleSession', 'Log out (here or everywhere)', {
+    answer: { status: 204 },
+  }),
+  op('get', '/api/v1/console/team', 'console', 'consoleSession', 'The program’s members and their roles', {
+    answer: { status: 200, body: consoleResponses.team },
+  }),
+  op('post', '/api/v1/console/team', 'console', 'consoleSession', 'Invite a member (owner, admin)', {
+    body: consoleInputs.inviteInput,
+    answer: { status: 201, body: consoleResponses.invited },
+  }),
+  op('delete', '/api/v1/console/team/{userId}', 'console', 'consoleSession', 'Remove a member (owner, admin)', {
+    answer: { status: 204 },
+  }),
+  op('get', '/api/v1/console/onboarding', 'console', 'consoleSession', 'The onboarding checklist, read live', {
+    answer: { status: 200, body: consoleResponses.onboarding },
+  }),
 ];
 
 /**
@@ -370,6 +422,7 @@ interface SuccessAnswer {
 const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/program': { status: 200, body: programResponses.settings },
   'get /api/v1/stats': { status: 200, body: programResponses.stats },
+  'get /api/v1/stats/daily': { status: 200, body: programResponses.dailyStats },
   'patch /api/v1/program': { status: 200, body: programResponses.settings },
   'get /api/v1/affiliates': { status: 200, body: affiliateResponses.list },
   'post /api/v1/affiliates': { status: 201, body: affiliateResponses.withLink },
@@ -462,7 +515,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record
 }
 
 function successResponse(o: Operation): Record<string, unknown> {
-  const documented = documentedResponse(o.method, o.path);
+  const documented = o.answer ?? documentedResponse(o.method, o.path);
   if (!documented) return { '2XX': { description: 'Success' } };
   if (documented.csv)
     return {
@@ -508,12 +561,14 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
     }
     const security =
       o.auth === 'apiKey'
-        ? [{ apiKey: [] }]
+        ? [{ apiKey: [] }, { consoleSession: [] }]
         : o.auth === 'session'
           ? [{ partnerSession: [] }]
-          : o.auth === 'stripeSignature'
-            ? [{ stripeSignature: [] }]
-            : [];
+          : o.auth === 'consoleSession'
+            ? [{ consoleSession: [] }]
+            : o.auth === 'stripeSignature'
+              ? [{ stripeSignature: [] }]
+              : [];
     paths[o.path] ??= {};
     paths[o.path]![o.method] = {
       summary: o.summary,
@@ -562,6 +617,15 @@ export function openApiDocument(publicUrl: string, version: string): Record<stri
           in: 'cookie',
           name: 'pk_session',
           description: 'Partner session; state changes also need the X-CSRF-Token header',
+        },
+        consoleSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'pk_console',
+          description:
+            'Merchant console session: opens the console API and the admin API for the programs its user belongs to ' +
+            '(X-Partnerkit-Program names one; needed with several); state changes also need X-CSRF-Token, and a ' +
+            'viewer’s are refused (403 read_only)',
         },
         stripeSignature: { type: 'apiKey', in: 'header', name: 'Stripe-Signature' },
       },

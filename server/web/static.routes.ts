@@ -1,5 +1,6 @@
 /**
- * Built front-end files: the snippet at `GET /pk.js` and the partner dashboard at `GET /partner/`.
+ * Built front-end files: the snippet at `GET /pk.js`, the partner dashboard at `GET /partner/` and the merchant
+ * console at `GET /app/` (`dashboard/dist/console/`).
  * Both are built by rollup (`npm run build`, run by `npm install` and `npm start`); files are read once and
  * kept in memory (they are small), re-read if they were missing at first.
  */
@@ -69,14 +70,47 @@ function assetLoader(dir: string) {
   };
 }
 
+type Send = (ctx: import('koa').Context, asset: Asset, cacheControl: string) => void;
+
+/**
+ * Serve one built single-page app under `prefix`: `<prefix>` redirects to `<prefix>/`, `<prefix>/assets/<file>`
+ * are its built files (content-hashed names cached immutably), and every other `<prefix>/...` path is its
+ * `index.html` (client-side routes), with a strict Content-Security-Policy.
+ */
+function singlePageApp(router: Router, send: Send, prefix: string, dir: string, notBuilt: string, what: string) {
+  const page = assetLoader(dir);
+  const assets = assetLoader(path.join(dir, 'assets'));
+  const escaped = prefix.replace(/[/]/g, '\\/');
+  // Exactly `<prefix>` (the router's string paths also match a trailing slash, which would loop).
+  router.get(new RegExp(`^${escaped}$`), (ctx) => ctx.redirect(`${prefix}/`));
+  router.get(`${prefix}/assets/:file`, async (ctx) => {
+    const asset = await assets(ctx.params.file!);
+    if (!asset) throw new NotFoundError('Asset');
+    // Built files carry a content hash in their name (app-<hash>.js): such a URL never changes content, so
+    // browsers may keep it; anything else revalidates soon.
+    const versioned = /-[A-Za-z0-9_]{8,}\.(js|css)$/.test(ctx.params.file!);
+    send(ctx, asset, versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
+  });
+  router.get(new RegExp(`^${escaped}\\/(?!assets\\/).*$`), async (ctx) => {
+    const asset = await page('index.html');
+    if (!asset) throw new AppError(503, notBuilt, `${what} is not built; run npm run build`);
+    // Scripts only from our own files (no inline script anywhere); uPlot sizes its elements with inline styles.
+    ctx.set(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    send(ctx, asset, 'no-cache');
+  });
+}
+
 export function staticRoutes(opts: { snippetDir?: string; dashboardDir?: string } = {}): Router {
   const snippet = assetLoader(opts.snippetDir ?? path.join(ROOT, 'snippet', 'dist'));
   const dashboardDir = opts.dashboardDir ?? path.join(ROOT, 'dashboard', 'dist');
-  const dashboard = assetLoader(dashboardDir);
-  const dashboardAssets = assetLoader(path.join(dashboardDir, 'assets'));
   const router = new Router();
 
-  const send = (ctx: import('koa').Context, asset: Asset, cacheControl: string) => {
+  const send: Send = (ctx, asset, cacheControl) => {
     ctx.set('ETag', asset.etag);
     ctx.set('Cache-Control', cacheControl);
     ctx.set('X-Content-Type-Options', 'nosniff');
@@ -110,28 +144,8 @@ export function staticRoutes(opts: { snippetDir?: string; dashboardDir?: string 
     send(ctx, asset, 'public, max-age=3600');
   });
 
-  // Exactly `/partner` (the router's string paths also match a trailing slash, which would loop).
-  router.get(/^\/partner$/, (ctx) => ctx.redirect('/partner/'));
-  router.get('/partner/assets/:file', async (ctx) => {
-    const asset = await dashboardAssets(ctx.params.file!);
-    if (!asset) throw new NotFoundError('Asset');
-    // Built files carry a content hash in their name (app-<hash>.js): such a URL never changes content, so
-    // browsers may keep it; anything else revalidates soon.
-    const versioned = /-[A-Za-z0-9_]{8,}\.(js|css)$/.test(ctx.params.file!);
-    send(ctx, asset, versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
-  });
-  // The dashboard is one page; every other /partner/... path is a client-side route.
-  router.get(/^\/partner\/(?!assets\/).*$/, async (ctx) => {
-    const asset = await dashboard('index.html');
-    if (!asset) throw new AppError(503, 'dashboard_not_built', 'The dashboard is not built; run npm run build');
-    // Scripts only from our own files (no inline script anywhere); uPlot sizes its elements with inline styles.
-    ctx.set(
-      'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    );
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    send(ctx, asset, 'no-cache');
-  });
+  // The partner dashboard at /partner/ and the merchant console at /app/: the same kind of single-page app.
+  singlePageApp(router, send, '/partner', dashboardDir, 'dashboard_not_built', 'The dashboard');
+  singlePageApp(router, send, '/app', path.join(dashboardDir, 'console'), 'console_not_built', 'The console');
   return router;
 }

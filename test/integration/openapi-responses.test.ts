@@ -228,6 +228,7 @@ describe('documented answers', () => {
     await call('get', '/api/v1/earnings/yearly.csv', { query: `year=${year}` });
     await call('get', '/api/v1/affiliates/{id}/tax-info', { id: ann.id });
 
+    await call('get', '/api/v1/stats/daily', { query: 'days=7' });
     const doc = openApiDocument('http://localhost', 'test') as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops)

@@ -12,10 +12,16 @@ function xValues(dates: string[]): number[] {
 }
 
 /**
- * Draw the chart into `container` and keep it sized to the container's width.
+ * Draw the chart into `container` and keep it sized to the container's width (the merchant console draws revenue
+ * with `moneyName` "Revenue").
  * @returns a function that destroys the chart and stops observing
  */
-export async function drawChart(container: HTMLElement, stats: Stats, currency: string): Promise<() => void> {
+export async function drawChart(
+  container: HTMLElement,
+  stats: Stats,
+  currency: string,
+  moneyName = 'Earnings',
+): Promise<() => void> {
   const earnings = stats.earnings.find((e) => e.currency === currency)?.amounts ?? stats.dates.map(() => 0);
   const data: uPlot.AlignedData = [xValues(stats.dates), stats.clicks, earnings.map((a) => toMajor(a, currency))];
   const styles = getComputedStyle(document.documentElement);
@@ -52,7 +58,7 @@ export async function drawChart(container: HTMLElement, stats: Stats, currency: 
         value: (_u, v) => (v == null ? '—' : formatCount(v)),
       },
       {
-        label: `Earnings (${currency.toUpperCase()})`,
+        label: `${moneyName} (${currency.toUpperCase()})`,
         scale: 'money',
         stroke: moneyColor,
         width: 2,

@@ -1,0 +1,112 @@
+/** `/app/`: the program per day (chart + table, `GET /api/v1/stats/daily`) and its top affiliates. */
+import { emptyState, h, loading, table } from '../../../src/dom.js';
+import { formatCount, formatDay, formatMoney } from '../../../src/format.js';
+import type { ConsoleView } from '../context.js';
+
+interface Daily {
+  days: number;
+  dates: string[];
+  clicks: number[];
+  leads: number[];
+  sales: number[];
+  revenue: { currency: string; amounts: number[] }[];
+  commissions: { currency: string; amounts: number[] }[];
+  topAffiliates: { id: string; name: string; code: string; clicks: number; sales: number }[];
+}
+
+export const overviewView: ConsoleView = async (ctx, root) => {
+  const body = h('div', { class: 'stack' }, loading());
+  root.replaceChildren(h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Overview')), body);
+  const [d, settings] = await Promise.all([
+    ctx.api.get<Daily>('/stats/daily', { days: 30 }),
+    ctx.api.get<{ program: { currency: string } }>('/program'),
+  ]);
+  const currency = d.revenue[0]?.currency ?? settings.program.currency;
+  const revenue = d.revenue.find((r) => r.currency === currency)?.amounts ?? d.dates.map(() => 0);
+  const commissions = d.commissions.find((r) => r.currency === currency)?.amounts ?? d.dates.map(() => 0);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const chart = h('div', {
+    class: 'chart',
+    role: 'img',
+    'aria-label': `Clicks and revenue per day, last ${d.days} days`,
+  });
+  const rows = d.dates
+    .map((day, i) => [
+      formatDay(day),
+      formatCount(d.clicks[i]!),
+      formatCount(d.leads[i]!),
+      formatCount(d.sales[i]!),
+      formatMoney(revenue[i]!, currency),
+      formatMoney(commissions[i]!, currency),
+    ])
+    .reverse();
+  body.replaceChildren(
+    h(
+      'div',
+      { class: 'tiles' },
+      [
+        ['Clicks', formatCount(sum(d.clicks))],
+        ['Leads', formatCount(sum(d.leads))],
+        ['Sales', formatCount(sum(d.sales))],
+        ['Revenue', formatMoney(sum(revenue), currency)],
+        ['Commissions', formatMoney(sum(commissions), currency)],
+      ].map(([label, value]) =>
+        h('div', { class: 'tile' }, h('p', { class: 'tile-label' }, label!), h('p', { class: 'tile-value' }, value!)),
+      ),
+    ),
+    h('section', { class: 'card' }, h('h2', null, `Last ${d.days} days`), chart),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', null, 'Top affiliates'),
+      d.topAffiliates.length
+        ? table(
+            'Top affiliates',
+            [
+              { label: 'Affiliate' },
+              { label: 'Code' },
+              { label: 'Clicks', numeric: true },
+              { label: 'Sales', numeric: true },
+            ],
+            d.topAffiliates.map((a) => [
+              a.name,
+              h('span', { class: 'mono' }, a.code),
+              formatCount(a.clicks),
+              formatCount(a.sales),
+            ]),
+          )
+        : emptyState('No activity yet', 'Affiliates appear here after their first click.'),
+    ),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', null, 'Per day'),
+      table(
+        'Per day',
+        [
+          { label: 'Day' },
+          { label: 'Clicks', numeric: true },
+          { label: 'Leads', numeric: true },
+          { label: 'Sales', numeric: true },
+          { label: 'Revenue', numeric: true },
+          { label: 'Commissions', numeric: true },
+        ],
+        rows,
+      ),
+    ),
+  );
+  const { drawChart } = await import('../../../src/views/chart.js');
+  await drawChart(
+    chart,
+    {
+      days: d.days,
+      timeZone: 'UTC',
+      dates: d.dates,
+      clicks: d.clicks,
+      sales: d.sales,
+      earnings: [{ currency, amounts: revenue }],
+    },
+    currency,
+    'Revenue',
+  );
+};

@@ -1,0 +1,62 @@
+/** Pieces the console's list pages share: a toolbar select, a next/previous pager for lists without a total. */
+import { ApiError } from '../../../src/api.js';
+import { errorBox, h, notice, uid } from '../../../src/dom.js';
+
+/** A labelled select; `onChange` gets the chosen value ('' = all). */
+export function selectField(label: string, options: [string, string][], value: string, onChange: (v: string) => void) {
+  const id = uid('sel');
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    h(
+      'select',
+      { id, onchange: (e: Event) => onChange((e.target as HTMLSelectElement).value) },
+      options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)),
+    ),
+  );
+}
+
+/** Previous / next for an offset list that answers at most `limit` rows (no total); an empty span for one page. */
+export function simplePager(count: number, limit: number, offset: number, go: (offset: number) => void) {
+  if (offset === 0 && count < limit) return h('span');
+  return h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Pages' },
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-secondary',
+        disabled: offset === 0,
+        onclick: () => go(Math.max(0, offset - limit)),
+      },
+      '← Previous',
+    ),
+    h('span', null, `${offset + 1}–${offset + count}`),
+    h(
+      'button',
+      { type: 'button', class: 'btn btn-secondary', disabled: count < limit, onclick: () => go(offset + limit) },
+      'Next →',
+    ),
+  );
+}
+
+/** Run an action from a button: disable it meanwhile, then show the outcome in `slot` and redraw. */
+export async function act(
+  button: HTMLButtonElement,
+  slot: HTMLElement,
+  done: string,
+  work: () => Promise<unknown>,
+  redraw: () => Promise<void>,
+) {
+  button.disabled = true;
+  try {
+    await work();
+    await redraw();
+    slot.replaceChildren(notice(done));
+  } catch (err) {
+    button.disabled = false;
+    slot.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'That did not work; try again.'));
+  }
+}
