@@ -23,6 +23,7 @@ import * as m0021 from './migrations/0021_pay_all.ts';
 import * as m0025 from './migrations/0025_credentials_and_edits.ts';
 import * as m0026 from './migrations/0026_outgoing_webhooks.ts';
 import * as m0029 from './migrations/0029_email_outbox.ts';
+import * as m0030 from './migrations/0030_webhook_disabled_mail.ts';
 import * as m0028 from './migrations/0028_affiliate_tax_info.ts';
 import * as m0027 from './migrations/0027_console_users.ts';
 
@@ -47,6 +48,7 @@ const migrations: Record<string, Migration> = {
   '0025_credentials_and_edits': m0025,
   '0026_outgoing_webhooks': m0026,
   '0029_email_outbox': m0029,
+  '0030_webhook_disabled_mail': m0030,
   '0028_affiliate_tax_info': m0028,
   '0027_console_users': m0027,
 };

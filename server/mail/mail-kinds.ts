@@ -17,6 +17,7 @@ export const MERCHANT_MAIL_KINDS = [
   'commission_on_hold',
   'payout_run_ready',
   'stripe_event_failed',
+  'webhook_endpoint_disabled',
 ] as const;
 
 export type AffiliateMailKind = (typeof AFFILIATE_MAIL_KINDS)[number];
@@ -36,6 +37,7 @@ export const MAIL_KIND_LABELS: Record<MailKind, string> = {
   commission_on_hold: 'A commission is on hold for review',
   payout_run_ready: 'A payout run is ready',
   stripe_event_failed: 'A Stripe event failed',
+  webhook_endpoint_disabled: 'A webhook endpoint was disabled',
 };
 
 export function isMailKind(kind: string): kind is MailKind {

@@ -126,7 +126,22 @@ export function createMailOutbox(deps: {
       row.subject_id
         ? db.selectFrom('commissions').selectAll().where('id', '=', row.subject_id).executeTakeFirst()
         : undefined;
-    const team = program.notification_email;
+    // The merchant team: the program's notification address, else its first console owner.
+    const team =
+      program.notification_email ??
+      (row.audience === 'merchant'
+        ? ((
+            await db
+              .selectFrom('console_memberships as m')
+              .innerJoin('console_users as u', 'u.id', 'm.user_id')
+              .select('u.email')
+              .where('m.program_id', '=', row.program_id)
+              .where('m.role', '=', 'owner')
+              .orderBy('m.created_at')
+              .limit(1)
+              .executeTakeFirst()
+          )?.email ?? null)
+        : null);
     const kind = row.kind as MailKind;
     switch (kind) {
       case 'application_received':
@@ -321,6 +336,39 @@ export function createMailOutbox(deps: {
                 ],
               },
               { p: 'Pay them with POST /api/v1/payouts/pay-all or mark each one completed.' },
+            ],
+          },
+        };
+      }
+      case 'webhook_endpoint_disabled': {
+        const ep = row.subject_id
+          ? await db
+              .selectFrom('webhook_endpoints')
+              .select(['id', 'url', 'disabled_reason'])
+              .where('program_id', '=', row.program_id)
+              .where('id', '=', row.subject_id)
+              .executeTakeFirst()
+          : undefined;
+        if (!team || !ep) return null;
+        return {
+          to: team,
+          content: {
+            subject: `Webhook endpoint disabled: ${ep.url}`,
+            greeting: 'Hello,',
+            blocks: [
+              {
+                p: `${program.name} stopped sending events to one of its webhook endpoints: every delivery failed for 3 days.`,
+              },
+              {
+                facts: [
+                  ['Endpoint', ep.id],
+                  ['URL', ep.url],
+                  ['Reason', ep.disabled_reason ?? '—'],
+                ],
+              },
+              {
+                p: `Fix the receiver, then enable it again (its waiting events are sent): npm run cli -- webhooks update --program ${program.id} --id ${ep.id} --enable`,
+              },
             ],
           },
         };

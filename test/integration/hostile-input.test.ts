@@ -62,6 +62,11 @@ interface Operation {
   body?: Schema;
 }
 
+function consoleOnly(doc: any, op: Operation): boolean {
+  const security: Record<string, unknown>[] = doc.paths[op.path][op.method.toLowerCase()].security ?? [];
+  return security.length > 0 && security.every((s) => 'consoleSession' in s);
+}
+
 function operationsOf(doc: any): Operation[] {
   const ops: Operation[] = [];
   for (const [path, methods] of Object.entries<Record<string, any>>(doc.paths)) {
@@ -175,7 +180,9 @@ beforeAll(async () => {
   const res = await app.request('/api/v1/openapi.json');
   expect(res.status).toBe(200);
   doc = await res.json();
-  operations = operationsOf(doc);
+  // Console-session-only operations (the merchant console's own API) need a console login this file does not make;
+  // their hostile input is not fuzzed here yet (console-auth.test.ts covers their refusals).
+  operations = operationsOf(doc).filter((op) => !consoleOnly(doc, op));
   expect(operations.length).toBeGreaterThan(50);
 });
 afterAll(async () => {
@@ -759,7 +766,9 @@ const partnerHeaders = () => ({ cookie: partner.cookie, 'x-csrf-token': partner.
 describe('examples', () => {
   it('%00 in any id path parameter is 404 (400 for a program id), and in an id filter a 400 naming it', async () => {
     // Pages of the partner dashboard are the single-page app's document whatever the path (the app routes itself).
-    const withParams = operations.filter((op) => op.pathParams.length > 0 && op.path !== '/partner/{page}');
+    const withParams = operations.filter(
+      (op) => op.pathParams.length > 0 && !['/partner/{page}', '/app/{page}'].includes(op.path),
+    );
     expect(withParams.length).toBeGreaterThan(20);
     for (const op of withParams) {
       for (const hostile of ['a%00b', '%00', '%ff', '..%2f..%2f']) {

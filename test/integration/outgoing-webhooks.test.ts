@@ -21,10 +21,12 @@ const HOUR = 3_600_000;
 /** The key `startTestApp` encrypts with. */
 const TEST_SECRET_KEY = 'test-secret-key-test-secret-key-0123456789';
 let app: TestApp;
+/** What the app logged (mails are logged: no SMTP_URL). */
+const logged: string[] = [];
 const receivers: WebhookReceiver[] = [];
 
 beforeAll(async () => {
-  app = await startTestApp({ TRUST_PROXY: 'on', WEBHOOK_ALLOW_PRIVATE: 'on' });
+  app = await startTestApp({ TRUST_PROXY: 'on', WEBHOOK_ALLOW_PRIVATE: 'on' }, { log: (msg) => logged.push(msg) });
 });
 afterAll(async () => {
   await app?.stop();
@@ -249,6 +251,14 @@ describe('retries', () => {
       .execute();
     expect(notice).toHaveLength(1);
     expect(notice[0]!.object_id).toBe(ep.id);
+    // The merchant team is told by e-mail (logged here: no SMTP_URL), once.
+    expect((await shop.admin.patch('/api/v1/program', { notificationEmail: 'team@acme.test' })).status).toBe(200);
+    logged.length = 0;
+    await app.services.mailOutbox.sendDue();
+    await app.services.mailOutbox.sendDue();
+    const toTeam = logged.filter((l) => l.includes('to team@acme.test'));
+    expect(toTeam).toHaveLength(1);
+    expect(toTeam[0]).toContain(`Webhook endpoint disabled: ${r.url}`);
     // Disabled: no event is written for it any more.
     await approvedAffiliate(shop);
     app.advance(HOUR);
