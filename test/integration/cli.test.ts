@@ -2,29 +2,13 @@
  * The command line as a merchant runs it (`npm run cli -- …`, a real process on this file's database): errors go
  * to stderr with a non-zero exit status, so scripts and CI can stop on them; `--json` output stays on stdout alone.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
 import { freshDatabaseUrl } from '../helpers/db.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 let databaseUrl: string;
 
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli(databaseUrl, args);
 
 beforeAll(async () => {
   databaseUrl = await freshDatabaseUrl();
