@@ -21,6 +21,12 @@ export interface Api {
   put<T>(path: string, body?: unknown): Promise<T>;
   patch<T>(path: string, body?: unknown): Promise<T>;
   delete<T>(path: string): Promise<T>;
+  /**
+   * GET a file (a CSV export) with the same headers as every request, and hand it to the browser as a download
+   * named by the answer's `Content-Disposition`. Answers the response headers (e.g. `X-Payout-Count`).
+   * @throws ApiError as the other methods do
+   */
+  download(path: string, query?: Record<string, string | number | undefined>): Promise<Headers>;
   /** Remember the CSRF token from `/me` or a login answer. */
   setCsrf(token: string | null): void;
   /** Called when a request answers 401 (the session ended): the app shows the login page. */
@@ -44,14 +50,21 @@ export function createApi(
     setCsrf(token) {
       csrf = token;
     },
-    get: (path, query) => {
-      const qs = query
-        ? Object.entries(query)
-            .filter(([, v]) => v !== undefined && v !== '')
-            .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-            .join('&')
-        : '';
-      return request('GET', qs ? `${path}?${qs}` : path);
+    get: (path, query) => request('GET', withQuery(path, query)),
+    download: async (path, query) => {
+      const res = await send('GET', withQuery(path, query));
+      if (!res.ok) await answer(res);
+      const blob = await res.blob();
+      const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'export.csv';
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      return res.headers;
     },
     post: (path, body) => request('POST', path, body ?? {}),
     put: (path, body) => request('PUT', path, body ?? {}),
@@ -59,13 +72,22 @@ export function createApi(
     delete: (path) => request('DELETE', path),
   };
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  function withQuery(path: string, query?: Record<string, string | number | undefined>): string {
+    const qs = query
+      ? Object.entries(query)
+          .filter(([, v]) => v !== undefined && v !== '')
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+          .join('&')
+      : '';
+    return qs ? `${path}?${qs}` : path;
+  }
+
+  async function send(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders() };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
-    let res: Response;
     try {
-      res = await fetchImpl(base + path, {
+      return await fetchImpl(base + path, {
         method,
         headers,
         body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -74,6 +96,14 @@ export function createApi(
     } catch {
       throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection and try again.');
     }
+  }
+
+  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return answer<T>(await send(method, path, body));
+  }
+
+  /** The JSON body of an answer, or its `{ error }` as an ApiError. */
+  async function answer<T>(res: Response): Promise<T> {
     const text = await res.text();
     let data: unknown = null;
     if (text) {

@@ -42,10 +42,11 @@ export function findAffiliatesByEmail(db: DbOrTrx, email: string, programId?: st
 export function listAffiliates(
   db: DbOrTrx,
   programId: string,
-  opts: { status?: AffiliateStatus; search?: string; limit: number; offset: number },
+  opts: { status?: AffiliateStatus; search?: string; ids?: string[]; limit: number; offset: number },
 ) {
   let q = db.selectFrom('affiliates').selectAll().where('program_id', '=', programId);
   if (opts.status) q = q.where('status', '=', opts.status);
+  if (opts.ids) q = q.where('id', 'in', opts.ids);
   if (opts.search) {
     // A substring of the name, e-mail or code, any case; LIKE's own wildcards in the search are literal.
     const pattern = `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -26,6 +26,12 @@ export const listAffiliatesInput = z.object({
   status: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional(),
   /** A part of the name, e-mail or code (any case). */
   search: storableText().trim().min(1).max(200).optional(),
+  /** `?ids=a,b,c`: only these affiliates (at most 100), e.g. to name the rows of another list. */
+  ids: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}(,[A-Za-z0-9_-]{1,100}){0,99}$/, 'must be up to 100 ids separated by commas')
+    .transform((v) => v.split(','))
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });

@@ -8,7 +8,7 @@
  * Needs the built console and snippet (`npm run build`, which `npm test` runs first).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -190,6 +190,32 @@ describe('merchant console in Chromium', () => {
     const payouts = await app.db.selectFrom('payouts').select(['amount', 'method', 'status']).execute();
     expect(payouts).toEqual([{ amount: 10_000, method: 'paypal', status: 'processing' }]);
     await expect.poll(() => page.getByRole('region', { name: 'Payout history' }).locator('tbody tr').count()).toBe(1);
+  });
+
+  it('downloads the PayPal Payouts file of the run, then marks the payout paid with its reference', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: /^Download the PayPal file \(USD\): 1 payout/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8');
+    // One PayPal Payouts row: the affiliate's PayPal e-mail and 100.00 USD (the commission, in major units).
+    expect(csv).toContain('alice@paypal.test');
+    expect(csv).toMatch(/100\.00,USD/);
+    await expect.poll(() => page.getByRole('status').allTextContents()).toContain('Downloaded a file of 1 payout');
+
+    await page.getByRole('button', { name: /^Mark payout .+ paid$/ }).click();
+    await page.getByLabel('Payment reference').fill('PAYPAL-BATCH-42');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('status').allTextContents()).toContain('Payout marked paid');
+    const paid = await app.db.selectFrom('payouts').select(['status', 'reference']).executeTakeFirstOrThrow();
+    expect(paid).toEqual({ status: 'completed', reference: 'PAYPAL-BATCH-42' });
+    const commission = await app.db.selectFrom('commissions').select('status').executeTakeFirstOrThrow();
+    expect(commission.status).toBe('paid');
+    await page.getByLabel('Status').selectOption('completed');
+    await expect.poll(() => page.url()).toContain('status=completed');
+    await expect.poll(() => page.getByRole('region', { name: 'Payout history' }).locator('tbody tr').count()).toBe(1);
+    await checkPage('payouts-history');
   });
 
   it('settings save through PATCH /api/v1/program', async () => {

@@ -201,6 +201,21 @@ describe('affiliates', () => {
     expect((await admin.get(`/api/v1/affiliates?search=${encodeURIComponent('%')}`)).body.data).toHaveLength(1);
     expect((await admin.get(`/api/v1/affiliates?search=${encodeURIComponent(a.email)}`)).body.data).toHaveLength(1);
   });
+
+  it('the list takes ?ids= (the console names balance and payout rows with it), only within the program', async () => {
+    const { admin } = await shop();
+    const [a, b] = [await affiliate(admin), await affiliate(admin)];
+    await affiliate(admin);
+    const other = await affiliate((await shop()).admin);
+    const ids = (q: string) =>
+      admin.get(`/api/v1/affiliates?ids=${q}`).then((r) => r.body.data.map((x: { id: string }) => x.id).sort());
+    expect(await ids(`${a.id},${b.id}`)).toEqual([a.id, b.id].sort());
+    expect(await ids(`${a.id},${other.id}`)).toEqual([a.id]);
+    const bad = await admin.get(`/api/v1/affiliates?ids=${encodeURIComponent(`${a.id},'; drop table x`)}`);
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_request']);
+    const tooMany = await admin.get(`/api/v1/affiliates?ids=${Array.from({ length: 101 }, () => a.id).join(',')}`);
+    expect(tooMany.status).toBe(400);
+  });
 });
 
 describe('links', () => {
