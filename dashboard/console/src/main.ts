@@ -206,8 +206,11 @@ export function startConsole(root: HTMLElement): ConsoleContext {
       document.title = `${route.title} · ${ctx.program?.name ?? 'partnerkit'} console`;
       root.replaceChildren(route.auth ? shell(route, content) : publicLayout(content));
       const work = route.view(ctx, content, params);
-      (root.querySelector('h1') as HTMLElement | null)?.focus();
+      const focusHeading = () => (root.querySelector('h1') as HTMLElement | null)?.focus();
+      focusHeading();
       await work;
+      // A view that redrew its heading once its data came lost the focus with the old one: give it back.
+      if (!document.activeElement || document.activeElement === document.body) focusHeading();
     } catch (err) {
       content.replaceChildren(
         errorBox(err instanceof ApiError ? err.message : 'Something went wrong. Reload the page to try again.'),
