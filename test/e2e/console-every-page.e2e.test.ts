@@ -134,17 +134,17 @@ describe('the merchant console with the keyboard alone', () => {
     const sections = await page.locator('nav[aria-label="Console"] a').allTextContents();
     expect(sections.length).toBeGreaterThanOrEqual(7);
     for (const section of sections) {
-      await expect.poll(focusedTag, `focus on the heading before going to ${section}`).toBe('H1');
+      await expect.poll(focusedTag, { message: `focus on the heading before going to ${section}` }).toBe('H1');
       await tabTo(section, 'Shift+Tab');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.locator('nav a[aria-current="page"]').textContent()).toBe(section);
-      await expect.poll(focusedTag, `focus after opening ${section}`).toBe('H1');
+      await expect.poll(focusedTag, { message: `focus after opening ${section}` }).toBe('H1');
       await page.waitForLoadState('networkidle');
       const slug = section.toLowerCase().replace(/[^a-z0-9]+/g, '-');
       expect(await accessibilityProblems(), `axe on ${section}`).toEqual([]);
       await page.screenshot({ path: path.join(RESULTS, `console-section-${slug}-1280.png`), fullPage: true });
       await page.setViewportSize({ width: 375, height: 800 });
-      await expect.poll(sideways, `${section} at 375 px after the window shrank`).toBeLessThanOrEqual(0);
+      await expect.poll(sideways, { message: `${section} at 375 px after the window shrank` }).toBeLessThanOrEqual(0);
       await page.screenshot({ path: path.join(RESULTS, `console-section-${slug}-375.png`), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.locator('h1').focus();
