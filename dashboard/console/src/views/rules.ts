@@ -516,7 +516,13 @@ export const rulesView: ConsoleView = async (ctx, root, params) => {
           ],
           'sale',
         ),
-        field({ label: 'Sale amount', name: 'amount', inputmode: 'decimal', hint: 'Excluding tax, e.g. 100.00.' }),
+        field({
+          label: 'Sale amount',
+          name: 'amount',
+          inputmode: 'decimal',
+          required: true,
+          hint: 'Excluding tax, e.g. 100.00 (not used for a lead).',
+        }),
         field({ label: 'Currency', name: 'currency', value: currency.toUpperCase(), required: true }),
       ),
       h(
@@ -597,10 +603,7 @@ export const rulesView: ConsoleView = async (ctx, root, params) => {
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Commission rules'), newButton),
     writable ? '' : h('p', { class: 'muted' }, 'You are a viewer: rules are shown read-only.'),
     toolbar,
-    slot,
-    editorSlot,
-    listArea,
-    previewForm,
+    h('div', { class: 'stack' }, slot, editorSlot, listArea, previewForm),
   );
   await draw();
 };
