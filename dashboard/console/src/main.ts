@@ -16,6 +16,7 @@ import { commissionsView } from './views/commissions.js';
 import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
 import { teamView } from './views/team.js';
+import { rulesView } from './views/rules.js';
 
 interface Route {
   path: string;
@@ -31,6 +32,7 @@ const ROUTES: Route[] = [
   { path: '/app/affiliates', view: affiliatesView, title: 'Affiliates', auth: true, nav: 'Affiliates' },
   { path: '/app/commissions', view: commissionsView, title: 'Commissions', auth: true, nav: 'Commissions' },
   { path: '/app/payouts', view: payoutsView, title: 'Payouts', auth: true, nav: 'Payouts' },
+  { path: '/app/rules', view: rulesView, title: 'Commission rules', auth: true, nav: 'Rules' },
   { path: '/app/settings', view: settingsView, title: 'Settings', auth: true, nav: 'Settings' },
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
