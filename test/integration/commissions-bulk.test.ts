@@ -8,6 +8,7 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { runCli } from '../helpers/cli.ts';
 import { consoleClient, type ConsoleClient } from '../helpers/console.ts';
 import { approvedAffiliate, checkoutSale, clickReferral, openShop, type Shop } from '../helpers/fixtures.ts';
 import { commissionResponses } from '../../server/commissions/commissions.schemas.ts';
@@ -185,6 +186,47 @@ describe('bulk approve / reject', () => {
       expect(res.body.error.code).toBe('invalid_request');
     }
     expect((await shop.admin.get(`/api/v1/commissions/${c.id}`)).body.commission.status).toBe('pending');
+  });
+});
+
+describe('CLI', { timeout: 90_000 }, () => {
+  it('`commissions approve|reject <ids...>` decides several at once, through the same rule, per id', async () => {
+    const a = await sale(shop, ann.code, 1_500);
+    const b = await sale(shop, bob.code, 2_500);
+    const cli = (...args: string[]) => runCli(app.databaseUrl, args);
+    const approve = await cli(
+      'commissions',
+      'approve',
+      a.id,
+      b.id,
+      'com_missing',
+      '--program',
+      shop.program.id,
+      '--json',
+    );
+    expect(approve.status, approve.stderr).toBe(1);
+    const { results } = JSON.parse(approve.stdout);
+    expect(results.map((r: any) => [r.id, r.outcome, r.error?.code ?? r.commission.status])).toEqual([
+      [a.id, 'changed', 'approved'],
+      [b.id, 'changed', 'approved'],
+      ['com_missing', 'error', 'not_found'],
+    ]);
+    const reject = await cli(
+      'commissions',
+      'reject',
+      a.id,
+      '--program',
+      shop.program.id,
+      '--reason',
+      'duplicate order',
+    );
+    expect(reject.status, reject.stderr).toBe(0);
+    expect(reject.stdout.trim()).toBe(`${a.id}: changed (rejected)`);
+    expect((await eventsOf(a.id)).at(-1)).toMatchObject({
+      to_status: 'rejected',
+      actor: 'merchant',
+      reason: 'duplicate order',
+    });
   });
 });
 

@@ -186,7 +186,7 @@ export const commissionDetailView: ConsoleView = async (ctx, root, params) => {
             { label: 'Change' },
             { label: 'Amount', numeric: true },
             { label: 'By' },
-            { label: 'Why' },
+            { label: 'Why', className: 'wrap-anywhere' },
           ],
           c.events.map((e) => [
             dateTime(e.at),

@@ -181,6 +181,7 @@ export const commissionsView: ConsoleView = async (ctx, root, params) => {
     };
     const all: HTMLInputElement = h('input', {
       type: 'checkbox',
+      class: 'pick',
       id: uid('all'),
       onchange: () => {
         for (const b of boxes.values()) b.checked = all.checked;
@@ -190,7 +191,12 @@ export const commissionsView: ConsoleView = async (ctx, root, params) => {
     const rows = data.map((c) => {
       const canDecide = ctx.canWrite() && decidable(c);
       const box = canDecide
-        ? h('input', { type: 'checkbox', 'aria-label': `Select the commission of ${what(c)}`, onchange: sync })
+        ? h('input', {
+            type: 'checkbox',
+            class: 'pick',
+            'aria-label': `Select the commission of ${what(c)}`,
+            onchange: sync,
+          })
         : null;
       if (box) boxes.set(c.id, box);
       const button = (label: string, action: 'approve' | 'reject', cls: string) => {
@@ -272,7 +278,7 @@ export const commissionsView: ConsoleView = async (ctx, root, params) => {
         ? h(
             'div',
             { class: 'row', role: 'group', 'aria-label': 'Selected commissions' },
-            h('label', { for: all.id }, all, ' Select all on this page'),
+            h('label', { class: 'pick-all', for: all.id }, all, 'Select all on this page'),
             bulk('Approve selected', 'approve', 'btn-primary'),
             bulk('Reject selected', 'reject', 'btn-secondary'),
             count,
