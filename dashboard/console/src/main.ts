@@ -189,7 +189,11 @@ export function startConsole(root: HTMLElement): ConsoleContext {
             h(
               'li',
               null,
-              h('a', { href: r.path, 'data-link': '', 'aria-current': r === active ? 'page' : undefined }, r.nav!),
+              h(
+                'a',
+                { href: r.path, 'data-link': '', 'aria-current': r.path === active.path ? 'page' : undefined },
+                r.nav!,
+              ),
             ),
           ),
         ),
