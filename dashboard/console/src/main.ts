@@ -16,8 +16,10 @@ import { commissionsView } from './views/commissions.js';
 import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
 import { teamView } from './views/team.js';
+import { affiliateDetailView } from './views/affiliate-detail.js';
 
 interface Route {
+  /** Exact, or with `:name` segments (`/app/affiliates/:id`) handed to the view as params. */
   path: string;
   view: ConsoleView;
   title: string;
@@ -35,7 +37,27 @@ const ROUTES: Route[] = [
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
   { path: '/app/setup', view: setupView, title: 'Set up partnerkit', auth: false },
+  { path: '/app/affiliates/:id', view: affiliateDetailView, title: 'Affiliate', auth: true },
 ];
+
+/** The `:name` segments of `route` in `path` (decoded), or null when it does not match. */
+function matchRoute(route: string, path: string): Record<string, string> | null {
+  const want = route.replace(/\/$/, '').split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (const [i, w] of want.entries()) {
+    if (w.startsWith(':')) {
+      try {
+        params[w.slice(1)] = decodeURIComponent(got[i]!);
+      } catch {
+        return null;
+      }
+      if (!params[w.slice(1)]) return null;
+    } else if (w !== got[i]) return null;
+  }
+  return params;
+}
 
 const PROGRAM_KEY = 'pk_console_program';
 
@@ -156,7 +178,16 @@ export function startConsole(root: HTMLElement): ConsoleContext {
             h(
               'li',
               null,
-              h('a', { href: r.path, 'data-link': '', 'aria-current': r === active ? 'page' : undefined }, r.nav!),
+              h(
+                'a',
+                {
+                  href: r.path,
+                  'data-link': '',
+                  // A page under a section (`/app/affiliates/:id`) marks its section.
+                  'aria-current': r === active || active.path.startsWith(`${r.path}/`) ? 'page' : undefined,
+                },
+                r.nav!,
+              ),
             ),
           ),
         ),
@@ -181,7 +212,8 @@ export function startConsole(root: HTMLElement): ConsoleContext {
         await inviteView(ctx, content, { token });
         return;
       }
-      const route = ROUTES.find((r) => r.path.replace(/\/$/, '') === path);
+      const route = ROUTES.find((r) => matchRoute(r.path, path));
+      if (route) Object.assign(params, matchRoute(route.path, path));
       if (!route) {
         root.replaceChildren(publicLayout(content));
         content.replaceChildren(
