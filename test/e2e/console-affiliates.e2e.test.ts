@@ -146,6 +146,19 @@ describe('console affiliates in Chromium', () => {
       'Not set yet (the affiliate chooses it)',
     );
     await checkPage('detail');
+    // A rate override: a percentage rule for this affiliate alone, tried before the program's.
+    await page.getByLabel('Rate override (%)').fill('25');
+    await page.getByRole('button', { name: 'Add override' }).click();
+    await expect.poll(statusTexts).toContain('Lovelace, Ada now earns 25 % on sales');
+    const rule = await app.db
+      .selectFrom('commission_rules')
+      .select(['affiliate_id', 'type', 'rate_bps'])
+      .where('affiliate_id', '=', ada.id)
+      .executeTakeFirstOrThrow();
+    expect(rule).toEqual({ affiliate_id: ada.id, type: 'percentage', rate_bps: 2500 });
+    expect(await page.getByRole('region', { name: 'Commission rate' }).textContent()).toContain(
+      'Rate for Lovelace, Ada',
+    );
     // An unknown id is a page that says so.
     await page.goto(`${app.url}/app/affiliates/aff_nope`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Affiliate not found');
