@@ -2,7 +2,7 @@
  * Admin API: `/api/v1/affiliates` (+ `/export` CSV, `/import` CSV, `/:id` GET, PATCH, DELETE,
  * `/:id/approve|reject|suspend|invite`).
  */
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import Router from '@koa/router';
 import { stringify } from 'csv-stringify';
 import { pathId, readJson, readRawBody } from '../lib/validate.ts';
@@ -47,7 +47,11 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Invitat
     const rows = affiliates.exportCsv(ctx.state.program, ctx.query);
     ctx.attachment(`affiliates-${new Date().toISOString().slice(0, 10)}.csv`);
     ctx.type = 'text/csv; charset=utf-8';
-    ctx.body = Readable.from(rows).pipe(stringify());
+    // pipeline, not pipe: a failure while reading (the database went away) destroys the answer's stream too, so
+    // the client sees a cut-off download instead of one that never ends. Koa logs the error.
+    const csv = stringify();
+    pipeline(Readable.from(rows), csv, () => {});
+    ctx.body = csv;
   });
   /** Body: the CSV file's text (`email,name,code`, ≤ 1 MB); answers one result per row. */
   router.post('/import', async (ctx) => {
