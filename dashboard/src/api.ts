@@ -27,6 +27,8 @@ export interface Api {
    * @throws ApiError as the other methods do
    */
   download(path: string, query?: Record<string, string | number | undefined>): Promise<Headers>;
+  /** POST a text body as it is (a CSV import) with `contentType`; answers the JSON as `post` does. */
+  postText<T>(path: string, text: string, contentType: string): Promise<T>;
   /** Remember the CSRF token from `/me` or a login answer. */
   setCsrf(token: string | null): void;
   /** Called when a request answers 401 (the session ended): the app shows the login page. */
@@ -34,6 +36,14 @@ export interface Api {
 }
 
 export const API_BASE = '/api/v1/partner';
+
+/** A body sent as it is, not as JSON (`postText`). */
+class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
 
 /**
  * @param base prefix of every path (the partner API; the merchant console passes `/api/v1`)
@@ -67,6 +77,7 @@ export function createApi(
       return res.headers;
     },
     post: (path, body) => request('POST', path, body ?? {}),
+    postText: async (path, text, contentType) => answer(await send('POST', path, new RawBody(text, contentType))),
     put: (path, body) => request('PUT', path, body ?? {}),
     patch: (path, body) => request('PATCH', path, body ?? {}),
     delete: (path) => request('DELETE', path),
@@ -84,13 +95,14 @@ export function createApi(
 
   async function send(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders() };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body instanceof RawBody) headers['content-type'] = body.contentType;
+    else if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
     try {
       return await fetchImpl(base + path, {
         method,
         headers,
-        body: body !== undefined ? JSON.stringify(body) : undefined,
+        body: body instanceof RawBody ? body.text : body !== undefined ? JSON.stringify(body) : undefined,
         credentials: 'same-origin',
       });
     } catch {

@@ -39,10 +39,30 @@ export function findAffiliatesByEmail(db: DbOrTrx, email: string, programId?: st
   return q.limit(20).execute();
 }
 
+/**
+ * An affiliate's earnings (`AFFILIATE_EARNINGS`, for `sort=earnings` and the CSV export): the sum (minor units) of its commissions that are pending, approved
+ * or paid (clawbacks included, rejected and reversed ones not) in `currency`, from the `affiliate_commission_totals`
+ * rollup (migration 0007), so sorting never scans commissions.
+ */
+const earningsOf = (currency: string) => sql<number>`coalesce((
+    SELECT sum(t.amount) FROM affiliate_commission_totals t
+     WHERE t.affiliate_id = affiliates.id AND t.currency = ${currency} AND t.status IN ('pending', 'approved', 'paid')
+  ), 0)`;
+
 export function listAffiliates(
   db: DbOrTrx,
   programId: string,
-  opts: { status?: AffiliateStatus; search?: string; ids?: string[]; limit: number; offset: number },
+  opts: {
+    status?: AffiliateStatus;
+    search?: string;
+    ids?: string[];
+    sort?: 'created_at' | 'name' | 'earnings';
+    order?: 'asc' | 'desc';
+    /** The currency `sort=earnings` counts (the program's). */
+    currency?: string;
+    limit: number;
+    offset: number;
+  },
 ) {
   let q = db.selectFrom('affiliates').selectAll().where('program_id', '=', programId);
   if (opts.status) q = q.where('status', '=', opts.status);
@@ -54,7 +74,12 @@ export function listAffiliates(
       eb.or([eb('name', 'ilike', pattern), eb('email', 'ilike', pattern), eb('code', 'ilike', pattern)]),
     );
   }
-  return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
+  const sort = opts.sort ?? 'created_at';
+  const order = opts.order ?? (sort === 'name' ? 'asc' : 'desc');
+  if (sort === 'name') q = q.orderBy(sql`lower(name)`, order);
+  else if (sort === 'earnings') q = q.orderBy(earningsOf(opts.currency ?? 'usd'), order).orderBy('created_at', 'desc');
+  else q = q.orderBy('created_at', order);
+  return q.orderBy('id').limit(opts.limit).offset(opts.offset).execute();
 }
 
 export function updateAffiliate(db: DbOrTrx, programId: string, id: string, patch: Updateable<AffiliatesTable>) {
@@ -111,4 +136,18 @@ export async function hasActivity(db: DbOrTrx, affiliateId: string): Promise<boo
 /** Delete the affiliate row (links, sessions, tokens and its rule overrides go with it: ON DELETE CASCADE). */
 export function deleteAffiliate(db: DbOrTrx, programId: string, id: string) {
   return db.deleteFrom('affiliates').where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+/** `AFFILIATE_EARNINGS` (see `earningsOf`) of each of `ids` in `currency`, minor units; absent ids earned 0. */
+export async function earningsOfAffiliates(db: DbOrTrx, ids: string[], currency: string): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('affiliate_commission_totals')
+    .select(['affiliate_id', (eb) => eb.fn.sum<string>('amount').as('amount')])
+    .where('affiliate_id', 'in', ids)
+    .where('currency', '=', currency)
+    .where('status', 'in', ['pending', 'approved', 'paid'])
+    .groupBy('affiliate_id')
+    .execute();
+  return new Map(rows.map((r) => [r.affiliate_id, Number(r.amount)]));
 }

@@ -1,6 +1,12 @@
-/** Admin API: `/api/v1/affiliates` (+ `/:id` GET, PATCH, DELETE, `/:id/approve|reject|suspend|invite`). */
+/**
+ * Admin API: `/api/v1/affiliates` (+ `/export` CSV, `/import` CSV, `/:id` GET, PATCH, DELETE,
+ * `/:id/approve|reject|suspend|invite`).
+ */
+import { pipeline, Readable } from 'node:stream';
 import Router from '@koa/router';
-import { pathId, readJson } from '../lib/validate.ts';
+import { stringify } from 'csv-stringify';
+import { pathId, readJson, readRawBody } from '../lib/validate.ts';
+import { IMPORT_MAX_BYTES } from './affiliates-csv.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { AccessService } from '../partner/access/access.service.ts';
 import type { AffiliatesService } from './affiliates.service.ts';
@@ -36,6 +42,22 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Invitat
     ctx.status = 201;
     ctx.body = await withSetPasswordLink(created);
   });
+  /** The filtered, sorted list as a CSV file, streamed (`?status=&search=&sort=&order=`). */
+  router.get('/export', async (ctx) => {
+    const rows = affiliates.exportCsv(ctx.state.program, ctx.query);
+    ctx.attachment(`affiliates-${new Date().toISOString().slice(0, 10)}.csv`);
+    ctx.type = 'text/csv; charset=utf-8';
+    // pipeline, not pipe: a failure while reading (the database went away) destroys the answer's stream too, so
+    // the client sees a cut-off download instead of one that never ends. Koa logs the error.
+    const csv = stringify();
+    pipeline(Readable.from(rows), csv, () => {});
+    ctx.body = csv;
+  });
+  /** Body: the CSV file's text (`email,name,code`, ≤ 1 MB); answers one result per row. */
+  router.post('/import', async (ctx) => {
+    const csv = await readRawBody(ctx, String(IMPORT_MAX_BYTES));
+    ctx.body = await affiliates.importCsv(ctx.state.program, csv, ctx.query);
+  });
   router.get('/:id', async (ctx) => {
     const [affiliate] = await withApplications(ctx.state.program, [
       await affiliates.get(ctx.state.program, ctx.params.id!),
@@ -61,7 +83,8 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Invitat
     ctx.body = await withSetPasswordLink(await affiliates.transition(ctx.state.program, ctx.params.id!, 'approve'));
   });
   router.post('/:id/reject', async (ctx) => {
-    ctx.body = { affiliate: await affiliates.transition(ctx.state.program, ctx.params.id!, 'reject') };
+    const input = await readJson(ctx);
+    ctx.body = { affiliate: await affiliates.transition(ctx.state.program, ctx.params.id!, 'reject', input) };
   });
   router.post('/:id/suspend', async (ctx) => {
     ctx.body = { affiliate: await affiliates.transition(ctx.state.program, ctx.params.id!, 'suspend') };

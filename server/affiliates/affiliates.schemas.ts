@@ -1,7 +1,7 @@
 /** The public shapes of affiliates (what the admin API answers), for the OpenAPI document and its tests. */
 import { z } from 'zod';
 import { isoInstant, sameShape } from '../lib/schemas.ts';
-import type { Affiliate } from './affiliates.service.ts';
+import type { Affiliate, ImportResult } from './affiliates.service.ts';
 
 export const affiliateShape = z.strictObject({
   id: z.string(),
@@ -11,6 +11,8 @@ export const affiliateShape = z.strictObject({
   status: z.enum(['pending', 'approved', 'rejected', 'suspended']),
   referralLink: z.url(),
   hasPassword: z.boolean(),
+  rejectionReason: z.string().nullable(),
+  payoutMethod: z.enum(['paypal', 'bank_transfer', 'stripe_connect']).nullable(),
   createdAt: isoInstant,
 });
 sameShape<z.output<typeof affiliateShape>, Affiliate>(true);
@@ -20,6 +22,26 @@ export const applicationShape = z
   .strictObject({ website: z.string().nullable(), promotionMethod: z.string().nullable(), appliedAt: isoInstant })
   .nullable();
 const affiliateWithApplication = affiliateShape.extend({ application: applicationShape });
+
+/** `POST /api/v1/affiliates/import`: counts and one result per row of the file. */
+export const importResultShape = z.strictObject({
+  created: z.number().int(),
+  skipped: z.number().int(),
+  errors: z.number().int(),
+  rows: z.array(
+    z.discriminatedUnion('result', [
+      z.strictObject({ row: z.number().int(), result: z.literal('created'), affiliate: affiliateShape }),
+      z.strictObject({
+        row: z.number().int(),
+        result: z.literal('skipped'),
+        email: z.string(),
+        reason: z.enum(['duplicate_email', 'duplicate_code', 'duplicate_in_file']),
+      }),
+      z.strictObject({ row: z.number().int(), result: z.literal('error'), email: z.string(), reason: z.string() }),
+    ]),
+  ),
+});
+sameShape<z.output<typeof importResultShape>, ImportResult>(true);
 
 export const affiliateResponses = {
   list: z.strictObject({ data: z.array(affiliateWithApplication) }),
@@ -32,4 +54,5 @@ export const affiliateResponses = {
   }),
   plain: z.strictObject({ affiliate: affiliateShape }),
   invited: z.strictObject({ affiliate: affiliateShape, setPasswordUrl: z.url(), emailSent: z.boolean() }),
+  imported: importResultShape,
 };

@@ -86,6 +86,8 @@ export interface AffiliatesTable {
   payout_updated_at: NullableTimestamp;
   failed_logins: Generated<number>;
   locked_until: NullableTimestamp;
+  /** Migration 0031: why the merchant rejected the application (null unless `rejected`). */
+  rejection_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface LinksTable {

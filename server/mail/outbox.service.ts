@@ -190,7 +190,13 @@ export function createMailOutbox(deps: {
           content: {
             subject: `Your application to the ${program.name} partner program`,
             greeting: hi(affiliate.name),
-            blocks: [{ p: `Thank you for your interest. The ${program.name} team has declined your application.` }],
+            blocks: [
+              { p: `Thank you for your interest. The ${program.name} team has declined your application.` },
+              // Typed by the merchant: escaped in the HTML part like every fact (templates.ts).
+              ...(affiliate.rejection_reason
+                ? [{ facts: [['Reason', affiliate.rejection_reason]] as [string, string][] }]
+                : []),
+            ],
           },
         };
       case 'first_commission':

@@ -33,16 +33,24 @@ export async function leadCount(
  * Clicks from the daily rollup (UTC days since `since`), referrals still `visitor` and now `customer` (created since
  * `since`), and leads as `leadCount` defines them.
  */
-export async function funnel(db: DbOrTrx, programId: string, since: Date | null) {
+export async function funnel(db: DbOrTrx, programId: string, since: Date | null, affiliateId?: string) {
+  const ofAffiliate = affiliateId ? sql`AND affiliate_id = ${affiliateId}` : sql``;
   const [{ rows }, leads] = await Promise.all([
     sql<{ clicks: number; visitors: number; customers: number }>`
     SELECT
       (SELECT coalesce(sum(clicks), 0)::bigint FROM affiliate_daily_clicks
-        WHERE program_id = ${programId} ${since ? sql`AND day >= (${since}::timestamptz AT TIME ZONE 'UTC')::date` : sql``}) AS clicks,
+        WHERE program_id = ${programId} ${ofAffiliate} ${since ? sql`AND day >= (${since}::timestamptz AT TIME ZONE 'UTC')::date` : sql``}) AS clicks,
       count(*) FILTER (WHERE status = 'visitor') AS visitors,
       count(*) FILTER (WHERE status = 'customer') AS customers
-    FROM referrals WHERE program_id = ${programId} ${since ? sql`AND created_at >= ${since}` : sql``}`.execute(db),
-    leadCount(db, { programId }, since),
+    FROM referrals WHERE program_id = ${programId} ${ofAffiliate} ${since ? sql`AND created_at >= ${since}` : sql``}`.execute(
+      db,
+    ),
+    affiliateId
+      ? // leadCount's affiliate scope takes the affiliate's own program: 0 unless it is this one.
+        sql<{ ok: boolean }>`SELECT true AS ok FROM affiliates WHERE id = ${affiliateId} AND program_id = ${programId}`
+          .execute(db)
+          .then((r) => (r.rows.length ? leadCount(db, { affiliateId }, since) : 0))
+      : leadCount(db, { programId }, since),
   ]);
   const r = rows[0]!;
   return {
@@ -63,12 +71,13 @@ export function affiliatesByStatus(db: DbOrTrx, programId: string) {
 }
 
 /** Sale conversions per currency: count, revenue and refunds (minor units). */
-export async function salesByCurrency(db: DbOrTrx, programId: string, since: Date | null) {
+export async function salesByCurrency(db: DbOrTrx, programId: string, since: Date | null, affiliateId?: string) {
   const { rows } = await sql<{ currency: string; sales: number; revenue: number; refunded: number }>`
     SELECT currency, count(*) AS sales, coalesce(sum(amount), 0)::bigint AS revenue,
            coalesce(sum(refunded_amount), 0)::bigint AS refunded
     FROM conversions
     WHERE program_id = ${programId} AND kind = 'sale' ${since ? sql`AND occurred_at >= ${since}` : sql``}
+      ${affiliateId ? sql`AND affiliate_id = ${affiliateId}` : sql``}
     GROUP BY currency ORDER BY currency`.execute(db);
   return rows.map((r) => ({
     currency: r.currency,

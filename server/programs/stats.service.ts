@@ -6,11 +6,14 @@
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
-import { parseInput } from '../lib/validate.ts';
+import { idFilter, parseInput } from '../lib/validate.ts';
 import { commissionBalances } from '../commissions/balances.ts';
 import * as repo from './stats.repository.ts';
 
 export const statsInput = z.object({ days: z.coerce.number().int().min(1).max(3650).optional() });
+
+/** `GET /api/v1/stats`: `statsInput`, and `affiliateId` to count one affiliate's clicks, funnel, sales, commissions. */
+export const programStatsInput = statsInput.extend({ affiliateId: idFilter });
 
 const BUCKETS = ['pending', 'on_hold', 'approved', 'clawbacks', 'in_payouts', 'paid', 'balance'] as const;
 
@@ -18,15 +21,20 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
   return {
-    /** @throws ValidationError on a bad `days` */
+    /**
+     * With `affiliateId` (the console's affiliate page) clicks, funnel, sales and commissions are that affiliate's
+     * (zeros for an id not in the program); `affiliates` still counts the program's.
+     * @throws ValidationError on a bad `days` or `affiliateId`
+     */
     async stats(program: ProgramRow, query: unknown) {
-      const { days } = parseInput(statsInput, query);
+      const { days, affiliateId: filter } = parseInput(programStatsInput, query);
+      const affiliateId = filter || undefined;
       const since = days ? new Date(now().getTime() - days * 86_400_000) : null;
       const [funnel, affiliates, sales, balances] = await Promise.all([
-        repo.funnel(db, program.id, since),
+        repo.funnel(db, program.id, since, affiliateId),
         repo.affiliatesByStatus(db, program.id),
-        repo.salesByCurrency(db, program.id, since),
-        commissionBalances(db, { programId: program.id }),
+        repo.salesByCurrency(db, program.id, since, affiliateId),
+        commissionBalances(db, { programId: program.id, affiliateId }),
       ]);
       const commissions = new Map<string, Record<(typeof BUCKETS)[number], number> & { currency: string }>();
       for (const b of balances) {

@@ -7,6 +7,11 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { emailPreferencesInput } from '../mail/outbox.service.ts';
 import { createAffiliateInput, listAffiliatesInput, updateAffiliateInput } from '../affiliates/affiliates.service.ts';
+import {
+  exportAffiliatesInput,
+  importAffiliatesInput,
+  rejectAffiliateInput,
+} from '../affiliates/affiliates.service.ts';
 import { createLinkInput, listLinksInput, updateLinkInput } from '../links/links.service.ts';
 import { createApiKeyInput, webhookSecretInput } from '../programs/credentials.service.ts';
 import { createConversionInput, listConversionsInput } from '../conversions/conversions.service.ts';
@@ -29,7 +34,7 @@ import {
 import { updateSettingsInput } from '../programs/programs.service.ts';
 import { payAllInput } from '../payouts/pay-all.ts';
 import { onboardInput } from '../payouts/connect-onboarding.ts';
-import { statsInput } from '../programs/stats.service.ts';
+import { programStatsInput, statsInput } from '../programs/stats.service.ts';
 import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/stripe-settings.service.ts';
 import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
 import { clickInput, leadInput } from '../tracking/tracking.service.ts';
@@ -108,7 +113,7 @@ const OPERATIONS: Operation[] = [
   ),
   op('get', '/api/v1/program', 'program', 'apiKey', 'Program settings'),
   op('patch', '/api/v1/program', 'program', 'apiKey', 'Change program settings', { body: updateSettingsInput }),
-  op('get', '/api/v1/stats', 'program', 'apiKey', 'Program at a glance', { query: statsInput }),
+  op('get', '/api/v1/stats', 'program', 'apiKey', 'Program at a glance', { query: programStatsInput }),
   op(
     'get',
     '/api/v1/stats/daily',
@@ -146,7 +151,9 @@ const OPERATIONS: Operation[] = [
     'apiKey',
     'Approve (returns a one-time set-password link)',
   ),
-  op('post', '/api/v1/affiliates/{id}/reject', 'affiliates', 'apiKey', 'Reject an application'),
+  op('post', '/api/v1/affiliates/{id}/reject', 'affiliates', 'apiKey', 'Reject an application', {
+    body: rejectAffiliateInput,
+  }),
   op('post', '/api/v1/affiliates/{id}/suspend', 'affiliates', 'apiKey', 'Suspend'),
   op(
     'post',
@@ -431,6 +438,17 @@ const OPERATIONS: Operation[] = [
     'Approve or reject up to 100 commissions: one result per id (changed, unchanged, or error with its code)',
     { body: bulkDecisionInput },
   ),
+  op('get', '/api/v1/affiliates/export', 'affiliates', 'apiKey', 'The filtered, sorted affiliates as a CSV file', {
+    query: exportAffiliatesInput,
+  }),
+  op(
+    'post',
+    '/api/v1/affiliates/import',
+    'affiliates',
+    'apiKey',
+    'Import affiliates from a CSV file (body: text/csv `email,name,code`, ≤ 1 MB, ≤ 5000 rows); one result per row',
+    { query: importAffiliatesInput },
+  ),
 ];
 
 /**
@@ -527,6 +545,8 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/earnings/yearly': { status: 200, body: earningsResponses.yearly },
   'get /api/v1/earnings/yearly.csv': { status: 200, csv: true },
   'get /api/v1/affiliates/{id}/tax-info': { status: 200, body: taxInfoResponses.one },
+  'get /api/v1/affiliates/export': { status: 200, csv: true },
+  'post /api/v1/affiliates/import': { status: 200, body: affiliateResponses.imported },
   'get /api/v1/partner/payouts/{id}/statement.csv': { status: 200, csv: true },
   'get /api/v1/partner/earnings': { status: 200, body: earningsResponses.partnerYear },
   'get /api/v1/partner/tax-info': { status: 200, body: taxInfoResponses.partner },

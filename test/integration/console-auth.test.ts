@@ -197,10 +197,13 @@ describe('roles and programs', () => {
   it('a viewer reads everything of the program but the server refuses every change', async () => {
     expect((await viewer.call('GET', '/api/v1/affiliates')).status).toBe(200);
     expect((await viewer.call('GET', '/api/v1/console/onboarding')).status).toBe(200);
+    expect((await viewer.call('GET', '/api/v1/affiliates/export')).status).toBe(200);
     for (const [method, path, body] of [
       ['POST', '/api/v1/affiliates', { email: 'x@y.test', name: 'X' }],
       ['PATCH', '/api/v1/program', { holdDays: 1 }],
       ['POST', '/api/v1/payouts/pay-all', {}],
+      ['POST', '/api/v1/affiliates/import', {}],
+      ['POST', '/api/v1/affiliates/aff_unknown/reject', { reason: 'No' }],
     ] as const) {
       const r = await viewer.call(method, path, body);
       expect(r.status, `${method} ${path}`).toBe(403);

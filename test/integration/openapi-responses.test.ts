@@ -37,10 +37,11 @@ async function call(
     method: method.toUpperCase(),
     headers: {
       authorization: `Bearer ${shop.program.apiKey}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(body !== undefined ? { 'content-type': typeof body === 'string' ? 'text/csv' : 'application/json' } : {}),
       ...headers,
     },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
+    // A string body is sent as it is (the CSV import); anything else as JSON.
+    body: typeof body === 'string' ? body : body !== undefined ? JSON.stringify(body) : undefined,
   });
   const documented = documentedResponse(method, template);
   expect(documented, `${method} ${template} has a documented answer`).toBeDefined();
@@ -98,7 +99,9 @@ describe('documented answers', () => {
     await call('post', '/api/v1/affiliates/{id}/approve', { id: pending.id });
     await call('post', '/api/v1/affiliates/{id}/suspend', { id: pending.id });
     const spam = (await call('post', '/api/v1/affiliates', {}, { email: 'spam@x.test', name: 'Spam' })).affiliate;
-    await call('post', '/api/v1/affiliates/{id}/reject', { id: spam.id });
+    await call('post', '/api/v1/affiliates/{id}/reject', { id: spam.id }, { reason: 'Spam' });
+    await call('get', '/api/v1/affiliates/export', { query: 'sort=name' });
+    await call('post', '/api/v1/affiliates/import', {}, 'email,name\nimported@x.test,Imported\nspam@x.test,Again\n');
     await call('delete', '/api/v1/affiliates/{id}', { id: spam.id });
 
     const link = (await call('post', '/api/v1/links', {}, { affiliateId: ann.id, campaign: 'spring' })).link;

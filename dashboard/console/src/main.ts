@@ -18,15 +18,15 @@ import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
 import { teamView } from './views/team.js';
 import { rulesView } from './views/rules.js';
+import { affiliateDetailView } from './views/affiliate-detail.js';
 
 interface Route {
+  /** Exact, or with `:name` segments (`/app/affiliates/:id`) handed to the view as params. */
   path: string;
   view: ConsoleView;
   title: string;
   auth: boolean;
   nav?: string;
-  /** A path with `:name` segments (`/app/commissions/:id`), matched instead of `path`; the segments become params. */
-  pattern?: string;
 }
 
 const ROUTES: Route[] = [
@@ -40,32 +40,25 @@ const ROUTES: Route[] = [
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
   { path: '/app/setup', view: setupView, title: 'Set up partnerkit', auth: false },
-  {
-    path: '/app/commissions',
-    pattern: '/app/commissions/:id',
-    view: commissionDetailView,
-    title: 'Commission',
-    auth: true,
-  },
+  { path: '/app/commissions/:id', view: commissionDetailView, title: 'Commission', auth: true },
+  { path: '/app/affiliates/:id', view: affiliateDetailView, title: 'Affiliate', auth: true },
 ];
 
-/** The `:name` segments of `path` when it matches `pattern` (same number of segments), else null. */
-function matchPattern(pattern: string, path: string): Record<string, string> | null {
-  const want = pattern.split('/');
+/** The `:name` segments of `route` in `path` (decoded), or null when it does not match. */
+function matchRoute(route: string, path: string): Record<string, string> | null {
+  const want = route.replace(/\/$/, '').split('/');
   const got = path.split('/');
   if (want.length !== got.length) return null;
   const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    if (!want[i]!.startsWith(':')) {
-      if (want[i] !== got[i]) return null;
-      continue;
-    }
-    try {
-      params[want[i]!.slice(1)] = decodeURIComponent(got[i]!);
-    } catch {
-      return null;
-    }
-    if (!params[want[i]!.slice(1)]) return null;
+  for (const [i, w] of want.entries()) {
+    if (w.startsWith(':')) {
+      try {
+        params[w.slice(1)] = decodeURIComponent(got[i]!);
+      } catch {
+        return null;
+      }
+      if (!params[w.slice(1)]) return null;
+    } else if (w !== got[i]) return null;
   }
   return params;
 }
@@ -191,7 +184,12 @@ export function startConsole(root: HTMLElement): ConsoleContext {
               null,
               h(
                 'a',
-                { href: r.path, 'data-link': '', 'aria-current': r.path === active.path ? 'page' : undefined },
+                {
+                  href: r.path,
+                  'data-link': '',
+                  // A page under a section (`/app/affiliates/:id`) marks its section.
+                  'aria-current': r === active || active.path.startsWith(`${r.path}/`) ? 'page' : undefined,
+                },
                 r.nav!,
               ),
             ),
@@ -218,12 +216,8 @@ export function startConsole(root: HTMLElement): ConsoleContext {
         await inviteView(ctx, content, { token });
         return;
       }
-      let pathParams: Record<string, string> = {};
-      const route = ROUTES.find((r) => {
-        if (!r.pattern) return r.path.replace(/\/$/, '') === path;
-        pathParams = matchPattern(r.pattern, path) ?? {};
-        return Object.keys(pathParams).length > 0;
-      });
+      const route = ROUTES.find((r) => matchRoute(r.path, path));
+      if (route) Object.assign(params, matchRoute(route.path, path));
       if (!route) {
         root.replaceChildren(publicLayout(content));
         content.replaceChildren(
@@ -247,7 +241,7 @@ export function startConsole(root: HTMLElement): ConsoleContext {
       }
       document.title = `${route.title} · ${ctx.program?.name ?? 'partnerkit'} console`;
       root.replaceChildren(route.auth ? shell(route, content) : publicLayout(content));
-      const work = route.view(ctx, content, { ...params, ...pathParams });
+      const work = route.view(ctx, content, params);
       const focusHeading = () => (root.querySelector('h1') as HTMLElement | null)?.focus();
       focusHeading();
       await work;
