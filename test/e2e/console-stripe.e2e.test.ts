@@ -112,6 +112,9 @@ describe('the console’s Stripe page in Chromium', () => {
     await page.getByRole('link', { name: 'Stripe' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Stripe');
     await expect.poll(() => events().count()).toBe(2);
+    expect(await page.getByLabel('Webhook endpoint URL').inputValue()).toBe(
+      `${app.url}/api/v1/webhooks/stripe/${programId}`,
+    );
     expect(await events().allTextContents()).toEqual([
       expect.stringContaining('checkout.session.expiredIgnored unhandled_type'),
       expect.stringContaining('checkout.session.completedProcessed'),

@@ -23,7 +23,7 @@ import {
   showFormError,
   table,
 } from '../../../src/dom.js';
-import { formatDate } from '../../../src/format.js';
+import { formatDate, formatDateTime } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
 import { act, selectField, simplePager } from './shared.js';
 
@@ -87,7 +87,10 @@ export const stripeView: ConsoleView = async (ctx, root, params) => {
     const s = q.toString();
     ctx.navigate(`/app/stripe${s ? `?${s}` : ''}`);
   };
-  const onboarding = await ctx.api.get<{ webhookUrl: string }>('/console/onboarding').catch(() => null);
+  const onboarding = await ctx.api
+    .get<{ onboarding: { webhookUrl: string } }>('/console/onboarding')
+    .then((r) => r.onboarding)
+    .catch(() => null);
   const eventsArea = h('div', null, loading());
   const detailArea = h('div');
   const eventsSlot = h('div', { 'aria-live': 'polite' });
@@ -158,7 +161,7 @@ export const stripeView: ConsoleView = async (ctx, root, params) => {
             'p',
             null,
             badge(e.status),
-            ` ${e.attempts} attempt(s), received ${formatDate(e.receivedAt)}`,
+            ` ${e.attempts} attempt(s), received ${formatDateTime(e.receivedAt)}`,
             e.error ? h('span', { class: 'small muted' }, ` — ${e.error}`) : null,
           ),
           h(
@@ -206,7 +209,7 @@ export const stripeView: ConsoleView = async (ctx, root, params) => {
       return;
     }
     const rows = data.map((e) => [
-      formatDate(e.receivedAt),
+      formatDateTime(e.receivedAt),
       h('span', { class: 'mono small' }, e.type),
       h('span', null, badge(e.status), e.error ? h('span', { class: 'small muted' }, ` ${e.error}`) : null),
       String(e.attempts),
