@@ -1,4 +1,4 @@
-/** Admin API: `/api/v1/commission-rules` (list, create, get, PATCH, DELETE = archive). */
+/** Admin API: `/api/v1/commission-rules` (list, create, get, PATCH, DELETE = archive; POST /preview writes nothing). */
 import Router from '@koa/router';
 import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
@@ -14,6 +14,9 @@ export function commissionRulesRoutes(rules: CommissionRulesService): Router<Adm
     const rule = await rules.create(ctx.state.program, await readJson(ctx));
     ctx.status = 201;
     ctx.body = { rule };
+  });
+  router.post('/preview', async (ctx) => {
+    ctx.body = await rules.preview(ctx.state.program, await readJson(ctx));
   });
   router.get('/:id', async (ctx) => {
     ctx.body = { rule: await rules.get(ctx.state.program, ctx.params.id!) };

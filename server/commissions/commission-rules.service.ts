@@ -11,9 +11,10 @@ import { NotFoundError, UnprocessableError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { idText, parseInput, storableText } from '../lib/validate.ts';
 import { findAffiliate } from '../affiliates/affiliates.repository.ts';
-import type { CommissionRuleSpec } from './rules.ts';
+import { evaluateCommission, type CommissionFacts, type CommissionOutcome, type CommissionRuleSpec } from './rules.ts';
 import * as repo from './commission-rules.repository.ts';
-import { CURRENCY_MESSAGE, CURRENCY_PATTERN } from '../lib/schemas.ts';
+import { formatMoney } from './money.ts';
+import { CURRENCY_MESSAGE, CURRENCY_PATTERN, currencyCode } from '../lib/schemas.ts';
 
 const MAX_MINOR_UNITS = 1_000_000_000_000;
 
@@ -113,7 +114,7 @@ export function toCommissionRule(r: CommissionRuleRow): CommissionRule {
  * process (the entry is dropped); other processes see it within this time.
  */
 const RULES_TTL_MS = 1_000;
-const ruleSpecsCache = new LRUCache<string, { specs: Promise<CommissionRuleSpec[]> }>({
+const ruleSpecsCache = new LRUCache<string, { specs: Promise<CommissionRule[]> }>({
   max: 10_000,
   ttl: RULES_TTL_MS,
 });
@@ -127,7 +128,7 @@ function forgetRules(programId: string): void {
  * The active rules of a program for one event, in evaluation order (the public shape is the engine's too).
  * Read through a short cache (`RULES_TTL_MS`); a failed read is not cached.
  */
-export function loadRuleSpecs(db: DbOrTrx, programId: string, event: 'sale' | 'lead'): Promise<CommissionRuleSpec[]> {
+export function loadRuleSpecs(db: DbOrTrx, programId: string, event: 'sale' | 'lead'): Promise<CommissionRule[]> {
   const key = `${programId}|${event}`;
   const hit = ruleSpecsCache.get(key);
   if (hit) return hit.specs;
@@ -135,6 +136,81 @@ export function loadRuleSpecs(db: DbOrTrx, programId: string, event: 'sale' | 'l
   ruleSpecsCache.set(key, { specs });
   specs.catch(() => ruleSpecsCache.delete(key));
   return specs;
+}
+
+/**
+ * What a program's rules pay for one conversion: its active rules of the conversion's kind (through the cache of
+ * `loadRuleSpecs`) evaluated by `rules.evaluateCommission` with the program's default rate. The one seam between a
+ * program and the engine: the conversion path (`createCommissionForConversion`) and the preview both call it.
+ * @returns the engine's outcome (amount in minor units of `facts.currency`) and the rules it was given
+ */
+export async function evaluateProgramRules(
+  db: DbOrTrx,
+  program: Pick<ProgramRow, 'id' | 'default_rate_bps'>,
+  facts: CommissionFacts,
+): Promise<{ outcome: CommissionOutcome; rules: CommissionRule[] }> {
+  const rules = await loadRuleSpecs(db, program.id, facts.kind);
+  return { outcome: evaluateCommission(rules, program.default_rate_bps, facts), rules };
+}
+
+/**
+ * `POST /api/v1/commission-rules/preview`: a hypothetical conversion. `amount` in minor units excluding tax
+ * (required for a sale, ignored for a lead); `productId` / `priceId` the Stripe product / price bought;
+ * `affiliateId` the affiliate (none: per-affiliate rules do not match); `recurringMonth` the customer's payment
+ * month (1 = their first payment, the default).
+ */
+export const previewInput = z
+  .object({
+    kind: z.enum(['sale', 'lead']).default('sale'),
+    amount: z.number().int().min(0).max(MAX_MINOR_UNITS).optional(),
+    currency: currencyCode,
+    productId: stripeRef.optional(),
+    priceId: stripeRef.optional(),
+    affiliateId: idText.nullable().optional(),
+    recurringMonth: z.number().int().min(1).max(1200).default(1),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.kind === 'sale' && p.amount === undefined)
+      ctx.addIssue({ code: 'custom', path: ['amount'], message: 'is required for a sale (minor units)' });
+  });
+
+/** What the preview answers: the rule that would win (null = program default or nothing), the commission, why. */
+export interface CommissionPreview {
+  ruleId: string | null;
+  ruleName: string | null;
+  /** The rate applied, basis points; null for a flat amount or nothing. */
+  rateBps: number | null;
+  commission: { amount: number; currency: string };
+  /** The engine's reason code, as the commission history records it (`rule:<id>`, `program_default`, …). */
+  reason: string;
+  /** One sentence for people: which rule, what it pays, caps and recurring limits. */
+  explanation: string;
+}
+
+function explain(outcome: CommissionOutcome, rule: CommissionRule | undefined, facts: CommissionFacts): string {
+  const money = (n: number) => formatMoney(n, facts.currency);
+  const pct = (bps: number) => `${bps / 100}%`;
+  const paid = facts.kind === 'lead' ? 'a lead' : `a sale of ${money(facts.amount)}`;
+  if (outcome.reason === 'zero_amount') return `A sale of ${money(0)} earns nothing, whatever the rule.`;
+  if (outcome.reason === 'no_lead_rule') return `No lead rule matches ${paid}: a lead earns nothing.`;
+  if (!rule)
+    return `No rule matches ${paid}: the program default of ${pct(outcome.rateBps ?? 0)} pays ${money(outcome.amount)}.`;
+  const named = `Rule "${rule.name}" (priority ${rule.priority})`;
+  if (outcome.reason.startsWith('recurring_limit:')) {
+    return rule.recurring === 'first_payment'
+      ? `${named} matches but pays only the customer's first payment: month ${facts.month} earns nothing.`
+      : `${named} matches but pays only months 1–${rule.recurringMonths}: month ${facts.month} earns nothing.`;
+  }
+  const base =
+    outcome.rateBps === null
+      ? `pays ${money(outcome.beforeCaps ?? outcome.amount)} flat`
+      : `pays ${pct(outcome.rateBps)} = ${money(outcome.beforeCaps ?? outcome.amount)}`;
+  const capped =
+    outcome.beforeCaps !== undefined && outcome.beforeCaps !== outcome.amount
+      ? `, ${outcome.amount > outcome.beforeCaps ? 'raised to its minimum' : 'capped at its maximum'} of ${money(outcome.amount)}`
+      : '';
+  return `${named} matches ${paid}: it ${base}${capped}.`;
 }
 
 type ParsedRule = z.infer<typeof ruleInput>;
@@ -170,6 +246,37 @@ export function createCommissionRulesService(deps: { db: Db; now?: () => Date })
   }
 
   return {
+    /**
+     * What a conversion would earn (see `previewInput`), by the same rules and engine the Stripe webhooks and the
+     * conversions API use (`evaluateProgramRules`). Writes nothing.
+     * @throws ValidationError naming the field; UnprocessableError `unknown_affiliate`
+     */
+    async preview(program: ProgramRow, input: unknown): Promise<CommissionPreview> {
+      const p = parseInput(previewInput, input);
+      await assertAffiliate(program, p.affiliateId ?? null);
+      const facts: CommissionFacts = {
+        kind: p.kind,
+        // No affiliate: matches no per-affiliate rule (ids are never empty).
+        affiliateId: p.affiliateId ?? '',
+        amount: p.kind === 'lead' ? 0 : p.amount!,
+        currency: p.currency,
+        lineItems:
+          p.productId || p.priceId ? [{ stripeProductId: p.productId ?? null, stripePriceId: p.priceId ?? null }] : [],
+        month: p.kind === 'lead' ? 1 : p.recurringMonth,
+        firstPayment: p.kind === 'lead' || p.recurringMonth === 1,
+      };
+      const { outcome, rules } = await evaluateProgramRules(db, program, facts);
+      const rule = rules.find((r) => r.id === outcome.ruleId);
+      return {
+        ruleId: outcome.ruleId,
+        ruleName: rule?.name ?? null,
+        rateBps: outcome.amount > 0 ? outcome.rateBps : null,
+        commission: { amount: outcome.amount, currency: p.currency },
+        reason: outcome.reason,
+        explanation: explain(outcome, rule, facts),
+      };
+    },
+
     /** Rules in evaluation order. */
     async list(program: ProgramRow, query: unknown): Promise<CommissionRule[]> {
       const q = parseInput(listRulesInput, query);

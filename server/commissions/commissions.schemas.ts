@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { currencyOut, isoInstant, minorAmount, perCurrency, sameShape } from '../lib/schemas.ts';
 import type { Commission, CommissionEvent } from './commissions.service.ts';
-import type { CommissionRule } from './commission-rules.service.ts';
+import type { CommissionPreview, CommissionRule } from './commission-rules.service.ts';
 
 export const commissionStatus = z.enum(['pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed']);
 export const commissionKind = z.enum(['sale', 'recurring', 'lead', 'clawback']);
@@ -66,7 +66,19 @@ export const commissionResponses = {
   one: z.strictObject({ commission: commissionShape }),
   detail: z.strictObject({ commission: commissionShape.extend({ events: z.array(commissionEventShape) }) }),
 };
+/** `POST /api/v1/commission-rules/preview`: what a conversion would earn, and by which rule. */
+export const commissionPreviewShape = z.strictObject({
+  ruleId: z.string().nullable(),
+  ruleName: z.string().nullable(),
+  rateBps: z.int().nullable(),
+  commission: z.strictObject({ amount: minorAmount, currency: currencyOut }),
+  reason: z.string(),
+  explanation: z.string(),
+});
+sameShape<z.output<typeof commissionPreviewShape>, CommissionPreview>(true);
+
 export const ruleResponses = {
   list: z.strictObject({ data: z.array(commissionRuleShape) }),
   one: z.strictObject({ rule: commissionRuleShape }),
+  preview: commissionPreviewShape,
 };

@@ -18,8 +18,8 @@ import type { CommissionKind, CommissionRow, CommissionStatus, ConversionRow, Pr
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { idFilter, parseInput, storableText } from '../lib/validate.ts';
-import { evaluateCommission, paymentMonth, type SaleLineItem } from './rules.ts';
-import { loadRuleSpecs } from './commission-rules.service.ts';
+import { paymentMonth, type SaleLineItem } from './rules.ts';
+import { evaluateProgramRules } from './commission-rules.service.ts';
 import * as repo from './commissions.repository.ts';
 
 const DAY_MS = 86_400_000;
@@ -211,8 +211,7 @@ export async function createCommissionForConversion(
   const sequence = conversion.kind === 'sale' ? Math.max(1, conversion.sequence ?? 1) : 1;
   const month = firstPaidAt ? paymentMonth(firstPaidAt, conversion.occurred_at) : sequence;
   const firstPayment = firstPaidAt === undefined && sequence === 1;
-  const specs = await loadRuleSpecs(trx, program.id, conversion.kind);
-  const outcome = evaluateCommission(specs, program.default_rate_bps, {
+  const { outcome, rules: specs } = await evaluateProgramRules(trx, program, {
     kind: conversion.kind,
     affiliateId: conversion.affiliate_id,
     amount: conversion.amount,

@@ -88,6 +88,8 @@ export interface CommissionOutcome {
   reason: string;
   /** True when the lines were matched one by one (`evaluatePerLine`). */
   perLine?: boolean;
+  /** The winning rule's amount before its caps (whole-sale evaluation only), minor units: shows when a cap applied. */
+  beforeCaps?: number;
 }
 
 /** Order rules as the engine tries them: ascending priority, ties in the given order. */
@@ -169,6 +171,7 @@ export function evaluateCommission(
       amount: Math.max(0, applyCaps(base.amount, facts.currency, rule)),
       rateBps: base.rateBps,
       reason: `rule:${rule.id}`,
+      beforeCaps: base.amount,
     };
   }
   if (facts.kind === 'lead') return { ruleId: null, amount: 0, rateBps: null, reason: 'no_lead_rule' };

@@ -11,7 +11,7 @@ import { createLinkInput, listLinksInput, updateLinkInput } from '../links/links
 import { createApiKeyInput, webhookSecretInput } from '../programs/credentials.service.ts';
 import { createConversionInput, listConversionsInput } from '../conversions/conversions.service.ts';
 import { decideCommissionInput, listCommissionsInput } from '../commissions/commissions.service.ts';
-import { listRulesInput, ruleInput } from '../commissions/commission-rules.service.ts';
+import { listRulesInput, previewInput, ruleInput } from '../commissions/commission-rules.service.ts';
 import {
   balancesInput,
   completePayoutInput,
@@ -232,6 +232,14 @@ const OPERATIONS: Operation[] = [
   op('get', '/api/v1/commission-rules/{id}', 'commissions', 'apiKey', 'One rule'),
   op('patch', '/api/v1/commission-rules/{id}', 'commissions', 'apiKey', 'Change a rule'),
   op('delete', '/api/v1/commission-rules/{id}', 'commissions', 'apiKey', 'Archive a rule'),
+  op(
+    'post',
+    '/api/v1/commission-rules/preview',
+    'commissions',
+    'apiKey',
+    'What a sale or lead would earn, by which rule (the same engine as real sales; writes nothing)',
+    { body: previewInput },
+  ),
   op('get', '/api/v1/balances', 'payouts', 'apiKey', 'Balances per affiliate and currency', { query: balancesInput }),
   op('get', '/api/v1/payouts', 'payouts', 'apiKey', 'List payouts', { query: listPayoutsInput }),
   op('post', '/api/v1/payouts', 'payouts', 'apiKey', 'Create a payout (never above the balance)', {
@@ -474,6 +482,7 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/commission-rules/{id}': { status: 200, body: ruleResponses.one },
   'patch /api/v1/commission-rules/{id}': { status: 200, body: ruleResponses.one },
   'delete /api/v1/commission-rules/{id}': { status: 200, body: ruleResponses.one },
+  'post /api/v1/commission-rules/preview': { status: 200, body: ruleResponses.preview },
   'get /api/v1/balances': { status: 200, body: payoutResponses.balances },
   'get /api/v1/payouts': { status: 200, body: payoutResponses.list },
   'get /api/v1/payouts/{id}': { status: 200, body: payoutResponses.detail },

@@ -142,6 +142,12 @@ describe('documented answers', () => {
     await call('get', '/api/v1/commission-rules');
     await call('get', '/api/v1/commission-rules/{id}', { id: rule.id });
     await call('patch', '/api/v1/commission-rules/{id}', { id: rule.id }, { priority: 5 });
+    await call(
+      'post',
+      '/api/v1/commission-rules/preview',
+      {},
+      { amount: 10_000, currency: 'usd', affiliateId: ann.id },
+    );
     await call('delete', '/api/v1/commission-rules/{id}', { id: rule.id });
 
     // Paying Ann: one payout completed; a second one (after another approved sale) failed.

@@ -17,6 +17,7 @@ import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
 import { teamView } from './views/team.js';
 import { stripeView } from './views/stripe.js';
+import { rulesView } from './views/rules.js';
 
 interface Route {
   path: string;
@@ -32,6 +33,7 @@ const ROUTES: Route[] = [
   { path: '/app/affiliates', view: affiliatesView, title: 'Affiliates', auth: true, nav: 'Affiliates' },
   { path: '/app/commissions', view: commissionsView, title: 'Commissions', auth: true, nav: 'Commissions' },
   { path: '/app/payouts', view: payoutsView, title: 'Payouts', auth: true, nav: 'Payouts' },
+  { path: '/app/rules', view: rulesView, title: 'Commission rules', auth: true, nav: 'Rules' },
   { path: '/app/settings', view: settingsView, title: 'Settings', auth: true, nav: 'Settings' },
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
   { path: '/app/stripe', view: stripeView, title: 'Stripe', auth: true, nav: 'Stripe' },
@@ -208,8 +210,11 @@ export function startConsole(root: HTMLElement): ConsoleContext {
       document.title = `${route.title} · ${ctx.program?.name ?? 'partnerkit'} console`;
       root.replaceChildren(route.auth ? shell(route, content) : publicLayout(content));
       const work = route.view(ctx, content, params);
-      (root.querySelector('h1') as HTMLElement | null)?.focus();
+      const focusHeading = () => (root.querySelector('h1') as HTMLElement | null)?.focus();
+      focusHeading();
       await work;
+      // A view that redrew its heading once its data came lost the focus with the old one: give it back.
+      if (!document.activeElement || document.activeElement === document.body) focusHeading();
     } catch (err) {
       content.replaceChildren(
         errorBox(err instanceof ApiError ? err.message : 'Something went wrong. Reload the page to try again.'),

@@ -19,38 +19,10 @@ import {
 import { formatDate, formatMoney } from '../../../src/format.js';
 import { ApiError } from '../../../src/api.js';
 import type { ConsoleContext, ConsoleView } from '../context.js';
+import type { AffiliateRow, Balance, PayAllResult, Payout } from '../types.js';
 import { selectField, simplePager } from './shared.js';
 
-interface Balance {
-  affiliateId: string;
-  currency: string;
-  approved: number;
-  inPayouts: number;
-  balance: number;
-}
-interface Payout {
-  id: string;
-  affiliateId: string;
-  amount: number;
-  currency: string;
-  status: 'pending' | 'processing' | 'completed' | 'failed';
-  method: string;
-  reference: string | null;
-  failureReason: string | null;
-  createdAt: string;
-}
-interface PayAllResult {
-  paid: unknown[];
-  exported: unknown[];
-  manual: unknown[];
-  notPaid: { affiliateId: string; reason: string; message: string }[];
-  exports: { format: 'paypal' | 'wise'; currency: string | null; count: number; url: string }[];
-}
-interface AffiliateName {
-  id: string;
-  name: string | null;
-  email: string;
-}
+type AffiliateName = Pick<AffiliateRow, 'id' | 'name' | 'email'>;
 
 const LIMIT = 50;
 const STATUSES: [string, string][] = [
