@@ -3,7 +3,8 @@
  * Stripe fixture event delivered to the webhook route: the merchant logs in, sees the event in the inbox, filters
  * by status, opens its payload, replays it (still one conversion and one commission), adds a webhook signing secret
  * and retires the old one (after a confirmation; an event signed with the retired one is then refused), sets a
- * restricted key and tests the connection against the loopback fake of Stripe's API. axe-core: no serious or
+ * restricted key and tests the connection against the loopback fake of Stripe's API; a viewer sees no write control
+ * and the server refuses their replay (403 `read_only`). axe-core: no serious or
  * critical violation; at 375 px nothing scrolls sideways. Screenshots at 1280 and 375 px in `test-results/`.
  *
  * Needs the built console (`npm run build`).
@@ -202,6 +203,45 @@ describe('the console’s Stripe page in Chromium', () => {
       fake.denied.clear();
     }
     await checkPage('key');
+  });
+
+  it('a viewer sees the page without write controls, and the server refuses their replay', async () => {
+    const { inviteUrl } = await app.services.console.addMember(programId, {
+      email: 'viewer@shop.test',
+      role: 'viewer',
+    });
+    const accepted = await consoleClient(app).call('POST', '/api/v1/console/invite/accept', {
+      token: new URL(inviteUrl!).hash.replace('#invite=', ''),
+      password: 'viewer password 123',
+    });
+    expect(accepted.status).toBe(200);
+    const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+    try {
+      const vp = await viewer.newPage();
+      await vp.goto(`${app.url}/app/login`);
+      await vp.getByLabel('Email').fill('viewer@shop.test');
+      await vp.getByLabel('Password').fill('viewer password 123');
+      await vp.getByRole('button', { name: 'Log in' }).click();
+      await expect.poll(() => vp.locator('h1').textContent()).toBe('Overview');
+      await vp.getByRole('link', { name: 'Stripe' }).click();
+      await expect.poll(() => vp.getByRole('region', { name: 'Stripe events' }).locator('tbody tr').count()).toBe(3);
+      expect(await vp.getByRole('button', { name: /^Replay event/ }).count()).toBe(0);
+      expect(await vp.getByRole('button', { name: /^Retire secret/ }).count()).toBe(0);
+      expect(await vp.getByRole('button', { name: 'Test connection' }).count()).toBe(0);
+      await expect.poll(() => vp.getByText('Viewers cannot change the key.').count()).toBe(1);
+      const refused = await vp.evaluate(async (id) => {
+        const me = await (await fetch('/api/v1/console/me')).json();
+        const r = await fetch(`/api/v1/stripe-events/${id}/replay`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken },
+          body: '{}',
+        });
+        return { status: r.status, body: await r.json() };
+      }, saleEventId);
+      expect(refused).toEqual({ status: 403, body: { error: { code: 'read_only', message: expect.any(String) } } });
+    } finally {
+      await viewer.close();
+    }
   });
 
   it('no sideways scroll at 375 px', async () => {
