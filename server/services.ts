@@ -79,6 +79,8 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const payouts = createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets });
   const programs = createProgramsService({ db, config, programSecrets });
   const commissions = createCommissionsService({ db, now });
+  const stripeApi = createStripeApi(opts.stripeEndpoint);
+  const stripeWebhooks = createStripeWebhooksService({ db, now, logger, metrics, stripeApi, programSecrets });
   return {
     programSecrets,
     programs,
@@ -93,16 +95,10 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     commissionRules: createCommissionRulesService({ db, now }),
     payouts,
     payAll: createPayAllService({ db, payouts, programSecrets, stripeEndpoint: opts.stripeEndpoint }),
-    stripeWebhooks: createStripeWebhooksService({
-      db,
-      now,
-      logger,
-      metrics,
-      stripeApi: createStripeApi(opts.stripeEndpoint),
-      programSecrets,
-    }),
-    stripeSettings: createStripeSettingsService({ db, programSecrets }),
-    stripeEvents: createStripeEventsService({ db }),
+    stripeWebhooks,
+    stripeSettings: createStripeSettingsService({ db, programSecrets, stripeApi }),
+    // The inbox's replay is the webhooks service's own (one attempt path for deliveries, sweeps and replays).
+    stripeEvents: createStripeEventsService({ db, replay: stripeWebhooks }),
     partner,
     mailOutbox,
     stripeConnect: createConnectOnboardingService({

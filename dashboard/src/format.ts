@@ -116,3 +116,9 @@ export function timeZone(): string {
     return 'UTC';
   }
 }
+
+/** An instant as a date and time to the minute ("Dec 7, 2026, 11:05 PM"), in the browser's time zone. */
+export function formatDateTime(iso: string | null, loc = locale()): string {
+  if (!iso) return '—';
+  return new Intl.DateTimeFormat(loc, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}

@@ -34,7 +34,14 @@ import { findReferral } from '../conversions/referrals-lookup.repository.ts';
 import { attributePayment, REFERRAL_METADATA_KEY } from './attribution.ts';
 import { currencyCode, minorUnits, stripeMetadata, stripeRef, unixSeconds } from './stripe-objects.ts';
 import type { StripeEventEnvelope } from './stripe-objects.ts';
-import { ignored, presentIds, SHORT_WAIT, type HandlerContext, type HandlerOutcome } from './handlers/handler.ts';
+import {
+  alreadyRecorded,
+  ignored,
+  presentIds,
+  SHORT_WAIT,
+  type HandlerContext,
+  type HandlerOutcome,
+} from './handlers/handler.ts';
 
 /**
  * How long a payment intent without a key waits for its Checkout Session or invoice before it counts on its own.
@@ -122,7 +129,7 @@ export async function recordDirectPayment(
   const existing = await findSaleByKeys(trx, program.id, keys);
   if (existing) {
     await fillMissingKeys(trx, existing, { ...keys, customerId: p.customerId });
-    return { status: 'ignored', reason: 'duplicate_sale', wakes };
+    return alreadyRecorded(event, existing, wakes);
   }
 
   const occurredAt = new Date(event.created * 1000);
@@ -206,7 +213,7 @@ export async function recordDirectPayment(
     stripeCustomerId: p.customerId,
     customerEmail: p.email,
   });
-  return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
+  return result.duplicate ? alreadyRecorded(event, result.conversion, wakes) : { status: 'processed', wakes };
 }
 
 /**

@@ -107,6 +107,78 @@ async function read<T>(what: string, schema: z.ZodType<T>, call: () => Promise<u
 const invoicePaymentList = z.looseObject({ data: z.array(invoicePayment) });
 
 /**
+ * The permissions the restricted key needs, as Stripe's dashboard names them (Developers → API keys → Create
+ * restricted key), what each is for, and the list call (`limit=1`) that proves it: the reads webhook processing
+ * makes; the optional writes serve Stripe Connect payouts and cannot be proven without making a transfer or an
+ * account, so they are listed (`list: null`), not checked. Source: https://docs.stripe.com/keys#limit-access
+ */
+export const STRIPE_KEY_PERMISSIONS: readonly {
+  permission: string;
+  use: string;
+  list: ((s: Stripe) => Promise<unknown>) | null;
+}[] = [
+  {
+    permission: 'Customers: Read',
+    use: 'referral metadata on the customer',
+    list: (s: Stripe) => s.customers.list({ limit: 1 }),
+  },
+  {
+    permission: 'Subscriptions: Read',
+    use: 'referral metadata on the subscription',
+    list: (s: Stripe) => s.subscriptions.list({ limit: 1 }),
+  },
+  {
+    permission: 'Charges: Read',
+    use: 'which sale a refund, dispute or fraud warning belongs to',
+    list: (s: Stripe) => s.charges.list({ limit: 1 }),
+  },
+  {
+    permission: 'Invoices: Read',
+    use: 'which invoice a payment paid; promotion codes of an invoice',
+    list: (s: Stripe) => s.invoices.list({ limit: 1 }),
+  },
+  {
+    permission: 'Checkout Sessions: Read',
+    use: 'line items for per-product rules; which session a payment belongs to',
+    list: (s: Stripe) => s.checkout.sessions.list({ limit: 1 }),
+  },
+  {
+    permission: 'Transfers: Write',
+    use: 'optional: Stripe Connect payouts to partners',
+    list: null,
+  },
+  {
+    permission: 'Connect (Accounts, Account Links): Write',
+    use: 'optional: partners onboard to Stripe Connect',
+    list: null,
+  },
+];
+
+/** One permission of `STRIPE_KEY_PERMISSIONS` as a connection test found it (`ok` null: not checkable). */
+export interface StripeKeyCheck {
+  permission: string;
+  use: string;
+  ok: boolean | null;
+  /** Stripe's answer when the call was refused (e.g. "…does not have the required permissions…"). */
+  error: string | null;
+}
+
+/** What a connection test found: `ok` when Stripe accepted the key and every required read. */
+export interface StripeKeyTest {
+  ok: boolean;
+  /** `test` or `live`, from the key's prefix (`rk_test_…`). */
+  mode: 'test' | 'live';
+  /** Why not ok, for a person: the key refused, Stripe unreachable, or which permissions are missing. */
+  message: string;
+  checks: StripeKeyCheck[];
+}
+
+const errorText = (err: unknown) => {
+  const e = err as { statusCode?: number; message?: string };
+  return `${e.statusCode ? `${e.statusCode} ` : ''}${e.message ?? String(err)}`.replace(/\s+/g, ' ').slice(0, 300);
+};
+
+/**
  * Stripe clients per key (bounded cache; a client keeps its HTTP agent, so keep-alive works across events).
  * @param endpoint override of Stripe's API location (tests' loopback fake)
  */
@@ -126,7 +198,45 @@ export function createStripeApi(endpoint?: StripeEndpoint) {
     return c;
   }
 
+  /**
+   * Test `key` against Stripe: one `limit=1` list per required permission (`STRIPE_KEY_PERMISSIONS`), so a key
+   * Stripe refuses (401), one missing a permission (403 on that call) and an unreachable Stripe are told apart.
+   * Never throws: the answer says what went wrong.
+   */
+  async function testKey(key: string): Promise<StripeKeyTest> {
+    const stripe = client(key);
+    const mode = /_live_/.test(key) ? 'live' : 'test';
+    const checks: StripeKeyCheck[] = [];
+    for (const p of STRIPE_KEY_PERMISSIONS) {
+      if (!p.list) {
+        checks.push({ permission: p.permission, use: p.use, ok: null, error: null });
+        continue;
+      }
+      try {
+        await p.list(stripe);
+        checks.push({ permission: p.permission, use: p.use, ok: true, error: null });
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 401)
+          return { ok: false, mode, message: `Stripe refused the key: ${errorText(err)}`, checks: [] };
+        if (status === undefined || status >= 500)
+          return { ok: false, mode, message: `Could not reach Stripe: ${errorText(err)}`, checks: [] };
+        checks.push({ permission: p.permission, use: p.use, ok: false, error: errorText(err) });
+      }
+    }
+    const missing = checks.filter((c) => c.ok === false).map((c) => c.permission);
+    return {
+      ok: missing.length === 0,
+      mode,
+      message: missing.length
+        ? `The key works but lacks: ${missing.join(', ')}`
+        : `Connected to Stripe (${mode} mode): every read the webhooks need is allowed`,
+      checks,
+    };
+  }
+
   return {
+    testKey,
     /** A reader for the program's key, or null when the program has none (handlers then use the payload alone). */
     forKey(key: string | null | undefined): StripeReader | null {
       if (!key) return null;

@@ -194,7 +194,7 @@ export async function listForReplay(
 export function listEvents(
   db: DbOrTrx,
   programId: string,
-  filter: { statuses?: StripeEventStatus[]; type?: string; receivedBefore?: Date; limit: number },
+  filter: { statuses?: StripeEventStatus[]; type?: string; receivedBefore?: Date; limit: number; offset?: number },
 ) {
   let q = db
     .selectFrom('stripe_events')
@@ -202,7 +202,8 @@ export function listEvents(
     .where('program_id', '=', programId)
     .orderBy('received_at', 'desc')
     .orderBy('id', 'desc')
-    .limit(filter.limit);
+    .limit(filter.limit)
+    .offset(filter.offset ?? 0);
   if (filter.statuses?.length) q = q.where('status', 'in', filter.statuses);
   if (filter.type) q = q.where('type', '=', filter.type);
   if (filter.receivedBefore) q = q.where('received_at', '<', filter.receivedBefore);

@@ -1,6 +1,7 @@
 /**
  * Admin API: `/api/v1/stripe-events` — the program's Stripe events inbox. `GET /` (`?status=failed,retrying`,
- * `?type=`, `?before=`, `?limit=`) → `{ data: StripeEvent[] }`; `GET /:id` → `{ event }` with its payload.
+ * `?type=`, `?before=`, `?limit=`, `?offset=`) → `{ data: StripeEvent[] }`; `GET /:id` → `{ event }` with its payload;
+ * `POST /:id/replay` → `{ before, event }` (processed again through the webhook's own attempt; a viewer gets 403).
  */
 import Router from '@koa/router';
 import type { AdminState } from '../http/admin-auth.ts';
@@ -15,6 +16,9 @@ export function stripeEventsRoutes(events: StripeEventsService): Router<AdminSta
   });
   router.get('/:id', async (ctx) => {
     ctx.body = { event: await events.get(ctx.state.program, ctx.params.id!) };
+  });
+  router.post('/:id/replay', async (ctx) => {
+    ctx.body = await events.replay(ctx.state.program, ctx.params.id!);
   });
   return router;
 }

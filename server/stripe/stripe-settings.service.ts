@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
+import { STRIPE_KEY_PERMISSIONS, type StripeApi, type StripeKeyTest } from './stripe-api.ts';
 import { newId } from '../lib/ids.ts';
 import { idFilter, idText, parseInput, storableText } from '../lib/validate.ts';
 import { findAffiliate } from '../affiliates/affiliates.repository.ts';
@@ -30,6 +31,17 @@ export const createPromotionCodeInput = z.strictObject({
   code: storableText().trim().min(1).max(200).optional(),
 });
 
+/** `POST /api/v1/program/stripe-key/test` `{ key? }`: a key to try before saving it; without one, the stored key. */
+export const testStripeKeyInput = z.strictObject({ key: stripeApiKeyInput.optional() });
+
+/** The program's Stripe key as the console shows it: whether one is set, its mode, the permissions it needs. */
+export interface StripeKeyStatus {
+  set: boolean;
+  /** From the stored key's prefix; null without a key. */
+  mode: 'test' | 'live' | null;
+  permissions: { permission: string; use: string; checked: boolean }[];
+}
+
 export const listPromotionCodesInput = z.object({ affiliateId: idFilter });
 
 export interface PromotionCode {
@@ -40,10 +52,36 @@ export interface PromotionCode {
   createdAt: string;
 }
 
-/** @param deps.programSecrets seals the API key before it is stored (`programs/program-secrets.ts`) */
-export function createStripeSettingsService(deps: { db: Db; programSecrets: ProgramSecrets }) {
+/**
+ * @param deps.programSecrets seals the API key before it is stored (`programs/program-secrets.ts`)
+ * @param deps.stripeApi the Stripe client factory the webhooks use (tests: a loopback fake)
+ */
+export function createStripeSettingsService(deps: { db: Db; programSecrets: ProgramSecrets; stripeApi: StripeApi }) {
   const { db, programSecrets } = deps;
   return {
+    /** Whether the program has a Stripe key, its mode, and the permissions it needs (`STRIPE_KEY_PERMISSIONS`). */
+    apiKeyStatus(program: ProgramRow): StripeKeyStatus {
+      const key = programSecrets.apiKey(program);
+      return {
+        set: key !== null,
+        mode: key === null ? null : /_live_/.test(key) ? 'live' : 'test',
+        permissions: STRIPE_KEY_PERMISSIONS.map((p) => ({ permission: p.permission, use: p.use, checked: !!p.list })),
+      };
+    },
+
+    /**
+     * Test a Stripe key against Stripe (`StripeApi.testKey`): `input.key` when given (not stored), else the
+     * program's stored key. The answer says ok or what failed (refused key, missing permission, Stripe unreachable).
+     * @throws ValidationError for a value that is not a Stripe key; ConflictError `stripe_key_missing` (409) when
+     *   neither a key is given nor one stored
+     */
+    async testApiKey(program: ProgramRow, input: unknown): Promise<StripeKeyTest> {
+      const d = parseInput(testStripeKeyInput, input ?? {});
+      const key = d.key ?? programSecrets.apiKey(program);
+      if (!key) throw new ConflictError('Set a Stripe restricted key first', 'stripe_key_missing');
+      return deps.stripeApi.testKey(key);
+    },
+
     /**
      * Set (or clear with null) the program's Stripe API key; it is stored encrypted (`lib/secrets.ts`).
      * @throws ValidationError for a value that is not a Stripe key; NotFoundError `unknown_program`

@@ -24,6 +24,7 @@ import { earningsRoutes, partnerEarningsRoutes } from '../payouts/earnings.route
 import { affiliateTaxInfoRoutes, partnerTaxInfoRoutes } from '../partner/tax-info.routes.ts';
 import { promotionCodesRoutes } from '../stripe/promotion-codes.routes.ts';
 import { stripeEventsRoutes } from '../stripe/stripe-events.routes.ts';
+import { stripeKeyRoutes } from '../stripe/stripe-key.routes.ts';
 import { programRoutes } from '../programs/programs.routes.ts';
 import { credentialsRoutes } from '../programs/credentials.routes.ts';
 import { webhookEndpointsRoutes } from '../outgoing-webhooks/webhook-endpoints.routes.ts';
@@ -152,6 +153,7 @@ export function mountedRouters(
     webhookEndpointsRoutes(services.outgoingWebhooks),
     earningsRoutes(services.earnings),
     affiliateTaxInfoRoutes(services.taxInfo),
+    stripeKeyRoutes(services.stripeSettings),
   ];
   return { publicRouters, adminRouters };
 }

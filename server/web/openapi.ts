@@ -35,7 +35,11 @@ import { updateSettingsInput } from '../programs/programs.service.ts';
 import { payAllInput } from '../payouts/pay-all.ts';
 import { onboardInput } from '../payouts/connect-onboarding.ts';
 import { programStatsInput, statsInput } from '../programs/stats.service.ts';
-import { createPromotionCodeInput, listPromotionCodesInput } from '../stripe/stripe-settings.service.ts';
+import {
+  createPromotionCodeInput,
+  listPromotionCodesInput,
+  testStripeKeyInput,
+} from '../stripe/stripe-settings.service.ts';
 import { listStripeEventsInput } from '../stripe/stripe-events.service.ts';
 import { clickInput, leadInput } from '../tracking/tracking.service.ts';
 import * as partnerInputs from '../partner/partner.service.ts';
@@ -296,6 +300,28 @@ const OPERATIONS: Operation[] = [
     },
   ),
   op('get', '/api/v1/stripe-events/{id}', 'stripe', 'apiKey', 'One stored Stripe event with its payload'),
+  op(
+    'post',
+    '/api/v1/stripe-events/{id}/replay',
+    'stripe',
+    'apiKey',
+    'Process a stored Stripe event again through the webhook’s own path (idempotent: no second sale); 409 stripe_event_busy while another worker runs it',
+  ),
+  op(
+    'get',
+    '/api/v1/program/stripe-key',
+    'stripe',
+    'apiKey',
+    'The Stripe restricted key: set or not, test or live, the permissions it needs (set it with PATCH /api/v1/program)',
+  ),
+  op(
+    'post',
+    '/api/v1/program/stripe-key/test',
+    'stripe',
+    'apiKey',
+    'Test a Stripe key (the given one, else the stored one) against Stripe: ok, or what is missing; 409 stripe_key_missing',
+    { body: testStripeKeyInput },
+  ),
   op('get', '/api/v1/partner/programs/{programId}', 'partner', 'public', 'A program’s public page (name, website)'),
   op('post', '/api/v1/partner/programs/{programId}/apply', 'partner', 'public', 'Apply to a program', {
     body: partnerInputs.applyInput,
@@ -554,6 +580,9 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/partner/stripe-connect': { status: 200, body: earningsResponses.connectStatus },
   'get /api/v1/commissions/export': { status: 200, csv: true },
   'post /api/v1/commissions/bulk': { status: 200, body: commissionResponses.bulk },
+  'post /api/v1/stripe-events/{id}/replay': { status: 200, body: stripeResponses.replay },
+  'get /api/v1/program/stripe-key': { status: 200, body: stripeResponses.keyStatus },
+  'post /api/v1/program/stripe-key/test': { status: 200, body: stripeResponses.keyTest },
 };
 
 /** The documented success answer of an operation, or undefined when it is documented only as "Success". */

@@ -3,8 +3,11 @@
  * `GET /v1/customers/:id`, `/v1/subscriptions/:id`, `/v1/charges/:id`, `/v1/invoices/:id`, `/v1/invoice_payments`
  * (`?invoice=` or `?payment[type]=payment_intent&payment[payment_intent]=`), `/v1/checkout/sessions`
  * (`?payment_intent=`) and `/v1/checkout/sessions/:id/line_items` (`limit`, `starting_after` pages). Objects are what the test puts in the maps;
- * anything else answers Stripe's 404 (`resource_missing`). Every request is recorded, so tests assert what we
- * sent (path, query, `Authorization: Bearer rk_…`). `failWith` makes every request fail (e.g. a revoked key).
+ * the lists `GET /v1/customers`, `/v1/subscriptions`, `/v1/charges`, `/v1/invoices` (`limit`; what a connection
+ * test of the key calls); anything else answers Stripe's 404 (`resource_missing`). Every request is recorded, so tests assert what we
+ * sent (path, query, `Authorization: Bearer rk_…`). `failWith` makes every request fail (e.g. a revoked key);
+ * `denied` holds resources (`customers`, `checkout`, …) the key may not read: 403 as Stripe answers a restricted
+ * key without that permission.
  * Point the app at it with `startTestApp(env, { stripeEndpoint: fake.endpoint })` (the `stripe` client's
  * `host` / `port` / `protocol` options).
  */
@@ -31,6 +34,8 @@ export interface FakeStripeApi {
   lineItems: Map<string, Record<string, unknown>[]>;
   /** `invoice_payment` objects (`{ id, object, invoice, payment: { type, payment_intent }, status }`). */
   invoicePayments: Record<string, unknown>[];
+  /** Resources (first path segment after `/v1/`) answered 403 "does not have the required permissions". */
+  denied: Set<string>;
   /** Answer every request with this error from now on (null = behave). */
   failWith(error: { status: number; type: string; message: string } | null): void;
   close(): Promise<void>;
@@ -45,6 +50,7 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
   const checkoutSessions = new Map<string, Record<string, unknown>>();
   const lineItems = new Map<string, Record<string, unknown>[]>();
   const invoicePayments: Record<string, unknown>[] = [];
+  const denied = new Set<string>();
   let failure: { status: number; type: string; message: string } | null = null;
   let counter = 0;
 
@@ -68,7 +74,18 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
         return send(405, { error: { type: 'invalid_request_error', message: 'read-only fake' } });
       const [, v1, resource, id, sub, sub2] = url.pathname.split('/');
       if (v1 !== 'v1') return missing('route');
+      if (resource && denied.has(resource))
+        return send(403, {
+          error: {
+            type: 'invalid_request_error',
+            message: `The provided key '${String(req.headers.authorization).slice(7, 19)}***' does not have the required permissions for this endpoint on account 'acct_fake'.`,
+          },
+        });
       const one = (map: Map<string, Record<string, unknown>>, what: string) => {
+        if (!id) {
+          const data = [...map.values()].slice(0, Number(query.limit ?? 10));
+          return send(200, { object: 'list', data, has_more: false, url: `/v1/${resource}` });
+        }
         const obj = id ? map.get(decodeURIComponent(id)) : undefined;
         return obj ? send(200, obj) : missing(`${what}: '${id}'`);
       };
@@ -77,7 +94,9 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
       if (resource === 'charges') return one(charges, 'charge');
       if (resource === 'invoices') return one(invoices, 'invoice');
       if (resource === 'checkout' && id === 'sessions' && !sub) {
-        const data = [...checkoutSessions.values()].filter((s) => s.payment_intent === query.payment_intent);
+        const data = [...checkoutSessions.values()].filter(
+          (s) => query.payment_intent === undefined || s.payment_intent === query.payment_intent,
+        );
         return send(200, { object: 'list', data, has_more: false, url: '/v1/checkout/sessions' });
       }
       if (resource === 'checkout' && id === 'sessions' && sub && sub2 === 'line_items') {
@@ -114,6 +133,7 @@ export async function startFakeStripeApi(): Promise<FakeStripeApi> {
     checkoutSessions,
     lineItems,
     invoicePayments,
+    denied,
     failWith(error) {
       failure = error;
     },

@@ -22,6 +22,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startFakeStripeApi, type FakeStripeApi } from '../helpers/fake-stripe.ts';
 import { approvedAffiliate, approvedSales, click, createShop, randomIp, type Shop } from '../helpers/commissions.ts';
 import { checkoutSession, sign } from '../helpers/stripe.ts';
 import { jsonbSafe } from '../../server/stripe/webhooks/webhooks.service.ts';
@@ -161,10 +162,16 @@ async function leaverSession() {
   };
 }
 
+// Stripe's API is the loopback fake: a fuzzed key test (`POST /api/v1/program/stripe-key/test`) calls Stripe.
+let fakeStripe: FakeStripeApi;
 beforeAll(async () => {
+  fakeStripe = await startFakeStripeApi();
   app = await startTestApp(
     { TRUST_PROXY: 'on' },
-    { log: (msg, err) => serverErrors.push(`${msg}: ${err instanceof Error ? err.stack : String(err ?? '')}`) },
+    {
+      log: (msg, err) => serverErrors.push(`${msg}: ${err instanceof Error ? err.stack : String(err ?? '')}`),
+      stripeEndpoint: fakeStripe.endpoint,
+    },
   );
   shop = await createShop(app);
   const p = await approvedAffiliate(shop);
@@ -215,6 +222,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.stop();
+  await fakeStripe?.close();
 });
 
 // --- valid-ish values --------------------------------------------------------------------------------------

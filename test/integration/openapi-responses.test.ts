@@ -10,17 +10,21 @@ import type { z } from 'zod';
 import { documentedResponse, openApiDocument } from '../../server/web/openapi.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutSale, clickReferral, loggedInPartner, openShop, type Shop } from '../helpers/fixtures.ts';
+import { startFakeStripeApi, type FakeStripeApi } from '../helpers/fake-stripe.ts';
 
 let app: TestApp;
 let shop: Shop;
+let fakeStripe: FakeStripeApi;
 const exercised = new Set<string>();
 
 beforeAll(async () => {
-  app = await startTestApp({ TRUST_PROXY: 'on' });
+  fakeStripe = await startFakeStripeApi();
+  app = await startTestApp({ TRUST_PROXY: 'on' }, { stripeEndpoint: fakeStripe.endpoint });
   shop = await openShop(app);
 });
 afterAll(async () => {
   await app?.stop();
+  await fakeStripe?.close();
 });
 
 /** Call an admin operation by its documented path template; expect a documented status and a body of its shape. */
@@ -114,6 +118,9 @@ describe('documented answers', () => {
     await checkoutSale(shop, referral, 100_000);
     const events = (await call('get', '/api/v1/stripe-events')).data;
     await call('get', '/api/v1/stripe-events/{id}', { id: events[0].id });
+    await call('post', '/api/v1/stripe-events/{id}/replay', { id: events[0].id });
+    await call('get', '/api/v1/program/stripe-key');
+    await call('post', '/api/v1/program/stripe-key/test', {}, { key: 'rk_test_openapiResponses01' });
     await call('get', '/api/v1/conversions');
     const offline = { affiliateCode: ann.code, amount: 20_000, currency: 'usd', externalId: 'inv-1' };
     await call('post', '/api/v1/conversions', {}, offline, { 'idempotency-key': 'day-1' });

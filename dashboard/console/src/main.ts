@@ -17,6 +17,7 @@ import { commissionDetailView } from './views/commission-detail.js';
 import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
 import { teamView } from './views/team.js';
+import { stripeView } from './views/stripe.js';
 import { rulesView } from './views/rules.js';
 import { affiliateDetailView } from './views/affiliate-detail.js';
 
@@ -38,6 +39,7 @@ const ROUTES: Route[] = [
   { path: '/app/rules', view: rulesView, title: 'Commission rules', auth: true, nav: 'Rules' },
   { path: '/app/settings', view: settingsView, title: 'Settings', auth: true, nav: 'Settings' },
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
+  { path: '/app/stripe', view: stripeView, title: 'Stripe', auth: true, nav: 'Stripe' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
   { path: '/app/setup', view: setupView, title: 'Set up partnerkit', auth: false },
   { path: '/app/commissions/:id', view: commissionDetailView, title: 'Commission', auth: true },

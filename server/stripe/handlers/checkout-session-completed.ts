@@ -20,7 +20,14 @@ import { bindCustomer } from '../../conversions/referrals-lookup.repository.ts';
 import { attributePayment } from '../attribution.ts';
 import { checkoutLineItems } from '../checkout-line-items.ts';
 import { checkoutSession } from '../stripe-objects.ts';
-import { ignored, malformed, presentIds, type HandlerOutcome, type StripeEventHandler } from './handler.ts';
+import {
+  alreadyRecorded,
+  ignored,
+  malformed,
+  presentIds,
+  type HandlerOutcome,
+  type StripeEventHandler,
+} from './handler.ts';
 
 export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Promise<HandlerOutcome> => {
   const parsed = checkoutSession.safeParse(event.data.object);
@@ -83,7 +90,7 @@ export const handleCheckoutSession: StripeEventHandler = async (ctx, event): Pro
   // Refunds, disputes and `invoice_payment.paid` of its payment, and its subscription's invoices deferred because
   // they came before this checkout (the subscription now has its referral).
   const wakes = [s.id, s.payment_intent, s.invoice, s.subscription, s.customer].filter((v): v is string => Boolean(v));
-  return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
+  return result.duplicate ? alreadyRecorded(event, result.conversion, wakes) : { status: 'processed', wakes };
 };
 
 export const handleCheckoutSessionCompleted = handleCheckoutSession;

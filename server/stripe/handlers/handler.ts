@@ -61,6 +61,20 @@ export type StripeEventHandler = (ctx: HandlerContext, event: StripeEventEnvelop
 
 export const ignored = (reason: string): HandlerOutcome => ({ status: 'ignored', reason });
 
+/**
+ * The outcome for a sale found already recorded: `processed` when this very event recorded it (a replay of a
+ * processed event — `stripe replay`, `POST /api/v1/stripe-events/:id/replay` —: its effects exist, nothing is
+ * added and its inbox row stays `processed`), else `ignored` `duplicate_sale` (another event of the same payment).
+ */
+export const alreadyRecorded = (
+  event: { id: string },
+  sale: { stripe_event_id: string | null },
+  wakes: string[],
+): HandlerOutcome =>
+  sale.stripe_event_id === event.id
+    ? { status: 'processed', wakes }
+    : { status: 'ignored', reason: 'duplicate_sale', wakes };
+
 /** The Stripe ids among `ids` that are set, each once. */
 export const presentIds = (...ids: (string | null | undefined)[]): string[] => [
   ...new Set(ids.filter((v): v is string => Boolean(v))),

@@ -40,7 +40,7 @@ import {
   invoiceTax,
 } from '../stripe-objects.ts';
 import { isUnreferred } from '../unreferred-payments.repository.ts';
-import { ignored, malformed, presentIds, SHORT_WAIT, type StripeEventHandler } from './handler.ts';
+import { alreadyRecorded, ignored, malformed, presentIds, SHORT_WAIT, type StripeEventHandler } from './handler.ts';
 
 export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
   const parsed = invoice.safeParse(event.data.object);
@@ -80,7 +80,7 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
       customerId: inv.customer,
       grossAmount: inv.amount_paid,
     });
-    return { status: 'ignored', reason: 'duplicate_sale', wakes };
+    return alreadyRecorded(event, existing, wakes);
   }
 
   const renewal = Boolean(subscriptionId) && !isFirstInvoice;
@@ -154,5 +154,5 @@ export const handleInvoicePaid: StripeEventHandler = async (ctx, event) => {
   });
   // Renewals already moved up to make room: a duplicate now (the same payment recorded meanwhile) must undo that.
   if (result.duplicate && sequence > 1) throw new Error(`invoice ${inv.id}: recorded concurrently; retrying`);
-  return result.duplicate ? { status: 'ignored', reason: 'duplicate_sale', wakes } : { status: 'processed', wakes };
+  return result.duplicate ? alreadyRecorded(event, result.conversion, wakes) : { status: 'processed', wakes };
 };
