@@ -1,6 +1,6 @@
 /** The public shapes of a program's settings and credentials (what the admin API answers), for the OpenAPI document. */
 import { z } from 'zod';
-import { currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
+import { brandingShape, currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
 import type { ApiKey, CreatedApiKey, WebhookSecret } from './credentials.service.ts';
 import type { ProgramSettings } from './programs.service.ts';
 import type { DailyStats, StatsService } from './stats.service.ts';
@@ -22,6 +22,7 @@ export const programSettingsShape = z.strictObject({
   fraudIpDailyLimit: z.int().nullable(),
   stripeApiKeySet: z.boolean(),
   notificationEmail: z.string().nullable(),
+  branding: brandingShape,
 });
 sameShape<z.output<typeof programSettingsShape>, ProgramSettings>(true);
 
