@@ -91,6 +91,17 @@ export const dailyStatsShape = z.strictObject({
   topAffiliates: z.array(
     z.strictObject({ id: z.string(), name: z.string(), code: z.string(), clicks: z.int(), sales: z.int() }),
   ),
+  topLinks: z.array(
+    z.strictObject({
+      id: z.string(),
+      slug: z.string(),
+      campaign: z.string().nullable(),
+      affiliate: z.strictObject({ id: z.string(), name: z.string() }),
+      clicks: z.int(),
+      sales: z.int(),
+      revenue: z.array(z.strictObject({ currency: currencyOut, amount: minorAmount })),
+    }),
+  ),
 });
 sameShape<z.output<typeof dailyStatsShape>, DailyStats>(true);
 
