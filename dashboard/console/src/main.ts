@@ -16,6 +16,7 @@ import { commissionsView } from './views/commissions.js';
 import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
 import { teamView } from './views/team.js';
+import { apiKeysView } from './views/api-keys.js';
 
 interface Route {
   path: string;
@@ -33,6 +34,7 @@ const ROUTES: Route[] = [
   { path: '/app/payouts', view: payoutsView, title: 'Payouts', auth: true, nav: 'Payouts' },
   { path: '/app/settings', view: settingsView, title: 'Settings', auth: true, nav: 'Settings' },
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
+  { path: '/app/api-keys', view: apiKeysView, title: 'API keys', auth: true, nav: 'API keys' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
   { path: '/app/setup', view: setupView, title: 'Set up partnerkit', auth: false },
 ];

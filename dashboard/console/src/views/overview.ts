@@ -1,6 +1,6 @@
 /** `/app/`: the program per day (chart + table, `GET /api/v1/stats/daily`), its top affiliates and top links. */
 import { emptyState, h, loading, table } from '../../../src/dom.js';
-import { formatCount, formatDay, formatMoney } from '../../../src/format.js';
+import { formatCount, formatDay, formatMoney, formatMoneyList } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
 
 interface Daily {
@@ -110,7 +110,7 @@ export const overviewView: ConsoleView = async (ctx, root) => {
               l.affiliate.name,
               formatCount(l.clicks),
               formatCount(l.sales),
-              l.revenue.length ? l.revenue.map((r) => formatMoney(r.amount, r.currency)).join(', ') : '—',
+              formatMoneyList(l.revenue, currency),
             ]),
           )
         : emptyState('No link clicks yet', 'Tracking links appear here after their first click.'),
