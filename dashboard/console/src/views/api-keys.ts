@@ -35,7 +35,7 @@ export const apiKeysView: ConsoleView = async (ctx, root, params) => {
     ),
     slot,
   );
-  if (ctx.canWrite()) root.append(createForm(ctx, slot, () => draw()));
+  if (ctx.canWrite()) root.append(createForm(ctx, slot, () => draw(true)));
 
   const toolbar = h(
     'div',
