@@ -150,7 +150,7 @@ export function startApp(root: HTMLElement): AppContext {
       h('a', { class: 'skip-link', href: '#main' }, 'Skip to content'),
       h(
         'header',
-        { class: 'topbar' },
+        { class: program.branding.accentColor ? 'topbar topbar-branded' : 'topbar' },
         h(
           'a',
           { class: 'brand', href: '/partner/', 'data-link': '' },

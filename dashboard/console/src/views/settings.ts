@@ -190,12 +190,13 @@ function brandingForm(ctx: Parameters<ConsoleView>[0], s: Settings): HTMLFormEle
     value: s.branding.accentColor ?? DEFAULT_ACCENT,
   });
   const mark = h('span', { class: 'brand-preview-mark' });
+  const name = h('span', { class: 'brand-preview-name' });
   const button = h('span', { class: 'brand-preview-button' }, 'Log in');
   const contrast = h('p', { class: 'hint', 'data-preview': 'contrast' });
   const preview = h(
     'div',
     { class: 'brand-preview', role: 'group', 'aria-label': 'Preview' },
-    h('div', { class: 'brand-preview-bar' }, mark, h('span', { class: 'brand-preview-name' }, s.name, ' Partners')),
+    h('div', { class: 'brand-preview-bar' }, mark, name),
     h('div', { class: 'brand-preview-body' }, button),
     contrast,
   );
@@ -207,8 +208,11 @@ function brandingForm(ctx: Parameters<ConsoleView>[0], s: Settings): HTMLFormEle
     preview.style.setProperty('--preview-accent', color);
     preview.style.setProperty('--preview-accent-text', text);
     const url = logoInput.value.trim();
+    const hasLogo = /^https:\/\/\S+$/.test(url);
+    // As the dashboard's header: with a logo, its alt text says the name.
+    name.textContent = hasLogo ? 'Partners' : `${s.name} Partners`;
     mark.replaceChildren(
-      /^https:\/\/\S+$/.test(url)
+      hasLogo
         ? h('img', { class: 'brand-logo', src: url, alt: s.name })
         : h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, s.name.slice(0, 1).toUpperCase()),
     );
