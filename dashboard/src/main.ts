@@ -7,6 +7,7 @@
 import { ApiError, createApi } from './api.js';
 import type { AppContext, View } from './context.js';
 import { errorBox, h } from './dom.js';
+import { applyBranding, brandMark } from './branding.js';
 import type { Me } from './types.js';
 import { applyView, forgotView, loginView, setPasswordView } from './views/auth.js';
 import { overviewView } from './views/overview.js';
@@ -149,12 +150,18 @@ export function startApp(root: HTMLElement): AppContext {
       h('a', { class: 'skip-link', href: '#main' }, 'Skip to content'),
       h(
         'header',
-        { class: 'topbar' },
+        { class: program.branding.accentColor ? 'topbar topbar-branded' : 'topbar' },
         h(
           'a',
           { class: 'brand', href: '/partner/', 'data-link': '' },
-          h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, program.name.slice(0, 1).toUpperCase()),
-          h('span', null, program.name, h('span', { class: 'brand-sub' }, ' Partners')),
+          brandMark(program),
+          // With a logo, its alt text already says the name.
+          h(
+            'span',
+            null,
+            program.branding.logoUrl ? null : program.name,
+            h('span', { class: 'brand-sub' }, ' Partners'),
+          ),
         ),
         h(
           'div',
@@ -176,6 +183,8 @@ export function startApp(root: HTMLElement): AppContext {
     const path = location.pathname;
     const query = Object.fromEntries(new URLSearchParams(location.search));
     const content = h('div', { class: 'content' });
+    // The logged-in partner's program, until a public page names another one (apply, login with ?program=).
+    applyBranding(me?.program ?? null);
     try {
       if (pendingToken) {
         document.title = pendingToken.purpose === 'reset' ? 'Choose a new password' : 'Set your password';

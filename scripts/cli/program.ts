@@ -1,4 +1,4 @@
-/** `program create`, `program add-webhook-secret`, `program set-domains`. */
+/** `program create`, `program add-webhook-secret`, `program set-domains`, `set-notification-email`, `set-branding`. */
 import type { Command } from 'commander';
 import { print, type CliContext } from './context.ts';
 
@@ -66,5 +66,18 @@ export function registerProgramCommands(cli: Command, ctx: CliContext): void {
         s.programs.updateSettings(p, { notificationEmail: email === '' ? null : email }),
       );
       print({ id: settings.id, notificationEmail: settings.notificationEmail }, Boolean(o.json));
+    });
+  program
+    .command('set-branding')
+    .description('the logo and accent colour of the partner dashboard, its apply and login pages, and the e-mails')
+    .requiredOption('--program <id>', 'program id')
+    .option('--logo <url>', 'https:// URL of the logo image ("" removes it)')
+    .option('--accent <hex>', 'accent colour #rrggbb ("" removes it)')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const value = (v: unknown) => (v === undefined ? undefined : String(v).trim() === '' ? null : String(v).trim());
+      const branding = { logoUrl: value(o.logo), accentColor: value(o.accent) };
+      const settings = await ctx.withProgram(o.program, (s, p) => s.programs.updateSettings(p, { branding }));
+      print({ id: settings.id, ...settings.branding }, Boolean(o.json));
     });
 }

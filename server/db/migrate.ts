@@ -27,6 +27,7 @@ import * as m0030 from './migrations/0030_webhook_disabled_mail.ts';
 import * as m0028 from './migrations/0028_affiliate_tax_info.ts';
 import * as m0027 from './migrations/0027_console_users.ts';
 import * as m0031 from './migrations/0031_affiliate_rejection_reason.ts';
+import * as m0032 from './migrations/0032_program_branding.ts';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -53,6 +54,7 @@ const migrations: Record<string, Migration> = {
   '0028_affiliate_tax_info': m0028,
   '0027_console_users': m0027,
   '0031_affiliate_rejection_reason': m0031,
+  '0032_program_branding': m0032,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

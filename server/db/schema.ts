@@ -44,6 +44,9 @@ export interface ProgramsTable {
   stripe_api_key: ColumnType<string | null, string | null | undefined, string | null>;
   /** Migration 0029: where the merchant team's e-mails go (null: none are sent). */
   notification_email: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0032: branding — an `https:` logo URL (≤ 2048 characters) and an accent colour `#rrggbb` (lower case). */
+  logo_url: ColumnType<string | null, string | null | undefined, string | null>;
+  accent_color: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ApiKeysTable {

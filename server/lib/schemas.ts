@@ -46,3 +46,17 @@ type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 
  * affiliateShape>, Affiliate>(true)` fails `tsc` when a field is added to one and not the other. No work at run time.
  */
 export function sameShape<A, B>(_check: Same<A, B>): void {}
+
+/**
+ * A program's branding as the API answers it (admin settings, the partner dashboard's `me` and public program
+ * info): `logoUrl` an `https:` URL or null, `accentColor` `#rrggbb` (lower case) or null, and `accentTextColor` the
+ * text colour to draw on the accent (black or white, whichever contrasts more by WCAG), null without an accent.
+ */
+export const brandingShape = z.strictObject({
+  logoUrl: z.url().nullable(),
+  accentColor: z
+    .string()
+    .regex(/^#[0-9a-f]{6}$/)
+    .nullable(),
+  accentTextColor: z.enum(['#000000', '#ffffff']).nullable(),
+});

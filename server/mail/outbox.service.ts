@@ -447,7 +447,7 @@ export function createMailOutbox(deps: {
       }
       const program = (await db
         .selectFrom('programs')
-        .select(['name', 'website'])
+        .select(['name', 'website', 'logo_url', 'accent_color'])
         .where('id', '=', row.program_id)
         .executeTakeFirst())!;
       mail = renderMail(composed.to, program, composed.content, unsubscribeUrl(row.program_id, composed.to, row.kind));

@@ -1,10 +1,12 @@
 /**
  * One layout for every outbox e-mail: a plain-text part and an HTML part built from the same blocks, the
- * program's name as the header (its branding), and a footer with the unsubscribe link. Every value goes through
- * `escape-html` in the HTML part: names, reasons and websites are typed by affiliates and merchants.
+ * program's branding as the header (its logo, with the name as alt text, or the name alone; the accent colour on the
+ * header rule and the call-to-action button), and a footer with the unsubscribe link. Every value goes through
+ * `escape-html` in the HTML part: names, reasons, websites and the logo URL are typed by affiliates and merchants.
  */
 import escapeHtml from 'escape-html';
 import type { Mail } from './mailer.ts';
+import { textColorOn } from '../lib/contrast.ts';
 
 /** A paragraph, a call-to-action link, or a list of label/value facts. */
 export type Block = { p: string } | { link: string; label: string } | { facts: [string, string][] };
@@ -33,18 +35,23 @@ export function formatMoney(amount: number, currency: string): string {
 /**
  * The mail for `to`: both parts, and the RFC 8058 headers when `unsubscribeUrl` is given
  * (`List-Unsubscribe: <url>`, `List-Unsubscribe-Post: List-Unsubscribe=One-Click`).
- * @param program the sender's name and website, shown at the top of both parts
+ * @param program the sender's name and website, shown at the top of both parts, and its branding (migration 0032:
+ *   `logo_url` an https URL, `accent_color` `#rrggbb`, both checked by the database; null = the plain look)
  */
 export function renderMail(
   to: string,
-  program: { name: string; website: string | null },
+  program: { name: string; website: string | null; logo_url?: string | null; accent_color?: string | null },
   content: MailContent,
   unsubscribeUrl: string | null,
 ): Mail {
+  const accent = program.accent_color ?? '#222222';
+  const onAccent = textColorOn(accent);
   const text: string[] = [program.name, '', content.greeting, ''];
   const html: string[] = [
     '<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#222;max-width:560px;margin:0 auto;padding:16px">',
-    `<p style="font-size:18px;font-weight:600">${escapeHtml(program.name)}</p>`,
+    program.logo_url
+      ? `<p style="border-bottom:3px solid ${escapeHtml(accent)};padding-bottom:8px"><img src="${escapeHtml(program.logo_url)}" alt="${escapeHtml(program.name)}" style="max-height:48px;max-width:240px"></p>`
+      : `<p style="font-size:18px;font-weight:600;border-bottom:3px solid ${escapeHtml(accent)};padding-bottom:8px">${escapeHtml(program.name)}</p>`,
     `<p>${escapeHtml(content.greeting)}</p>`,
   ];
   for (const b of content.blocks) {
@@ -54,7 +61,7 @@ export function renderMail(
     } else if ('link' in b) {
       text.push(`${b.label}: ${b.link}`, '');
       html.push(
-        `<p><a href="${escapeHtml(b.link)}" style="background:#222;color:#fff;padding:8px 14px;border-radius:4px;text-decoration:none">${escapeHtml(b.label)}</a></p>`,
+        `<p><a href="${escapeHtml(b.link)}" style="background:${escapeHtml(accent)};color:${onAccent};padding:8px 14px;border-radius:4px;text-decoration:none">${escapeHtml(b.label)}</a></p>`,
       );
     } else {
       for (const [k, v] of b.facts) text.push(`${k}: ${v}`);

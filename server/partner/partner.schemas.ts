@@ -7,7 +7,7 @@
  * return is checked at compile time in `partner.schemas.check.ts`. Money: integer minor units + currency.
  */
 import { z } from 'zod';
-import { currencyOut, isoInstant, minorAmount } from '../lib/schemas.ts';
+import { brandingShape, currencyOut, isoInstant, minorAmount } from '../lib/schemas.ts';
 
 const money = z.strictObject({ amount: minorAmount, currency: currencyOut });
 const commissionStatus = z.enum(['pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed']);
@@ -35,6 +35,7 @@ export const meShape = z.strictObject({
     defaultRateBps: z.int(),
     holdDays: z.int(),
     cookieDays: z.int(),
+    branding: brandingShape,
   }),
   referralLink: z.string(),
   linkBase: z.string(),
@@ -220,6 +221,7 @@ export const publicProgramShape = z.strictObject({
   currency: currencyOut,
   defaultRateBps: z.int(),
   cookieDays: z.int(),
+  branding: brandingShape,
 });
 
 /** Every partner answer, by operation (`method path` as in the OpenAPI document). */

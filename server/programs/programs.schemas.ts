@@ -1,6 +1,6 @@
 /** The public shapes of a program's settings and credentials (what the admin API answers), for the OpenAPI document. */
 import { z } from 'zod';
-import { currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
+import { brandingShape, currencyOut, isoInstant, minorAmount, sameShape } from '../lib/schemas.ts';
 import type { ApiKey, CreatedApiKey, WebhookSecret } from './credentials.service.ts';
 import type { ProgramSettings } from './programs.service.ts';
 import type { DailyStats, StatsService } from './stats.service.ts';
@@ -22,6 +22,7 @@ export const programSettingsShape = z.strictObject({
   fraudIpDailyLimit: z.int().nullable(),
   stripeApiKeySet: z.boolean(),
   notificationEmail: z.string().nullable(),
+  branding: brandingShape,
 });
 sameShape<z.output<typeof programSettingsShape>, ProgramSettings>(true);
 
@@ -89,6 +90,17 @@ export const dailyStatsShape = z.strictObject({
   commissions: perCurrencySeries,
   topAffiliates: z.array(
     z.strictObject({ id: z.string(), name: z.string(), code: z.string(), clicks: z.int(), sales: z.int() }),
+  ),
+  topLinks: z.array(
+    z.strictObject({
+      id: z.string(),
+      slug: z.string(),
+      campaign: z.string().nullable(),
+      affiliate: z.strictObject({ id: z.string(), name: z.string() }),
+      clicks: z.int(),
+      sales: z.int(),
+      revenue: z.array(z.strictObject({ currency: currencyOut, amount: minorAmount })),
+    }),
   ),
 });
 sameShape<z.output<typeof dailyStatsShape>, DailyStats>(true);

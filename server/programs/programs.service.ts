@@ -15,6 +15,7 @@ import type { ProgramSecrets } from './program-secrets.ts';
 import * as repo from './programs.repository.ts';
 import { touchApiKey } from './credentials.repository.ts';
 import { currencyCode, webhookSigningSecret } from '../lib/schemas.ts';
+import { brandingInput, brandingPatch, toBranding, type Branding } from './branding.ts';
 
 export const createProgramInput = z.object({
   name: storableText().trim().min(1).max(200),
@@ -56,6 +57,8 @@ export interface ProgramSettings {
   stripeApiKeySet: boolean;
   /** Where the merchant team's e-mails go (new applications, holds, payout runs, failed Stripe events); null = none. */
   notificationEmail: string | null;
+  /** Logo and accent colour of the partner dashboard, its pages and the e-mails (`branding.ts`). */
+  branding: Branding;
 }
 
 /** The next occurrence of a payout schedule after `at`, or null when the expression is invalid. */
@@ -127,6 +130,8 @@ export const updateSettingsInput = z
     allowedDomains: allowedDomainsInput,
     /** The merchant team's address for notification e-mails (issue 21); null stops them. */
     notificationEmail: z.email().max(320).nullable(),
+    /** Logo (`https:` URL) and accent colour (`#rrggbb`); a null field clears it, `branding: null` both. */
+    branding: brandingInput,
   })
   .partial()
   .strict();
@@ -149,6 +154,7 @@ export function toProgramSettings(p: ProgramRow): ProgramSettings {
     fraudIpDailyLimit: p.fraud_ip_daily_limit,
     stripeApiKeySet: Boolean(p.stripe_api_key),
     notificationEmail: p.notification_email,
+    branding: toBranding(p),
   };
 }
 
@@ -251,6 +257,7 @@ export function createProgramsService(deps: { db: Db; config: Config; programSec
         ...(d.fraudIpDailyLimit !== undefined ? { fraud_ip_daily_limit: d.fraudIpDailyLimit } : {}),
         ...(d.allowedDomains !== undefined ? { allowed_domains: d.allowedDomains } : {}),
         ...(d.notificationEmail !== undefined ? { notification_email: d.notificationEmail } : {}),
+        ...brandingPatch(d.branding),
         ...(d.stripeApiKey !== undefined
           ? { stripe_api_key: d.stripeApiKey === null ? null : programSecrets.sealApiKey(program.id, d.stripeApiKey) }
           : {}),

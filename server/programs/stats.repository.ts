@@ -138,3 +138,55 @@ export async function topAffiliates(db: DbOrTrx, programId: string, since: Date,
     .map((r) => ({ id: r.id, name: r.name, code: r.code, clicks: Number(r.clicks), sales: Number(r.sales) }))
     .filter((r) => r.clicks > 0 || r.sales > 0);
 }
+
+/**
+ * The tracking links with the most sales since `since` (then clicks), at most `limit`, in ONE grouped query (no
+ * query per link): clicks through the link (`clicks.link_id`, since `since`), sale conversions of the referrals it
+ * brought (`referrals.link_id`, by `occurred_at`) and their revenue per currency (minor units, currencies in order).
+ * Links with neither in the period are left out; archived links still count (their clicks happened).
+ */
+export async function topLinks(db: DbOrTrx, programId: string, since: Date, limit: number) {
+  const { rows } = await sql<{
+    id: string;
+    slug: string;
+    campaign: string | null;
+    affiliate_id: string;
+    affiliate_name: string;
+    clicks: string;
+    sales: string;
+    revenue: { currency: string; amount: string }[];
+  }>`
+    WITH link_clicks AS (
+      SELECT link_id, count(*) AS clicks FROM clicks
+      WHERE program_id = ${programId} AND link_id IS NOT NULL AND created_at >= ${since}
+      GROUP BY link_id
+    ), link_sales AS (
+      SELECT r.link_id, v.currency, count(*) AS sales, sum(v.amount) AS revenue
+      FROM conversions v JOIN referrals r ON r.id = v.referral_id
+      WHERE v.program_id = ${programId} AND v.kind = 'sale' AND v.occurred_at >= ${since} AND r.link_id IS NOT NULL
+      GROUP BY r.link_id, v.currency
+    ), per_link AS (
+      SELECT coalesce(c.link_id, s.link_id) AS link_id, max(c.clicks) AS clicks,
+             coalesce(sum(s.sales), 0) AS sales,
+             coalesce(json_agg(json_build_object('currency', s.currency, 'amount', s.revenue::text) ORDER BY s.currency)
+                      FILTER (WHERE s.currency IS NOT NULL), '[]') AS revenue
+      FROM link_clicks c FULL JOIN link_sales s ON s.link_id = c.link_id
+      GROUP BY 1
+    )
+    SELECT l.id, l.slug, l.campaign, a.id AS affiliate_id, a.name AS affiliate_name,
+           coalesce(p.clicks, 0)::text AS clicks, p.sales::text AS sales, p.revenue
+    FROM per_link p
+    JOIN links l ON l.id = p.link_id AND l.program_id = ${programId}
+    JOIN affiliates a ON a.id = l.affiliate_id
+    ORDER BY p.sales DESC, coalesce(p.clicks, 0) DESC, l.id
+    LIMIT ${limit}`.execute(db);
+  return rows.map((r) => ({
+    id: r.id,
+    slug: r.slug,
+    campaign: r.campaign,
+    affiliate: { id: r.affiliate_id, name: r.affiliate_name },
+    clicks: Number(r.clicks),
+    sales: Number(r.sales),
+    revenue: r.revenue.map((x) => ({ currency: x.currency, amount: Number(x.amount) })),
+  }));
+}

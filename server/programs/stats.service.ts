@@ -74,7 +74,8 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
 
     /**
      * Per UTC day over the last `days` (default 30, today included): clicks, leads, sales, and revenue and
-     * commissions per currency (minor units), with the top affiliates of the period (`GET /api/v1/stats/daily`).
+     * commissions per currency (minor units), with the top affiliates and the top tracking links of the period
+     * (`GET /api/v1/stats/daily`).
      * @throws ValidationError on a bad `days`
      */
     async daily(program: ProgramRow, query: unknown): Promise<DailyStats> {
@@ -84,11 +85,12 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
         new Date(today - (days - 1 - i) * 86_400_000).toISOString().slice(0, 10),
       );
       const since = new Date(`${dates[0]}T00:00:00Z`);
-      const [clicks, conversions, commissions, top] = await Promise.all([
+      const [clicks, conversions, commissions, top, links] = await Promise.all([
         repo.clicksPerDay(db, program.id, dates[0]!),
         repo.conversionsPerDay(db, program.id, since),
         repo.commissionsPerDay(db, program.id, since),
         repo.topAffiliates(db, program.id, since, dates[0]!, 10),
+        repo.topLinks(db, program.id, since, 10),
       ]);
       const index = new Map(dates.map((d, i) => [d, i]));
       const zeros = () => dates.map(() => 0);
@@ -101,6 +103,7 @@ export function createStatsService(deps: { db: Db; now?: () => Date }) {
         revenue: [],
         commissions: [],
         topAffiliates: top,
+        topLinks: links,
       };
       const perCurrency = (list: DailyStats['revenue'], currency: string) => {
         let entry = list.find((e) => e.currency === currency);
@@ -139,5 +142,18 @@ export interface DailyStats {
   revenue: { currency: string; amounts: number[] }[];
   commissions: { currency: string; amounts: number[] }[];
   topAffiliates: { id: string; name: string; code: string; clicks: number; sales: number }[];
+  /**
+   * The 10 tracking links with the most sales in the period (then clicks): clicks through the link, sales of the
+   * referrals it brought, and their revenue per currency (minor units).
+   */
+  topLinks: {
+    id: string;
+    slug: string;
+    campaign: string | null;
+    affiliate: { id: string; name: string };
+    clicks: number;
+    sales: number;
+    revenue: { currency: string; amount: number }[];
+  }[];
 }
 export type StatsService = ReturnType<typeof createStatsService>;

@@ -95,9 +95,11 @@ function singlePageApp(router: Router, send: Send, prefix: string, dir: string, 
     const asset = await page('index.html');
     if (!asset) throw new AppError(503, notBuilt, `${what} is not built; run npm run build`);
     // Scripts only from our own files (no inline script anywhere); uPlot sizes its elements with inline styles.
+    // Images also from any https: origin: the program's logo (branding, migration 0032) is an https URL of the
+    // merchant's choosing; an image cannot run script, and http: logos are refused when set.
     ctx.set(
       'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+      "default-src 'self'; script-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     );
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Referrer-Policy', 'no-referrer');

@@ -32,6 +32,7 @@ const me: Me = {
     defaultRateBps: 1000,
     holdDays: 30,
     cookieDays: 30,
+    branding: { logoUrl: null, accentColor: null, accentTextColor: null },
   },
   referralLink: 'https://acme.test/?ref=jamie',
   linkBase: 'https://partners.acme.test/r/',

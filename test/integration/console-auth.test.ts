@@ -198,12 +198,16 @@ describe('roles and programs', () => {
     expect((await viewer.call('GET', '/api/v1/affiliates')).status).toBe(200);
     expect((await viewer.call('GET', '/api/v1/console/onboarding')).status).toBe(200);
     expect((await viewer.call('GET', '/api/v1/affiliates/export')).status).toBe(200);
+    expect((await viewer.call('GET', '/api/v1/api-keys')).status).toBe(200);
     for (const [method, path, body] of [
       ['POST', '/api/v1/affiliates', { email: 'x@y.test', name: 'X' }],
       ['PATCH', '/api/v1/program', { holdDays: 1 }],
       ['POST', '/api/v1/payouts/pay-all', {}],
       ['POST', '/api/v1/affiliates/import', {}],
       ['POST', '/api/v1/affiliates/aff_unknown/reject', { reason: 'No' }],
+      ['PATCH', '/api/v1/program', { branding: { accentColor: '#000000' } }],
+      ['POST', '/api/v1/api-keys', { name: 'viewer key' }],
+      ['DELETE', '/api/v1/api-keys/key_anything', undefined],
     ] as const) {
       const r = await viewer.call(method, path, body);
       expect(r.status, `${method} ${path}`).toBe(403);
@@ -212,6 +216,7 @@ describe('roles and programs', () => {
     const invite = await viewer.call('POST', '/api/v1/console/team', { email: 'friend@x.test', role: 'admin' });
     expect(invite.status).toBe(403);
     expect(await app.db.selectFrom('affiliates').select('id').where('email', '=', 'x@y.test').execute()).toEqual([]);
+    expect(await app.db.selectFrom('api_keys').select('id').where('name', '=', 'viewer key').execute()).toEqual([]);
     const team = consoleResponses.team.parse((await owner.call('GET', '/api/v1/console/team')).body);
     expect(team.members.map((m) => [m.email, m.role])).toContainEqual(['viewer@acme.test', 'viewer']);
   });

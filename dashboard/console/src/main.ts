@@ -20,6 +20,7 @@ import { teamView } from './views/team.js';
 import { stripeView } from './views/stripe.js';
 import { rulesView } from './views/rules.js';
 import { affiliateDetailView } from './views/affiliate-detail.js';
+import { apiKeysView } from './views/api-keys.js';
 
 interface Route {
   /** Exact, or with `:name` segments (`/app/affiliates/:id`) handed to the view as params. */
@@ -40,6 +41,7 @@ const ROUTES: Route[] = [
   { path: '/app/settings', view: settingsView, title: 'Settings', auth: true, nav: 'Settings' },
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
   { path: '/app/stripe', view: stripeView, title: 'Stripe', auth: true, nav: 'Stripe' },
+  { path: '/app/api-keys', view: apiKeysView, title: 'API keys', auth: true, nav: 'API keys' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
   { path: '/app/setup', view: setupView, title: 'Set up partnerkit', auth: false },
   { path: '/app/commissions/:id', view: commissionDetailView, title: 'Commission', auth: true },

@@ -4,6 +4,7 @@ import type { AppContext } from '../context.js';
 import { busy, emptyState, errorBox, field, formValues, h, loading, notice, showFormError } from '../dom.js';
 import { formatBps } from '../format.js';
 import type { PublicProgram } from '../types.js';
+import { applyBranding, brandMark } from '../branding.js';
 
 const MIN_PASSWORD = 10;
 
@@ -11,9 +12,31 @@ function card(title: string, ...children: (Node | null)[]): HTMLElement {
   return h('section', { class: 'auth-card' }, h('h1', { tabindex: '-1' }, title), ...children);
 }
 
+/** `card`, headed by the program's logo (or its initial) and drawn in its accent colour. */
+function brandedCard(program: PublicProgram, title: string, ...children: (Node | null)[]): HTMLElement {
+  applyBranding(program);
+  const c = card(title, ...children);
+  c.prepend(h('div', { class: 'auth-logo' }, brandMark(program)));
+  return c;
+}
+
+/** The public info of program `id` (name, terms, branding), or null when there is none. */
+async function publicProgram(ctx: AppContext, id: string): Promise<PublicProgram | null> {
+  try {
+    return (await ctx.api.get<{ program: PublicProgram }>(`/programs/${encodeURIComponent(id)}`)).program;
+  } catch {
+    return null;
+  }
+}
+
 const messageOf = (err: unknown) => (err instanceof ApiError ? err.message : 'Something went wrong. Please try again.');
 
-export function loginView(ctx: AppContext, root: HTMLElement, params: Record<string, string>): void {
+/**
+ * Log in. With `?program=<programId>` (the apply page's link, or a merchant's own) the page wears that program's
+ * logo and accent colour; an unknown id shows the plain page.
+ */
+export async function loginView(ctx: AppContext, root: HTMLElement, params: Record<string, string>): Promise<void> {
+  const program = params.program ? await publicProgram(ctx, params.program) : null;
   const form = h(
     'form',
     { class: 'stack', novalidate: true },
@@ -45,13 +68,15 @@ export function loginView(ctx: AppContext, root: HTMLElement, params: Record<str
       showFormError(form, messageOf(err));
     }
   });
+  const parts = [
+    params.reason === 'expired' ? notice('Your session ended. Please log in again.') : null,
+    form,
+    h('p', { class: 'muted center' }, h('a', { href: '/partner/forgot', 'data-link': '' }, 'Forgot your password?')),
+  ];
   root.replaceChildren(
-    card(
-      'Log in to your partner dashboard',
-      params.reason === 'expired' ? notice('Your session ended. Please log in again.') : null,
-      form,
-      h('p', { class: 'muted center' }, h('a', { href: '/partner/forgot', 'data-link': '' }, 'Forgot your password?')),
-    ),
+    program
+      ? brandedCard(program, `Log in to the ${program.name} partner dashboard`, ...parts)
+      : card('Log in to your partner dashboard', ...parts),
   );
 }
 
@@ -181,11 +206,8 @@ export function setPasswordView(ctx: AppContext, root: HTMLElement, params: Reco
 
 export async function applyView(ctx: AppContext, root: HTMLElement, params: Record<string, string>): Promise<void> {
   root.replaceChildren(loading());
-  let program: PublicProgram;
-  try {
-    program = (await ctx.api.get<{ program: PublicProgram }>(`/programs/${encodeURIComponent(params.program!)}`))
-      .program;
-  } catch {
+  const program = await publicProgram(ctx, params.program!);
+  if (!program) {
     root.replaceChildren(
       card(
         'Program not found',
@@ -227,7 +249,8 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
     if (!v.promotionMethod) return showFormError(form, 'promotionMethod: Tell us how you will promote');
     try {
       await busy(form, 'Sending…', () => ctx.api.post(`/programs/${encodeURIComponent(program.id)}/apply`, v));
-      const done = card(
+      const done = brandedCard(
+        program,
         'Thanks, your application is in',
         notice(
           `${program.name} will review it. Once you are approved, we send a link to ${v.email} to set your password.`,
@@ -240,7 +263,8 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
     }
   });
   root.replaceChildren(
-    card(
+    brandedCard(
+      program,
       `Join the ${program.name} partner program`,
       h(
         'p',
@@ -254,7 +278,7 @@ export async function applyView(ctx: AppContext, root: HTMLElement, params: Reco
         'p',
         { class: 'muted center' },
         'Already a partner? ',
-        h('a', { href: '/partner/login', 'data-link': '' }, 'Log in'),
+        h('a', { href: `/partner/login?program=${encodeURIComponent(program.id)}`, 'data-link': '' }, 'Log in'),
       ),
     ),
   );

@@ -23,6 +23,7 @@ import { idFilter, isStorableText, NOT_STORABLE, parseInput, storableText } from
 import * as affiliatesRepo from '../../affiliates/affiliates.repository.ts';
 import type { AffiliatesService } from '../../affiliates/affiliates.service.ts';
 import { findProgramById } from '../../programs/programs.repository.ts';
+import { toBranding } from '../../programs/branding.ts';
 import type { Mailer } from '../../mail/mailer.ts';
 import type { MailOutbox } from '../../mail/outbox.service.ts';
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
@@ -427,6 +428,7 @@ export function createAccessService(deps: {
         currency: p.currency,
         defaultRateBps: p.default_rate_bps,
         cookieDays: p.cookie_days,
+        branding: toBranding(p),
       };
     },
 

@@ -13,6 +13,7 @@ import { parseInput } from '../../lib/validate.ts';
 import { coalesced } from '../../lib/coalesce.ts';
 import { referralLink } from '../../affiliates/affiliates.service.ts';
 import { leadCount } from '../../programs/stats.repository.ts';
+import { toBranding } from '../../programs/branding.ts';
 import { minimumPayout } from '../../payouts/payouts.service.ts';
 import { requireAffiliate, requireProgram, type AuthenticatedPartner } from '../access/access.service.ts';
 import * as queries from './portal.queries.ts';
@@ -179,6 +180,7 @@ export function createPortalService(deps: { db: Db; config: Config; now?: () => 
           defaultRateBps: p.default_rate_bps,
           holdDays: p.hold_days,
           cookieDays: p.cookie_days,
+          branding: toBranding(p),
         },
         referralLink: referralLink(p.website, a.code),
         linkBase: `${config.publicUrl}/r/`,

@@ -1,6 +1,6 @@
-/** `/app/`: the program per day (chart + table, `GET /api/v1/stats/daily`) and its top affiliates. */
+/** `/app/`: the program per day (chart + table, `GET /api/v1/stats/daily`), its top affiliates and top links. */
 import { emptyState, h, loading, table } from '../../../src/dom.js';
-import { formatCount, formatDay, formatMoney } from '../../../src/format.js';
+import { formatCount, formatDay, formatMoney, formatMoneyList } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
 
 interface Daily {
@@ -12,6 +12,15 @@ interface Daily {
   revenue: { currency: string; amounts: number[] }[];
   commissions: { currency: string; amounts: number[] }[];
   topAffiliates: { id: string; name: string; code: string; clicks: number; sales: number }[];
+  topLinks: {
+    id: string;
+    slug: string;
+    campaign: string | null;
+    affiliate: { id: string; name: string };
+    clicks: number;
+    sales: number;
+    revenue: { currency: string; amount: number }[];
+  }[];
 }
 
 export const overviewView: ConsoleView = async (ctx, root) => {
@@ -76,6 +85,35 @@ export const overviewView: ConsoleView = async (ctx, root) => {
             ]),
           )
         : emptyState('No activity yet', 'Affiliates appear here after their first click.'),
+    ),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', null, 'Top links'),
+      d.topLinks.length
+        ? table(
+            'Top links',
+            [
+              { label: 'Link' },
+              { label: 'Affiliate' },
+              { label: 'Clicks', numeric: true },
+              { label: 'Sales', numeric: true },
+              { label: 'Revenue', numeric: true },
+            ],
+            d.topLinks.map((l) => [
+              h(
+                'span',
+                null,
+                h('span', { class: 'mono' }, `/r/${l.slug}`),
+                l.campaign ? h('span', { class: 'muted' }, ` · ${l.campaign}`) : null,
+              ),
+              l.affiliate.name,
+              formatCount(l.clicks),
+              formatCount(l.sales),
+              formatMoneyList(l.revenue, currency),
+            ]),
+          )
+        : emptyState('No link clicks yet', 'Tracking links appear here after their first click.'),
     ),
     h(
       'section',
