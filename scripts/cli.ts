@@ -15,6 +15,7 @@ import { registerSecretsCommands } from './cli/secrets.ts';
 import { registerCredentialsCommands } from './cli/credentials.ts';
 import { registerWebhookCommands } from './cli/webhooks.ts';
 import { registerConsoleCommands } from './cli/console.ts';
+import { registerCommissionCommands } from './cli/commissions.ts';
 
 let ctx: CliContext;
 try {
@@ -34,6 +35,7 @@ registerSecretsCommands(cli, ctx);
 registerCredentialsCommands(cli, ctx);
 registerWebhookCommands(cli, ctx);
 registerConsoleCommands(cli, ctx);
+registerCommissionCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

@@ -14,6 +14,7 @@ import { createTrackingService } from './tracking/tracking.service.ts';
 import { createConversionsService } from './conversions/conversions.service.ts';
 import { createCommissionsService } from './commissions/commissions.service.ts';
 import { createCommissionRulesService } from './commissions/commission-rules.service.ts';
+import { createCommissionDetailsService } from './commissions/commission-detail.ts';
 import { createPayoutsService } from './payouts/payouts.service.ts';
 import { createPayAllService } from './payouts/pay-all.ts';
 import { createConnectOnboardingService } from './payouts/connect-onboarding.ts';
@@ -77,6 +78,7 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
   const earnings = createEarningsService({ db, now, taxInfo });
   const payouts = createPayoutsService({ db, now, stripeEndpoint: opts.stripeEndpoint, logger, programSecrets });
   const programs = createProgramsService({ db, config, programSecrets });
+  const commissions = createCommissionsService({ db, now });
   return {
     programSecrets,
     programs,
@@ -85,7 +87,9 @@ export function createServices(db: Db, config: Config, opts: AppOptions & { metr
     links,
     tracking: createTrackingService({ db, now, logger, metrics }),
     conversions: createConversionsService({ db, now }),
-    commissions: createCommissionsService({ db, now }),
+    commissions,
+    // A commission with its rule, conversion and Stripe links (the console's detail page, GET /commissions/:id).
+    commissionDetails: createCommissionDetailsService({ db, commissions }),
     commissionRules: createCommissionRulesService({ db, now }),
     payouts,
     payAll: createPayAllService({ db, payouts, programSecrets, stripeEndpoint: opts.stripeEndpoint }),

@@ -51,16 +51,85 @@ export function insertCommissionWithFirstEvent(
     .executeTakeFirstOrThrow();
 }
 
+/** The orders a commission list can be sorted in (`-` = descending); ties are broken by id. */
+export const COMMISSION_SORTS = [
+  '-created_at',
+  'created_at',
+  '-amount',
+  'amount',
+  '-payable_at',
+  'payable_at',
+] as const;
+export type CommissionSort = (typeof COMMISSION_SORTS)[number];
+
+export interface CommissionFilter {
+  status?: CommissionStatus;
+  affiliateId?: string;
+  payoutId?: string;
+  /** A substring of the affiliate's name, e-mail or code, any case. */
+  search?: string;
+}
+
+/** The program's commissions matching `filter` (a query to order and page). */
+function filteredCommissions(db: DbOrTrx, programId: string, filter: CommissionFilter) {
+  let q = db.selectFrom('commissions').where('commissions.program_id', '=', programId);
+  if (filter.status) q = q.where('commissions.status', '=', filter.status);
+  if (filter.affiliateId) q = q.where('commissions.affiliate_id', '=', filter.affiliateId);
+  if (filter.payoutId) q = q.where('commissions.payout_id', '=', filter.payoutId);
+  if (filter.search) {
+    // LIKE's own wildcards in the search are literal.
+    const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where('commissions.affiliate_id', 'in', (eb) =>
+      eb
+        .selectFrom('affiliates')
+        .select('affiliates.id')
+        .where('affiliates.program_id', '=', programId)
+        .where((w) =>
+          w.or([
+            w('affiliates.name', 'ilike', pattern),
+            w('affiliates.email', 'ilike', pattern),
+            w('affiliates.code', 'ilike', pattern),
+          ]),
+        ),
+    );
+  }
+  return q;
+}
+
 export function listCommissions(
   db: DbOrTrx,
   programId: string,
-  opts: { status?: CommissionStatus; affiliateId?: string; payoutId?: string; limit: number; offset: number },
+  opts: CommissionFilter & { sort?: CommissionSort; limit: number; offset: number },
 ) {
-  let q = db.selectFrom('commissions').selectAll().where('program_id', '=', programId);
-  if (opts.status) q = q.where('status', '=', opts.status);
-  if (opts.affiliateId) q = q.where('affiliate_id', '=', opts.affiliateId);
-  if (opts.payoutId) q = q.where('payout_id', '=', opts.payoutId);
-  return q.orderBy('created_at', 'desc').orderBy('id').limit(opts.limit).offset(opts.offset).execute();
+  const sort = opts.sort ?? '-created_at';
+  const column = sort.replace(/^-/, '') as 'created_at' | 'amount' | 'payable_at';
+  return filteredCommissions(db, programId, opts)
+    .selectAll('commissions')
+    .orderBy(`commissions.${column}`, sort.startsWith('-') ? 'desc' : 'asc')
+    .orderBy('commissions.id')
+    .limit(opts.limit)
+    .offset(opts.offset)
+    .execute();
+}
+
+/**
+ * One page of the export: matching commissions with their affiliate's e-mail and name, newest first (`created_at`
+ * then `id`, both descending), after `after` (the last row of the previous page): keyset pages, so rows added
+ * meanwhile neither repeat nor shift the pages.
+ */
+export function exportCommissionsPage(
+  db: DbOrTrx,
+  programId: string,
+  filter: CommissionFilter,
+  after: { createdAt: Date; id: string } | null,
+  limit: number,
+) {
+  let q = filteredCommissions(db, programId, filter)
+    .innerJoin('affiliates', 'affiliates.id', 'commissions.affiliate_id')
+    .selectAll('commissions')
+    .select(['affiliates.email as affiliate_email', 'affiliates.name as affiliate_name']);
+  if (after) q = q.where(sql<boolean>`(commissions.created_at, commissions.id) < (${after.createdAt}, ${after.id})`);
+  return q.orderBy('commissions.created_at', 'desc').orderBy('commissions.id', 'desc').limit(limit).execute();
 }
 
 export function findCommission(db: DbOrTrx, programId: string, id: string) {

@@ -1,17 +1,40 @@
-/** Admin API: `/api/v1/commissions` (+ `/:id` with its history, `/:id/approve|reject`). */
+/**
+ * Admin API: `/api/v1/commissions` (+ `/export` CSV, `/bulk` approve / reject, `/:id` with its history, rule,
+ * conversion and Stripe links, `/:id/approve|reject`).
+ */
+import { pipeline, Readable } from 'node:stream';
 import Router from '@koa/router';
+import { stringify } from 'csv-stringify';
 import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { CommissionsService } from './commissions.service.ts';
+import type { CommissionDetailsService } from './commission-detail.ts';
 
-export function commissionsRoutes(commissions: CommissionsService): Router<AdminState> {
+export function commissionsRoutes(
+  commissions: CommissionsService,
+  details: CommissionDetailsService,
+): Router<AdminState> {
   const router = new Router<AdminState>({ prefix: '/api/v1/commissions' });
   router.param('id', pathId('Commission'));
   router.get('/', async (ctx) => {
     ctx.body = { data: await commissions.list(ctx.state.program, ctx.query) };
   });
+  router.get('/export', async (ctx) => {
+    const file = commissions.exportCsv(ctx.state.program, ctx.query);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment(file.filename);
+    // Streamed: records are read page by page as the client takes them. A failure half-way destroys `csv` with
+    // the error, which Koa logs and answers by ending the response (the headers are gone by then).
+    const csv = stringify();
+    pipeline(Readable.from(file.records), csv, () => undefined);
+    ctx.body = csv;
+  });
+  router.post('/bulk', async (ctx) => {
+    const results = await commissions.decideMany(ctx.state.program, await readJson(ctx));
+    ctx.body = { results };
+  });
   router.get('/:id', async (ctx) => {
-    ctx.body = { commission: await commissions.get(ctx.state.program, ctx.params.id!) };
+    ctx.body = { commission: await details.get(ctx.state.program, ctx.params.id!) };
   });
   router.post('/:id/approve', async (ctx) => {
     const body = await readJson(ctx);

@@ -1,7 +1,9 @@
 /** The public shapes of commissions and commission rules (what the admin API answers), for the OpenAPI document. */
 import { z } from 'zod';
 import { currencyOut, isoInstant, minorAmount, perCurrency, sameShape } from '../lib/schemas.ts';
-import type { Commission, CommissionEvent } from './commissions.service.ts';
+import { conversionShape } from '../conversions/conversions.schemas.ts';
+import type { BulkDecisionResult, Commission, CommissionEvent } from './commissions.service.ts';
+import type { CommissionDetail, StripeObjectLink } from './commission-detail.ts';
 import type { CommissionPreview, CommissionRule } from './commission-rules.service.ts';
 
 export const commissionStatus = z.enum(['pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed']);
@@ -61,10 +63,43 @@ export const commissionRuleShape = z.strictObject({
 });
 sameShape<z.output<typeof commissionRuleShape>, CommissionRule>(true);
 
+export const stripeObjectLinkShape = z.strictObject({
+  kind: z.enum([
+    'payment_intent',
+    'charge',
+    'invoice',
+    'checkout_session',
+    'customer',
+    'subscription',
+    'dispute',
+    'event',
+  ]),
+  id: z.string(),
+  dashboardUrl: z.url().nullable(),
+});
+sameShape<z.output<typeof stripeObjectLinkShape>, StripeObjectLink>(true);
+
+export const commissionDetailShape = commissionShape.extend({
+  events: z.array(commissionEventShape),
+  rule: commissionRuleShape.nullable(),
+  conversion: conversionShape.nullable(),
+  stripe: z.strictObject({ livemode: z.boolean().nullable(), objects: z.array(stripeObjectLinkShape) }),
+});
+sameShape<z.output<typeof commissionDetailShape>, CommissionDetail>(true);
+
+export const bulkDecisionResultShape = z.strictObject({
+  id: z.string(),
+  outcome: z.enum(['changed', 'unchanged', 'error']),
+  commission: commissionShape.nullable(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+});
+sameShape<z.output<typeof bulkDecisionResultShape>, BulkDecisionResult>(true);
+
 export const commissionResponses = {
   list: z.strictObject({ data: z.array(commissionShape) }),
   one: z.strictObject({ commission: commissionShape }),
-  detail: z.strictObject({ commission: commissionShape.extend({ events: z.array(commissionEventShape) }) }),
+  detail: z.strictObject({ commission: commissionDetailShape }),
+  bulk: z.strictObject({ results: z.array(bulkDecisionResultShape) }),
 };
 /** `POST /api/v1/commission-rules/preview`: what a conversion would earn, and by which rule. */
 export const commissionPreviewShape = z.strictObject({

@@ -17,7 +17,10 @@ import type { Db, DbOrTrx } from '../db/database.ts';
 import type { CommissionKind, CommissionRow, CommissionStatus, ConversionRow, ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
-import { idFilter, parseInput, storableText } from '../lib/validate.ts';
+import { AppError } from '../lib/errors.ts';
+import { idFilter, idText, parseInput, storableText } from '../lib/validate.ts';
+import { neutraliseFormula } from '../lib/csv.ts';
+import { toDecimalString } from './money.ts';
 import { paymentMonth, type SaleLineItem } from './rules.ts';
 import { evaluateProgramRules } from './commission-rules.service.ts';
 import * as repo from './commissions.repository.ts';
@@ -30,11 +33,67 @@ export const listCommissionsInput = z.object({
   status: z.enum(['pending', 'on_hold', 'approved', 'paid', 'rejected', 'reversed']).optional(),
   affiliateId: idFilter,
   payoutId: idFilter,
+  /** A part of the affiliate's name, e-mail or referral code (any case). */
+  search: storableText().trim().min(1).max(200).optional(),
+  /** Order: `created_at` / `amount` / `payable_at`, `-` first for descending; default newest first. */
+  sort: z.enum(repo.COMMISSION_SORTS).default('-created_at'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+/** `GET /api/v1/commissions/export`: the list's filters, every matching row (newest first). */
+export const exportCommissionsInput = listCommissionsInput.pick({
+  status: true,
+  affiliateId: true,
+  payoutId: true,
+  search: true,
+});
+
 export const decideCommissionInput = z.object({ reason: storableText().trim().min(1).max(500).optional() });
+
+/** The export's columns, in order (amount in decimal major units; times ISO 8601 UTC). */
+export const COMMISSION_CSV_COLUMNS = [
+  'id',
+  'affiliate_id',
+  'affiliate_email',
+  'affiliate_name',
+  'kind',
+  'status',
+  'amount',
+  'currency',
+  'rate_bps',
+  'rule_id',
+  'hold_reason',
+  'reason',
+  'conversion_id',
+  'payout_id',
+  'created_at',
+  'payable_at',
+  'approved_at',
+  'paid_at',
+] as const;
+
+/** At most this many commissions in one bulk decision. */
+export const BULK_DECISION_MAX = 100;
+
+/** `POST /api/v1/commissions/bulk`: one decision for up to 100 commissions (duplicates count once). */
+export const bulkDecisionInput = z.object({
+  action: z.enum(['approve', 'reject']),
+  ids: z.array(idText).min(1).max(BULK_DECISION_MAX),
+  reason: storableText().trim().min(1).max(500).optional(),
+});
+
+/**
+ * One commission's outcome in a bulk decision: `changed` (moved, `commission` is its new state), `unchanged`
+ * (already in the asked status: a no-op, nothing written), or `error` (`error` says why: `not_found`,
+ * `invalid_transition`, `in_payout`), in the order the ids were given.
+ */
+export interface BulkDecisionResult {
+  id: string;
+  outcome: 'changed' | 'unchanged' | 'error';
+  commission: Commission | null;
+  error: { code: string; message: string } | null;
+}
 
 export interface Commission {
   id: string;
@@ -270,10 +329,86 @@ export async function createCommissionForConversion(
 export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
+
+  /**
+   * The merchant's decision rule (see `decide`), in one transaction with the commission's row locked.
+   * @returns the row after the decision and whether it changed (false: it already had that status)
+   * @throws NotFoundError; ConflictError `invalid_transition` / `in_payout`
+   */
+  function decideOne(
+    program: ProgramRow,
+    id: string,
+    decision: 'approve' | 'reject',
+    reason: string | undefined,
+  ): Promise<{ row: CommissionRow; changed: boolean }> {
+    const to: CommissionStatus = decision === 'approve' ? 'approved' : 'rejected';
+    const allowed: CommissionStatus[] =
+      decision === 'approve' ? ['pending', 'on_hold'] : ['pending', 'on_hold', 'approved'];
+    return db.transaction().execute(async (trx) => {
+      const c = await repo.lockCommission(trx, program.id, id);
+      if (!c) throw new NotFoundError('Commission');
+      if (c.status === to) return { row: c, changed: false };
+      if (!allowed.includes(c.status) || c.amount < 0)
+        throw new ConflictError(`Cannot ${decision} a ${c.status} commission`, 'invalid_transition');
+      if (c.payout_id) throw new ConflictError('A payout covers this commission: fail the payout first', 'in_payout');
+      const why = reason ?? (decision === 'reject' ? 'rejected_by_merchant' : 'approved_by_merchant');
+      const row = await repo.transitionCommission(trx, c, to, {
+        at: now(),
+        actor: 'merchant',
+        reason: why,
+        patch: decision === 'reject' ? { reason: why } : {},
+      });
+      return { row, changed: true };
+    });
+  }
+
   return {
     async list(program: ProgramRow, query: unknown): Promise<Commission[]> {
       const q = parseInput(listCommissionsInput, query);
       return (await repo.listCommissions(db, program.id, q)).map(toCommission);
+    },
+
+    /**
+     * Every commission matching the list's filters as CSV records, newest first, read in keyset pages of 500 as the
+     * caller consumes them (the route streams them through csv-stringify, so a large program never sits in memory).
+     * Amounts are decimal major units (`"19.99"`) with their currency; text cells a spreadsheet would run as a
+     * formula get a leading `'`.
+     * @returns the file name and the records, header first
+     * @throws ValidationError (400) for a bad filter, before any record is read
+     */
+    exportCsv(program: ProgramRow, query: unknown): { filename: string; records: AsyncIterable<string[]> } {
+      const filter = parseInput(exportCommissionsInput, query);
+      async function* records(): AsyncGenerator<string[]> {
+        yield [...COMMISSION_CSV_COLUMNS];
+        let after: { createdAt: Date; id: string } | null = null;
+        for (;;) {
+          const page = await repo.exportCommissionsPage(db, program.id, filter, after, 500);
+          for (const c of page) {
+            const text = [c.id, c.affiliate_id, c.affiliate_email, c.affiliate_name].map(neutraliseFormula);
+            yield [
+              ...text,
+              c.kind,
+              c.status,
+              toDecimalString(c.amount, c.currency),
+              c.currency,
+              c.rate_bps === null ? '' : String(c.rate_bps),
+              c.rule_id ?? '',
+              neutraliseFormula(c.hold_reason ?? ''),
+              neutraliseFormula(c.reason ?? ''),
+              c.conversion_id ?? '',
+              c.payout_id ?? '',
+              c.created_at.toISOString(),
+              c.payable_at.toISOString(),
+              c.approved_at?.toISOString() ?? '',
+              c.paid_at?.toISOString() ?? '',
+            ];
+          }
+          if (page.length < 500) return;
+          const last = page[page.length - 1]!;
+          after = { createdAt: last.created_at, id: last.id };
+        }
+      }
+      return { filename: `commissions-${now().toISOString().slice(0, 10)}.csv`, records: records() };
     },
 
     /** @throws NotFoundError */
@@ -304,6 +439,28 @@ export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
     },
 
     /**
+     * The same decision on up to 100 commissions (`POST /api/v1/commissions/bulk`, the console's bulk buttons):
+     * each goes through `decideOne`, the rule the single routes use, in its own transaction with its row locked,
+     * so one refused commission does not undo the others and two bulk requests at once write each change once.
+     * @returns one result per distinct id, in the order given
+     * @throws ValidationError (400) for a bad body, more than 100 ids
+     */
+    async decideMany(program: ProgramRow, input: unknown): Promise<BulkDecisionResult[]> {
+      const { action, ids, reason } = parseInput(bulkDecisionInput, input);
+      const results: BulkDecisionResult[] = [];
+      for (const id of new Set(ids)) {
+        try {
+          const { row, changed } = await decideOne(program, id, action, reason);
+          results.push({ id, outcome: changed ? 'changed' : 'unchanged', commission: toCommission(row), error: null });
+        } catch (err) {
+          if (!(err instanceof AppError) || err.status >= 500) throw err;
+          results.push({ id, outcome: 'error', commission: null, error: { code: err.code, message: err.message } });
+        }
+      }
+      return results;
+    },
+
+    /**
      * Merchant decision on one commission: approve (`pending`/`on_hold` → `approved`, even before the hold period
      * ends: the merchant vouches for it) or reject (`pending`/`on_hold`/`approved` → `rejected`; not once a payout
      * covers it). The same decision again is a no-op. Recorded in the history with actor `merchant`.
@@ -316,25 +473,7 @@ export function createCommissionsService(deps: { db: Db; now?: () => Date }) {
       input: unknown = {},
     ): Promise<Commission> {
       const { reason } = parseInput(decideCommissionInput, input ?? {});
-      const to: CommissionStatus = decision === 'approve' ? 'approved' : 'rejected';
-      const allowed: CommissionStatus[] =
-        decision === 'approve' ? ['pending', 'on_hold'] : ['pending', 'on_hold', 'approved'];
-      const row = await db.transaction().execute(async (trx) => {
-        const c = await repo.lockCommission(trx, program.id, id);
-        if (!c) throw new NotFoundError('Commission');
-        if (c.status === to) return c;
-        if (!allowed.includes(c.status) || c.amount < 0)
-          throw new ConflictError(`Cannot ${decision} a ${c.status} commission`, 'invalid_transition');
-        if (c.payout_id) throw new ConflictError('A payout covers this commission: fail the payout first', 'in_payout');
-        const why = reason ?? (decision === 'reject' ? 'rejected_by_merchant' : 'approved_by_merchant');
-        return repo.transitionCommission(trx, c, to, {
-          at: now(),
-          actor: 'merchant',
-          reason: why,
-          patch: decision === 'reject' ? { reason: why } : {},
-        });
-      });
-      return toCommission(row);
+      return toCommission((await decideOne(program, id, decision, reason)).row);
     },
   };
 }

@@ -87,7 +87,7 @@ export interface OnboardingStatus {
 export function createConsoleService(deps: { db: Db; config: Config; programs: ProgramsService; now?: () => Date }) {
   const { db, config, programs } = deps;
   const now = deps.now ?? (() => new Date());
-  const access = createSubjectAccess({ db, now, store: repo.consoleUserStore });
+  const access = createSubjectAccess({ db, now, store: repo.consoleUserStore, limitScope: 'console' });
 
   /** The user's role in the program when it is one of `roles`. @throws NotFoundError (no member); ForbiddenError `forbidden_role` */
   async function requireRole(session: ConsoleSession, programId: string, roles: readonly ConsoleRole[]) {

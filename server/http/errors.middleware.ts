@@ -38,6 +38,14 @@ export function errorMiddleware(logger: Logger): Middleware {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.body = { error: { code: 'route_not_found', message: `No route for ${ctx.method} ${ctx.path}` } };
+      } else if (ctx.status === 405 && ctx.body === undefined) {
+        // A router's allowedMethods() answer (its Allow header stays): JSON like every other refusal.
+        ctx.body = {
+          error: {
+            code: 'method_not_allowed',
+            message: `${ctx.method} is not allowed here (allowed: ${ctx.response.get('Allow')})`,
+          },
+        };
       }
     } catch (caught) {
       let err = caught;

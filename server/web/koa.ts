@@ -141,7 +141,7 @@ export function mountedRouters(
     conversionsRoutes(services.conversions),
     promotionCodesRoutes(services.stripeSettings),
     stripeEventsRoutes(services.stripeEvents),
-    commissionsRoutes(services.commissions),
+    commissionsRoutes(services.commissions, services.commissionDetails),
     commissionRulesRoutes(services.commissionRules),
     payoutsRoutes(services.payouts),
     balancesRoutes(services.payouts),

@@ -10,7 +10,12 @@ import { createAffiliateInput, listAffiliatesInput, updateAffiliateInput } from 
 import { createLinkInput, listLinksInput, updateLinkInput } from '../links/links.service.ts';
 import { createApiKeyInput, webhookSecretInput } from '../programs/credentials.service.ts';
 import { createConversionInput, listConversionsInput } from '../conversions/conversions.service.ts';
-import { decideCommissionInput, listCommissionsInput } from '../commissions/commissions.service.ts';
+import {
+  bulkDecisionInput,
+  decideCommissionInput,
+  exportCommissionsInput,
+  listCommissionsInput,
+} from '../commissions/commissions.service.ts';
 import { listRulesInput, previewInput, ruleInput } from '../commissions/commission-rules.service.ts';
 import {
   balancesInput,
@@ -410,6 +415,22 @@ const OPERATIONS: Operation[] = [
   op('get', '/api/v1/console/onboarding', 'console', 'consoleSession', 'The onboarding checklist, read live', {
     answer: { status: 200, body: consoleResponses.onboarding },
   }),
+  op(
+    'get',
+    '/api/v1/commissions/export',
+    'commissions',
+    'apiKey',
+    'Commissions as CSV (the list’s filters, newest first, streamed; formula-guarded cells)',
+    { query: exportCommissionsInput },
+  ),
+  op(
+    'post',
+    '/api/v1/commissions/bulk',
+    'commissions',
+    'apiKey',
+    'Approve or reject up to 100 commissions: one result per id (changed, unchanged, or error with its code)',
+    { body: bulkDecisionInput },
+  ),
 ];
 
 /**
@@ -511,6 +532,8 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/partner/tax-info': { status: 200, body: taxInfoResponses.partner },
   'put /api/v1/partner/tax-info': { status: 200, body: taxInfoResponses.partner },
   'get /api/v1/partner/stripe-connect': { status: 200, body: earningsResponses.connectStatus },
+  'get /api/v1/commissions/export': { status: 200, csv: true },
+  'post /api/v1/commissions/bulk': { status: 200, body: commissionResponses.bulk },
 };
 
 /** The documented success answer of an operation, or undefined when it is documented only as "Success". */

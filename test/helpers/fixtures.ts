@@ -109,15 +109,17 @@ export async function clickReferral(shop: Pick<Shop, 'app' | 'program' | 'websit
 
 /**
  * A signed `checkout.session.completed` for `referral` (`amountTotal` in minor units) delivered to the shop's
- * webhook route; resolves once its conversion is stored.
+ * webhook route; resolves once its conversion is stored. `edit` changes the event before it is signed.
  */
 export async function checkoutSale(
   shop: Pick<Shop, 'app' | 'program' | 'secret'>,
   referral: string,
   amountTotal: number,
-  opts: { currency?: string; created?: number } = {},
+  opts: { currency?: string; created?: number; edit?: (event: any) => void } = {},
 ): Promise<void> {
   const event = checkoutCompleted({ referral, amountTotal, currency: opts.currency ?? 'usd', created: opts.created });
+  // A variant of the real payload (test mode, the customer's e-mail...), changed before it is signed.
+  opts.edit?.(event);
   const res = await deliver(shop.app.url, shop.program.id, event, shop.secret);
   expect(res.status).toBe(200);
   // vi.waitFor, not expect.poll: set-up hooks (beforeAll) make sales too.

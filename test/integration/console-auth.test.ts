@@ -9,7 +9,7 @@ import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { consoleClient, consoleLogin, setupTokenFrom, type ConsoleClient } from '../helpers/console.ts';
 import { approvedAffiliate, checkoutSale, clickReferral, openShop, type Shop } from '../helpers/fixtures.ts';
 import { consoleResponses } from '../../server/console/console.schemas.ts';
-import { LOCKOUT_THRESHOLD } from '../../server/partner/access/access.service.ts';
+import { LOCKOUT_THRESHOLD, LOGIN_FAILURES_PER_IP } from '../../server/partner/access/access.service.ts';
 
 const OWNER = { email: 'owner@acme.test', password: 'correct horse battery' };
 const SECRET = 'whsec_console_test_0123456789';
@@ -249,5 +249,25 @@ describe('roles and programs', () => {
       const r = await app.request(path, { headers: { cookie: partnerCookie } });
       expect(r.status, path).toBe(401);
     }
+  });
+});
+
+describe('login limits', () => {
+  it('failed partner logins from one address, up to its limit, do not lock the console out of that address', async () => {
+    const headers = { 'x-forwarded-for': '2001:db8:5ca1::7', 'content-type': 'application/json' };
+    let last = 0;
+    for (let i = 0; i <= LOGIN_FAILURES_PER_IP && last !== 429; i++) {
+      const res = await app.request('/api/v1/partner/login', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ email: `nobody${i}@stuffing.test`, password: 'not the password', program: programId }),
+      });
+      last = res.status;
+    }
+    expect(last).toBe(429);
+    const merchant = await consoleClient(app).call('POST', '/api/v1/console/login', OWNER, {
+      'x-forwarded-for': '2001:db8:5ca1::7',
+    });
+    expect(merchant.status).toBe(200);
   });
 });

@@ -7,7 +7,8 @@
  *     "NaN", arrays for strings, `__proto__` / `constructor` keys);
  * (b) hostile path parameters and query values (`%00`, `%ff`, `..%2f`, very long, repeated keys);
  * (c) arbitrary JSON and raw garbage bytes as the body; (d) wrong content types —
- * each with valid credentials (admin API key, partner session + CSRF token, Stripe signature) and without.
+ * each with valid credentials (admin API key, partner session + CSRF token, the merchant console's session + CSRF
+ * token for the console's own operations, Stripe signature) and without.
  * Every answer is below 500, every 4xx is `{ error: { code, message } }`, every answer says
  * `X-Content-Type-Options: nosniff`, nothing pollutes `Object.prototype`, and the server still serves normal
  * requests (and processes a normal Stripe event) afterwards.
@@ -56,15 +57,10 @@ interface Operation {
   method: string;
   path: string;
   label: string;
-  auth: 'apiKey' | 'session' | 'stripe' | 'public';
+  auth: 'apiKey' | 'session' | 'console' | 'stripe' | 'public';
   pathParams: string[];
   query: Record<string, Schema>;
   body?: Schema;
-}
-
-function consoleOnly(doc: any, op: Operation): boolean {
-  const security: Record<string, unknown>[] = doc.paths[op.path][op.method.toLowerCase()].security ?? [];
-  return security.length > 0 && security.every((s) => 'consoleSession' in s);
 }
 
 function operationsOf(doc: any): Operation[] {
@@ -72,13 +68,16 @@ function operationsOf(doc: any): Operation[] {
   for (const [path, methods] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [method, o] of Object.entries<any>(methods)) {
       const security: Record<string, unknown>[] = o.security ?? [];
-      const auth = security.some((s) => 'apiKey' in s)
-        ? 'apiKey'
-        : security.some((s) => 'partnerSession' in s)
-          ? 'session'
-          : security.some((s) => 'stripeSignature' in s)
-            ? 'stripe'
-            : 'public';
+      const auth =
+        security.length > 0 && security.every((s) => 'consoleSession' in s)
+          ? 'console'
+          : security.some((s) => 'apiKey' in s)
+            ? 'apiKey'
+            : security.some((s) => 'partnerSession' in s)
+              ? 'session'
+              : security.some((s) => 'stripeSignature' in s)
+                ? 'stripe'
+                : 'public';
       const params: { name: string; in: string; schema: Schema }[] = o.parameters ?? [];
       ops.push({
         method: method.toUpperCase(),
@@ -102,6 +101,8 @@ let doc: any;
 let operations: Operation[];
 /** The logged-in partner (stable: admin fuzzing never targets it by path). */
 let partner: { id: string; code: string; email: string; cookie: string; csrf: string };
+/** The merchant console's owner of the program, logged in (the console API's own operations). */
+let merchant: { email: string; cookie: string; csrf: string };
 /** The affiliate admin path operations act on (approve, reject, suspend, invite). */
 let target: { id: string };
 /** The affiliate whose sessions `POST /partner/logout` ends (everywhere, possibly). */
@@ -124,6 +125,22 @@ async function setPassword(setPasswordUrl: string) {
     body: JSON.stringify({ token, password: PASSWORD }),
   });
   expect(res.status).toBe(200);
+  return {
+    cookie: res.headers.get('set-cookie')!.split(';')[0]!,
+    csrf: ((await res.json()) as { csrfToken: string }).csrfToken,
+  };
+}
+
+const CONSOLE_PASSWORD = 'a long console password';
+
+/** A console login of `merchant` (fresh: `POST /console/logout` ends the session it is sent with). */
+async function merchantSession() {
+  const res = await app.request('/api/v1/console/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': randomIp() },
+    body: JSON.stringify({ email: merchant.email, password: CONSOLE_PASSWORD }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
   return {
     cookie: res.headers.get('set-cookie')!.split(';')[0]!,
     csrf: ((await res.json()) as { csrfToken: string }).csrfToken,
@@ -156,6 +173,18 @@ beforeAll(async () => {
   const l = await approvedAffiliate(shop);
   await setPassword(l.setPasswordUrl);
   leaver = l;
+  const invited = await app.services.console.addMember(shop.id, { email: 'owner@fuzz.test', role: 'owner' });
+  const accepted = await app.request('/api/v1/console/invite/accept', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': randomIp() },
+    body: JSON.stringify({ token: invited.inviteUrl!.split('#invite=')[1], password: CONSOLE_PASSWORD }),
+  });
+  expect(accepted.status, await accepted.clone().text()).toBe(200);
+  merchant = {
+    email: 'owner@fuzz.test',
+    cookie: accepted.headers.get('set-cookie')!.split(';')[0]!,
+    csrf: ((await accepted.json()) as { csrfToken: string }).csrfToken,
+  };
 
   const commissions = await approvedSales(app, shop, partner.code, 3, 10_000);
   real.commission = commissions[0]!;
@@ -180,9 +209,8 @@ beforeAll(async () => {
   const res = await app.request('/api/v1/openapi.json');
   expect(res.status).toBe(200);
   doc = await res.json();
-  // Console-session-only operations (the merchant console's own API) need a console login this file does not make;
-  // their hostile input is not fuzzed here yet (console-auth.test.ts covers their refusals).
-  operations = operationsOf(doc).filter((op) => !consoleOnly(doc, op));
+  operations = operationsOf(doc);
+  expect(operations.some((op) => op.auth === 'console')).toBe(true);
   expect(operations.length).toBeGreaterThan(50);
 });
 afterAll(async () => {
@@ -493,6 +521,12 @@ async function send(op: Operation, shot: Shot) {
     headers.cookie = s.cookie;
     headers['x-csrf-token'] = s.csrf;
   }
+  if (shot.authed && op.auth === 'console') {
+    const s = op.path === '/api/v1/console/logout' ? await merchantSession() : merchant;
+    headers.cookie = s.cookie;
+    headers['x-csrf-token'] = s.csrf;
+    headers['x-partnerkit-program'] = shop.id;
+  }
   if (shot.authed && op.auth === 'stripe' && shot.body !== undefined) {
     const t = Math.floor(Date.now() / 1000);
     const bytes = typeof shot.body === 'string' ? Buffer.from(shot.body, 'utf8') : Buffer.from(shot.body);
@@ -762,6 +796,11 @@ async function call(method: string, path: string, opts: { body?: string; headers
 }
 const adminHeaders = () => ({ authorization: `Bearer ${shop.apiKey}` });
 const partnerHeaders = () => ({ cookie: partner.cookie, 'x-csrf-token': partner.csrf });
+const merchantHeaders = () => ({
+  cookie: merchant.cookie,
+  'x-csrf-token': merchant.csrf,
+  'x-partnerkit-program': shop.id,
+});
 
 describe('examples', () => {
   it('%00 in any id path parameter is 404 (400 for a program id), and in an id filter a 400 naming it', async () => {
@@ -776,7 +815,8 @@ describe('examples', () => {
           const url = urlOf(op, { params: { [name]: hostile }, authed: true });
           const res = await call(op.method, url, {
             body: hasBody(op) ? '{}' : undefined,
-            headers: op.auth === 'session' ? partnerHeaders() : adminHeaders(),
+            headers:
+              op.auth === 'session' ? partnerHeaders() : op.auth === 'console' ? merchantHeaders() : adminHeaders(),
           });
           expect(res.status, `${op.label} ${url}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
           expectErrorShape(res, [400, 404]);
@@ -954,6 +994,13 @@ describe('examples', () => {
     expect(jsonbSafe({ a: [1, -0, 1e308, true, null, 'é'], b: {}, c: [] })).toBe(
       '{"a":[1,0,1e+308,true,null,"é"],"b":{},"c":[]}',
     );
+  });
+
+  it('a method a route does not take is a JSON 405 with its Allow header (found by fuzzing the console API)', async () => {
+    const res = await call('DELETE', '/api/v1/console/team/', { headers: merchantHeaders() });
+    expectErrorShape(res, 405, 'method_not_allowed');
+    expect(res.headers.get('allow')).toMatch(/GET/);
+    expectErrorShape(await call('PUT', '/api/v1/partner/login', { body: '{}' }), 405, 'method_not_allowed');
   });
 
   it('a link destination with a user name or password is refused (admin and partner), and not stored', async () => {

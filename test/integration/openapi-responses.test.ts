@@ -235,6 +235,12 @@ describe('documented answers', () => {
     await call('get', '/api/v1/affiliates/{id}/tax-info', { id: ann.id });
 
     await call('get', '/api/v1/stats/daily', { query: 'days=7' });
+    // The console's commission desk: the CSV export and a bulk decision (an approved one again is a no-op).
+    await call('get', '/api/v1/commissions/export', { query: 'status=approved' });
+    const approvedIds = (await call('get', '/api/v1/commissions', { query: 'status=approved' })).data.map(
+      (c: { id: string }) => c.id,
+    );
+    await call('post', '/api/v1/commissions/bulk', {}, { action: 'approve', ids: approvedIds.slice(0, 2) });
     const doc = openApiDocument('http://localhost', 'test') as { paths: Record<string, Record<string, unknown>> };
     const described = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops)

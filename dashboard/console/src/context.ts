@@ -1,14 +1,8 @@
 /** What every console page gets: the API client (admin API + console API), the logged-in user, navigation. */
 import type { Api } from '../../src/api.js';
+import type { ConsoleMe } from './types.js';
 
-export type Role = 'owner' | 'admin' | 'viewer';
-
-/** `GET /api/v1/console/me`. */
-export interface ConsoleMe {
-  user: { id: string; email: string };
-  csrfToken: string;
-  programs: { id: string; name: string; role: Role }[];
-}
+export type { ConsoleMe, Role } from './types.js';
 
 export interface ConsoleContext {
   /** Over `/api/v1` (paths like `/affiliates`, `/console/me`), with the current program's header. */

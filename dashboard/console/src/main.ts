@@ -13,6 +13,7 @@ import { onboardingView } from './views/onboarding.js';
 import { overviewView } from './views/overview.js';
 import { affiliatesView } from './views/affiliates.js';
 import { commissionsView } from './views/commissions.js';
+import { commissionDetailView } from './views/commission-detail.js';
 import { payoutsView } from './views/payouts.js';
 import { settingsView } from './views/settings.js';
 import { teamView } from './views/team.js';
@@ -24,6 +25,8 @@ interface Route {
   title: string;
   auth: boolean;
   nav?: string;
+  /** A path with `:name` segments (`/app/commissions/:id`), matched instead of `path`; the segments become params. */
+  pattern?: string;
 }
 
 const ROUTES: Route[] = [
@@ -37,7 +40,35 @@ const ROUTES: Route[] = [
   { path: '/app/team', view: teamView, title: 'Team', auth: true, nav: 'Team' },
   { path: '/app/login', view: loginView, title: 'Log in', auth: false },
   { path: '/app/setup', view: setupView, title: 'Set up partnerkit', auth: false },
+  {
+    path: '/app/commissions',
+    pattern: '/app/commissions/:id',
+    view: commissionDetailView,
+    title: 'Commission',
+    auth: true,
+  },
 ];
+
+/** The `:name` segments of `path` when it matches `pattern` (same number of segments), else null. */
+function matchPattern(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    if (!want[i]!.startsWith(':')) {
+      if (want[i] !== got[i]) return null;
+      continue;
+    }
+    try {
+      params[want[i]!.slice(1)] = decodeURIComponent(got[i]!);
+    } catch {
+      return null;
+    }
+    if (!params[want[i]!.slice(1)]) return null;
+  }
+  return params;
+}
 
 const PROGRAM_KEY = 'pk_console_program';
 
@@ -183,7 +214,12 @@ export function startConsole(root: HTMLElement): ConsoleContext {
         await inviteView(ctx, content, { token });
         return;
       }
-      const route = ROUTES.find((r) => r.path.replace(/\/$/, '') === path);
+      let pathParams: Record<string, string> = {};
+      const route = ROUTES.find((r) => {
+        if (!r.pattern) return r.path.replace(/\/$/, '') === path;
+        pathParams = matchPattern(r.pattern, path) ?? {};
+        return Object.keys(pathParams).length > 0;
+      });
       if (!route) {
         root.replaceChildren(publicLayout(content));
         content.replaceChildren(
@@ -207,9 +243,12 @@ export function startConsole(root: HTMLElement): ConsoleContext {
       }
       document.title = `${route.title} · ${ctx.program?.name ?? 'partnerkit'} console`;
       root.replaceChildren(route.auth ? shell(route, content) : publicLayout(content));
-      const work = route.view(ctx, content, params);
-      (root.querySelector('h1') as HTMLElement | null)?.focus();
+      const work = route.view(ctx, content, { ...params, ...pathParams });
+      const focusHeading = () => (root.querySelector('h1') as HTMLElement | null)?.focus();
+      focusHeading();
       await work;
+      // A view that redrew its heading once its data came lost the focus with the old one: give it back.
+      if (!document.activeElement || document.activeElement === document.body) focusHeading();
     } catch (err) {
       content.replaceChildren(
         errorBox(err instanceof ApiError ? err.message : 'Something went wrong. Reload the page to try again.'),

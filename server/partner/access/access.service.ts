@@ -109,29 +109,44 @@ const emailKey = (email: string) => createHash('sha256').update(email.toLowerCas
 
 /**
  * The access mechanism for one kind of subject over its `store`: sessions, one-time tokens, the lockout-guarded
- * password check and password changes. Rate limits counted in PostgreSQL (`rate_limits`) are shared by every
- * store on this database (their keys are IPs and hashed e-mail addresses).
+ * password check and password changes. Rate limits are counted in PostgreSQL (`rate_limits`, shared by every
+ * process on this database; keys are IPs and hashed e-mail addresses), per `limitScope`.
  */
-export function createSubjectAccess<S extends SessionRow>(deps: { db: Db; now: () => Date; store: SubjectStore<S> }) {
+export function createSubjectAccess<S extends SessionRow>(deps: {
+  db: Db;
+  now: () => Date;
+  store: SubjectStore<S>;
+  /**
+   * Counts this kind of subject's login and token failures apart from other kinds' (e.g. `console`), so that a
+   * flood of failed partner logins from one address does not lock the merchant's console out, and the reverse.
+   * Without it: the partner counters.
+   */
+  limitScope?: string;
+}) {
   const { db, now, store } = deps;
+  const scoped = (prefix: string) => (deps.limitScope ? `${deps.limitScope}_${prefix}` : prefix);
   // Every limit here is counted in PostgreSQL (`rate_limits`, migration 0012), so it holds across all processes on
   // this database, and each attempt is counted BEFORE the work it guards (argon2, mail), so a parallel burst
   // stops at the limit. Login failures per e-mail + IP, and per IP across e-mails (credential stuffing): the
   // per-account lockout (LOCKOUT_THRESHOLD, on the subject's row) trips first for known accounts; these also cover
   // unknown e-mails. A login that succeeds gives its points back.
   const loginPerEmailIp = sharedRateLimiter(db, {
-    keyPrefix: 'login_email_ip',
+    keyPrefix: scoped('login_email_ip'),
     points: LOGIN_FAILURES_PER_EMAIL_IP,
     duration: LOCKOUT_MINUTES * 60,
     prune: true,
   });
   const loginPerIp = sharedRateLimiter(db, {
-    keyPrefix: 'login_ip',
+    keyPrefix: scoped('login_ip'),
     points: LOGIN_FAILURES_PER_IP,
     duration: LOCKOUT_MINUTES * 60,
   });
   // Set-password and reset-link submissions per IP (a used link gives its point back).
-  const tokenPerIp = sharedRateLimiter(db, { keyPrefix: 'token_ip', points: TOKEN_FAILURES_PER_IP, duration: 3600 });
+  const tokenPerIp = sharedRateLimiter(db, {
+    keyPrefix: scoped('token_ip'),
+    points: TOKEN_FAILURES_PER_IP,
+    duration: 3600,
+  });
 
   const access = {
     /** A new session of `subjectId` (valid `SESSION_TTL_DAYS`); the id is returned once and stored hashed. */

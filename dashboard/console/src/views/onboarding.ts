@@ -6,17 +6,7 @@ import { ApiError } from '../../../src/api.js';
 import { busy, copyField, field, formValues, h, showFormError } from '../../../src/dom.js';
 import { formatDate } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
-
-interface Onboarding {
-  snippet: string;
-  webhookUrl: string;
-  eventTypes: string[];
-  webhookSecretSet: boolean;
-  stripeApiKeySet: boolean;
-  firstClickAt: string | null;
-  firstStripeEvent: { receivedAt: string; type: string } | null;
-  complete: boolean;
-}
+import type { Onboarding } from '../types.js';
 
 export const POLL_MS = 2000;
 

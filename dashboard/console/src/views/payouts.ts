@@ -19,38 +19,8 @@ import {
 import { formatDate, formatMoney } from '../../../src/format.js';
 import { ApiError } from '../../../src/api.js';
 import type { ConsoleContext, ConsoleView } from '../context.js';
-import { selectField, simplePager } from './shared.js';
-
-interface Balance {
-  affiliateId: string;
-  currency: string;
-  approved: number;
-  inPayouts: number;
-  balance: number;
-}
-interface Payout {
-  id: string;
-  affiliateId: string;
-  amount: number;
-  currency: string;
-  status: 'pending' | 'processing' | 'completed' | 'failed';
-  method: string;
-  reference: string | null;
-  failureReason: string | null;
-  createdAt: string;
-}
-interface PayAllResult {
-  paid: unknown[];
-  exported: unknown[];
-  manual: unknown[];
-  notPaid: { affiliateId: string; reason: string; message: string }[];
-  exports: { format: 'paypal' | 'wise'; currency: string | null; count: number; url: string }[];
-}
-interface AffiliateName {
-  id: string;
-  name: string | null;
-  email: string;
-}
+import type { Balance, PayAllResult, Payout } from '../types.js';
+import { affiliateCell, affiliateNames, type AffiliateName, selectField, simplePager } from './shared.js';
 
 const LIMIT = 50;
 const STATUSES: [string, string][] = [
@@ -60,20 +30,6 @@ const STATUSES: [string, string][] = [
   ['completed', 'Completed'],
   ['failed', 'Failed'],
 ];
-
-/** Names of the affiliates a page shows, by id (one request for up to 100 ids). */
-async function affiliateNames(ctx: ConsoleContext, ids: string[]): Promise<Map<string, AffiliateName>> {
-  const unique = [...new Set(ids)].slice(0, 100);
-  if (!unique.length) return new Map();
-  const r = await ctx.api.get<{ data: AffiliateName[] }>('/affiliates', { ids: unique.join(','), limit: 100 });
-  return new Map(r.data.map((a) => [a.id, a]));
-}
-
-/** The affiliate cell: a link to its page with its name (or e-mail), the id when it is not known. */
-function affiliateCell(names: Map<string, AffiliateName>, id: string) {
-  const a = names.get(id);
-  return h('a', { href: `/app/affiliates/${id}`, 'data-link': '' }, a ? a.name || a.email : id);
-}
 
 /** Downloads a payment file; the path is the admin API's (`/api/v1/payouts/export?…`). */
 async function downloadFile(ctx: ConsoleContext, url: string, slot: HTMLElement) {

@@ -1,6 +1,10 @@
-/** Pieces the console's list pages share: a toolbar select, a next/previous pager for lists without a total. */
+/**
+ * Pieces the console's list pages share: a toolbar select, a next/previous pager for lists without a total, an
+ * action button's outcome, and the affiliates' names for a page of rows.
+ */
 import { ApiError } from '../../../src/api.js';
 import { errorBox, h, notice, uid } from '../../../src/dom.js';
+import type { ConsoleContext } from '../context.js';
 
 /** A labelled select; `onChange` gets the chosen value ('' = all). */
 export function selectField(label: string, options: [string, string][], value: string, onChange: (v: string) => void) {
@@ -59,4 +63,24 @@ export async function act(
     button.disabled = false;
     slot.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'That did not work; try again.'));
   }
+}
+
+export interface AffiliateName {
+  id: string;
+  name: string | null;
+  email: string;
+}
+
+/** Names of the affiliates a page shows, by id (one `GET /affiliates?ids=` request for up to 100 ids). */
+export async function affiliateNames(ctx: ConsoleContext, ids: string[]): Promise<Map<string, AffiliateName>> {
+  const unique = [...new Set(ids)].slice(0, 100);
+  if (!unique.length) return new Map();
+  const r = await ctx.api.get<{ data: AffiliateName[] }>('/affiliates', { ids: unique.join(','), limit: 100 });
+  return new Map(r.data.map((a) => [a.id, a]));
+}
+
+/** The affiliate cell: a link to its page with its name (or e-mail), the id when it is not known. */
+export function affiliateCell(names: Map<string, AffiliateName>, id: string) {
+  const a = names.get(id);
+  return h('a', { href: `/app/affiliates/${id}`, 'data-link': '' }, a ? a.name || a.email : id);
 }

@@ -6,15 +6,8 @@ import { ApiError } from '../../../src/api.js';
 import { badge, busy, copyField, field, formValues, h, loading, showFormError, table } from '../../../src/dom.js';
 import { formatDate } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
+import type { Member } from '../types.js';
 import { act, selectField } from './shared.js';
-
-interface Member {
-  userId: string;
-  email: string;
-  role: 'owner' | 'admin' | 'viewer';
-  active: boolean;
-  joinedAt: string;
-}
 
 export const teamView: ConsoleView = async (ctx, root) => {
   const slot = h('div', { 'aria-live': 'polite' });

@@ -1,0 +1,28 @@
+/**
+ * Shapes of the admin and console API as the console reads them, taken from the server's own response schemas
+ * (`server/<concept>/<concept>.schemas.ts`, each held to its service's return type at compile time, and the same
+ * shapes OpenAPI documents and test/integration/openapi-responses.test.ts checks real answers against) rather than
+ * kept here by hand. Money: integer minor units + currency. Type-only: nothing of the server reaches the bundle.
+ */
+import type { z } from 'zod';
+import type { consoleResponses } from '../../../server/console/console.schemas.ts';
+import type { payoutResponses } from '../../../server/payouts/payouts.schemas.ts';
+import type { affiliateResponses } from '../../../server/affiliates/affiliates.schemas.ts';
+
+type Out<S extends z.ZodType> = z.output<S>;
+
+/** `GET /api/v1/console/me`. */
+export type ConsoleMe = Out<typeof consoleResponses.me>;
+export type Role = ConsoleMe['programs'][number]['role'];
+/** `GET /api/v1/console/team`: one member. */
+export type Member = Out<typeof consoleResponses.team>['members'][number];
+/** `GET /api/v1/console/onboarding`: the checklist. */
+export type Onboarding = Out<typeof consoleResponses.onboarding>['onboarding'];
+/** `GET /api/v1/balances`: what is due to one affiliate in one currency. */
+export type Balance = Out<typeof payoutResponses.balances>['data'][number];
+/** `GET /api/v1/payouts`: one payout. */
+export type Payout = Out<typeof payoutResponses.list>['data'][number];
+/** `POST /api/v1/payouts/pay-all`. */
+export type PayAllResult = Out<typeof payoutResponses.payAll>;
+/** `GET /api/v1/affiliates`: one affiliate (with its application). */
+export type AffiliateRow = Out<typeof affiliateResponses.list>['data'][number];
