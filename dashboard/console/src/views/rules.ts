@@ -23,37 +23,10 @@ import {
 } from '../../../src/dom.js';
 import { exponent, formatBps, formatMoney, toDecimal } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
-import { act, selectField } from './shared.js';
+import type { CommissionPreview, CommissionRule } from '../types.js';
+import { act, type AffiliateName, selectField } from './shared.js';
 
-interface Rule {
-  id: string;
-  name: string;
-  priority: number;
-  event: 'sale' | 'lead';
-  affiliateId: string | null;
-  stripeProductId: string | null;
-  stripePriceId: string | null;
-  type: 'percentage' | 'flat';
-  rateBps: number | null;
-  flatAmounts: Record<string, number> | null;
-  minAmounts: Record<string, number>;
-  maxAmounts: Record<string, number>;
-  recurring: 'first_payment' | 'months' | 'lifetime';
-  recurringMonths: number | null;
-  rateAfterBps: number | null;
-  archivedAt: string | null;
-}
-interface Preview {
-  ruleId: string | null;
-  ruleName: string | null;
-  commission: { amount: number; currency: string };
-  explanation: string;
-}
-interface AffiliateName {
-  id: string;
-  name: string;
-  email: string;
-}
+type Rule = CommissionRule;
 
 /** The labels people see for the API's field names (server messages start with the field: `rateBps: …`). */
 const LABELS: Record<string, string> = {
@@ -591,7 +564,9 @@ export const rulesView: ConsoleView = async (ctx, root, params) => {
         affiliateId: v.affiliateId,
         recurringMonth: /^\d+$/.test(v.recurringMonth ?? '') ? Number(v.recurringMonth) : v.recurringMonth,
       };
-      const p = await busy(previewForm, 'Asking…', () => ctx.api.post<Preview>('/commission-rules/preview', body));
+      const p = await busy(previewForm, 'Asking…', () =>
+        ctx.api.post<CommissionPreview>('/commission-rules/preview', body),
+      );
       previewForm.querySelector('.form-status')!.replaceChildren();
       const what =
         v.kind === 'lead'
