@@ -16,6 +16,7 @@ import { registerCredentialsCommands } from './cli/credentials.ts';
 import { registerWebhookCommands } from './cli/webhooks.ts';
 import { registerConsoleCommands } from './cli/console.ts';
 import { registerCommissionCommands } from './cli/commissions.ts';
+import { registerRuleCommands } from './cli/rules.ts';
 
 let ctx: CliContext;
 try {
@@ -36,6 +37,7 @@ registerCredentialsCommands(cli, ctx);
 registerWebhookCommands(cli, ctx);
 registerConsoleCommands(cli, ctx);
 registerCommissionCommands(cli, ctx);
+registerRuleCommands(cli, ctx);
 
 try {
   await cli.parseAsync(process.argv);

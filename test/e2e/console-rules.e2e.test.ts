@@ -191,6 +191,13 @@ describe('console: commission rules', () => {
     expect(all).toHaveLength(1);
     expect(all[0]!.archived_at).not.toBeNull();
     await expect.poll(() => page.locator('.empty-title').textContent()).toBe('No rules');
+    // Still listed with the deleted ones, without actions.
+    await page.getByLabel('Show').selectOption('true');
+    await expect.poll(() => page.url()).toContain('archived=true');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    expect(await page.locator('tbody tr').textContent()).toContain('Deleted');
+    expect(await page.getByRole('button', { name: 'Edit Partners' }).count()).toBe(0);
+    await checkPage(page, 'deleted');
   });
 
   it('a viewer sees the rules read-only, and the server refuses their changes and previews', async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { checkoutSession, deliver, freshId, invoicePaid } from '../helpers/stripe.ts';
 import { DAY_MS } from '../helpers/commissions.ts';
+import { runCli } from '../helpers/cli.ts';
 import type { ProgramRow } from '../../server/db/schema.ts';
 
 let app: TestApp;
@@ -343,5 +344,24 @@ describe('input', () => {
       reason: 'program_default',
     });
     expect((await p.admin.get('/api/v1/commissions')).body.data).toEqual([]);
+  });
+});
+
+describe('CLI', { timeout: 90_000 }, () => {
+  it('`rules preview` answers what the API answers, and refuses bad input with exit status 1', async () => {
+    const p = await program();
+    const a = await affiliate(p);
+    await rule(p, { name: 'VIP', affiliateId: a.id, type: 'percentage', rateBps: 3_000, maxAmounts: { usd: 2_000 } });
+    const args = ['rules', 'preview', '--program', p.row.id, '--currency', 'usd', '--amount', '10000'];
+    const json = await runCli(app.databaseUrl, [...args, '--affiliate', a.id, '--json']);
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(await preview(p, { amount: 10_000, currency: 'usd', affiliateId: a.id }));
+    expect(JSON.parse(json.stdout).commission).toEqual({ amount: 2_000, currency: 'usd' });
+    const text = await runCli(app.databaseUrl, args);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain('program default of 10%');
+    const bad = await runCli(app.databaseUrl, ['rules', 'preview', '--program', p.row.id, '--currency', 'usd']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('amount: is required for a sale');
   });
 });

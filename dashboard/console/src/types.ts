@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { consoleResponses } from '../../../server/console/console.schemas.ts';
 import type { payoutResponses } from '../../../server/payouts/payouts.schemas.ts';
 import type { affiliateResponses } from '../../../server/affiliates/affiliates.schemas.ts';
+import type { ruleResponses } from '../../../server/commissions/commissions.schemas.ts';
 
 type Out<S extends z.ZodType> = z.output<S>;
 
@@ -26,3 +27,7 @@ export type Payout = Out<typeof payoutResponses.list>['data'][number];
 export type PayAllResult = Out<typeof payoutResponses.payAll>;
 /** `GET /api/v1/affiliates`: one affiliate (with its application). */
 export type AffiliateRow = Out<typeof affiliateResponses.list>['data'][number];
+/** `GET /api/v1/commission-rules`: one rule (amounts per currency in minor units, rates in basis points). */
+export type CommissionRule = Out<typeof ruleResponses.list>['data'][number];
+/** `POST /api/v1/commission-rules/preview`: what a conversion would earn, by which rule. */
+export type CommissionPreview = Out<typeof ruleResponses.preview>;

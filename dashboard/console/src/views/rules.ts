@@ -1,14 +1,15 @@
 /**
  * `/app/rules`: the program's commission rules in evaluation order (`GET /api/v1/commission-rules`: ascending
- * priority, first match wins), searched by name and filtered by event; create, edit (every field the rule schema
- * takes: priority, event, affiliate, Stripe product / price, percentage in % or flat amounts per currency, min / max
- * caps, recurring policy and months, rate after them) and delete (archive: past commissions keep their rule). A
- * preview form asks `POST /api/v1/commission-rules/preview` what a sale or lead would earn, by which rule. The
- * server's validation messages are shown on the field they name. A viewer sees everything read-only (the server
- * answers 403 `read_only` to every change, the preview included: it is a POST).
+ * priority, first match wins), searched by name, filtered by event, deleted ones shown on demand; create, edit
+ * (every field the rule schema takes: priority, event, affiliate, Stripe product / price, percentage in % or flat
+ * amounts per currency, min / max caps, recurring policy and months, rate after them) and delete (archive: past
+ * commissions keep their rule). A preview form asks `POST /api/v1/commission-rules/preview` what a sale or lead
+ * would earn, by which rule. The server's validation messages are shown on the field they name. A viewer sees
+ * everything read-only (the server answers 403 `read_only` to every change, the preview included: it is a POST).
  */
 import { ApiError } from '../../../src/api.js';
 import {
+  badge,
   busy,
   emptyState,
   field,
@@ -22,36 +23,10 @@ import {
 } from '../../../src/dom.js';
 import { exponent, formatBps, formatMoney, toDecimal } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
-import { act, selectField } from './shared.js';
+import type { CommissionPreview, CommissionRule } from '../types.js';
+import { act, type AffiliateName, selectField } from './shared.js';
 
-interface Rule {
-  id: string;
-  name: string;
-  priority: number;
-  event: 'sale' | 'lead';
-  affiliateId: string | null;
-  stripeProductId: string | null;
-  stripePriceId: string | null;
-  type: 'percentage' | 'flat';
-  rateBps: number | null;
-  flatAmounts: Record<string, number> | null;
-  minAmounts: Record<string, number>;
-  maxAmounts: Record<string, number>;
-  recurring: 'first_payment' | 'months' | 'lifetime';
-  recurringMonths: number | null;
-  rateAfterBps: number | null;
-}
-interface Preview {
-  ruleId: string | null;
-  ruleName: string | null;
-  commission: { amount: number; currency: string };
-  explanation: string;
-}
-interface AffiliateName {
-  id: string;
-  name: string;
-  email: string;
-}
+type Rule = CommissionRule;
 
 /** The labels people see for the API's field names (server messages start with the field: `rateBps: …`). */
 const LABELS: Record<string, string> = {
@@ -165,7 +140,7 @@ function formSelect(label: string, name: string, options: [string, string][], va
 }
 
 export const rulesView: ConsoleView = async (ctx, root, params) => {
-  const state = { search: params.search ?? '', event: params.event ?? '' };
+  const state = { search: params.search ?? '', event: params.event ?? '', archived: params.archived === 'true' };
   const slot = h('div', { 'aria-live': 'polite' });
   const editorSlot = h('div');
   const listArea = h('div', null, loading());
@@ -187,6 +162,7 @@ export const rulesView: ConsoleView = async (ctx, root, params) => {
     const q = new URLSearchParams();
     if (state.search) q.set('search', state.search);
     if (state.event) q.set('event', state.event);
+    if (state.archived) q.set('archived', 'true');
     ctx.navigate(`/app/rules${q.size ? `?${q}` : ''}`);
   };
   const search = h('input', { id: uid('q'), type: 'search', name: 'search', value: state.search });
@@ -220,11 +196,26 @@ export const rulesView: ConsoleView = async (ctx, root, params) => {
         go();
       },
     ),
+    selectField(
+      'Show',
+      [
+        ['', 'Active rules'],
+        ['true', 'Active and deleted rules'],
+      ],
+      state.archived ? 'true' : '',
+      (v) => {
+        state.archived = v === 'true';
+        go();
+      },
+    ),
     h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Search'),
   );
 
   const draw = async () => {
-    const { data } = await ctx.api.get<{ data: Rule[] }>('/commission-rules', { event: state.event || undefined });
+    const { data } = await ctx.api.get<{ data: Rule[] }>('/commission-rules', {
+      event: state.event || undefined,
+      includeArchived: state.archived ? 'true' : undefined,
+    });
     const needle = state.search.toLowerCase();
     const rules = needle ? data.filter((r) => r.name.toLowerCase().includes(needle)) : data;
     if (rules.length === 0) {
@@ -239,32 +230,34 @@ export const rulesView: ConsoleView = async (ctx, root, params) => {
       return;
     }
     const actions = (r: Rule) =>
-      h(
-        'div',
-        { class: 'row' },
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn btn-secondary btn-small',
-            'aria-label': `Edit ${r.name}`,
-            disabled: !writable,
-            onclick: () => openEditor(r),
-          },
-          'Edit',
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn btn-danger btn-small',
-            'aria-label': `Delete ${r.name}`,
-            disabled: !writable,
-            onclick: () => confirmDelete(r),
-          },
-          'Delete',
-        ),
-      );
+      r.archivedAt
+        ? badge('deleted')
+        : h(
+            'div',
+            { class: 'row' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn btn-secondary btn-small',
+                'aria-label': `Edit ${r.name}`,
+                disabled: !writable,
+                onclick: () => openEditor(r),
+              },
+              'Edit',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn btn-danger btn-small',
+                'aria-label': `Delete ${r.name}`,
+                disabled: !writable,
+                onclick: () => confirmDelete(r),
+              },
+              'Delete',
+            ),
+          );
     const appliesTo = (r: Rule) =>
       [
         r.event === 'lead' ? 'Leads' : 'Sales',
@@ -571,7 +564,9 @@ export const rulesView: ConsoleView = async (ctx, root, params) => {
         affiliateId: v.affiliateId,
         recurringMonth: /^\d+$/.test(v.recurringMonth ?? '') ? Number(v.recurringMonth) : v.recurringMonth,
       };
-      const p = await busy(previewForm, 'Asking…', () => ctx.api.post<Preview>('/commission-rules/preview', body));
+      const p = await busy(previewForm, 'Asking…', () =>
+        ctx.api.post<CommissionPreview>('/commission-rules/preview', body),
+      );
       previewForm.querySelector('.form-status')!.replaceChildren();
       const what =
         v.kind === 'lead'
