@@ -3,7 +3,8 @@
  * - `Authorization: Bearer <apiKey>` → the program it belongs to;
  * - the merchant console's session cookie (`CONSOLE_COOKIE`, `console-session.ts`) → the program named by the
  *   `X-Partnerkit-Program` header (or the user's only one), when the user is a member of it; state changes need
- *   the session's `X-CSRF-Token` and a role other than `viewer` (a viewer changes nothing: 403 `read_only`).
+ *   the session's `X-CSRF-Token` and a role other than `viewer` (a viewer changes nothing: 403 `read_only`; the
+ *   `readOnlyPosts` paths — a POST that only computes, like the rules preview — are open to a viewer too).
  * The program lands in `ctx.state.program`; every admin query is scoped by its id, so another program's key sees
  * 404s. A partner session opens nothing here.
  */
@@ -40,7 +41,7 @@ export type ConsoleProgramLookup = (
  */
 export function adminAuth(
   findByApiKey: (apiKey: string) => Promise<ProgramRow | null | undefined>,
-  consoleLogin?: { lookup: ConsoleProgramLookup; publicUrl?: string },
+  consoleLogin?: { lookup: ConsoleProgramLookup; publicUrl?: string; readOnlyPosts?: ReadonlySet<string> },
 ): Middleware<AdminState> {
   const guard = sameOriginGuard(consoleLogin?.publicUrl);
   return async (ctx, next) => {
@@ -52,7 +53,8 @@ export function adminAuth(
         if (!found) throw new UnauthorizedError('Log in to the console first', 'not_logged_in');
         if (changesState(ctx.method)) assertCsrf(found, ctx.get('x-csrf-token') || undefined);
         if (!found.access) throw new NotFoundError('Program', 'unknown_program');
-        if (found.access.role === 'viewer' && changesState(ctx.method))
+        const computesOnly = ctx.method === 'POST' && consoleLogin.readOnlyPosts?.has(ctx.path) === true;
+        if (found.access.role === 'viewer' && changesState(ctx.method) && !computesOnly)
           throw new ForbiddenError('A viewer can read but not change anything', 'read_only');
         ctx.state.program = found.access.program;
         ctx.state.consoleRole = found.access.role;

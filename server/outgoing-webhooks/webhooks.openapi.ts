@@ -16,6 +16,8 @@ const affiliate = {
   status: 'approved',
   referralLink: 'https://shop.example/?ref=janedoe-x7k2',
   hasPassword: true,
+  rejectionReason: null,
+  payoutMethod: 'paypal',
   createdAt: AT,
 };
 const referral = {
@@ -91,7 +93,7 @@ const payout = {
 
 /** An example `data` per event type. */
 export const EXAMPLE_DATA: Record<WebhookEventType, unknown> = {
-  'affiliate.applied': { ...affiliate, status: 'pending', hasPassword: false },
+  'affiliate.applied': { ...affiliate, status: 'pending', hasPassword: false, payoutMethod: null },
   'affiliate.approved': affiliate,
   'affiliate.suspended': { ...affiliate, status: 'suspended' },
   'referral.created': referral,

@@ -83,6 +83,8 @@ export function createKoa(
   // The merchant console's session opens the admin API too, for the programs its user belongs to.
   const auth = adminAuth((apiKey) => services.programs.findByApiKey(apiKey), {
     publicUrl: config.publicUrl,
+    // Writes nothing: a viewer may ask what a sale would earn.
+    readOnlyPosts: new Set(['/api/v1/commission-rules/preview']),
     lookup: async (sessionId, programId) => {
       const session = await services.console.authenticate(sessionId);
       if (!session) return null;

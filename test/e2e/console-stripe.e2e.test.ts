@@ -205,6 +205,22 @@ describe('the console’s Stripe page in Chromium', () => {
     await checkPage('key');
   });
 
+  it('the onboarding checklist has the same key step: set, green by itself, and its Test connection works', async () => {
+    await page.getByRole('link', { name: 'Get started' }).click();
+    const step = page.locator('[data-step="stripe-key"]');
+    await expect.poll(() => step.locator('[data-state]').getAttribute('data-state')).toBe('done');
+    expect(await step.getByRole('list', { name: 'Permissions the key needs' }).textContent()).toContain(
+      'Invoices: Read',
+    );
+    const from = fake.requests.length;
+    await step.getByRole('button', { name: 'Test connection' }).click();
+    await expect
+      .poll(() => step.getByRole('status').allTextContents())
+      .toContain('Connected to Stripe (test mode): every read the webhooks need is allowed');
+    expect(fake.requests.length - from).toBe(5);
+    await checkPage('onboarding-key');
+  });
+
   it('a viewer sees the page without write controls, and the server refuses their replay', async () => {
     const { inviteUrl } = await app.services.console.addMember(programId, {
       email: 'viewer@shop.test',

@@ -192,6 +192,7 @@ describe('public application', () => {
         currency: 'usd',
         defaultRateBps: 1000,
         cookieDays: 30,
+        branding: { logoUrl: null, accentColor: null, accentTextColor: null },
       },
     });
 

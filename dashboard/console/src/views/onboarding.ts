@@ -1,16 +1,26 @@
 /**
  * `/app/onboarding`: the checklist that checks itself. It reads `GET /api/v1/console/onboarding` every 2 seconds
- * while the page is open, so "first click seen" and "first Stripe event verified" turn green on their own.
+ * while the page is open, so "first click seen" and "first Stripe event verified" turn green on their own. The
+ * optional restricted key step is the Stripe page's panel (permissions, set, "Test connection").
  */
 import { ApiError } from '../../../src/api.js';
-import { busy, copyField, field, formValues, h, showFormError } from '../../../src/dom.js';
+import { busy, copyField, errorBox, field, formValues, h, loading, showFormError } from '../../../src/dom.js';
 import { formatDate } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
 import type { Onboarding } from '../types.js';
+import { restrictedKeyPanel } from './stripe.js';
 
 export const POLL_MS = 2000;
 
-function step(id: string, title: string, done: boolean, doneText: string, ...body: (Node | null)[]): HTMLElement {
+function step(
+  id: string,
+  title: string,
+  done: boolean,
+  doneText: string | { done: string; waiting: string },
+  ...body: (Node | null)[]
+): HTMLElement {
+  const [doneLabel, waitingLabel] =
+    typeof doneText === 'string' ? [doneText, 'Waiting'] : [doneText.done, doneText.waiting];
   return h(
     'li',
     { class: `check ${done ? 'check-done' : 'check-todo'}`, 'data-step': id },
@@ -22,7 +32,7 @@ function step(id: string, title: string, done: boolean, doneText: string, ...bod
       h(
         'span',
         { class: `badge ${done ? 'badge-approved' : 'badge-pending'}`, 'data-state': done ? 'done' : 'waiting' },
-        done ? doneText : 'Waiting',
+        done ? doneLabel : waitingLabel,
       ),
     ),
     ...body,
@@ -41,9 +51,14 @@ export const onboardingView: ConsoleView = async (ctx, root) => {
   const load = async () => (await ctx.api.get<{ onboarding: Onboarding }>('/console/onboarding')).onboarding;
   let last = '';
   let secretForm: HTMLFormElement | null = null;
+  // Drawn once and kept across redraws (its form may be half filled in when the checklist changes).
+  const keyPanel = h('div', { class: 'stack' }, loading());
+  void restrictedKeyPanel(ctx, keyPanel, async () => draw(await load())).catch((err) =>
+    keyPanel.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Could not load the key')),
+  );
 
   const draw = (o: Onboarding) => {
-    const key = JSON.stringify([o.webhookSecretSet, !!o.firstClickAt, !!o.firstStripeEvent]);
+    const key = JSON.stringify([o.webhookSecretSet, o.stripeApiKeySet, !!o.firstClickAt, !!o.firstStripeEvent]);
     if (key === last) return;
     if (last) live.textContent = 'The checklist was updated.';
     last = key;
@@ -103,6 +118,18 @@ export const onboardingView: ConsoleView = async (ctx, root) => {
           ),
         ),
         secretForm,
+      ),
+      step(
+        'stripe-key',
+        'Optional: a restricted Stripe key',
+        o.stripeApiKeySet,
+        { done: 'Key set', waiting: 'Optional' },
+        h(
+          'p',
+          null,
+          'With a restricted key partnerkit looks up what an event leaves out: referral metadata on customers and subscriptions, which sale a refund or dispute belongs to, line items for per-product rules; and it can pay partners through Stripe Connect. Without one, events are processed from their payload alone.',
+        ),
+        keyPanel,
       ),
       step(
         'click',

@@ -24,7 +24,7 @@ import {
   table,
 } from '../../../src/dom.js';
 import { formatDate, formatDateTime } from '../../../src/format.js';
-import type { ConsoleView } from '../context.js';
+import type { ConsoleContext, ConsoleView } from '../context.js';
 import { act, selectField, simplePager } from './shared.js';
 
 interface StripeEvent {
@@ -347,101 +347,110 @@ export const stripeView: ConsoleView = async (ctx, root, params) => {
     );
   };
 
-  const drawKey = async () => {
-    const { stripeKey: k } = await ctx.api.get<{ stripeKey: KeyStatus }>('/program/stripe-key');
-    const result = h('div', { 'aria-live': 'polite' });
-    const showTest = (t: KeyTest) =>
-      result.replaceChildren(
-        t.ok ? notice(t.message) : errorBox(t.message),
-        t.checks.length === 0
-          ? ''
-          : h(
-              'ul',
-              { class: 'stack small', 'aria-label': 'Connection test results' },
-              t.checks.map((c) =>
-                h(
-                  'li',
-                  null,
-                  c.ok === null ? 'Not tested: ' : c.ok ? '✓ Allowed: ' : '✗ Missing: ',
-                  h('strong', null, c.permission),
-                  c.error ? h('span', { class: 'muted' }, ` — ${c.error}`) : null,
-                ),
-              ),
-            ),
-      );
-    const form = h(
-      'form',
-      { class: 'stack', novalidate: true },
-      field({
-        label: 'Restricted key',
-        name: 'key',
-        type: 'password',
-        autocomplete: 'off',
-        hint: k.set ? 'A key is set; enter a new one to replace it.' : 'rk_live_… or rk_test_…',
-      }),
-      h('div', { class: 'form-status', 'aria-live': 'polite' }),
-      h(
-        'div',
-        { class: 'row' },
-        h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save key'),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn btn-secondary',
-            onclick: async () => {
-              const key = formValues(form).key;
-              try {
-                const res = await busy(form, 'Testing…', () =>
-                  ctx.api.post<{ test: KeyTest }>('/program/stripe-key/test', key ? { key } : {}),
-                );
-                showTest(res.test);
-              } catch (err) {
-                result.replaceChildren(errorBox(failure(err, 'Could not test the key')));
-              }
-            },
-          },
-          'Test connection',
-        ),
-      ),
-    );
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      const key = formValues(form).key;
-      if (!key) {
-        showFormError(form, 'Enter the restricted key first');
-        return;
-      }
-      try {
-        await busy(form, 'Saving…', () => ctx.api.patch('/program', { stripeApiKey: key }));
-        await drawKey();
-        keyArea.querySelector('.form-status')?.replaceChildren(notice('Key saved'));
-      } catch (err) {
-        showFormError(form, failure(err, 'Could not save the key'));
-      }
-    });
-    keyArea.replaceChildren(
-      h(
-        'p',
-        null,
-        k.set
-          ? h('span', null, badge('active'), ` A ${k.mode} mode key is set.`)
-          : 'No key is set: events are processed from their payload alone.',
-      ),
-      h('p', null, 'Create a restricted key in the Stripe dashboard (Developers → API keys) with these permissions:'),
-      h(
-        'ul',
-        { class: 'stack small', 'aria-label': 'Permissions the key needs' },
-        k.permissions.map((p) => h('li', null, h('strong', null, p.permission), ` — ${p.use}`)),
-      ),
-      ctx.canWrite() ? form : h('p', { class: 'muted' }, 'Viewers cannot change the key.'),
-      result,
-    );
-  };
-
   await Promise.all([
     redraw().catch((err) => eventsArea.replaceChildren(errorBox(failure(err, 'Could not load the events')))),
     drawSecrets().catch((err) => secretsArea.replaceChildren(errorBox(failure(err, 'Could not load the secrets')))),
-    drawKey().catch((err) => keyArea.replaceChildren(errorBox(failure(err, 'Could not load the key')))),
+    restrictedKeyPanel(ctx, keyArea).catch((err) =>
+      keyArea.replaceChildren(errorBox(failure(err, 'Could not load the key'))),
+    ),
   ]);
 };
+
+/**
+ * The restricted key panel (the Stripe page and the onboarding checklist): whether a key is set and in which mode,
+ * the permissions it needs (`GET /api/v1/program/stripe-key`), a form to set it (`PATCH /api/v1/program`
+ * `{ stripeApiKey }`) and "Test connection" (`POST /api/v1/program/stripe-key/test`, the typed key or the stored one),
+ * drawn into `area`; `onSaved` runs after a key is saved.
+ */
+export async function restrictedKeyPanel(ctx: ConsoleContext, area: HTMLElement, onSaved?: () => void): Promise<void> {
+  const { stripeKey: k } = await ctx.api.get<{ stripeKey: KeyStatus }>('/program/stripe-key');
+  const result = h('div', { 'aria-live': 'polite' });
+  const showTest = (t: KeyTest) =>
+    result.replaceChildren(
+      t.ok ? notice(t.message) : errorBox(t.message),
+      t.checks.length === 0
+        ? ''
+        : h(
+            'ul',
+            { class: 'stack small', 'aria-label': 'Connection test results' },
+            t.checks.map((c) =>
+              h(
+                'li',
+                null,
+                c.ok === null ? 'Not tested: ' : c.ok ? '✓ Allowed: ' : '✗ Missing: ',
+                h('strong', null, c.permission),
+                c.error ? h('span', { class: 'muted' }, ` — ${c.error}`) : null,
+              ),
+            ),
+          ),
+    );
+  const form = h(
+    'form',
+    { class: 'stack', novalidate: true },
+    field({
+      label: 'Restricted key',
+      name: 'key',
+      type: 'password',
+      autocomplete: 'off',
+      hint: k.set ? 'A key is set; enter a new one to replace it.' : 'rk_live_… or rk_test_…',
+    }),
+    h('div', { class: 'form-status', 'aria-live': 'polite' }),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save key'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-secondary',
+          onclick: async () => {
+            const key = formValues(form).key;
+            try {
+              const res = await busy(form, 'Testing…', () =>
+                ctx.api.post<{ test: KeyTest }>('/program/stripe-key/test', key ? { key } : {}),
+              );
+              showTest(res.test);
+            } catch (err) {
+              result.replaceChildren(errorBox(failure(err, 'Could not test the key')));
+            }
+          },
+        },
+        'Test connection',
+      ),
+    ),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = formValues(form).key;
+    if (!key) {
+      showFormError(form, 'Enter the restricted key first');
+      return;
+    }
+    try {
+      await busy(form, 'Saving…', () => ctx.api.patch('/program', { stripeApiKey: key }));
+      await restrictedKeyPanel(ctx, area, onSaved);
+      onSaved?.();
+      area.querySelector('.form-status')?.replaceChildren(notice('Key saved'));
+    } catch (err) {
+      showFormError(form, failure(err, 'Could not save the key'));
+    }
+  });
+  area.replaceChildren(
+    h(
+      'p',
+      null,
+      k.set
+        ? h('span', null, badge('active'), ` A ${k.mode} mode key is set.`)
+        : 'No key is set: events are processed from their payload alone.',
+    ),
+    h('p', null, 'Create a restricted key in the Stripe dashboard (Developers → API keys) with these permissions:'),
+    h(
+      'ul',
+      { class: 'stack small', 'aria-label': 'Permissions the key needs' },
+      k.permissions.map((p) => h('li', null, h('strong', null, p.permission), ` — ${p.use}`)),
+    ),
+    ctx.canWrite() ? form : h('p', { class: 'muted' }, 'Viewers cannot change the key.'),
+    result,
+  );
+}
