@@ -8,20 +8,18 @@
  * Needs the built console (`npm run build`).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { consoleClient, setupTokenFrom } from '../helpers/console.ts';
 import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SECRET = 'whsec_e2e_console_affiliates_0123';
 const OWNER = { email: 'owner@shop.test', password: 'a long owner password' };
 
@@ -33,24 +31,11 @@ const pagesSeen: string[] = [];
 let programId = '';
 let apiKey = '';
 
-async function axeProblems(): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v: { id: string; nodes: { target: string[] }[] }) =>
-          `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      );
-  });
-}
-
 /** The page as a person sees it now: accessible (axe), and a desktop screenshot. */
 async function checkPage(name: string) {
   await page.waitForSelector('h1');
   await page.waitForLoadState('networkidle');
-  expect(await axeProblems(), `axe on ${name}`).toEqual([]);
+  expect(await accessibilityProblems(page), `axe on ${name}`).toEqual([]);
   await page.screenshot({ path: path.join(RESULTS, `affiliates-${name}-1280.png`), fullPage: true });
   pagesSeen.push(`${name}|${new URL(page.url()).pathname}${new URL(page.url()).search}`);
 }
@@ -217,7 +202,7 @@ describe('console affiliates in Chromium', () => {
       await page.waitForLoadState('networkidle');
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(width, `${p} at 375 px`).toBeLessThanOrEqual(375);
-      expect(await axeProblems(), `axe on ${name} at 375 px`).toEqual([]);
+      expect(await accessibilityProblems(page), `axe on ${name} at 375 px`).toEqual([]);
       await page.screenshot({ path: path.join(RESULTS, `affiliates-${name}-375.png`), fullPage: true });
     }
   });

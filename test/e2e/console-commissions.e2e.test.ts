@@ -9,20 +9,18 @@
  * Needs the built console (`npm run build`, which `npm test` runs first).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { consoleClient, setupTokenFrom } from '../helpers/console.ts';
 import { approvedAffiliate, checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SECRET = 'whsec_e2e_commissions_0123456789';
 const OWNER = { email: 'owner@desk.test', password: 'a long owner password' };
 
@@ -33,23 +31,10 @@ let shop: Shop;
 const logs: string[] = [];
 const pagesSeen: [string, string][] = [];
 
-async function axeProblems(): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v: { id: string; nodes: { target: string[] }[] }) =>
-          `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      );
-  });
-}
-
 /** axe on the page as it is, a desktop screenshot, and the page remembered for the 375 px pass. */
 async function checkPage(name: string) {
   await page.waitForSelector('h1');
-  expect(await axeProblems(), `axe on ${name}`).toEqual([]);
+  expect(await accessibilityProblems(page), `axe on ${name}`).toEqual([]);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(RESULTS, `console-commissions-${name}-1280.png`), fullPage: true });
   const url = new URL(page.url());
@@ -224,6 +209,6 @@ describe('console commissions in Chromium', () => {
       expect(width, `${p} at 375 px`).toBeLessThanOrEqual(375);
       await page.screenshot({ path: path.join(RESULTS, `console-commissions-${name}-375.png`), fullPage: true });
     }
-    expect(await axeProblems()).toEqual([]);
+    expect(await accessibilityProblems(page)).toEqual([]);
   });
 });

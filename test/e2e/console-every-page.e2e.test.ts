@@ -11,10 +11,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { approvedAffiliate, checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
 import { setupTokenFrom } from '../helpers/console.ts';
@@ -22,7 +21,6 @@ import { freePort } from '../../server/db/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SECRET = 'whsec_e2e_keyboard_0123456789';
 
 let app: TestApp;
@@ -49,20 +47,6 @@ async function tabTo(name: string | RegExp, key: 'Tab' | 'Shift+Tab' = 'Tab'): P
     if (matches(await focusedName())) return;
   }
   throw new Error(`${key} never reached “${name}” (last focus: “${await focusedName()}”)`);
-}
-
-/** axe-core's serious and critical violations on the current page (rule id and the elements). */
-async function accessibilityProblems(): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v: { id: string; nodes: { target: string[] }[] }) =>
-          `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      );
-  });
 }
 
 const sideways = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -141,7 +125,7 @@ describe('the merchant console with the keyboard alone', () => {
       await expect.poll(focusedTag, { message: `focus after opening ${section}` }).toBe('H1');
       await page.waitForLoadState('networkidle');
       const slug = section.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-      expect(await accessibilityProblems(), `axe on ${section}`).toEqual([]);
+      expect(await accessibilityProblems(page), `axe on ${section}`).toEqual([]);
       await page.screenshot({ path: path.join(RESULTS, `console-section-${slug}-1280.png`), fullPage: true });
       await page.setViewportSize({ width: 375, height: 800 });
       await expect.poll(sideways, { message: `${section} at 375 px after the window shrank` }).toBeLessThanOrEqual(0);

@@ -10,10 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium } from './browser.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { consoleClient, setupTokenFrom } from '../helpers/console.ts';
 import { freePort } from '../../server/db/postgres.ts';
@@ -21,7 +20,6 @@ import type { ProgramRow } from '../../server/db/schema.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const OWNER = { email: 'owner@rules.test', password: 'a long owner password' };
 const VIEWER = { email: 'viewer@rules.test', password: 'a long viewer password' };
 
@@ -30,30 +28,17 @@ let browser: Browser;
 let program: ProgramRow;
 const logs: string[] = [];
 
-async function axeProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v: { id: string; nodes: { target: string[] }[] }) =>
-          `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      );
-  });
-}
-
 /** axe, no sideways scroll at 375 px, and screenshots at 1280 and 375 px. */
 async function checkPage(page: Page, name: string) {
   await page.waitForSelector('h1');
-  expect(await axeProblems(page), `axe on ${name}`).toEqual([]);
+  expect(await accessibilityProblems(page), `axe on ${name}`).toEqual([]);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(RESULTS, `console-rules-${name}-1280.png`), fullPage: true });
   await page.setViewportSize({ width: 375, height: 800 });
   try {
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width, `${name} at 375 px`).toBeLessThanOrEqual(375);
-    expect(await axeProblems(page), `axe on ${name} at 375 px`).toEqual([]);
+    expect(await accessibilityProblems(page), `axe on ${name} at 375 px`).toEqual([]);
     await page.screenshot({ path: path.join(RESULTS, `console-rules-${name}-375.png`), fullPage: true });
   } finally {
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -14,17 +14,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium } from './browser.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { setupTokenFrom } from '../helpers/console.ts';
 import { freePort } from '../../server/db/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const LOGO = 'https://cdn.brand.test/logo.svg';
 const LOGO_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40" viewBox="0 0 160 40"><rect width="160" height="40" rx="6" fill="#0a66c2"/><text x="12" y="27" font-family="sans-serif" font-size="20" fill="#fff">Brandco</text></svg>';
@@ -40,25 +38,11 @@ async function serveLogo(ctx: BrowserContext) {
   await ctx.route(LOGO, (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO_SVG }));
 }
 
-/** axe-core's serious and critical violations on `p` (rule id and the elements). */
-async function axeProblems(p: Page): Promise<string[]> {
-  await p.addScriptTag({ path: AXE });
-  return p.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v: { id: string; nodes: { target: string[] }[] }) =>
-          `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      );
-  });
-}
-
 /** Accessible, no sideways scrolling at 375 px, and screenshots at 1280 and 375 px. */
 async function checkPage(p: Page, name: string) {
   await p.waitForSelector('h1');
   await p.waitForLoadState('networkidle');
-  expect(await axeProblems(p), `axe on ${name}`).toEqual([]);
+  expect(await accessibilityProblems(p), `axe on ${name}`).toEqual([]);
   await p.screenshot({ path: path.join(RESULTS, `console-settings-${name}-1280.png`), fullPage: true });
   const size = p.viewportSize()!;
   await p.setViewportSize({ width: 375, height: 800 });

@@ -10,10 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, newVisitor } from './browser.ts';
+import { accessibilityProblems, launchChromium, newVisitor } from './browser.ts';
 import { startMerchantSite, type MerchantSite } from './fixtures/merchant-site.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { approvedAffiliate, checkoutSale, type Shop } from '../helpers/fixtures.ts';
@@ -24,7 +23,6 @@ import { freePort } from '../../server/db/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SECRET = 'whsec_e2e_console_0123456789';
 
 let app: TestApp;
@@ -35,24 +33,10 @@ let page: Page;
 const logs: string[] = [];
 const pagesSeen: string[] = [];
 
-/** axe-core's serious and critical violations on the current page (rule id and the elements). */
-async function axeProblems(): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  return page.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v: { id: string; nodes: { target: string[] }[] }) =>
-          `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-      );
-  });
-}
-
 /** Checks the page a person now looks at: accessible (axe), and a desktop screenshot. */
 async function checkPage(name: string) {
   await page.waitForSelector('h1');
-  expect(await axeProblems(), `axe on ${name}`).toEqual([]);
+  expect(await accessibilityProblems(page), `axe on ${name}`).toEqual([]);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(RESULTS, `console-${name}-1280.png`), fullPage: true });
   pagesSeen.push(new URL(page.url()).pathname + new URL(page.url()).search);
@@ -288,6 +272,6 @@ describe('merchant console in Chromium', () => {
     }
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Log in to the console');
-    expect(await axeProblems()).toEqual([]);
+    expect(await accessibilityProblems(page)).toEqual([]);
   });
 });
