@@ -8,6 +8,7 @@
  * on a machine with Node alone, including where no browser download works.
  */
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { findChromium } from './chromium.ts';
 
 /**
@@ -148,4 +149,37 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
           .map((n) => n.target.join(' '))
           .join(', ')}`,
     );
+}
+
+/**
+ * A page of a desktop browser as the console and dashboard tests use it: 1280×900, en-US, UTC, and a page error
+ * fails the test. `bypassCSP` only matters to tests that inject scripts; the app's pages otherwise run under their
+ * own CSP. `downloads`: the page may save files (CSV exports).
+ */
+export async function desktopPage(browser: Browser, opts: { downloads?: boolean } = {}): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+    bypassCSP: true,
+    ...(opts.downloads ? { acceptDownloads: true } : {}),
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => {
+    throw err;
+  });
+  return page;
+}
+
+/** Logs `who` in on the console's login page of the app at `appUrl`; resolves once the overview shows. */
+export async function logInToConsole(
+  page: Page,
+  appUrl: string,
+  who: { email: string; password: string },
+): Promise<void> {
+  await page.goto(`${appUrl}/app/login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect.poll(() => page.locator('h1').textContent()).toBe('Overview');
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityProblems, launchChromium } from './browser.ts';
+import { accessibilityProblems, desktopPage, launchChromium, logInToConsole } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { consoleClient, setupTokenFrom } from '../helpers/console.ts';
 import { checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
@@ -56,18 +56,7 @@ beforeAll(async () => {
   programId = setup.body.program.id;
   apiKey = setup.body.program.apiKey;
   browser = await launchChromium();
-  // bypassCSP: only so the test can inject axe-core.
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    locale: 'en-US',
-    timezoneId: 'UTC',
-    bypassCSP: true,
-    acceptDownloads: true,
-  });
-  page = await context.newPage();
-  page.on('pageerror', (err) => {
-    throw err;
-  });
+  page = await desktopPage(browser, { downloads: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -77,11 +66,7 @@ afterAll(async () => {
 
 describe('console affiliates in Chromium', () => {
   it('logs in and sees the empty state', async () => {
-    await page.goto(`${app.url}/app/login`);
-    await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password').fill(OWNER.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('h1').textContent()).toBe('Overview');
+    await logInToConsole(page, app.url, OWNER);
     await page.getByRole('link', { name: 'Affiliates' }).click();
     await expect.poll(() => page.locator('.empty-title').textContent()).toBe('No affiliates');
     await checkPage('empty');

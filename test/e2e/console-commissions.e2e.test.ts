@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityProblems, launchChromium } from './browser.ts';
+import { accessibilityProblems, desktopPage, launchChromium, logInToConsole } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { consoleClient, setupTokenFrom } from '../helpers/console.ts';
 import { approvedAffiliate, checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
@@ -97,17 +97,7 @@ beforeAll(async () => {
   expect(alice.id).toBeTruthy();
 
   browser = await launchChromium();
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    locale: 'en-US',
-    timezoneId: 'UTC',
-    bypassCSP: true,
-    acceptDownloads: true,
-  });
-  page = await context.newPage();
-  page.on('pageerror', (err) => {
-    throw err;
-  });
+  page = await desktopPage(browser, { downloads: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -117,11 +107,7 @@ afterAll(async () => {
 
 describe('console commissions in Chromium', () => {
   it('the merchant logs in and sees the pending commissions of the Stripe sales', async () => {
-    await page.goto(`${app.url}/app/login`);
-    await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password').fill(OWNER.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('h1').textContent()).toBe('Overview');
+    await logInToConsole(page, app.url, OWNER);
     await page.getByRole('link', { name: 'Commissions' }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
     // 20 % of each sale, named by affiliate.

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { accessibilityProblems, launchChromium } from './browser.ts';
+import { accessibilityProblems, desktopPage, launchChromium } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { approvedAffiliate, checkoutSale, clickReferral, type Shop } from '../helpers/fixtures.ts';
 import { setupTokenFrom } from '../helpers/console.ts';
@@ -60,17 +60,7 @@ beforeAll(async () => {
     { log: (msg) => logs.push(msg) },
   );
   browser = await launchChromium();
-  // bypassCSP: only so the test can inject axe-core; the app's own pages run under its strict CSP otherwise.
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    locale: 'en-US',
-    timezoneId: 'UTC',
-    bypassCSP: true,
-  });
-  page = await context.newPage();
-  page.on('pageerror', (err) => {
-    throw err;
-  });
+  page = await desktopPage(browser);
 }, 120_000);
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { accessibilityProblems, launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium, logInToConsole } from './browser.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { consoleClient, setupTokenFrom } from '../helpers/console.ts';
 import { freePort } from '../../server/db/postgres.ts';
@@ -57,11 +57,7 @@ async function logIn(who: { email: string; password: string }): Promise<Page> {
   page.on('pageerror', (err) => {
     throw err;
   });
-  await page.goto(`${app.url}/app/login`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await expect.poll(() => page.locator('h1').textContent()).toBe('Overview');
+  await logInToConsole(page, app.url, who);
   return page;
 }
 

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { accessibilityProblems, launchChromium } from './browser.ts';
+import { accessibilityProblems, launchChromium, logInToConsole } from './browser.ts';
 import { adminClient, startTestApp, type TestApp } from '../helpers/app.ts';
 import { approvedAffiliate, clickReferral, type Shop } from '../helpers/fixtures.ts';
 import { consoleClient, setupTokenFrom } from '../helpers/console.ts';
@@ -105,11 +105,7 @@ describe('the console’s Stripe page in Chromium', () => {
     await app.services.stripeWebhooks.idle();
     expect([await count('conversions'), await count('commissions')]).toEqual([1, 1]);
 
-    await page.goto(`${app.url}/app/login`);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('h1').textContent()).toBe('Overview');
+    await logInToConsole(page, app.url, { email: EMAIL, password: PASSWORD });
     await page.getByRole('link', { name: 'Stripe' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Stripe');
     await expect.poll(() => events().count()).toBe(2);
@@ -234,11 +230,7 @@ describe('the console’s Stripe page in Chromium', () => {
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     try {
       const vp = await viewer.newPage();
-      await vp.goto(`${app.url}/app/login`);
-      await vp.getByLabel('Email').fill('viewer@shop.test');
-      await vp.getByLabel('Password').fill('viewer password 123');
-      await vp.getByRole('button', { name: 'Log in' }).click();
-      await expect.poll(() => vp.locator('h1').textContent()).toBe('Overview');
+      await logInToConsole(vp, app.url, { email: 'viewer@shop.test', password: 'viewer password 123' });
       await vp.getByRole('link', { name: 'Stripe' }).click();
       await expect.poll(() => vp.getByRole('region', { name: 'Stripe events' }).locator('tbody tr').count()).toBe(3);
       expect(await vp.getByRole('button', { name: /^Replay event/ }).count()).toBe(0);
