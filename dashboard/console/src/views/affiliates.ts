@@ -23,7 +23,7 @@ import {
 } from '../../../src/dom.js';
 import { formatDate } from '../../../src/format.js';
 import type { ConsoleContext, ConsoleView } from '../context.js';
-import { act, selectField, simplePager } from './shared.js';
+import { act, selectField, simplePager, exportCsvButton, searchToolbar } from './shared.js';
 
 export interface Affiliate {
   id: string;
@@ -218,19 +218,14 @@ export const affiliatesView: ConsoleView = async (ctx, root, params) => {
     if (state.offset) q.set('offset', String(state.offset));
     ctx.navigate(`/app/affiliates${q.size ? `?${q}` : ''}`);
   };
-  const toolbar = h(
-    'form',
-    {
-      class: 'toolbar',
-      role: 'search',
-      onsubmit: (e: Event) => {
-        e.preventDefault();
-        state.search = search.value.trim();
-        state.offset = 0;
-        go();
-      },
+  const toolbar = searchToolbar(
+    search,
+    'Search name, e-mail or code',
+    (text) => {
+      state.search = text;
+      state.offset = 0;
+      go();
     },
-    h('div', { class: 'field' }, h('label', { for: search.id }, 'Search name, e-mail or code'), search),
     selectField(
       'Status',
       [
@@ -255,25 +250,7 @@ export const affiliatesView: ConsoleView = async (ctx, root, params) => {
     h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Search'),
   );
 
-  const exportButton: HTMLButtonElement = h(
-    'button',
-    {
-      type: 'button',
-      class: 'btn btn-secondary',
-      onclick: async () => {
-        exportButton.disabled = true;
-        try {
-          await ctx.api.download('/affiliates/export', query());
-          slot.replaceChildren(notice('Affiliates CSV downloaded'));
-        } catch (err) {
-          slot.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'The export did not work.'));
-        } finally {
-          exportButton.disabled = false;
-        }
-      },
-    },
-    'Export CSV',
-  );
+  const exportButton = exportCsvButton(ctx, slot, '/affiliates/export', query, 'Affiliates CSV downloaded');
 
   const openInvite = () =>
     cardForm(

@@ -11,7 +11,15 @@ import { badge, emptyState, errorBox, h, loading, notice, table, uid } from '../
 import { formatDate, formatMoney } from '../../../src/format.js';
 import type { commissionResponses, commissionShape } from '../../../../server/commissions/commissions.schemas.ts';
 import type { ConsoleView } from '../context.js';
-import { act, affiliateCell, affiliateNames, selectField, simplePager } from './shared.js';
+import {
+  act,
+  affiliateCell,
+  affiliateNames,
+  selectField,
+  simplePager,
+  exportCsvButton,
+  searchToolbar,
+} from './shared.js';
 
 type Commission = z.output<typeof commissionShape>;
 type BulkAnswer = z.output<typeof commissionResponses.bulk>;
@@ -68,42 +76,17 @@ export const commissionsView: ConsoleView = async (ctx, root, params) => {
     ctx.navigate(`/app/commissions?${q}`);
   };
   const search = h('input', { id: uid('q'), type: 'search', name: 'search', value: state.search });
-  const exportButton: HTMLButtonElement = h(
-    'button',
-    {
-      type: 'button',
-      class: 'btn btn-secondary',
-      onclick: async () => {
-        exportButton.disabled = true;
-        try {
-          await ctx.api.download('/commissions/export', query());
-          slot.replaceChildren(notice('Downloaded the commissions CSV'));
-        } catch (err) {
-          slot.replaceChildren(
-            errorBox(err instanceof ApiError ? err.message : 'The download did not work; try again.'),
-          );
-        } finally {
-          exportButton.disabled = false;
-        }
-      },
-    },
-    'Export CSV',
-  );
+  const exportButton = exportCsvButton(ctx, slot, '/commissions/export', query, 'Downloaded the commissions CSV');
   root.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Commissions'), exportButton),
-    h(
-      'form',
-      {
-        class: 'toolbar',
-        role: 'search',
-        onsubmit: (e: Event) => {
-          e.preventDefault();
-          state.search = search.value.trim();
-          state.offset = 0;
-          go();
-        },
+    searchToolbar(
+      search,
+      'Affiliate (name, e-mail or code)',
+      (text) => {
+        state.search = text;
+        state.offset = 0;
+        go();
       },
-      h('div', { class: 'field' }, h('label', { for: search.id }, 'Affiliate (name, e-mail or code)'), search),
       selectField(
         'Status',
         [

@@ -84,3 +84,60 @@ export function affiliateCell(names: Map<string, AffiliateName>, id: string) {
   const a = names.get(id);
   return h('a', { href: `/app/affiliates/${id}`, 'data-link': '' }, a ? a.name || a.email : id);
 }
+
+/**
+ * A list's search toolbar (`role="search"`): the labelled search box first, then `controls` (filters, sort, the
+ * submit button); submitting calls `onSearch` with the trimmed text.
+ */
+export function searchToolbar(
+  search: HTMLInputElement,
+  label: string,
+  onSearch: (text: string) => void,
+  ...controls: (Node | null)[]
+): HTMLFormElement {
+  return h(
+    'form',
+    {
+      class: 'toolbar',
+      role: 'search',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        onSearch(search.value.trim());
+      },
+    },
+    h('div', { class: 'field' }, h('label', { for: search.id }, label), search),
+    ...controls,
+  );
+}
+
+/** "Export CSV": downloads `path` with the list's current `query()` (`Api.download`), the outcome in `slot`. */
+export function exportCsvButton(
+  ctx: ConsoleContext,
+  slot: HTMLElement,
+  path: string,
+  query: () => Record<string, string | undefined>,
+  done: string,
+): HTMLButtonElement {
+  const button: HTMLButtonElement = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-secondary',
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await ctx.api.download(path, query());
+          slot.replaceChildren(notice(done));
+        } catch (err) {
+          slot.replaceChildren(
+            errorBox(err instanceof ApiError ? err.message : 'The download did not work; try again.'),
+          );
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    'Export CSV',
+  );
+  return button;
+}
