@@ -11,7 +11,6 @@ import {
   busy,
   copyField,
   emptyState,
-  errorBox,
   field,
   formValues,
   h,
