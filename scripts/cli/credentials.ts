@@ -1,4 +1,4 @@
-/** `api-key create|list|revoke` and `webhook-secret list|add|retire`: a program's credentials (credentials.service). */
+/** `api-key create|list|revoke|rotate` and `webhook-secret list|add|retire`: a program's credentials (credentials.service). */
 import type { Command } from 'commander';
 import { print, type CliContext } from './context.ts';
 
@@ -32,6 +32,15 @@ export function registerCredentialsCommands(cli: Command, ctx: CliContext): void
     .option('--json', 'print JSON')
     .action(async (o) => {
       print(await ctx.withProgram(o.program, (s, p) => s.credentials.revokeApiKey(p, o.id)), Boolean(o.json));
+    });
+  apiKey
+    .command('rotate')
+    .description('rotate an API key: a new key with its name (printed once), the old one revoked')
+    .requiredOption('--program <id>', 'program id')
+    .requiredOption('--id <keyId>', 'API key id (key_…)')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      print(await ctx.withProgram(o.program, (s, p) => s.credentials.rotateApiKey(p, o.id)), Boolean(o.json));
     });
 
   const secret = cli.command('webhook-secret').description("a program's Stripe webhook signing secrets");

@@ -1,5 +1,5 @@
 /**
- * Admin API: `/api/v1/api-keys` (list, create, `DELETE /:id` revokes) and `/api/v1/webhook-secrets` (list, add,
+ * Admin API: `/api/v1/api-keys` (list, create, `DELETE /:id` revokes, `POST /:id/rotate`) and `/api/v1/webhook-secrets` (list, add,
  * `DELETE /:id` retires), over `credentials.service.ts`.
  */
 import Router from '@koa/router';
@@ -19,6 +19,10 @@ export function credentialsRoutes(credentials: CredentialsService): Router<Admin
   });
   router.delete('/api-keys/:id', async (ctx) => {
     ctx.body = { apiKey: await credentials.revokeApiKey(ctx.state.program, ctx.params.id!) };
+  });
+  router.post('/api-keys/:id/rotate', async (ctx) => {
+    ctx.status = 201;
+    ctx.body = { apiKey: await credentials.rotateApiKey(ctx.state.program, ctx.params.id!) };
   });
   router.get('/webhook-secrets', async (ctx) => {
     ctx.body = { data: await credentials.listWebhookSecrets(ctx.state.program) };

@@ -10,7 +10,7 @@
  *   retries, lost).
  */
 import { z } from 'zod';
-import type { Db } from '../db/database.ts';
+import type { Db, DbOrTrx } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
 import { hashSecret, newId, newSecret } from '../lib/ids.ts';
@@ -62,6 +62,19 @@ const toApiKey = (r: ApiKeyRow): ApiKey => ({
 export function createCredentialsService(deps: { db: Db; now?: () => Date; programSecrets: ProgramSecrets }) {
   const { db, programSecrets } = deps;
   const now = deps.now ?? (() => new Date());
+  /** A fresh key (stored hashed; the plain text is answered once). */
+  async function insertApiKey(db: DbOrTrx, programId: string, name: string | null): Promise<CreatedApiKey> {
+    const key = newSecret('sk_pk');
+    const row = await repo.insertApiKeyRow(db, {
+      id: newId('key'),
+      program_id: programId,
+      key_hash: hashSecret(key),
+      key_prefix: key.slice(0, 12),
+      name,
+      created_at: now(),
+    });
+    return { ...toApiKey(row), key };
+  }
   const service = {
     listApiKeys: async (program: Pick<ProgramRow, 'id'>): Promise<ApiKey[]> =>
       (await repo.listApiKeys(db, program.id)).map(toApiKey),
@@ -72,16 +85,24 @@ export function createCredentialsService(deps: { db: Db; now?: () => Date; progr
      */
     async createApiKey(program: Pick<ProgramRow, 'id'>, input: unknown): Promise<CreatedApiKey> {
       const { name } = parseInput(createApiKeyInput, input);
-      const key = newSecret('sk_pk');
-      const row = await repo.insertApiKeyRow(db, {
-        id: newId('key'),
-        program_id: program.id,
-        key_hash: hashSecret(key),
-        key_prefix: key.slice(0, 12),
-        name,
-        created_at: now(),
+      return insertApiKey(db, program.id, name);
+    },
+
+    /**
+     * Rotate an API key: a new key with the same name, and the old one revoked, in one transaction (the program
+     * is never without an active key, and no request sees both revoked). @returns the new key in plain text, once
+     * @throws NotFoundError; ConflictError `api_key_revoked` (a revoked key has nothing left to rotate)
+     */
+    async rotateApiKey(program: Pick<ProgramRow, 'id'>, id: string): Promise<CreatedApiKey> {
+      return db.transaction().execute(async (trx) => {
+        await repo.lockActiveApiKeys(trx, program.id);
+        const existing = await repo.findApiKeyRow(trx, program.id, id);
+        if (!existing) throw new NotFoundError('API key');
+        if (existing.revoked_at) throw new ConflictError('This API key is already revoked', 'api_key_revoked');
+        const created = await insertApiKey(trx, program.id, existing.name);
+        await repo.revokeApiKeyRow(trx, program.id, id, now());
+        return created;
       });
-      return { ...toApiKey(row), key };
     },
 
     /**

@@ -177,6 +177,13 @@ const OPERATIONS: Operation[] = [
     body: createApiKeyInput,
   }),
   op('delete', '/api/v1/api-keys/{id}', 'program', 'apiKey', 'Revoke an API key (409 last_api_key for the last one)'),
+  op(
+    'post',
+    '/api/v1/api-keys/{id}/rotate',
+    'program',
+    'apiKey',
+    'Rotate an API key: a new key with its name (shown once), the old one revoked in the same transaction',
+  ),
   op('get', '/api/v1/webhook-secrets', 'stripe', 'apiKey', 'Stripe webhook signing secrets (last 4 characters)'),
   op('post', '/api/v1/webhook-secrets', 'stripe', 'apiKey', 'Add a signing secret (several may be active)', {
     body: webhookSecretInput,
@@ -539,6 +546,7 @@ const RESPONSES: Record<string, SuccessAnswer> = {
   'get /api/v1/api-keys': { status: 200, body: programResponses.apiKeys },
   'post /api/v1/api-keys': { status: 201, body: programResponses.createdApiKey },
   'delete /api/v1/api-keys/{id}': { status: 200, body: programResponses.apiKey },
+  'post /api/v1/api-keys/{id}/rotate': { status: 201, body: programResponses.createdApiKey },
   'get /api/v1/webhook-secrets': { status: 200, body: programResponses.webhookSecrets },
   'post /api/v1/webhook-secrets': { status: 201, body: programResponses.webhookSecrets },
   'delete /api/v1/webhook-secrets/{id}': { status: 200, body: programResponses.webhookSecrets },

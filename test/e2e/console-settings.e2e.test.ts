@@ -166,7 +166,7 @@ describe('console Settings → Branding and API keys in Chromium', () => {
     );
   });
 
-  it('creates an API key shown once, which opens the API until it is revoked', async () => {
+  it('creates an API key shown once, which opens the API until it is rotated (the new one works) and revoked', async () => {
     await page.goto(`${app.url}/app/api-keys`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('API keys');
     await page.getByLabel('Key name').fill('Zapier');
@@ -188,14 +188,25 @@ describe('console Settings → Branding and API keys in Chromium', () => {
     const zapierRow = page.getByRole('region', { name: 'API keys' }).locator('tbody tr', { hasText: 'Zapier' });
     expect(await zapierRow.textContent()).not.toContain('Never');
 
+    // Rotate: the new key (shown once) works at once, the old one is refused at once.
+    await page.getByRole('button', { name: 'Rotate key Zapier' }).click();
+    const rotatedField = page.getByLabel('New API key Zapier');
+    await expect.poll(() => rotatedField.count()).toBe(1);
+    const rotated = await rotatedField.inputValue();
+    expect(rotated).toMatch(/^sk_pk_/);
+    expect(rotated).not.toBe(key);
+    expect((await call()).status).toBe(401);
+    const callRotated = () => fetch(`${app.url}/api/v1/program`, { headers: { authorization: `Bearer ${rotated}` } });
+    expect((await callRotated()).status).toBe(200);
+
     await page.getByRole('button', { name: 'Revoke key Zapier' }).click();
     await page.getByRole('button', { name: 'Yes, revoke Zapier' }).click();
     await expect.poll(() => page.getByRole('status').allTextContents()).toContain('Key “Zapier” revoked');
-    const refused = await call();
+    const refused = await callRotated();
     expect(refused.status).toBe(401);
     expect((await refused.json()).error.code).toBe('invalid_api_key');
     await page.getByLabel('Show').selectOption('revoked');
-    await expect.poll(() => page.getByRole('region', { name: 'API keys' }).locator('tbody tr').count()).toBe(1);
+    await expect.poll(() => page.getByRole('region', { name: 'API keys' }).locator('tbody tr').count()).toBe(2);
     expect(await page.getByRole('region', { name: 'API keys' }).textContent()).toContain('Revoked');
   });
 });

@@ -83,6 +83,40 @@ describe('API keys', () => {
     expect((await admin.get('/api/v1/program')).status).toBe(200);
   });
 
+  it('rotating a key: a new one with its name works at once, the old one stops, twice at once rotates once', async () => {
+    const { program, admin } = await shop();
+    const { admin: other } = await shop();
+    const [only] = (await admin.get('/api/v1/api-keys')).body.data;
+    expect((await other.post(`/api/v1/api-keys/${only.id}/rotate`)).status).toBe(404);
+    // Two rotations of the same key at once (straight to the service: over HTTP the second could already find its
+    // own key revoked at authentication): one rotates, the other finds the key revoked.
+    const both = await Promise.allSettled([
+      app.services.credentials.rotateApiKey(program, only.id),
+      app.services.credentials.rotateApiKey(program, only.id),
+    ]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(both.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { code: string }).code] : []))).toEqual([
+      'api_key_revoked',
+    ]);
+    const old = (await admin.post(`/api/v1/api-keys/${only.id}/rotate`)).status;
+    expect(old).toBe(401);
+    const rotated = (
+      both.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{
+        key: string;
+        id: string;
+        name: string | null;
+      }>
+    ).value;
+    expect(rotated.key).toMatch(/^sk_pk_/);
+    expect(rotated.name).toBe(only.name);
+    expect(rotated.id).not.toBe(only.id);
+    expect((await admin.get('/api/v1/program')).status).toBe(401);
+    const fresh = adminClient(app, rotated.key);
+    expect((await fresh.get('/api/v1/program')).status).toBe(200);
+    const keys = (await fresh.get('/api/v1/api-keys')).body.data as Array<{ id: string; revokedAt: string | null }>;
+    expect(keys.filter((k) => !k.revokedAt).map((k) => k.id)).toEqual([rotated.id]);
+  });
+
   it('concurrent revocations never leave a program without an active key', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 4 }), async (extra) => {

@@ -185,7 +185,8 @@ describe('documented answers', () => {
 
     const key = (await call('post', '/api/v1/api-keys', {}, { name: 'Zapier' })).apiKey;
     await call('get', '/api/v1/api-keys');
-    await call('delete', '/api/v1/api-keys/{id}', { id: key.id });
+    const rotated = (await call('post', '/api/v1/api-keys/{id}/rotate', { id: key.id })).apiKey;
+    await call('delete', '/api/v1/api-keys/{id}', { id: rotated.id });
     const secrets = (await call('post', '/api/v1/webhook-secrets', {}, { secret: 'whsec_rolled0123456789' })).data;
     await call('get', '/api/v1/webhook-secrets');
     const rolled = secrets.find((s: { hint: string }) => s.hint === 'whsec_…6789');

@@ -9,6 +9,8 @@ import type { consoleResponses } from '../../../server/console/console.schemas.t
 import type { payoutResponses } from '../../../server/payouts/payouts.schemas.ts';
 import type { affiliateResponses } from '../../../server/affiliates/affiliates.schemas.ts';
 import type { ruleResponses } from '../../../server/commissions/commissions.schemas.ts';
+import type { programResponses } from '../../../server/programs/programs.schemas.ts';
+import type { stripeResponses } from '../../../server/stripe/stripe.schemas.ts';
 
 type Out<S extends z.ZodType> = z.output<S>;
 
@@ -31,3 +33,17 @@ export type AffiliateRow = Out<typeof affiliateResponses.list>['data'][number];
 export type CommissionRule = Out<typeof ruleResponses.list>['data'][number];
 /** `POST /api/v1/commission-rules/preview`: what a conversion would earn, by which rule. */
 export type CommissionPreview = Out<typeof ruleResponses.preview>;
+/** `GET /api/v1/program`: every setting `PATCH /api/v1/program` takes, and the branding. */
+export type ProgramSettings = Out<typeof programResponses.settings>['program'];
+/** `GET /api/v1/stats/daily`: the overview's series, top affiliates and top links. */
+export type DailyStats = Out<typeof programResponses.dailyStats>;
+/** `GET /api/v1/api-keys`: one key (never its secret). */
+export type ApiKey = Out<typeof programResponses.apiKeys>['data'][number];
+/** `GET /api/v1/webhook-secrets`: one Stripe signing secret (its hint only). */
+export type WebhookSecret = Out<typeof programResponses.webhookSecrets>['data'][number];
+/** `GET /api/v1/stripe-events/:id`: one inbox event with its payload (the list leaves the payload out). */
+export type StripeEvent = Out<typeof stripeResponses.event>['event'];
+/** `GET /api/v1/program/stripe-key`. */
+export type StripeKeyStatus = Out<typeof stripeResponses.keyStatus>['stripeKey'];
+/** `POST /api/v1/program/stripe-key/test`. */
+export type StripeKeyTest = Out<typeof stripeResponses.keyTest>['test'];

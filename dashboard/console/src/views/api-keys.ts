@@ -5,19 +5,22 @@
  * prefix, creation and last use. A viewer's page has no buttons, and the server refuses a viewer's writes (403).
  */
 import { ApiError } from '../../../src/api.js';
-import { busy, copyField, emptyState, field, formValues, h, loading, showFormError, table } from '../../../src/dom.js';
+import {
+  busy,
+  copyField,
+  emptyState,
+  errorBox,
+  field,
+  formValues,
+  h,
+  loading,
+  showFormError,
+  table,
+} from '../../../src/dom.js';
 import { formatDate } from '../../../src/format.js';
 import type { ConsoleContext, ConsoleView } from '../context.js';
+import type { ApiKey } from '../types.js';
 import { act, selectField } from './shared.js';
-
-interface ApiKey {
-  id: string;
-  name: string | null;
-  prefix: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
 
 type Show = 'active' | 'revoked' | '';
 
@@ -141,14 +144,7 @@ function createForm(ctx: ConsoleContext, slot: HTMLElement, redraw: () => Promis
       );
       form.reset();
       await redraw();
-      slot.replaceChildren(
-        h(
-          'div',
-          { class: 'card stack', role: 'status' },
-          h('p', null, h('strong', null, `Key “${res.apiKey.name}” created.`), ' Copy it now: it is shown only once.'),
-          copyField(`New API key ${res.apiKey.name}`, res.apiKey.key),
-        ),
-      );
+      showNewKey(slot, res.apiKey, 'created');
     } catch (err) {
       showFormError(form, err instanceof ApiError ? err.message : 'Could not create the key');
     }
@@ -156,7 +152,22 @@ function createForm(ctx: ConsoleContext, slot: HTMLElement, redraw: () => Promis
   return form;
 }
 
-/** "Revoke", then "Yes, revoke" / "Cancel" in its place: a revoked key cannot be brought back. */
+/** A new key's secret in `slot`, once, with a Copy button. */
+function showNewKey(slot: HTMLElement, key: ApiKey & { key: string }, verb: 'created' | 'rotated'): void {
+  slot.replaceChildren(
+    h(
+      'div',
+      { class: 'card stack', role: 'status' },
+      h('p', null, h('strong', null, `Key “${key.name}” ${verb}.`), ' Copy it now: it is shown only once.'),
+      copyField(`New API key ${key.name}`, key.key),
+    ),
+  );
+}
+
+/**
+ * "Rotate" (a new key with the same name, the old one revoked at once: `POST /api-keys/:id/rotate`) and "Revoke",
+ * then "Yes, revoke" / "Cancel" in its place: a revoked key cannot be brought back.
+ */
 function revokeControl(ctx: ConsoleContext, k: ApiKey, slot: HTMLElement, redraw: () => Promise<void>): HTMLElement {
   const label = k.name ?? k.prefix;
   const cell = h('div', { class: 'row-actions' });
@@ -176,8 +187,29 @@ function revokeControl(ctx: ConsoleContext, k: ApiKey, slot: HTMLElement, redraw
     );
     confirm.focus();
   };
+  const rotate: HTMLButtonElement = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-secondary btn-small',
+      'aria-label': `Rotate key ${label}`,
+      onclick: async () => {
+        rotate.disabled = true;
+        try {
+          const res = await ctx.api.post<{ apiKey: ApiKey & { key: string } }>(`/api-keys/${k.id}/rotate`, {});
+          await redraw();
+          showNewKey(slot, res.apiKey, 'rotated');
+        } catch (err) {
+          rotate.disabled = false;
+          slot.replaceChildren(errorBox(err instanceof ApiError ? err.message : 'Could not rotate the key'));
+        }
+      },
+    },
+    'Rotate',
+  );
   const initial = () => {
     cell.replaceChildren(
+      rotate,
       h(
         'button',
         { type: 'button', class: 'btn btn-secondary btn-small', 'aria-label': `Revoke key ${label}`, onclick: ask },

@@ -2,26 +2,7 @@
 import { emptyState, h, loading, table } from '../../../src/dom.js';
 import { formatCount, formatDay, formatMoney, formatMoneyList } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
-
-interface Daily {
-  days: number;
-  dates: string[];
-  clicks: number[];
-  leads: number[];
-  sales: number[];
-  revenue: { currency: string; amounts: number[] }[];
-  commissions: { currency: string; amounts: number[] }[];
-  topAffiliates: { id: string; name: string; code: string; clicks: number; sales: number }[];
-  topLinks: {
-    id: string;
-    slug: string;
-    campaign: string | null;
-    affiliate: { id: string; name: string };
-    clicks: number;
-    sales: number;
-    revenue: { currency: string; amount: number }[];
-  }[];
-}
+import type { DailyStats as Daily } from '../types.js';
 
 export const overviewView: ConsoleView = async (ctx, root) => {
   const body = h('div', { class: 'stack' }, loading());

@@ -7,22 +7,8 @@ import { ApiError } from '../../../src/api.js';
 import { busy, field, formValues, h, loading, notice, showFormError, uid } from '../../../src/dom.js';
 import { exponent, toDecimal } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
+import type { ProgramSettings as Settings } from '../types.js';
 import { contrastRatio, textColorOn } from '../../../../server/lib/contrast.js';
-
-interface Settings {
-  name: string;
-  currency: string;
-  defaultRateBps: number;
-  cookieDays: number;
-  holdDays: number;
-  attributionModel: 'first_click' | 'last_click';
-  minPayoutAmount: number;
-  payoutSchedule: string;
-  fraudIpDailyLimit: number | null;
-  allowedDomains: string[];
-  stripeApiKeySet: boolean;
-  branding: { logoUrl: string | null; accentColor: string | null; accentTextColor: string | null };
-}
 
 const HEX = /^#[0-9A-Fa-f]{6}$/;
 /** The partner dashboard's own accent, used when the program has none. */

@@ -25,36 +25,8 @@ import {
 } from '../../../src/dom.js';
 import { formatDate, formatDateTime } from '../../../src/format.js';
 import type { ConsoleContext, ConsoleView } from '../context.js';
+import type { StripeKeyStatus as KeyStatus, StripeKeyTest as KeyTest, StripeEvent, WebhookSecret } from '../types.js';
 import { act, selectField, simplePager } from './shared.js';
-
-interface StripeEvent {
-  id: string;
-  type: string;
-  status: 'received' | 'processed' | 'ignored' | 'retrying' | 'failed';
-  error: string | null;
-  attempts: number;
-  receivedAt: string;
-  processedAt: string | null;
-  nextAttemptAt: string | null;
-  payload?: unknown;
-}
-interface WebhookSecret {
-  id: string;
-  hint: string | null;
-  createdAt: string;
-  retiredAt: string | null;
-}
-interface KeyStatus {
-  set: boolean;
-  mode: 'test' | 'live' | null;
-  permissions: { permission: string; use: string; checked: boolean }[];
-}
-interface KeyTest {
-  ok: boolean;
-  mode: 'test' | 'live';
-  message: string;
-  checks: { permission: string; use: string; ok: boolean | null; error: string | null }[];
-}
 
 const LIMIT = 25;
 const STATUSES: [string, string][] = [
