@@ -8,7 +8,8 @@ import type { z } from 'zod';
 import type { consoleResponses } from '../../../server/console/console.schemas.ts';
 import type { payoutResponses } from '../../../server/payouts/payouts.schemas.ts';
 import type { affiliateResponses } from '../../../server/affiliates/affiliates.schemas.ts';
-import type { ruleResponses } from '../../../server/commissions/commissions.schemas.ts';
+import type { commissionResponses, ruleResponses } from '../../../server/commissions/commissions.schemas.ts';
+import type { conversionResponses } from '../../../server/conversions/conversions.schemas.ts';
 import type { programResponses } from '../../../server/programs/programs.schemas.ts';
 import type { stripeResponses } from '../../../server/stripe/stripe.schemas.ts';
 
@@ -47,3 +48,9 @@ export type StripeEvent = Out<typeof stripeResponses.event>['event'];
 export type StripeKeyStatus = Out<typeof stripeResponses.keyStatus>['stripeKey'];
 /** `POST /api/v1/program/stripe-key/test`. */
 export type StripeKeyTest = Out<typeof stripeResponses.keyTest>['test'];
+/** `GET /api/v1/stats`: a program's (or, with `affiliateId`, one affiliate's) clicks, funnel and sales. */
+export type Stats = Out<typeof programResponses.stats>;
+/** `GET /api/v1/conversions`: one conversion. */
+export type Conversion = Out<typeof conversionResponses.list>['data'][number];
+/** `GET /api/v1/commissions`: one commission. */
+export type Commission = Out<typeof commissionResponses.list>['data'][number];

@@ -8,55 +8,8 @@ import { ApiError } from '../../../src/api.js';
 import { badge, copyField, emptyState, errorBox, field, h, notice, showFormError, table } from '../../../src/dom.js';
 import { formatBps, formatCount, formatDate, formatMoney, formatMoneyList } from '../../../src/format.js';
 import type { ConsoleView } from '../context.js';
+import type { Balance, Commission, CommissionRule as Rule, Conversion, Payout, Stats } from '../types.js';
 import { type Affiliate, affiliateActions, statusCell } from './affiliates.js';
-
-interface Stats {
-  clicks: number;
-  leads: number;
-  customers: number;
-  sales: { currency: string; sales: number; revenue: number }[];
-}
-interface Balance {
-  currency: string;
-  pending: number;
-  onHold: number;
-  approved: number;
-  inPayouts: number;
-  paid: number;
-  balance: number;
-}
-interface Conversion {
-  id: string;
-  kind: string;
-  amount: number;
-  currency: string;
-  refundedAmount: number;
-  occurredAt: string;
-}
-interface Commission {
-  id: string;
-  kind: string;
-  amount: number;
-  currency: string;
-  status: string;
-  createdAt: string;
-}
-interface Payout {
-  id: string;
-  amount: number;
-  currency: string;
-  status: string;
-  method: string;
-  createdAt: string;
-}
-interface Rule {
-  id: string;
-  name: string;
-  affiliateId: string | null;
-  type: 'percentage' | 'flat';
-  rateBps: number | null;
-  priority: number;
-}
 
 const METHODS: Record<string, string> = {
   paypal: 'PayPal',
