@@ -2,11 +2,10 @@
  * Admin API: `/api/v1/affiliates` (+ `/export` CSV, `/import` CSV, `/:id` GET, PATCH, DELETE,
  * `/:id/approve|reject|suspend|invite`).
  */
-import { pipeline, Readable } from 'node:stream';
 import Router from '@koa/router';
-import { stringify } from 'csv-stringify';
 import { pathId, readJson, readRawBody } from '../lib/validate.ts';
 import { IMPORT_MAX_BYTES } from './affiliates-csv.ts';
+import { sendCsvDownload } from '../http/csv-download.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { AccessService } from '../partner/access/access.service.ts';
 import type { AffiliatesService } from './affiliates.service.ts';
@@ -45,13 +44,7 @@ export function affiliatesRoutes(affiliates: AffiliatesService, partner: Invitat
   /** The filtered, sorted list as a CSV file, streamed (`?status=&search=&sort=&order=`). */
   router.get('/export', async (ctx) => {
     const rows = affiliates.exportCsv(ctx.state.program, ctx.query);
-    ctx.attachment(`affiliates-${new Date().toISOString().slice(0, 10)}.csv`);
-    ctx.type = 'text/csv; charset=utf-8';
-    // pipeline, not pipe: a failure while reading (the database went away) destroys the answer's stream too, so
-    // the client sees a cut-off download instead of one that never ends. Koa logs the error.
-    const csv = stringify();
-    pipeline(Readable.from(rows), csv, () => {});
-    ctx.body = csv;
+    sendCsvDownload(ctx, `affiliates-${new Date().toISOString().slice(0, 10)}.csv`, rows);
   });
   /** Body: the CSV file's text (`email,name,code`, ≤ 1 MB); answers one result per row. */
   router.post('/import', async (ctx) => {

@@ -2,9 +2,8 @@
  * Admin API: `/api/v1/commissions` (+ `/export` CSV, `/bulk` approve / reject, `/:id` with its history, rule,
  * conversion and Stripe links, `/:id/approve|reject`).
  */
-import { pipeline, Readable } from 'node:stream';
 import Router from '@koa/router';
-import { stringify } from 'csv-stringify';
+import { sendCsvDownload } from '../http/csv-download.ts';
 import { pathId, readJson } from '../lib/validate.ts';
 import type { AdminState } from '../http/admin-auth.ts';
 import type { CommissionsService } from './commissions.service.ts';
@@ -21,13 +20,7 @@ export function commissionsRoutes(
   });
   router.get('/export', async (ctx) => {
     const file = commissions.exportCsv(ctx.state.program, ctx.query);
-    ctx.type = 'text/csv; charset=utf-8';
-    ctx.attachment(file.filename);
-    // Streamed: records are read page by page as the client takes them. A failure half-way destroys `csv` with
-    // the error, which Koa logs and answers by ending the response (the headers are gone by then).
-    const csv = stringify();
-    pipeline(Readable.from(file.records), csv, () => undefined);
-    ctx.body = csv;
+    sendCsvDownload(ctx, file.filename, file.records);
   });
   router.post('/bulk', async (ctx) => {
     const results = await commissions.decideMany(ctx.state.program, await readJson(ctx));

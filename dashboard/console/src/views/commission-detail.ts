@@ -8,8 +8,8 @@ import { badge, h, loading, table } from '../../../src/dom.js';
 import { formatBps, formatDate, formatMoney } from '../../../src/format.js';
 import type { commissionResponses } from '../../../../server/commissions/commissions.schemas.ts';
 import type { ConsoleView } from '../context.js';
-import { decidable, holdText } from './commissions.js';
-import { act, affiliateCell, affiliateNames } from './shared.js';
+import { decidable, decisionButton, holdText } from './commissions.js';
+import { affiliateCell, affiliateNames } from './shared.js';
 
 type Detail = z.output<typeof commissionResponses.detail>['commission'];
 
@@ -66,25 +66,8 @@ export const commissionDetailView: ConsoleView = async (ctx, root, params) => {
     );
     const names = await affiliateNames(ctx, [c.affiliateId]);
     const money = formatMoney(c.amount, c.currency);
-    const button = (label: string, action: 'approve' | 'reject', cls: string) => {
-      const b: HTMLButtonElement = h(
-        'button',
-        {
-          type: 'button',
-          class: `btn ${cls}`,
-          onclick: () =>
-            act(
-              b,
-              slot,
-              `Commission ${action === 'approve' ? 'approved' : 'rejected'}`,
-              () => ctx.api.post(`/commissions/${c.id}/${action}`, {}),
-              draw,
-            ),
-        },
-        label,
-      );
-      return b;
-    };
+    const button = (label: string, action: 'approve' | 'reject', cls: string) =>
+      decisionButton(ctx, slot, c.id, action, label, `btn ${cls}`, draw);
     const conv = c.conversion;
     const test = c.stripe.livemode === false;
     title.textContent = `Commission of ${money}`;

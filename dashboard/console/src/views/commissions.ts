@@ -10,7 +10,7 @@ import { ApiError } from '../../../src/api.js';
 import { badge, emptyState, errorBox, h, loading, notice, table, uid } from '../../../src/dom.js';
 import { formatDate, formatMoney } from '../../../src/format.js';
 import type { commissionResponses, commissionShape } from '../../../../server/commissions/commissions.schemas.ts';
-import type { ConsoleView } from '../context.js';
+import type { ConsoleContext, ConsoleView } from '../context.js';
 import {
   act,
   affiliateCell,
@@ -39,6 +39,40 @@ export const holdText = (reason: string) => HOLD_REASONS[reason] ?? reason.repla
 /** Whether the merchant may approve or reject it now (the server says the same). */
 export const decidable = (c: Pick<Commission, 'status' | 'amount'>) =>
   (c.status === 'pending' || c.status === 'on_hold') && c.amount >= 0;
+
+/**
+ * Approve or reject one commission (`POST /commissions/:id/approve|reject`, the rule the bulk buttons use too); the
+ * outcome goes to `slot`, then `redraw`. The list's rows and the detail page use it.
+ */
+export function decisionButton(
+  ctx: ConsoleContext,
+  slot: HTMLElement,
+  id: string,
+  action: 'approve' | 'reject',
+  label: string,
+  cls: string,
+  redraw: () => Promise<void>,
+  ariaLabel?: string,
+): HTMLButtonElement {
+  const b: HTMLButtonElement = h(
+    'button',
+    {
+      type: 'button',
+      class: cls,
+      'aria-label': ariaLabel,
+      onclick: () =>
+        act(
+          b,
+          slot,
+          `Commission ${action === 'approve' ? 'approved' : 'rejected'}`,
+          () => ctx.api.post(`/commissions/${id}/${action}`, {}),
+          redraw,
+        ),
+    },
+    label,
+  );
+  return b;
+}
 
 /** One line about a bulk answer: "2 approved · 1 already approved · 1 not changed: <why>". */
 function bulkSummary(action: 'approve' | 'reject', answer: BulkAnswer): string {
@@ -182,26 +216,17 @@ export const commissionsView: ConsoleView = async (ctx, root, params) => {
           })
         : null;
       if (box) boxes.set(c.id, box);
-      const button = (label: string, action: 'approve' | 'reject', cls: string) => {
-        const b: HTMLButtonElement = h(
-          'button',
-          {
-            type: 'button',
-            class: `btn ${cls} btn-small`,
-            'aria-label': `${label} commission of ${what(c)}`,
-            onclick: () =>
-              act(
-                b,
-                slot,
-                `Commission ${action === 'approve' ? 'approved' : 'rejected'}`,
-                () => ctx.api.post(`/commissions/${c.id}/${action}`, {}),
-                draw,
-              ),
-          },
+      const button = (label: string, action: 'approve' | 'reject', cls: string) =>
+        decisionButton(
+          ctx,
+          slot,
+          c.id,
+          action,
           label,
+          `btn ${cls} btn-small`,
+          draw,
+          `${label} commission of ${what(c)}`,
         );
-        return b;
-      };
       return [
         box,
         h(
