@@ -173,6 +173,9 @@ export interface StripeKeyTest {
   checks: StripeKeyCheck[];
 }
 
+/** A Stripe key's mode from its prefix (`rk_live_…`, `sk_test_…`). */
+export const stripeKeyMode = (key: string): 'test' | 'live' => (/_live_/.test(key) ? 'live' : 'test');
+
 const errorText = (err: unknown) => {
   const e = err as { statusCode?: number; message?: string };
   return `${e.statusCode ? `${e.statusCode} ` : ''}${e.message ?? String(err)}`.replace(/\s+/g, ' ').slice(0, 300);
@@ -205,7 +208,7 @@ export function createStripeApi(endpoint?: StripeEndpoint) {
    */
   async function testKey(key: string): Promise<StripeKeyTest> {
     const stripe = client(key);
-    const mode = /_live_/.test(key) ? 'live' : 'test';
+    const mode = stripeKeyMode(key);
     const checks: StripeKeyCheck[] = [];
     for (const p of STRIPE_KEY_PERMISSIONS) {
       if (!p.list) {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { ProgramRow } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../lib/errors.ts';
-import { STRIPE_KEY_PERMISSIONS, type StripeApi, type StripeKeyTest } from './stripe-api.ts';
+import { STRIPE_KEY_PERMISSIONS, type StripeApi, type StripeKeyTest, stripeKeyMode } from './stripe-api.ts';
 import { newId } from '../lib/ids.ts';
 import { idFilter, idText, parseInput, storableText } from '../lib/validate.ts';
 import { findAffiliate } from '../affiliates/affiliates.repository.ts';
@@ -64,7 +64,7 @@ export function createStripeSettingsService(deps: { db: Db; programSecrets: Prog
       const key = programSecrets.apiKey(program);
       return {
         set: key !== null,
-        mode: key === null ? null : /_live_/.test(key) ? 'live' : 'test',
+        mode: key === null ? null : stripeKeyMode(key),
         permissions: STRIPE_KEY_PERMISSIONS.map((p) => ({ permission: p.permission, use: p.use, checked: !!p.list })),
       };
     },
